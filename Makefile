@@ -1,0 +1,144 @@
+#  sheaf — top-level Makefile
+#
+#  One pkg-config Makefile for the whole tree. Every C file under common/ goes
+#  into libsheaf (static and shared); each daemon and the CLI link the static
+#  library. `make SANITIZE=address,undefined` builds into build-san/ so the
+#  plain and the sanitized trees never mix.
+
+PREFIX   ?= /usr/local
+PKGS     := libczmq libzmq msgpack jansson libpq
+DEBS     := build-essential pkg-config libczmq-dev libzmq3-dev libmsgpack-dev \
+            libjansson-dev libpq-dev check
+SANITIZE ?=
+
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+OPT      := -O2
+else
+BUILD    ?= build-san
+OPT      := -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+SANLD    := -fsanitize=$(SANITIZE)
+endif
+
+CC       ?= cc
+CFLAGS   ?= -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -fPIC \
+            -Icommon $(shell pkg-config --cflags $(PKGS))
+LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+CHECKLIBS:= $(shell pkg-config --libs check 2>/dev/null)
+override LDFLAGS += $(SANLD)
+
+COMMON_SRC  := $(sort $(wildcard common/*.c))
+BROKER_SRC  := $(sort $(wildcard broker/*.c))
+WORKER_SRC  := $(sort $(wildcard worker/*.c worker/analyzers/*.c))
+CLI_SRC     := $(sort $(wildcard cli/*.c))
+CHECK_SRC   := $(sort $(wildcard tests/check_*.c))
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+BENCH_SRC   := $(sort $(wildcard bench/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_A   := $(BUILD)/lib/libsheaf.a
+LIB_SO  := $(BUILD)/lib/libsheaf.so
+BINS    := $(BUILD)/bin/sheaf-broker $(BUILD)/bin/sheaf-worker $(BUILD)/bin/sheaf
+TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRC))
+EXAMPLES:= $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+FUZZ_SRC:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all check install deps demo bench fuzz clean
+
+all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) $(EXAMPLES) $(BENCHES)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iworker -Ibroker -MMD -MP -c $< -o $@
+
+$(LIB_A): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libsheaf.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/lib/pkgconfig/sheaf.pc: common/sheaf.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@PKGS@|$(PKGS)|g' $< > $@
+
+$(BUILD)/bin/sheaf-broker: $(call obj,$(BROKER_SRC)) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/sheaf-worker: $(call obj,$(WORKER_SRC)) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/sheaf: $(call obj,$(CLI_SRC)) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+#  Unit and integration tests link the broker's and worker's classes too
+#  (everything but their main.c), so a class is tested where it lives.
+BROKER_LIB := $(call obj,$(filter-out broker/main.c,$(BROKER_SRC)))
+WORKER_LIB := $(call obj,$(filter-out worker/main.c,$(WORKER_SRC)))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BROKER_LIB) $(WORKER_LIB) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LIBS)
+
+#  Fuzz targets: under `make check` each runs as a plain program over its seed
+#  corpus plus deterministic mutations (tests/fuzz/driver.c); `make fuzz` builds
+#  them with clang's libFuzzer for open-ended fuzzing.
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzz:
+	@mkdir -p $(BUILD)/libfuzzer
+	for f in $(FUZZ_SRC); do \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -fsanitize=fuzzer,address,undefined \
+	    $(shell pkg-config --cflags $(PKGS)) $$f $(COMMON_SRC) \
+	    -o $(BUILD)/libfuzzer/$$(basename $$f .c) $(LIBS) || exit 1; done
+
+check: all $(TESTS) $(FUZZ_RUN)
+	SHEAF_BUILD=$(BUILD) tests/run $(TESTS) $(FUZZ_RUN)
+
+bench: all
+	bench/run
+
+demo: all
+	SHEAF_BUILD=$(BUILD) examples/demo.sh
+
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "all build dependencies are installed"; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libsheaf.so.0
+	ln -sf libsheaf.so.0 $(DESTDIR)$(PREFIX)/lib/libsheaf.so
+	install -m 644 common/sheaf.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/lib/pkgconfig/sheaf.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,464 @@
+/*  =========================================================================
+    sf_client - a connection to the broker's frontend (API in sheaf.h)
+
+    One DEALER socket. Every request carries a tag; the reply with the same
+    tag ends a synchronous call. Results may arrive at any moment, also in
+    the middle of a synchronous call: they are set aside in a stash, oldest
+    first, and handed out by sf_client_wait and sf_client_recv.
+    ========================================================================= */
+
+#include <czmq.h>
+#include "sf_codec.h"
+#include "sf_job.h"
+#include "sf_json.h"
+#include "sf_log.h"
+#include "sf_mp.h"
+#include "sf_msg.h"
+#include "sf_result.h"
+
+struct _sf_client_t {
+    zsock_t *dealer;            //  Connection to the broker
+    int timeout_ms;             //  Wait for replies
+    uint64_t next_tag;          //  Tag of the next request
+    zlistx_t *stash;            //  Results not handed out yet (sf_result_t *)
+    sf_batchw_t writer;         //  Builds request bodies
+    sf_msg_t msg;               //  The message being read
+    uint8_t (*ids) [SF_UUID_SIZE];  //  Ids of the last ACCEPTED
+    size_t ids_count;           //  How many
+    size_t ids_max;             //  Room in ids
+};
+
+//  What one incoming message was, for the calls that wait on it.
+typedef struct {
+    int command;                //  SF_CMD_* of the message
+    uint64_t tag;               //  Its tag (replies)
+    sf_error_t error;           //  ERROR: what the broker said
+    char *text;                 //  STATUS_REPLY: JSON text (owned)
+    char state [16];            //  STATE: the job's state
+} s_reply_t;
+
+static void
+s_result_destructor (void **item)
+{
+    sf_result_destroy ((sf_result_t **) item);
+}
+
+//  --------------------------------------------------------------------------
+//  Connect to a broker.
+
+sf_client_t *
+sf_client_new (const char *endpoint)
+{
+    if (!endpoint)
+        endpoint = getenv ("SHEAF_BROKER");
+    if (!endpoint || !*endpoint)
+        endpoint = SF_DEFAULT_FRONTEND;
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    if (!dealer)
+        return NULL;
+    zsock_set_sndhwm (dealer, 100000);
+    zsock_set_rcvhwm (dealer, 100000);
+    zsock_set_linger (dealer, 2000);
+    if (zsock_connect (dealer, "%s", endpoint)) {
+        zsock_destroy (&dealer);
+        return NULL;
+    }
+    sf_client_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->dealer = dealer;
+    self->timeout_ms = 5000;
+    self->next_tag = 1;
+    self->stash = zlistx_new ();
+    zlistx_set_destructor (self->stash, s_result_destructor);
+    sf_batchw_init (&self->writer);
+    sf_msg_init (&self->msg);
+    return self;
+}
+
+void
+sf_client_destroy (sf_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_client_t *self = *self_p;
+    sf_msg_close (&self->msg);
+    sf_batchw_destroy (&self->writer);
+    zlistx_destroy (&self->stash);
+    zsock_destroy (&self->dealer);
+    free (self->ids);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+sf_client_set_timeout (sf_client_t *self, int timeout_ms)
+{
+    self->timeout_ms = timeout_ms;
+}
+
+int
+sf_client_fd (sf_client_t *self)
+{
+    return zsock_fd (self->dealer);
+}
+
+//  Milliseconds left until deadline (-1: none), for zmq_poll.
+static int
+s_left (int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - zclock_mono ();
+    return left > 0? (int) left: 0;
+}
+
+static int64_t
+s_deadline (int timeout_ms)
+{
+    return timeout_ms < 0? -1: zclock_mono () + timeout_ms;
+}
+
+//  Decode a RESULT body into the stash.
+static int
+s_stash_results (sf_client_t *self, sf_error_t *error)
+{
+    sf_batchr_t reader;
+    int rc = sf_batchr_open (&reader, sf_msg_data (&self->msg), sf_msg_size (&self->msg),
+                             2, SF_BATCH_MAX, error);
+    msgpack_object head, payload;
+    const char *raw;
+    size_t raw_size;
+    while (rc == 0
+       && (rc = sf_batchr_next (&reader, &head, &payload, &raw, &raw_size, error)) == 0) {
+        sf_result_t *result = sf_result_decode (&head, &payload, raw, raw_size, error);
+        if (!result) {
+            rc = -1;
+            break;
+        }
+        zlistx_add_end (self->stash, result);
+    }
+    sf_batchr_close (&reader);
+    return rc < 0? -1: 0;
+}
+
+//  Remember the ids of an ACCEPTED body.
+static int
+s_take_ids (sf_client_t *self, const msgpack_object *ids)
+{
+    if (!ids || ids->type != MSGPACK_OBJECT_ARRAY)
+        return -1;
+    if (ids->via.array.size > self->ids_max) {
+        self->ids_max = ids->via.array.size;
+        self->ids = realloc (self->ids, self->ids_max * SF_UUID_SIZE);
+        if (!self->ids)
+            abort ();
+    }
+    for (uint32_t i = 0; i < ids->via.array.size; i++)
+        if (sf_codec_id (&ids->via.array.ptr [i], self->ids [i]))
+            return -1;
+    self->ids_count = ids->via.array.size;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Wait up to deadline for one message and decode it into reply. Results
+//  go to the stash. Returns 0, or 1 when nothing (valid) came in time.
+
+static int
+s_receive (sf_client_t *self, int64_t deadline, s_reply_t *reply)
+{
+    memset (reply, 0, sizeof *reply);
+    sf_error_t error;
+    int rc = sf_msg_recv_wait (&self->msg, zsock_resolve (self->dealer), false,
+                               s_left (deadline), &error);
+    if (rc == 1)
+        return 1;
+    if (rc < 0) {
+        sf_log_warning ("client: dropped a malformed message from the broker: %s",
+                        error.message);
+        return 0;       //  Counted as a message; the caller waits on
+    }
+    reply->command = self->msg.command;
+    if (reply->command == SF_CMD_RESULT) {
+        if (s_stash_results (self, &error))
+            sf_log_warning ("client: malformed RESULT from the broker: %s", error.message);
+        return 0;
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    msgpack_object body;
+    size_t offset = 0;
+    const char *why = "empty body";
+    if (sf_mp_next (&unpacked, sf_msg_data (&self->msg), sf_msg_size (&self->msg), &offset,
+                    &body, NULL, NULL, &why) != 0
+    ||  body.type != MSGPACK_OBJECT_MAP) {
+        sf_log_warning ("client: malformed %s from the broker", sf_cmd_name (reply->command));
+        reply->command = -1;
+    }
+    else {
+        reply->tag = sf_codec_tag (&body);
+        switch (reply->command) {
+            case SF_CMD_ACCEPTED:
+                if (s_take_ids (self, sf_mp_get (&body, "ids")))
+                    reply->command = -1;
+                break;
+            case SF_CMD_ERROR:
+                if (sf_mp_strcpy (sf_mp_get (&body, "code"), reply->error.code,
+                                  sizeof reply->error.code))
+                    strcpy (reply->error.code, "UNKNOWN");
+                if (sf_mp_strcpy (sf_mp_get (&body, "message"), reply->error.message,
+                                  sizeof reply->error.message))
+                    reply->error.message [0] = 0;
+                break;
+            case SF_CMD_STATUS_REPLY: {
+                const msgpack_object *status = sf_mp_get (&body, "status");
+                reply->text = status? sf_json_text (status): NULL;
+                break;
+            }
+            case SF_CMD_STATE:
+                if (sf_mp_strcpy (sf_mp_get (&body, "state"), reply->state, sizeof reply->state))
+                    strcpy (reply->state, "unknown");
+                break;
+            default:
+                break;
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Send a batch of jobs.
+
+int
+sf_client_send (sf_client_t *self, sf_job_t **jobs, size_t count, uint64_t *tag,
+                sf_error_t *error)
+{
+    if (count == 0 || count > SF_BATCH_MAX)
+        return sf_error_set (error, "BAD_INPUT", "a batch holds 1-%d jobs, not %zu",
+                             SF_BATCH_MAX, count);
+    *tag = self->next_tag++;
+    sf_batchw_reset (&self->writer, *tag);
+    for (size_t i = 0; i < count; i++) {
+        sf_job_pack (jobs [i], &self->writer.packer);
+        sf_batchw_item (&self->writer);
+    }
+    sf_batchw_finish (&self->writer);
+    if (sf_msg_send (zsock_resolve (self->dealer), NULL, 0, SF_CMD_SUBMIT,
+                     self->writer.buffer.data, self->writer.buffer.size))
+        return sf_error_set (error, "UNREACHABLE", "could not send to the broker: %s",
+                             zmq_strerror (errno));
+    return 0;
+}
+
+//  Send a request map {tag, …} built by the caller in self->writer.
+static int
+s_send_request (sf_client_t *self, int command, sf_error_t *error)
+{
+    if (sf_msg_send (zsock_resolve (self->dealer), NULL, 0, command,
+                     self->writer.buffer.data, self->writer.buffer.size))
+        return sf_error_set (error, "UNREACHABLE", "could not send to the broker: %s",
+                             zmq_strerror (errno));
+    return 0;
+}
+
+//  Wait for the reply to tag; results arriving meanwhile are stashed.
+//  Returns 0 with *reply filled, or -1 with error UNREACHABLE on timeout.
+static int
+s_await (sf_client_t *self, uint64_t tag, int64_t deadline, s_reply_t *reply,
+         sf_error_t *error)
+{
+    while (true) {
+        if (s_receive (self, deadline, reply) == 1)
+            return sf_error_set (error, "UNREACHABLE", "no reply from the broker within %d ms",
+                                 self->timeout_ms);
+        if (reply->command != SF_CMD_RESULT && reply->command > 0 && reply->tag == tag)
+            return 0;
+        free (reply->text);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Submit jobs and wait for their acceptance.
+
+int
+sf_client_submit_many (sf_client_t *self, sf_job_t **jobs, size_t count,
+                       char (*ids) [SF_ID_STRLEN + 1], sf_error_t *error)
+{
+    uint64_t tag;
+    if (sf_client_send (self, jobs, count, &tag, error))
+        return -1;
+    s_reply_t reply;
+    if (s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
+        return -1;
+    if (reply.command == SF_CMD_ERROR) {
+        *error = reply.error;
+        return -1;
+    }
+    if (reply.command != SF_CMD_ACCEPTED || self->ids_count != count)
+        return sf_error_set (error, "PROTOCOL", "broker acknowledged %zu of %zu jobs",
+                             self->ids_count, count);
+    for (size_t i = 0; i < count; i++)
+        sf_uuid_str (self->ids [i], ids [i]);
+    return 0;
+}
+
+int
+sf_client_submit (sf_client_t *self, sf_job_t *job, char id [SF_ID_STRLEN + 1],
+                  sf_error_t *error)
+{
+    return sf_client_submit_many (self, &job, 1, (char (*) [SF_ID_STRLEN + 1]) id, error);
+}
+
+//  --------------------------------------------------------------------------
+//  Next result of this client's jobs.
+
+sf_result_t *
+sf_client_wait (sf_client_t *self, int timeout_ms, sf_error_t *error)
+{
+    int64_t deadline = s_deadline (timeout_ms);
+    s_reply_t reply;
+    while (zlistx_size (self->stash) == 0) {
+        if (s_receive (self, deadline, &reply) == 1) {
+            sf_error_set (error, "TIMEOUT", "no result within %d ms", timeout_ms);
+            return NULL;
+        }
+        free (reply.text);
+    }
+    return (sf_result_t *) zlistx_detach (self->stash, NULL);
+}
+
+//  Take the stashed result of job id, if there.
+static sf_result_t *
+s_unstash (sf_client_t *self, const char *id)
+{
+    for (sf_result_t *result = (sf_result_t *) zlistx_first (self->stash); result;
+         result = (sf_result_t *) zlistx_next (self->stash))
+        if (streq (sf_result_id (result), id))
+            return (sf_result_t *) zlistx_detach_cur (self->stash);
+    return NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Fetch a result by id.
+
+sf_result_t *
+sf_client_fetch (sf_client_t *self, const char *id, bool wait, int timeout_ms,
+                 char state [16], sf_error_t *error)
+{
+    uint8_t binary [SF_UUID_SIZE];
+    if (sf_uuid_parse (id, binary)) {
+        sf_error_set (error, "BAD_INPUT", "\"%s\" is not a job id (a UUID)", id);
+        return NULL;
+    }
+    char canonical [SF_ID_STRLEN + 1];
+    sf_uuid_str (binary, canonical);
+    sf_result_t *result = s_unstash (self, canonical);
+    if (result)
+        return result;
+
+    uint64_t tag = self->next_tag++;
+    msgpack_sbuffer_clear (&self->writer.buffer);
+    msgpack_packer *pk = &self->writer.packer;
+    msgpack_pack_map (pk, 3);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_str (pk, "id");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, binary, SF_UUID_SIZE);
+    sf_mp_pack_str (pk, "wait");
+    if (wait)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    if (s_send_request (self, SF_CMD_FETCH, error))
+        return NULL;
+
+    //  The answer is a RESULT (now, or when the job ends if wait), a STATE
+    //  or an ERROR with our tag
+    int64_t deadline = s_deadline (wait? timeout_ms: self->timeout_ms);
+    s_reply_t reply;
+    while (true) {
+        if (s_receive (self, deadline, &reply) == 1) {
+            if (wait)
+                sf_error_set (error, "TIMEOUT", "job %s did not finish within %d ms",
+                              canonical, timeout_ms);
+            else
+                sf_error_set (error, "UNREACHABLE", "no reply from the broker within %d ms",
+                              self->timeout_ms);
+            return NULL;
+        }
+        free (reply.text);
+        if ((result = s_unstash (self, canonical)))
+            return result;
+        if (reply.tag != tag || reply.command == SF_CMD_RESULT)
+            continue;
+        if (reply.command == SF_CMD_ERROR) {
+            *error = reply.error;
+            return NULL;
+        }
+        if (reply.command == SF_CMD_STATE) {
+            if (state)
+                snprintf (state, 16, "%s", reply.state);
+            sf_error_set (error, "NOT_FINISHED", "job %s is %s", canonical, reply.state);
+            return NULL;
+        }
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The broker's status as JSON.
+
+char *
+sf_client_status (sf_client_t *self, sf_error_t *error)
+{
+    uint64_t tag = self->next_tag++;
+    msgpack_sbuffer_clear (&self->writer.buffer);
+    msgpack_pack_map (&self->writer.packer, 1);
+    sf_mp_pack_kv_uint (&self->writer.packer, "tag", tag);
+    if (s_send_request (self, SF_CMD_STATUS, error))
+        return NULL;
+    s_reply_t reply;
+    if (s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
+        return NULL;
+    if (reply.command == SF_CMD_ERROR) {
+        *error = reply.error;
+        return NULL;
+    }
+    if (!reply.text)
+        sf_error_set (error, "PROTOCOL", "broker sent a status without \"status\"");
+    return reply.text;
+}
+
+//  --------------------------------------------------------------------------
+//  Next asynchronous event.
+
+int
+sf_client_recv (sf_client_t *self, int timeout_ms, sf_event_t *event)
+{
+    memset (event, 0, sizeof *event);
+    int64_t deadline = s_deadline (timeout_ms);
+    while (true) {
+        if (zlistx_size (self->stash)) {
+            event->kind = SF_EVENT_RESULT;
+            event->result = (sf_result_t *) zlistx_detach (self->stash, NULL);
+            return 0;
+        }
+        s_reply_t reply;
+        if (s_receive (self, deadline, &reply) == 1)
+            return 0;           //  SF_EVENT_NONE
+        free (reply.text);
+        if (reply.command == SF_CMD_ACCEPTED) {
+            event->kind = SF_EVENT_ACCEPTED;
+            event->tag = reply.tag;
+            event->count = self->ids_count;
+            return 0;
+        }
+        if (reply.command == SF_CMD_ERROR) {
+            event->kind = SF_EVENT_REJECTED;
+            event->tag = reply.tag;
+            event->error = reply.error;
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,401 @@
+/*  =========================================================================
+    sf_codec - message bodies
+
+    The batch header is written with fixed-width integers (uint64 tag,
+    uint32 count) so that a body can be built item by item and its count
+    patched in place at the end; readers accept any integer width.
+    ========================================================================= */
+
+#include <string.h>
+#include "sf_codec.h"
+#include "sf_mp.h"
+
+//  Fixed header: fixmap(2) "tag" uint64 "n" uint32
+#define S_HEADER_SIZE 21
+#define S_COUNT_OFFSET 17
+
+void
+sf_batchw_init (sf_batchw_t *self)
+{
+    msgpack_sbuffer_init (&self->buffer);
+    msgpack_packer_init (&self->packer, &self->buffer, msgpack_sbuffer_write);
+    self->count = 0;
+}
+
+void
+sf_batchw_destroy (sf_batchw_t *self)
+{
+    msgpack_sbuffer_destroy (&self->buffer);
+}
+
+void
+sf_batchw_reset (sf_batchw_t *self, uint64_t tag)
+{
+    unsigned char header [S_HEADER_SIZE] = {
+        0x82, 0xa3, 't', 'a', 'g', 0xcf, 0, 0, 0, 0, 0, 0, 0, 0,
+        0xa1, 'n', 0xce, 0, 0, 0, 0
+    };
+    for (int i = 0; i < 8; i++)
+        header [6 + i] = (unsigned char) (tag >> (56 - 8 * i));
+    msgpack_sbuffer_clear (&self->buffer);
+    msgpack_sbuffer_write (&self->buffer, (const char *) header, sizeof header);
+    self->count = 0;
+}
+
+void
+sf_batchw_item (sf_batchw_t *self)
+{
+    self->count++;
+}
+
+void
+sf_batchw_finish (sf_batchw_t *self)
+{
+    unsigned char *p = (unsigned char *) self->buffer.data + S_COUNT_OFFSET;
+    for (int i = 0; i < 4; i++)
+        p [i] = (unsigned char) (self->count >> (24 - 8 * i));
+}
+
+//  --------------------------------------------------------------------------
+//  Open a batch body and read its header.
+
+int
+sf_batchr_open (sf_batchr_t *self, const char *data, size_t size,
+                int per_item, uint32_t max, sf_error_t *error)
+{
+    memset (self, 0, sizeof *self);
+    self->data = data;
+    self->size = size;
+    self->per_item = per_item;
+    msgpack_unpacked_init (&self->head);
+    msgpack_unpacked_init (&self->payload);
+
+    msgpack_object header;
+    const char *why = "empty body";
+    if (sf_mp_next (&self->head, data, size, &self->offset, &header, NULL, NULL, &why) != 0)
+        return sf_error_set (error, "PROTOCOL", "batch header: %s", why);
+    if (header.type != MSGPACK_OBJECT_MAP)
+        return sf_error_set (error, "PROTOCOL", "batch header must be a map");
+    uint64_t count;
+    if (sf_mp_uint (sf_mp_get (&header, "n"), UINT32_MAX, &count))
+        return sf_error_set (error, "PROTOCOL", "batch header needs \"n\", a count");
+    if (count > max)
+        return sf_error_set (error, "PROTOCOL", "batch of %llu items is above the limit of %u",
+                             (unsigned long long) count, max);
+    const msgpack_object *tag = sf_mp_get (&header, "tag");
+    if (tag && sf_mp_uint (tag, UINT64_MAX, &self->tag))
+        return sf_error_set (error, "PROTOCOL", "batch header \"tag\" must be an unsigned integer");
+    self->count = (uint32_t) count;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Read the next item.
+
+int
+sf_batchr_next (sf_batchr_t *self, msgpack_object *head, msgpack_object *payload,
+                const char **raw, size_t *raw_size, sf_error_t *error)
+{
+    const char *why = NULL;
+    if (self->index == self->count) {
+        if (self->offset != self->size)
+            return sf_error_set (error, "PROTOCOL", "bytes after the last of %u items",
+                                 self->count);
+        return 1;
+    }
+    int rc = sf_mp_next (&self->head, self->data, self->size, &self->offset, head,
+                         self->per_item == 1? raw: NULL, raw_size, &why);
+    if (rc == 0 && self->per_item == 2)
+        rc = sf_mp_next (&self->payload, self->data, self->size, &self->offset, payload,
+                         raw, raw_size, &why);
+    if (rc == 1)
+        return sf_error_set (error, "PROTOCOL", "batch announced %u items but holds %u",
+                             self->count, self->index);
+    if (rc < 0)
+        return sf_error_set (error, "PROTOCOL", "item %u: %s", self->index, why);
+    self->index++;
+    return 0;
+}
+
+void
+sf_batchr_close (sf_batchr_t *self)
+{
+    msgpack_unpacked_destroy (&self->head);
+    msgpack_unpacked_destroy (&self->payload);
+}
+
+//  --------------------------------------------------------------------------
+//  Names of analyzers: lower-case letters, digits, '_', '-', '.'.
+
+bool
+sf_codec_name_valid (const char *name, size_t size)
+{
+    if (size == 0 || size > SF_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < size; i++) {
+        char c = name [i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+           || c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+//  Fields a job map may carry. Checklist when adding one: this table,
+//  sf_job.c (JSON edge), docs/PROTOCOL.md "Job".
+static const char *s_job_fields [] = {
+    "analyzer", "symbol", "timeframe", "params", "priority",
+    "timeout_ms", "retries", "key", NULL
+};
+
+static bool
+s_job_field_known (const msgpack_object *key)
+{
+    for (int i = 0; s_job_fields [i]; i++)
+        if (sf_mp_streq (key, s_job_fields [i]))
+            return true;
+    return false;
+}
+
+//  Check an optional string field's length.
+static int
+s_check_str (const msgpack_object *job, const char *field, size_t max, sf_error_t *error)
+{
+    const msgpack_object *value = sf_mp_get (job, field);
+    if (value && (value->type != MSGPACK_OBJECT_STR
+              ||  value->via.str.size == 0 || value->via.str.size > max))
+        return sf_error_set (error, "BAD_INPUT", "\"%s\" must be a string of 1-%zu characters",
+                             field, max);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Validate a job map.
+
+int
+sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *error)
+{
+    if (job->type != MSGPACK_OBJECT_MAP)
+        return sf_error_set (error, "BAD_INPUT", "a job must be a map");
+    for (uint32_t i = 0; i < job->via.map.size; i++) {
+        const msgpack_object *key = &job->via.map.ptr [i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return sf_error_set (error, "BAD_INPUT", "job field names must be strings");
+        if (!s_job_field_known (key))
+            return sf_error_set (error, "BAD_INPUT", "unknown job field \"%.*s\"",
+                                 (int) (key->via.str.size > 64? 64: key->via.str.size),
+                                 key->via.str.ptr);
+        for (uint32_t j = 0; j < i; j++)
+            if (key->via.str.size == job->via.map.ptr [j].key.via.str.size
+            &&  memcmp (key->via.str.ptr, job->via.map.ptr [j].key.via.str.ptr,
+                        key->via.str.size) == 0)
+                return sf_error_set (error, "BAD_INPUT", "job field \"%.*s\" appears twice",
+                                     (int) key->via.str.size, key->via.str.ptr);
+    }
+    const msgpack_object *analyzer = sf_mp_get (job, "analyzer");
+    if (!analyzer || analyzer->type != MSGPACK_OBJECT_STR
+    ||  !sf_codec_name_valid (analyzer->via.str.ptr, analyzer->via.str.size))
+        return sf_error_set (error, "BAD_INPUT",
+                             "\"analyzer\" must be a name of 1-64 characters [a-z0-9_.-]");
+    spec->analyzer = analyzer->via.str.ptr;
+    spec->analyzer_size = analyzer->via.str.size;
+
+    if (s_check_str (job, "symbol", SF_NAME_MAX, error)
+    ||  s_check_str (job, "timeframe", SF_TIMEFRAME_MAX, error)
+    ||  s_check_str (job, "key", SF_KEY_MAX, error))
+        return -1;
+
+    const msgpack_object *params = sf_mp_get (job, "params");
+    if (params && params->type != MSGPACK_OBJECT_MAP)
+        return sf_error_set (error, "BAD_INPUT", "\"params\" must be a map");
+
+    uint64_t value;
+    const msgpack_object *field = sf_mp_get (job, "priority");
+    spec->priority = SF_PRIORITY_DEFAULT;
+    if (field) {
+        if (sf_mp_uint (field, SF_PRIORITY_MAX, &value))
+            return sf_error_set (error, "BAD_INPUT", "\"priority\" must be an integer 0-9");
+        spec->priority = (int) value;
+    }
+    field = sf_mp_get (job, "timeout_ms");
+    spec->timeout_ms = SF_TIMEOUT_DEFAULT;
+    if (field) {
+        if (sf_mp_uint (field, UINT32_MAX, &value) || value == 0)
+            return sf_error_set (error, "BAD_INPUT",
+                                 "\"timeout_ms\" must be an integer 1-4294967295");
+        spec->timeout_ms = (uint32_t) value;
+    }
+    field = sf_mp_get (job, "retries");
+    spec->retries = SF_RETRIES_DEFAULT;
+    if (field) {
+        if (sf_mp_uint (field, SF_RETRIES_MAX, &value))
+            return sf_error_set (error, "BAD_INPUT", "\"retries\" must be an integer 0-100");
+        spec->retries = (uint32_t) value;
+    }
+    field = sf_mp_get (job, "key");
+    spec->key = field? field->via.str.ptr: NULL;
+    spec->key_size = field? field->via.str.size: 0;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Ids.
+
+int
+sf_codec_id (const msgpack_object *object, uint8_t id [SF_UUID_SIZE])
+{
+    if (!object || object->type != MSGPACK_OBJECT_BIN
+    ||  object->via.bin.size != SF_UUID_SIZE)
+        return -1;
+    memcpy (id, object->via.bin.ptr, SF_UUID_SIZE);
+    return 0;
+}
+
+static void
+s_pack_kv_id (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE])
+{
+    sf_mp_pack_str (pk, "id");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, id, SF_UUID_SIZE);
+}
+
+uint64_t
+sf_codec_tag (const msgpack_object *map)
+{
+    uint64_t tag = 0;
+    sf_mp_uint (sf_mp_get (map, "tag"), UINT64_MAX, &tag);
+    return tag;
+}
+
+//  --------------------------------------------------------------------------
+//  DISPATCH item header.
+
+void
+sf_codec_pack_dispatch_head (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
+                             uint32_t attempt, uint32_t timeout_ms)
+{
+    msgpack_pack_map (pk, 3);
+    s_pack_kv_id (pk, id);
+    sf_mp_pack_kv_uint (pk, "attempt", attempt);
+    sf_mp_pack_kv_uint (pk, "timeout_ms", timeout_ms);
+}
+
+int
+sf_codec_read_dispatch_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE],
+                             uint32_t *attempt, uint32_t *timeout_ms, sf_error_t *error)
+{
+    uint64_t a, t;
+    if (head->type != MSGPACK_OBJECT_MAP || sf_codec_id (sf_mp_get (head, "id"), id))
+        return sf_error_set (error, "PROTOCOL", "dispatch header needs \"id\", 16 bytes");
+    if (sf_mp_uint (sf_mp_get (head, "attempt"), UINT32_MAX, &a)
+    ||  sf_mp_uint (sf_mp_get (head, "timeout_ms"), UINT32_MAX, &t))
+        return sf_error_set (error, "PROTOCOL",
+                             "dispatch header needs \"attempt\" and \"timeout_ms\"");
+    *attempt = (uint32_t) a;
+    *timeout_ms = (uint32_t) t;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  RESULTS item header (worker to broker).
+
+void
+sf_codec_pack_outcome_head (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
+                            uint32_t attempt, sf_status_t status, uint64_t run_us)
+{
+    msgpack_pack_map (pk, 4);
+    s_pack_kv_id (pk, id);
+    sf_mp_pack_kv_uint (pk, "attempt", attempt);
+    sf_mp_pack_kv_str (pk, "status", sf_status_name (status));
+    sf_mp_pack_kv_uint (pk, "run_us", run_us);
+}
+
+//  Read a status string field.
+static int
+s_read_status (const msgpack_object *head, sf_status_t *status)
+{
+    const msgpack_object *value = sf_mp_get (head, "status");
+    if (!value || value->type != MSGPACK_OBJECT_STR)
+        return -1;
+    *status = sf_status_parse (value->via.str.ptr, value->via.str.size);
+    return *status == SF_STATUS_INVALID? -1: 0;
+}
+
+int
+sf_codec_read_outcome_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE],
+                            uint32_t *attempt, sf_status_t *status, uint64_t *run_us,
+                            sf_error_t *error)
+{
+    uint64_t a;
+    if (head->type != MSGPACK_OBJECT_MAP || sf_codec_id (sf_mp_get (head, "id"), id))
+        return sf_error_set (error, "PROTOCOL", "result header needs \"id\", 16 bytes");
+    if (sf_mp_uint (sf_mp_get (head, "attempt"), UINT32_MAX, &a))
+        return sf_error_set (error, "PROTOCOL", "result header needs \"attempt\"");
+    if (s_read_status (head, status))
+        return sf_error_set (error, "PROTOCOL", "result header needs a known \"status\"");
+    *run_us = 0;
+    sf_mp_uint (sf_mp_get (head, "run_us"), UINT64_MAX, run_us);
+    *attempt = (uint32_t) a;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  RESULT item header (broker to client).
+
+void
+sf_codec_pack_result_head (msgpack_packer *pk, const sf_result_head_t *head)
+{
+    msgpack_pack_map (pk, 8);
+    s_pack_kv_id (pk, head->id);
+    sf_mp_pack_kv_str (pk, "status", sf_status_name (head->status));
+    sf_mp_pack_kv_str (pk, "analyzer", head->analyzer);
+    sf_mp_pack_kv_str (pk, "worker", head->worker);
+    sf_mp_pack_kv_uint (pk, "attempts", head->attempts);
+    sf_mp_pack_kv_uint (pk, "queued_us", head->queued_us);
+    sf_mp_pack_kv_uint (pk, "run_us", head->run_us);
+    sf_mp_pack_kv_uint (pk, "total_us", head->total_us);
+}
+
+int
+sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
+                           char *analyzer, char *worker, sf_error_t *error)
+{
+    uint64_t attempts;
+    memset (out, 0, sizeof *out);
+    if (head->type != MSGPACK_OBJECT_MAP || sf_codec_id (sf_mp_get (head, "id"), out->id))
+        return sf_error_set (error, "PROTOCOL", "result needs \"id\", 16 bytes");
+    if (s_read_status (head, &out->status))
+        return sf_error_set (error, "PROTOCOL", "result needs a known \"status\"");
+    if (sf_mp_strcpy (sf_mp_get (head, "analyzer"), analyzer, SF_NAME_MAX + 1))
+        return sf_error_set (error, "PROTOCOL", "result needs \"analyzer\"");
+    worker [0] = 0;
+    const msgpack_object *value = sf_mp_get (head, "worker");
+    if (value && value->type == MSGPACK_OBJECT_STR && value->via.str.size > 0
+    &&  sf_mp_strcpy (value, worker, SF_NAME_MAX + 1))
+        return sf_error_set (error, "PROTOCOL", "result \"worker\" is too long");
+    if (sf_mp_uint (sf_mp_get (head, "attempts"), UINT32_MAX, &attempts))
+        return sf_error_set (error, "PROTOCOL", "result needs \"attempts\"");
+    out->attempts = (uint32_t) attempts;
+    out->analyzer = analyzer;
+    out->worker = worker;
+    sf_mp_uint (sf_mp_get (head, "queued_us"), UINT64_MAX, &out->queued_us);
+    sf_mp_uint (sf_mp_get (head, "run_us"), UINT64_MAX, &out->run_us);
+    sf_mp_uint (sf_mp_get (head, "total_us"), UINT64_MAX, &out->total_us);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Error payload.
+
+void
+sf_codec_pack_error (msgpack_packer *pk, const char *code, const char *message,
+                     const msgpack_object *context)
+{
+    msgpack_pack_map (pk, context? 3: 2);
+    sf_mp_pack_kv_str (pk, "code", code);
+    sf_mp_pack_kv_str (pk, "message", message);
+    if (context) {
+        sf_mp_pack_str (pk, "context");
+        msgpack_pack_object (pk, *context);
+    }
+}

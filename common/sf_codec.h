@@ -1,0 +1,147 @@
+/*  =========================================================================
+    sf_codec - message bodies (docs/PROTOCOL.md, "Bodies")
+
+    Batched bodies (SUBMIT, DISPATCH, RESULTS, RESULT) are a sequence of
+    msgpack values: a header map {"tag": uint, "n": uint} and then n items.
+    A SUBMIT item is one job map; the other batches carry two values an
+    item, a header map and a payload, so the broker can forward a payload
+    byte for byte. Every decoder here validates types, sizes and counts and
+    names what was wrong.
+    ========================================================================= */
+
+#ifndef SF_CODEC_H_INCLUDED
+#define SF_CODEC_H_INCLUDED
+
+#include <msgpack.h>
+#include "sheaf.h"
+#include "sf_uuid.h"
+
+#define SF_BATCH_MAX 100000     //  Items in one message
+#define SF_NAME_MAX 64          //  Analyzer, symbol, worker names
+#define SF_TIMEFRAME_MAX 16
+#define SF_KEY_MAX 256          //  Idempotency keys
+#define SF_PRIORITY_MAX 9
+#define SF_PRIORITY_DEFAULT 5
+#define SF_TIMEOUT_DEFAULT 30000
+#define SF_RETRIES_DEFAULT 3
+#define SF_RETRIES_MAX 100
+
+//  --------------------------------------------------------------------------
+//  Batch writer: pack items with self->packer, count each with
+//  sf_batchw_item, then sf_batchw_finish before sending self->buffer.
+
+typedef struct {
+    msgpack_sbuffer buffer;     //  The body being built
+    msgpack_packer packer;      //  Packs into buffer
+    uint32_t count;             //  Items packed so far
+} sf_batchw_t;
+
+void sf_batchw_init (sf_batchw_t *self);
+void sf_batchw_destroy (sf_batchw_t *self);
+
+//  Start a new body with this tag; keeps the buffer's memory.
+void sf_batchw_reset (sf_batchw_t *self, uint64_t tag);
+
+//  Count one more item.
+void sf_batchw_item (sf_batchw_t *self);
+
+//  Write the item count into the header. The body is self->buffer.
+void sf_batchw_finish (sf_batchw_t *self);
+
+//  --------------------------------------------------------------------------
+//  Batch reader.
+
+typedef struct {
+    const char *data;           //  The body (borrowed)
+    size_t size;                //  Its size
+    size_t offset;              //  Next value
+    uint64_t tag;               //  Header tag (0 if absent)
+    uint32_t count;             //  Items the header announced
+    uint32_t index;             //  Items read so far
+    int per_item;               //  Values per item: 1 or 2
+    msgpack_unpacked head;      //  Holds an item's first value
+    msgpack_unpacked payload;   //  Holds an item's second value
+} sf_batchr_t;
+
+//  Open a body whose items have per_item values. Returns 0, or -1 with
+//  error (code PROTOCOL) when the header is missing or n is above max.
+//  Call sf_batchr_close in both cases.
+int sf_batchr_open (sf_batchr_t *self, const char *data, size_t size,
+                    int per_item, uint32_t max, sf_error_t *error);
+
+//  Read the next item: *head is its first value, *payload (if per_item is
+//  2) its second; raw/raw_size (if not NULL) span its last value. Returns 0,
+//  1 after the last announced item when the body has been read exactly, or
+//  -1 with error naming the item.
+int sf_batchr_next (sf_batchr_t *self, msgpack_object *head, msgpack_object *payload,
+                    const char **raw, size_t *raw_size, sf_error_t *error);
+
+void sf_batchr_close (sf_batchr_t *self);
+
+//  --------------------------------------------------------------------------
+//  A job map as the broker sees it (fields it needs; the rest is forwarded
+//  untouched). Strings point into the decoded object.
+
+typedef struct {
+    const char *analyzer;       //  Analyzer name (not NUL-terminated)
+    size_t analyzer_size;       //  Its length
+    int priority;               //  0..9
+    uint32_t timeout_ms;        //  Per-attempt time limit
+    uint32_t retries;           //  Attempts after the first
+    const char *key;            //  Idempotency key or NULL
+    size_t key_size;            //  Its length
+} sf_jobspec_t;
+
+//  Validate a job map and read its broker fields. Returns 0, or -1 with
+//  error (code BAD_INPUT) naming the field and what it must be.
+int sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *error);
+
+//  True when name is a valid analyzer name (1-64 of [a-z0-9_.-]).
+bool sf_codec_name_valid (const char *name, size_t size);
+
+//  --------------------------------------------------------------------------
+//  Item headers, packed and read in one place so both ends agree.
+
+//  DISPATCH item header {id, attempt, timeout_ms}.
+void sf_codec_pack_dispatch_head (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
+                                  uint32_t attempt, uint32_t timeout_ms);
+int sf_codec_read_dispatch_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE],
+                                 uint32_t *attempt, uint32_t *timeout_ms, sf_error_t *error);
+
+//  RESULTS item header {id, attempt, status, run_us} (worker to broker).
+void sf_codec_pack_outcome_head (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
+                                 uint32_t attempt, sf_status_t status, uint64_t run_us);
+int sf_codec_read_outcome_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE],
+                                uint32_t *attempt, sf_status_t *status, uint64_t *run_us,
+                                sf_error_t *error);
+
+//  RESULT item header (broker to client).
+typedef struct {
+    uint8_t id [SF_UUID_SIZE];  //  Job id
+    sf_status_t status;         //  Final status
+    const char *analyzer;       //  Analyzer name (NUL-terminated)
+    const char *worker;         //  Worker name, "" if none
+    uint32_t attempts;          //  Attempts made
+    uint64_t queued_us;         //  Waiting in the broker
+    uint64_t run_us;            //  Running at the worker
+    uint64_t total_us;          //  Acceptance to final status
+} sf_result_head_t;
+
+void sf_codec_pack_result_head (msgpack_packer *pk, const sf_result_head_t *head);
+
+//  Read a RESULT header; analyzer and worker are copied into the buffers
+//  given (each SF_NAME_MAX + 1 bytes) and pointed at from *head.
+int sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
+                               char *analyzer, char *worker, sf_error_t *error);
+
+//  An error payload {code, message, context}; context is a map or NULL.
+void sf_codec_pack_error (msgpack_packer *pk, const char *code, const char *message,
+                          const msgpack_object *context);
+
+//  Read the tag of a {tag, …} request map (0 when absent or not a map).
+uint64_t sf_codec_tag (const msgpack_object *map);
+
+//  Read a 16-byte id from a bin value. Returns 0 or -1.
+int sf_codec_id (const msgpack_object *object, uint8_t id [SF_UUID_SIZE]);
+
+#endif

@@ -1,0 +1,238 @@
+/*  =========================================================================
+    sf_job - a job: analyzer, market, parameters and delivery options
+
+    A job is kept as a Jansson object in its JSON form, which is what users
+    write; it is validated field by field on the way in, with the same rules
+    the broker applies to the wire form (sf_codec_job_check).
+    ========================================================================= */
+
+#include <czmq.h>
+#include "sf_codec.h"
+#include "sf_job.h"
+#include "sf_json.h"
+
+struct _sf_job_t {
+    json_t *spec;               //  The job's JSON object; always valid
+    msgpack_sbuffer packed;     //  Its msgpack form, when fresh
+    bool fresh;                 //  packed matches spec
+};
+
+//  --------------------------------------------------------------------------
+//  Create a job for an analyzer.
+
+sf_job_t *
+sf_job_new (const char *analyzer)
+{
+    if (!analyzer || !sf_codec_name_valid (analyzer, strlen (analyzer)))
+        return NULL;
+    sf_job_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->spec = json_object ();
+    json_object_set_new (self->spec, "analyzer", json_string (analyzer));
+    msgpack_sbuffer_init (&self->packed);
+    return self;
+}
+
+void
+sf_job_destroy (sf_job_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    json_decref ((*self_p)->spec);
+    msgpack_sbuffer_destroy (&(*self_p)->packed);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+//  Field checks shared by the setters and the JSON parser. Each returns 0
+//  or -1 with error naming the field.
+static int
+s_check_string (const char *field, const json_t *value, size_t max, sf_error_t *error)
+{
+    if (!json_is_string (value) || json_string_length (value) == 0
+    ||  json_string_length (value) > max)
+        return sf_error_set (error, "BAD_INPUT", "\"%s\" must be a string of 1-%zu characters",
+                             field, max);
+    return 0;
+}
+
+static int
+s_check_int (const char *field, const json_t *value, json_int_t min, json_int_t max,
+             sf_error_t *error)
+{
+    if (!json_is_integer (value) || json_integer_value (value) < min
+    ||  json_integer_value (value) > max)
+        return sf_error_set (error, "BAD_INPUT", "\"%s\" must be an integer %lld-%lld",
+                             field, (long long) min, (long long) max);
+    return 0;
+}
+
+//  Check one field of a job's JSON form.
+static int
+s_check_field (const char *field, const json_t *value, sf_error_t *error)
+{
+    if (streq (field, "analyzer")) {
+        if (!json_is_string (value)
+        ||  !sf_codec_name_valid (json_string_value (value), json_string_length (value)))
+            return sf_error_set (error, "BAD_INPUT",
+                                 "\"analyzer\" must be a name of 1-64 characters [a-z0-9_.-]");
+        return 0;
+    }
+    if (streq (field, "symbol"))
+        return s_check_string (field, value, SF_NAME_MAX, error);
+    if (streq (field, "timeframe"))
+        return s_check_string (field, value, SF_TIMEFRAME_MAX, error);
+    if (streq (field, "key"))
+        return s_check_string (field, value, SF_KEY_MAX, error);
+    if (streq (field, "priority"))
+        return s_check_int (field, value, 0, SF_PRIORITY_MAX, error);
+    if (streq (field, "timeout_ms"))
+        return s_check_int (field, value, 1, UINT32_MAX, error);
+    if (streq (field, "retries"))
+        return s_check_int (field, value, 0, SF_RETRIES_MAX, error);
+    if (streq (field, "params")) {
+        if (!json_is_object (value))
+            return sf_error_set (error, "BAD_INPUT", "\"params\" must be an object");
+        return 0;
+    }
+    return sf_error_set (error, "BAD_INPUT", "unknown job field \"%.64s\"", field);
+}
+
+//  --------------------------------------------------------------------------
+//  Create a job from JSON text.
+
+sf_job_t *
+sf_job_from_json (const char *text, sf_error_t *error)
+{
+    json_error_t jerror;
+    json_t *spec = json_loads (text, JSON_REJECT_DUPLICATES, &jerror);
+    if (!spec) {
+        sf_error_set (error, "BAD_INPUT", "job is not valid JSON: %s (column %d)",
+                      jerror.text, jerror.column);
+        return NULL;
+    }
+    if (!json_is_object (spec)) {
+        json_decref (spec);
+        sf_error_set (error, "BAD_INPUT", "a job must be a JSON object");
+        return NULL;
+    }
+    if (!json_object_get (spec, "analyzer")) {
+        json_decref (spec);
+        sf_error_set (error, "BAD_INPUT", "job has no \"analyzer\"");
+        return NULL;
+    }
+    const char *field;
+    json_t *value;
+    json_object_foreach (spec, field, value) {
+        if (s_check_field (field, value, error)) {
+            json_decref (spec);
+            return NULL;
+        }
+    }
+    sf_job_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->spec = spec;
+    msgpack_sbuffer_init (&self->packed);
+    return self;
+}
+
+//  Set field to value (taking it) after checking it.
+static int
+s_set (sf_job_t *self, const char *field, json_t *value)
+{
+    if (!value || s_check_field (field, value, NULL)) {
+        json_decref (value);
+        return -1;
+    }
+    json_object_set_new (self->spec, field, value);
+    self->fresh = false;
+    return 0;
+}
+
+int
+sf_job_set_symbol (sf_job_t *self, const char *symbol)
+{
+    return s_set (self, "symbol", json_string (symbol));
+}
+
+int
+sf_job_set_timeframe (sf_job_t *self, const char *timeframe)
+{
+    return s_set (self, "timeframe", json_string (timeframe));
+}
+
+int
+sf_job_set_priority (sf_job_t *self, int priority)
+{
+    return s_set (self, "priority", json_integer (priority));
+}
+
+int
+sf_job_set_timeout (sf_job_t *self, int64_t timeout_ms)
+{
+    return s_set (self, "timeout_ms", json_integer (timeout_ms));
+}
+
+int
+sf_job_set_retries (sf_job_t *self, int retries)
+{
+    return s_set (self, "retries", json_integer (retries));
+}
+
+int
+sf_job_set_key (sf_job_t *self, const char *key)
+{
+    return s_set (self, "key", json_string (key));
+}
+
+//  --------------------------------------------------------------------------
+//  Set one parameter from JSON text.
+
+int
+sf_job_set_param (sf_job_t *self, const char *name, const char *json_value)
+{
+    if (!name || !*name)
+        return -1;
+    json_t *value = json_loads (json_value, JSON_DECODE_ANY, NULL);
+    if (!value)
+        return -1;
+    json_t *params = json_object_get (self->spec, "params");
+    if (!params) {
+        params = json_object ();
+        json_object_set_new (self->spec, "params", params);
+    }
+    json_object_set_new (params, name, value);
+    self->fresh = false;
+    return 0;
+}
+
+const char *
+sf_job_analyzer (const sf_job_t *self)
+{
+    return json_string_value (json_object_get (self->spec, "analyzer"));
+}
+
+char *
+sf_job_json (const sf_job_t *self)
+{
+    return json_dumps (self->spec, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+}
+
+//  --------------------------------------------------------------------------
+//  Pack the job map. The encoding is kept until the job changes, so a job
+//  submitted many times is converted from JSON once.
+
+void
+sf_job_pack (sf_job_t *self, msgpack_packer *pk)
+{
+    if (!self->fresh) {
+        msgpack_sbuffer_clear (&self->packed);
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, &self->packed, msgpack_sbuffer_write);
+        sf_json_pack (&packer, self->spec);
+        self->fresh = true;
+    }
+    pk->callback (pk->data, self->packed.data, self->packed.size);
+}

@@ -1,0 +1,180 @@
+/*  =========================================================================
+    sf_result - the final outcome of one job, as a client receives it
+
+    The payload (the analyzer's output, or the error map) stays in its
+    msgpack encoding and is converted to JSON only when asked for.
+    ========================================================================= */
+
+#include <string.h>
+#include "sf_codec.h"
+#include "sf_json.h"
+#include "sf_mp.h"
+#include "sf_result.h"
+
+struct _sf_result_t {
+    char id [SF_ID_STRLEN + 1];         //  Job id, text form
+    sf_result_head_t head;              //  Status, attempts, timings
+    char analyzer [SF_NAME_MAX + 1];    //  Analyzer name
+    char worker [SF_NAME_MAX + 1];      //  Worker name, "" if none
+    char *error_code;                   //  When status is not ok
+    char *error_message;                //  When status is not ok
+    char *payload;                      //  Payload encoding (owned)
+    size_t payload_size;                //  Its size
+};
+
+//  --------------------------------------------------------------------------
+//  Decode a RESULT item.
+
+sf_result_t *
+sf_result_decode (const msgpack_object *head, const msgpack_object *payload,
+                  const char *payload_raw, size_t payload_size, sf_error_t *error)
+{
+    sf_result_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    if (sf_codec_read_result_head (head, &self->head, self->analyzer, self->worker, error)) {
+        free (self);
+        return NULL;
+    }
+    self->head.analyzer = self->analyzer;
+    self->head.worker = self->worker;
+    sf_uuid_str (self->head.id, self->id);
+    if (self->head.status != SF_STATUS_OK) {
+        self->error_code = sf_mp_strdup (sf_mp_get (payload, "code"));
+        self->error_message = sf_mp_strdup (sf_mp_get (payload, "message"));
+        if (!self->error_code)
+            self->error_code = strdup ("UNKNOWN");
+        if (!self->error_message)
+            self->error_message = strdup ("");
+    }
+    self->payload = malloc (payload_size);
+    if (!self->payload)
+        abort ();
+    memcpy (self->payload, payload_raw, payload_size);
+    self->payload_size = payload_size;
+    return self;
+}
+
+void
+sf_result_destroy (sf_result_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_result_t *self = *self_p;
+    free (self->error_code);
+    free (self->error_message);
+    free (self->payload);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+sf_result_id (const sf_result_t *self)
+{
+    return self->id;
+}
+
+sf_status_t
+sf_result_status (const sf_result_t *self)
+{
+    return self->head.status;
+}
+
+const char *
+sf_result_analyzer (const sf_result_t *self)
+{
+    return self->analyzer;
+}
+
+const char *
+sf_result_worker (const sf_result_t *self)
+{
+    return self->worker;
+}
+
+unsigned
+sf_result_attempts (const sf_result_t *self)
+{
+    return self->head.attempts;
+}
+
+const char *
+sf_result_error_code (const sf_result_t *self)
+{
+    return self->error_code;
+}
+
+const char *
+sf_result_error_message (const sf_result_t *self)
+{
+    return self->error_message;
+}
+
+uint64_t
+sf_result_queued_us (const sf_result_t *self)
+{
+    return self->head.queued_us;
+}
+
+uint64_t
+sf_result_run_us (const sf_result_t *self)
+{
+    return self->head.run_us;
+}
+
+uint64_t
+sf_result_total_us (const sf_result_t *self)
+{
+    return self->head.total_us;
+}
+
+//  The payload as a JSON value; the caller owns it.
+static json_t *
+s_payload_json (const sf_result_t *self)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    json_t *value = NULL;
+    size_t offset = 0;
+    //  The payload was checked when it arrived; it decodes again here
+    if (msgpack_unpack_next (&unpacked, self->payload, self->payload_size, &offset)
+        == MSGPACK_UNPACK_SUCCESS)
+        value = sf_json_from_mp (&unpacked.data);
+    msgpack_unpacked_destroy (&unpacked);
+    return value? value: json_null ();
+}
+
+char *
+sf_result_value_json (const sf_result_t *self)
+{
+    json_t *value = self->head.status == SF_STATUS_OK? s_payload_json (self): json_null ();
+    char *text = json_dumps (value, SF_JSON_FLAGS | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    json_decref (value);
+    return text;
+}
+
+//  --------------------------------------------------------------------------
+//  The documented result format.
+
+char *
+sf_result_json (const sf_result_t *self)
+{
+    json_t *root = json_object ();
+    json_object_set_new (root, "id", json_string (self->id));
+    json_object_set_new (root, "status", json_string (sf_status_name (self->head.status)));
+    json_object_set_new (root, "analyzer", json_string (self->analyzer));
+    if (self->head.status == SF_STATUS_OK)
+        json_object_set_new (root, "result", s_payload_json (self));
+    else
+        json_object_set_new (root, "error", s_payload_json (self));
+    json_object_set_new (root, "attempts", json_integer (self->head.attempts));
+    json_object_set_new (root, "worker", json_string (self->worker));
+    json_t *timings = json_object ();
+    json_object_set_new (timings, "queued_us", json_integer ((json_int_t) self->head.queued_us));
+    json_object_set_new (timings, "run_us", json_integer ((json_int_t) self->head.run_us));
+    json_object_set_new (timings, "total_us", json_integer ((json_int_t) self->head.total_us));
+    json_object_set_new (root, "timings", timings);
+    char *text = json_dumps (root, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+    json_decref (root);
+    return text;
+}

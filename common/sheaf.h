@@ -1,0 +1,223 @@
+/*  =========================================================================
+    sheaf.h - the public API of libsheaf, the client library of sheaf
+
+    sheaf is a job fleet for market-data analysis: a broker takes analysis
+    jobs from clients over ZeroMQ, workers run them, results come back.
+    This header is all a C program needs to submit jobs and read results:
+
+        sf_client_t *client = sf_client_new (NULL);     //  SHEAF_BROKER or default
+        sf_job_t *job = sf_job_new ("echo");
+        sf_job_set_param (job, "x", "1");                //  value is JSON text
+        char id [SF_ID_STRLEN + 1];
+        sf_error_t error;
+        if (sf_client_submit (client, job, id, &error) == 0) {
+            sf_result_t *result = sf_client_wait (client, 5000, &error);
+            char *json = sf_result_json (result);
+            puts (json);
+            free (json);
+            sf_result_destroy (&result);
+        }
+        sf_job_destroy (&job);
+        sf_client_destroy (&client);
+
+    Ownership: a function returning an object or a `char *` gives it to the
+    caller (free strings with free(), objects with their destroy). A
+    `const char *` return is borrowed from the object it came from. A
+    `T **` argument takes the object and nulls the caller's pointer.
+
+    A client object belongs to one thread at a time.
+    ========================================================================= */
+
+#ifndef SHEAF_H_INCLUDED
+#define SHEAF_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SF_VERSION "0.1.0"
+#define SF_DEFAULT_FRONTEND "tcp://127.0.0.1:5555"
+#define SF_DEFAULT_BACKEND "tcp://127.0.0.1:5556"
+#define SF_ID_STRLEN 36
+
+//  --------------------------------------------------------------------------
+//  Errors a user sees: a stable code (see docs/PROTOCOL.md for the list) and
+//  a message naming what was wrong.
+
+typedef struct {
+    char code [32];             //  e.g. "BAD_INPUT", "TIMEOUT", "UNREACHABLE"
+    char message [256];         //  One line, for humans
+} sf_error_t;
+
+//  Fill error (if not NULL) with code and a formatted message; returns -1 so
+//  that `return sf_error_set (...)` reads naturally.
+int sf_error_set (sf_error_t *error, const char *code, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  --------------------------------------------------------------------------
+//  Final status of a job.
+
+typedef enum {
+    SF_STATUS_OK,
+    SF_STATUS_ERROR,
+    SF_STATUS_TIMEOUT,
+    SF_STATUS_CANCELLED,
+    SF_STATUS_DEAD,
+    SF_STATUS_INVALID           //  Not a status; returned for unknown names
+} sf_status_t;
+
+//  The status's wire name: "ok", "error", "timeout", "cancelled", "dead".
+const char *sf_status_name (sf_status_t status);
+
+//  Parse a wire name of length size; SF_STATUS_INVALID if unknown.
+sf_status_t sf_status_parse (const char *name, size_t size);
+
+//  --------------------------------------------------------------------------
+//  A job: which analyzer to run, on what, with which parameters.
+
+typedef struct _sf_job_t sf_job_t;
+
+//  Create a job for analyzer. Returns NULL if the name is not a valid
+//  analyzer name (1-64 characters of a-z, 0-9, '_', '-', '.').
+sf_job_t *sf_job_new (const char *analyzer);
+
+//  Create a job from its JSON form (see the README). Returns NULL and fills
+//  error (code BAD_INPUT, naming the field) when the text is not a valid job.
+sf_job_t *sf_job_from_json (const char *text, sf_error_t *error);
+
+void sf_job_destroy (sf_job_t **self_p);
+
+//  Setters return 0, or -1 when the value is out of its documented range.
+int sf_job_set_symbol (sf_job_t *self, const char *symbol);         //  1-64 chars
+int sf_job_set_timeframe (sf_job_t *self, const char *timeframe);   //  1-16 chars
+int sf_job_set_priority (sf_job_t *self, int priority);             //  0-9, 9 first
+int sf_job_set_timeout (sf_job_t *self, int64_t timeout_ms);        //  >= 1
+int sf_job_set_retries (sf_job_t *self, int retries);               //  0-100
+int sf_job_set_key (sf_job_t *self, const char *key);               //  1-256 chars
+
+//  Set parameter name to a value given as JSON text ("14", "true",
+//  "\"abc\"", "{...}"). Returns -1 if the text is not JSON.
+int sf_job_set_param (sf_job_t *self, const char *name, const char *json_value);
+
+//  The analyzer name (borrowed).
+const char *sf_job_analyzer (const sf_job_t *self);
+
+//  The job as JSON; the caller frees it.
+char *sf_job_json (const sf_job_t *self);
+
+//  --------------------------------------------------------------------------
+//  A result: the final outcome of one job.
+
+typedef struct _sf_result_t sf_result_t;
+
+void sf_result_destroy (sf_result_t **self_p);
+
+const char *sf_result_id (const sf_result_t *self);          //  job id, text form
+sf_status_t sf_result_status (const sf_result_t *self);
+const char *sf_result_analyzer (const sf_result_t *self);
+const char *sf_result_worker (const sf_result_t *self);      //  "" if none ran it
+unsigned sf_result_attempts (const sf_result_t *self);
+
+//  Error code and message when the status is not ok; NULL when it is ok.
+const char *sf_result_error_code (const sf_result_t *self);
+const char *sf_result_error_message (const sf_result_t *self);
+
+//  Microseconds: waiting in the broker, running at the worker, and from
+//  acceptance to the final status.
+uint64_t sf_result_queued_us (const sf_result_t *self);
+uint64_t sf_result_run_us (const sf_result_t *self);
+uint64_t sf_result_total_us (const sf_result_t *self);
+
+//  The analyzer's output alone, as JSON ("null" when there is none); the
+//  caller frees it.
+char *sf_result_value_json (const sf_result_t *self);
+
+//  The whole result as one JSON object (the documented result format); the
+//  caller frees it.
+char *sf_result_json (const sf_result_t *self);
+
+//  --------------------------------------------------------------------------
+//  A client: a connection to the broker's frontend.
+
+typedef struct _sf_client_t sf_client_t;
+
+//  Connect to endpoint; NULL means $SHEAF_BROKER, else SF_DEFAULT_FRONTEND.
+//  Connecting never waits: an absent broker shows as a timeout later.
+//  Returns NULL if the endpoint is malformed.
+sf_client_t *sf_client_new (const char *endpoint);
+
+void sf_client_destroy (sf_client_t **self_p);
+
+//  How long calls wait for the broker's acknowledgements and replies
+//  (default 5000 ms).
+void sf_client_set_timeout (sf_client_t *self, int timeout_ms);
+
+//  Submit one job and wait until the broker has accepted it; its id is
+//  written to id. Returns 0, or -1 with error (the broker's rejection, or
+//  code UNREACHABLE when no acknowledgement came in time).
+int sf_client_submit (sf_client_t *self, sf_job_t *job,
+                      char id [SF_ID_STRLEN + 1], sf_error_t *error);
+
+//  Submit count jobs in one message; all are accepted or none is. Ids are
+//  written to ids in order. Returns 0 or -1 with error.
+int sf_client_submit_many (sf_client_t *self, sf_job_t **jobs, size_t count,
+                           char (*ids) [SF_ID_STRLEN + 1], sf_error_t *error);
+
+//  Wait up to timeout_ms (-1 forever) for the next result of any job this
+//  client submitted. Returns the result (the caller owns it), or NULL with
+//  error code TIMEOUT.
+sf_result_t *sf_client_wait (sf_client_t *self, int timeout_ms, sf_error_t *error);
+
+//  Fetch the result of job id (submitted by anyone). When the job has not
+//  finished: with wait, wait up to timeout_ms for it; without, return NULL
+//  and write its state ("queued" or "running") to state. NULL with error
+//  code NOT_FOUND when the broker does not know the id.
+sf_result_t *sf_client_fetch (sf_client_t *self, const char *id, bool wait,
+                              int timeout_ms, char state [16], sf_error_t *error);
+
+//  The broker's status as JSON (queues, in-flight jobs, workers,
+//  counters); the caller frees it. NULL with error on failure.
+char *sf_client_status (sf_client_t *self, sf_error_t *error);
+
+//  --------------------------------------------------------------------------
+//  Asynchronous use: send without waiting, then read events as they come
+//  (poll sf_client_fd for readability, or call sf_client_recv with a
+//  timeout). Acknowledgements and results arrive in any order.
+
+typedef enum {
+    SF_EVENT_NONE,              //  Nothing arrived in time
+    SF_EVENT_ACCEPTED,          //  A sent batch was accepted
+    SF_EVENT_REJECTED,          //  A sent batch was rejected (see error)
+    SF_EVENT_RESULT             //  A job's result
+} sf_event_kind_t;
+
+typedef struct {
+    sf_event_kind_t kind;       //  What arrived
+    uint64_t tag;               //  The batch's tag (ACCEPTED, REJECTED)
+    size_t count;               //  Number of accepted ids (ACCEPTED)
+    sf_result_t *result;        //  The result (RESULT); the caller owns it
+    sf_error_t error;           //  Why (REJECTED)
+} sf_event_t;
+
+//  Send count jobs as one batch without waiting; *tag identifies the batch
+//  in its ACCEPTED or REJECTED event. Returns 0, or -1 with error.
+int sf_client_send (sf_client_t *self, sf_job_t **jobs, size_t count,
+                    uint64_t *tag, sf_error_t *error);
+
+//  Wait up to timeout_ms (0 polls, -1 forever) for the next event. Results
+//  that synchronous calls set aside are returned first.
+int sf_client_recv (sf_client_t *self, int timeout_ms, sf_event_t *event);
+
+//  The file descriptor that becomes readable when events may be waiting
+//  (ZMQ_FD semantics: edge-triggered, drain with sf_client_recv (…, 0, …)).
+int sf_client_fd (sf_client_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
