@@ -1,0 +1,1117 @@
+/*  =========================================================================
+    sf_broker - the broker: takes jobs from clients, hands them to workers,
+    routes results back
+
+    One zloop drives everything: a reader per socket, a timer per duty
+    (heartbeats, result purge). A reader drains the messages waiting on its
+    socket, decodes each envelope and dispatches it through a table of
+    handlers; handlers only change state and stage output. Then one flush
+    does the work common to the whole batch of messages, in this order:
+
+      1. commit the store (one commit covers every job accepted above),
+      2. acknowledge the accepted jobs (never before their commit),
+      3. dispatch queued jobs to workers with free credit,
+      4. send each worker one DISPATCH and each client one RESULT message.
+
+    Staging output per peer and sending it once per pass is what batches
+    the wire: under load one message carries hundreds of jobs or results.
+
+    State is Majordomo-style: queues by analyzer name, workers by routing
+    id, every job in the ledger by id. Credit-based flow control: a worker
+    never holds more jobs than the slots it announced. A worker whose
+    heartbeats stop loses its jobs back to the front of their queues with
+    the attempt count raised, so a late result from it no longer matches
+    its job's lease and is dropped: each job has exactly one result.
+    ========================================================================= */
+
+#include <czmq.h>
+#include <time.h>
+#include "sf_broker.h"
+#include "sf_clients.h"
+#include "sf_codec.h"
+#include "sf_ledger.h"
+#include "sf_log.h"
+#include "sf_mp.h"
+#include "sf_msg.h"
+#include "sf_queue.h"
+#include "sf_registry.h"
+#include "sf_store.h"
+
+//  Most messages a reader takes before it flushes (keeps latency bounded
+//  under a flood while still batching).
+#define S_DRAIN_MAX 256
+
+//  A growable array of borrowed pointers.
+typedef struct {
+    void **items;               //  The pointers
+    size_t size;                //  In use
+    size_t max;                 //  Room
+} s_ptrs_t;
+
+//  An acknowledgement waiting for its store commit.
+typedef struct {
+    sf_crec_t *client;          //  Whom to tell (holds a reference)
+    msgpack_sbuffer body;       //  ACCEPTED body
+} s_ack_t;
+
+//  What the broker counts, for status.
+typedef struct {
+    uint64_t submitted;         //  Jobs accepted
+    uint64_t deduplicated;      //  Submits answered with an existing id (key)
+    uint64_t dispatched;        //  Dispatches (attempts) sent
+    uint64_t finished [SF_STATUS_INVALID];  //  Final statuses by status
+    uint64_t requeued;          //  Jobs returned to a queue by a lost worker
+    uint64_t late;              //  Results dropped: not the current lease
+    uint64_t malformed;         //  Messages rejected as malformed
+    uint64_t undelivered;       //  Results whose client was gone
+    uint64_t workers_lost;      //  Workers expired or disconnected
+} s_counters_t;
+
+struct _sf_broker_t {
+    sf_broker_config_t config;  //  Settings (strings borrowed)
+    zsock_t *frontend;          //  ROUTER for clients
+    zsock_t *backend;           //  ROUTER for workers
+    zloop_t *loop;              //  The reactor
+    sf_store_t *store;          //  Durable store
+    sf_ledger_t *ledger;        //  Every job, by id (owns entries)
+    zhashx_t *queues;           //  Analyzer name -> queue (owns queues)
+    sf_registry_t *registry;    //  Workers (owns records)
+    sf_clients_t *clients;      //  Clients with work (owns records)
+    zhashx_t *watchers;         //  Job id -> zlistx of waiting clients
+    s_ptrs_t dirty;             //  Queues to dispatch from
+    s_ptrs_t send_workers;      //  Workers with a DISPATCH staged
+    s_ptrs_t send_clients;      //  Clients with a RESULT staged (each a ref)
+    zlistx_t *acks;             //  Acknowledgements waiting for commit
+    sf_msg_t msg;               //  Message being handled
+    msgpack_sbuffer reply;      //  Scratch body for single replies
+    msgpack_packer reply_pk;    //  Packs into reply
+    sf_queue_t *last_queue;     //  Queue of the last submitted job (cache)
+    int64_t now_us;             //  Monotonic time of this pass
+    int64_t started_us;         //  When the broker started
+    s_counters_t counters;      //  For status
+};
+
+//  A handler of one command on one socket; returns 0, or -1 to stop.
+typedef int (s_handler_fn) (sf_broker_t *self, sf_msg_t *msg);
+
+typedef struct {
+    int command;                //  SF_CMD_*
+    s_handler_fn *handler;      //  What handles it
+} s_route_t;
+
+static s_handler_fn s_client_submit, s_client_status, s_client_fetch;
+static s_handler_fn s_worker_ready, s_worker_results, s_worker_heartbeat,
+                    s_worker_disconnect;
+
+static const s_route_t s_frontend_routes [] = {
+    { SF_CMD_SUBMIT, s_client_submit },
+    { SF_CMD_STATUS, s_client_status },
+    { SF_CMD_FETCH, s_client_fetch },
+    { 0, NULL }
+};
+
+static const s_route_t s_backend_routes [] = {
+    { SF_CMD_READY, s_worker_ready },
+    { SF_CMD_RESULTS, s_worker_results },
+    { SF_CMD_HEARTBEAT, s_worker_heartbeat },
+    { SF_CMD_DISCONNECT, s_worker_disconnect },
+    { 0, NULL }
+};
+
+static int64_t
+s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+s_ptrs_push (s_ptrs_t *self, void *item)
+{
+    if (self->size == self->max) {
+        self->max = self->max? self->max * 2: 16;
+        self->items = (void **) realloc (self->items, self->max * sizeof (void *));
+        if (!self->items)
+            abort ();
+    }
+    self->items [self->size++] = item;
+}
+
+static void
+s_queue_destructor (void **item)
+{
+    sf_queue_destroy ((sf_queue_t **) item);
+}
+
+static void
+s_ack_destructor (void **item)
+{
+    s_ack_t *ack = (s_ack_t *) *item;
+    msgpack_sbuffer_destroy (&ack->body);
+    free (ack);
+    *item = NULL;
+}
+
+static size_t
+s_id_hash (const void *key)
+{
+    return sf_uuid_hash ((const uint8_t *) key);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    return memcmp (a, b, SF_UUID_SIZE);
+}
+
+static void *
+s_id_dup (const void *key)
+{
+    void *copy = malloc (SF_UUID_SIZE);
+    if (!copy)
+        abort ();
+    memcpy (copy, key, SF_UUID_SIZE);
+    return copy;
+}
+
+static void
+s_id_free (void **key)
+{
+    free (*key);
+    *key = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Defaults.
+
+void
+sf_broker_config_defaults (sf_broker_config_t *config)
+{
+    config->frontend = SF_DEFAULT_FRONTEND;
+    config->backend = SF_DEFAULT_BACKEND;
+    config->store = "memory";
+    config->heartbeat_ms = 1000;
+    config->liveness = 3;
+    config->result_max = 100000;
+    config->result_ttl_ms = 3600 * 1000;
+    config->max_analyzers = 4096;
+}
+
+//  ==========================================================================
+//  Replies and staging
+
+//  Start a single-reply body in self->reply.
+static msgpack_packer *
+s_reply_begin (sf_broker_t *self)
+{
+    msgpack_sbuffer_clear (&self->reply);
+    return &self->reply_pk;
+}
+
+static void
+s_reply_send (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg, int command)
+{
+    if (sf_msg_send (zsock_resolve (socket), zmq_msg_data (&msg->routing),
+                     zmq_msg_size (&msg->routing), command,
+                     self->reply.data, self->reply.size))
+        sf_log_debug ("broker: could not reply %s: %s", sf_cmd_name (command),
+                      zmq_strerror (errno));
+}
+
+static void
+s_reply_error (zsock_t *socket, sf_msg_t *msg, uint64_t tag,
+               const sf_error_t *error)
+{
+    sf_msg_send_error (zsock_resolve (socket), zmq_msg_data (&msg->routing),
+                       zmq_msg_size (&msg->routing), tag, error);
+}
+
+//  Stage an entry's result in a client's RESULT body.
+static void
+s_stage_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry)
+{
+    if (!client->flagged) {
+        client->flagged = true;
+        sf_clients_ref (client);
+        sf_batchw_reset (&client->out, 0);
+        s_ptrs_push (&self->send_clients, client);
+    }
+    sf_result_head_t head = {
+        .status = entry->status,
+        .analyzer = entry->queue->name,
+        .worker = entry->worker_name? entry->worker_name: "",
+        .attempts = entry->attempt,
+        .queued_us = entry->dispatched_us? (uint64_t) (entry->dispatched_us - entry->accepted_us): 0,
+        .run_us = entry->run_us,
+        .total_us = (uint64_t) (entry->finished_us - entry->accepted_us)
+    };
+    memcpy (head.id, entry->id, SF_UUID_SIZE);
+    sf_codec_pack_result_head (&client->out.packer, &head);
+    msgpack_sbuffer_write (&client->out.buffer, entry->payload, entry->payload_size);
+    sf_batchw_item (&client->out);
+}
+
+static void
+s_mark_dirty (sf_broker_t *self, sf_queue_t *queue)
+{
+    if (!queue->dirty && queue->depth > 0) {
+        queue->dirty = true;
+        s_ptrs_push (&self->dirty, queue);
+    }
+}
+
+//  ==========================================================================
+//  Job lifecycle
+
+//  The queue for an analyzer name, created on first use; NULL when the
+//  limit of distinct analyzers is reached.
+static sf_queue_t *
+s_queue_for (sf_broker_t *self, const char *name, size_t size)
+{
+    if (self->last_queue && strlen (self->last_queue->name) == size
+    &&  memcmp (self->last_queue->name, name, size) == 0)
+        return self->last_queue;
+    char key [SF_NAME_MAX + 1];
+    memcpy (key, name, size);
+    key [size] = 0;
+    sf_queue_t *queue = (sf_queue_t *) zhashx_lookup (self->queues, key);
+    if (!queue) {
+        if (zhashx_size (self->queues) >= self->config.max_analyzers)
+            return NULL;
+        queue = sf_queue_new (name, size);
+        zhashx_insert (self->queues, key, queue);
+    }
+    self->last_queue = queue;
+    return queue;
+}
+
+//  Give an entry its final status and deliver it to its client and to
+//  every client waiting on it. payload is copied.
+static void
+s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *worker_name,
+          uint64_t run_us, const char *payload, size_t payload_size)
+{
+    entry->status = status;
+    entry->run_us = run_us;
+    entry->worker_name = worker_name? strdup (worker_name): NULL;
+    entry->payload = (char *) malloc (payload_size);
+    if (!entry->payload)
+        abort ();
+    memcpy (entry->payload, payload, payload_size);
+    entry->payload_size = (uint32_t) payload_size;
+    free (entry->spec);         //  Never dispatched again
+    entry->spec = NULL;
+    sf_ledger_finished (self->ledger, entry, self->now_us);
+    self->counters.finished [status]++;
+
+    sf_error_t error;
+    if (sf_store_finished (self->store, entry, &error))
+        sf_log_error ("broker: store could not record a result: %s", error.message);
+
+    if (entry->client) {
+        s_stage_result (self, entry->client, entry);
+        sf_clients_release (self->clients, &entry->client);
+    }
+    if (zhashx_size (self->watchers)) {
+        zlistx_t *waiting = (zlistx_t *) zhashx_lookup (self->watchers, entry->id);
+        if (waiting) {
+            for (sf_crec_t *client = (sf_crec_t *) zlistx_first (waiting); client;
+                 client = (sf_crec_t *) zlistx_next (waiting)) {
+                s_stage_result (self, client, entry);
+                sf_clients_release (self->clients, &client);
+            }
+            zhashx_delete (self->watchers, entry->id);
+        }
+    }
+}
+
+//  A worker is gone: its jobs go back to the front of their queues, and a
+//  result it may still send will not match their next lease.
+static void
+s_worker_lost (sf_broker_t *self, sf_wrec_t *worker, const char *why)
+{
+    sf_log_warning ("broker: worker lost, %zu jobs back to their queues (worker=%s reason=%s)",
+                    worker->inflight.size, worker->name, why);
+    sf_entry_t *entry;
+    while ((entry = worker->inflight.tail)) {
+        sf_entry_list_remove (&worker->inflight, entry);
+        entry->worker = NULL;
+        entry->queue->running--;
+        sf_queue_push_front (entry->queue, entry);
+        s_mark_dirty (self, entry->queue);
+        self->counters.requeued++;
+    }
+    for (size_t i = 0; i < worker->queue_count; i++)
+        sf_queue_remove_worker (worker->queues [i], worker);
+    self->counters.workers_lost++;
+    sf_registry_remove (self->registry, &worker);
+}
+
+//  Hand queued jobs to workers with free credit, one job to each in turn.
+static void
+s_dispatch (sf_broker_t *self)
+{
+    for (size_t q = 0; q < self->dirty.size; q++) {
+        sf_queue_t *queue = (sf_queue_t *) self->dirty.items [q];
+        queue->dirty = false;
+        while (queue->depth > 0 && queue->worker_count > 0) {
+            sf_wrec_t *worker = NULL;
+            for (size_t tries = 0; tries < queue->worker_count; tries++) {
+                sf_wrec_t *candidate = queue->workers [queue->turn];
+                queue->turn = (queue->turn + 1) % queue->worker_count;
+                if (candidate->inflight.size < candidate->slots) {
+                    worker = candidate;
+                    break;
+                }
+            }
+            if (!worker)
+                break;          //  Every worker is full
+            sf_entry_t *entry = sf_queue_pop (queue);
+            entry->state = SF_JOB_RUNNING;
+            entry->attempt++;
+            entry->worker = worker;
+            entry->dispatched_us = self->now_us;
+            sf_entry_list_append (&worker->inflight, entry);
+            queue->running++;
+            if (!worker->flagged) {
+                worker->flagged = true;
+                sf_batchw_reset (&worker->out, 0);
+                s_ptrs_push (&self->send_workers, worker);
+            }
+            sf_codec_pack_dispatch_head (&worker->out.packer, entry->id, entry->attempt,
+                                         entry->timeout_ms);
+            msgpack_sbuffer_write (&worker->out.buffer, entry->spec, entry->spec_size);
+            sf_batchw_item (&worker->out);
+            self->counters.dispatched++;
+        }
+    }
+    self->dirty.size = 0;
+}
+
+//  --------------------------------------------------------------------------
+//  End of a pass: commit, acknowledge, dispatch, send.
+
+static void
+s_flush (sf_broker_t *self)
+{
+    sf_error_t error;
+    bool committed = sf_store_commit (self->store, &error) == 0;
+    if (!committed)
+        sf_log_error ("broker: store commit failed: %s", error.message);
+
+    s_ack_t *ack;
+    while ((ack = (s_ack_t *) zlistx_detach (self->acks, NULL))) {
+        sf_crec_t *client = ack->client;
+        if (committed)
+            sf_msg_send (zsock_resolve (self->frontend), client->identity,
+                         client->identity_size, SF_CMD_ACCEPTED, ack->body.data, ack->body.size);
+        else
+            sf_msg_send_error (zsock_resolve (self->frontend), client->identity,
+                               client->identity_size, 0, &error);
+        sf_clients_release (self->clients, &ack->client);
+        s_ack_destructor ((void **) &ack);
+    }
+
+    s_dispatch (self);
+
+    for (size_t i = 0; i < self->send_workers.size; i++) {
+        sf_wrec_t *worker = (sf_wrec_t *) self->send_workers.items [i];
+        worker->flagged = false;
+        sf_batchw_finish (&worker->out);
+        if (sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
+                         SF_CMD_DISPATCH, worker->out.buffer.data, worker->out.buffer.size))
+            //  Its jobs stay in flight; its heartbeat deadline requeues them
+            sf_log_warning ("broker: could not dispatch to worker %s: %s",
+                            worker->name, zmq_strerror (errno));
+    }
+    self->send_workers.size = 0;
+
+    for (size_t i = 0; i < self->send_clients.size; i++) {
+        sf_crec_t *client = (sf_crec_t *) self->send_clients.items [i];
+        client->flagged = false;
+        sf_batchw_finish (&client->out);
+        if (sf_msg_send (zsock_resolve (self->frontend), client->identity,
+                         client->identity_size, SF_CMD_RESULT,
+                         client->out.buffer.data, client->out.buffer.size)) {
+            //  The results stay in the ledger for `sheaf result ID`
+            self->counters.undelivered += client->out.count;
+            sf_log_debug ("broker: %u results not delivered, client gone: %s",
+                          client->out.count, zmq_strerror (errno));
+        }
+        sf_clients_release (self->clients, &client);
+    }
+    self->send_clients.size = 0;
+}
+
+//  ==========================================================================
+//  Client handlers
+
+//  SUBMIT: validate the whole batch, then accept all of it or none.
+static int
+s_client_submit (sf_broker_t *self, sf_msg_t *msg)
+{
+    sf_error_t error;
+    sf_batchr_t reader;
+    sf_entry_t **fresh = NULL;          //  New entries, not yet in the ledger
+    size_t fresh_count = 0;
+    uint8_t (*ids) [SF_UUID_SIZE] = NULL;
+    uint32_t count = 0;
+
+    if (sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 1,
+                        SF_BATCH_MAX, &error))
+        goto rejected;
+    if (reader.count == 0) {
+        sf_error_set (&error, "BAD_INPUT", "SUBMIT holds no jobs");
+        goto rejected;
+    }
+    fresh = (sf_entry_t **) malloc (reader.count * sizeof *fresh);
+    ids = malloc ((size_t) reader.count * SF_UUID_SIZE);
+    if (!fresh || !ids)
+        abort ();
+
+    msgpack_object job;
+    const char *raw;
+    size_t raw_size;
+    int rc;
+    while ((rc = sf_batchr_next (&reader, &job, NULL, &raw, &raw_size, &error)) == 0) {
+        sf_jobspec_t spec;
+        if (sf_codec_job_check (&job, &spec, &error)) {
+            char why [sizeof error.message];
+            snprintf (why, sizeof why, "%s", error.message);
+            sf_error_set (&error, "BAD_INPUT", "job %u: %s", count, why);
+            goto rejected;
+        }
+        sf_entry_t *known = spec.key? sf_ledger_find_key (self->ledger, spec.key, spec.key_size): NULL;
+        if (known) {
+            memcpy (ids [count++], known->id, SF_UUID_SIZE);
+            self->counters.deduplicated++;
+            continue;
+        }
+        sf_queue_t *queue = s_queue_for (self, spec.analyzer, spec.analyzer_size);
+        if (!queue) {
+            sf_error_set (&error, "BUSY", "job %u: the broker already has %zu analyzer queues",
+                          count, self->config.max_analyzers);
+            goto rejected;
+        }
+        sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
+        sf_uuid_v7 (entry->id);
+        entry->priority = (uint8_t) spec.priority;
+        entry->timeout_ms = spec.timeout_ms;
+        entry->retries = spec.retries;
+        entry->queue = queue;
+        entry->spec = (char *) malloc (raw_size);
+        if (!entry->spec)
+            abort ();
+        memcpy (entry->spec, raw, raw_size);
+        entry->spec_size = (uint32_t) raw_size;
+        entry->key = spec.key? strndup (spec.key, spec.key_size): NULL;
+        entry->accepted_us = self->now_us;
+        fresh [fresh_count++] = entry;
+        memcpy (ids [count++], entry->id, SF_UUID_SIZE);
+    }
+    if (rc < 0)
+        goto rejected;
+    if (sf_store_accepted (self->store, fresh, fresh_count, &error))
+        goto rejected;
+
+    //  Accepted: into the ledger and the queues; acknowledged at commit
+    sf_crec_t *client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
+                                         zmq_msg_size (&msg->routing));
+    for (size_t i = 0; i < fresh_count; i++) {
+        sf_entry_t *entry = fresh [i];
+        sf_ledger_insert (self->ledger, entry);
+        sf_clients_ref (client);
+        entry->client = client;
+        sf_queue_push (entry->queue, entry);
+        s_mark_dirty (self, entry->queue);
+    }
+    self->counters.submitted += fresh_count;
+
+    s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
+    ack->client = client;               //  The hold's reference
+    msgpack_sbuffer_init (&ack->body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &ack->body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_uint (&pk, "tag", reader.tag);
+    sf_mp_pack_str (&pk, "ids");
+    msgpack_pack_array (&pk, count);
+    for (uint32_t i = 0; i < count; i++) {
+        msgpack_pack_bin (&pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (&pk, ids [i], SF_UUID_SIZE);
+    }
+    zlistx_add_end (self->acks, ack);
+    sf_batchr_close (&reader);
+    free (fresh);
+    free (ids);
+    return 0;
+
+rejected:
+    for (size_t i = 0; i < fresh_count; i++)
+        sf_entry_destroy (&fresh [i]);
+    sf_log_debug ("broker: submit rejected: %s", error.message);
+    s_reply_error (self->frontend, msg, reader.tag, &error);
+    sf_batchr_close (&reader);
+    free (fresh);
+    free (ids);
+    return 0;
+}
+
+//  Decode a single-map request body into *body (valid while unpacked
+//  lives). Returns 0, or -1 after replying with an error.
+static int
+s_request_map (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg,
+               msgpack_unpacked *unpacked, msgpack_object *body)
+{
+    size_t offset = 0;
+    const char *why = "empty body";
+    int rc = sf_mp_next (unpacked, sf_msg_data (msg), sf_msg_size (msg), &offset, body,
+                         NULL, NULL, &why);
+    if (rc == 0 && body->type != MSGPACK_OBJECT_MAP) {
+        why = "body must be a map";
+        rc = -1;
+    }
+    if (rc == 0 && offset != sf_msg_size (msg)) {
+        why = "bytes after the body";
+        rc = -1;
+    }
+    if (rc != 0) {
+        sf_error_t error;
+        sf_error_set (&error, "PROTOCOL", "%s: %s", sf_cmd_name (msg->command), why);
+        s_reply_error (socket, msg, 0, &error);
+        self->counters.malformed++;
+        return -1;
+    }
+    return 0;
+}
+
+//  STATUS: queues, workers, counters.
+static int
+s_client_status (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    msgpack_object body;
+    if (s_request_map (self, self->frontend, msg, &unpacked, &body)) {
+        msgpack_unpacked_destroy (&unpacked);
+        return 0;
+    }
+    msgpack_packer *pk = s_reply_begin (self);
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "tag", sf_codec_tag (&body));
+    msgpack_unpacked_destroy (&unpacked);
+
+    sf_mp_pack_str (pk, "status");
+    msgpack_pack_map (pk, 6);
+    sf_mp_pack_kv_str (pk, "version", SF_VERSION);
+    sf_mp_pack_kv_str (pk, "store", sf_store_name (self->store));
+    sf_mp_pack_kv_uint (pk, "uptime_ms", (uint64_t) (self->now_us - self->started_us) / 1000);
+
+    size_t queued = 0, running = 0;
+    sf_mp_pack_str (pk, "queues");
+    msgpack_pack_array (pk, zhashx_size (self->queues));
+    for (sf_queue_t *queue = (sf_queue_t *) zhashx_first (self->queues); queue;
+         queue = (sf_queue_t *) zhashx_next (self->queues)) {
+        msgpack_pack_map (pk, 4);
+        sf_mp_pack_kv_str (pk, "analyzer", queue->name);
+        sf_mp_pack_kv_uint (pk, "queued", queue->depth);
+        sf_mp_pack_kv_uint (pk, "running", queue->running);
+        sf_mp_pack_kv_uint (pk, "workers", queue->worker_count);
+        queued += queue->depth;
+        running += queue->running;
+    }
+    sf_mp_pack_str (pk, "workers");
+    msgpack_pack_array (pk, sf_registry_size (self->registry));
+    for (sf_wrec_t *worker = sf_registry_first (self->registry); worker;
+         worker = sf_registry_next (self->registry)) {
+        msgpack_pack_map (pk, 6);
+        sf_mp_pack_kv_str (pk, "name", worker->name);
+        sf_mp_pack_str (pk, "analyzers");
+        msgpack_pack_array (pk, worker->queue_count);
+        for (size_t i = 0; i < worker->queue_count; i++) {
+            msgpack_pack_map (pk, 2);
+            sf_mp_pack_kv_str (pk, "name", worker->queues [i]->name);
+            sf_mp_pack_kv_str (pk, "version", worker->versions [i]);
+        }
+        sf_mp_pack_kv_uint (pk, "slots", worker->slots);
+        sf_mp_pack_kv_uint (pk, "inflight", worker->inflight.size);
+        sf_mp_pack_kv_uint (pk, "done", worker->done);
+        sf_mp_pack_kv_uint (pk, "idle_ms", (uint64_t) (self->now_us - worker->last_seen_us) / 1000);
+    }
+    sf_mp_pack_str (pk, "jobs");
+    msgpack_pack_map (pk, 3);
+    sf_mp_pack_kv_uint (pk, "queued", queued);
+    sf_mp_pack_kv_uint (pk, "running", running);
+    sf_mp_pack_kv_uint (pk, "finished_kept", sf_ledger_finished_count (self->ledger));
+
+    const s_counters_t *c = &self->counters;
+    sf_mp_pack_str (pk, "counters");
+    msgpack_pack_map (pk, 9 + SF_STATUS_INVALID);
+    sf_mp_pack_kv_uint (pk, "submitted", c->submitted);
+    sf_mp_pack_kv_uint (pk, "deduplicated", c->deduplicated);
+    sf_mp_pack_kv_uint (pk, "dispatched", c->dispatched);
+    for (int status = 0; status < SF_STATUS_INVALID; status++)
+        sf_mp_pack_kv_uint (pk, sf_status_name ((sf_status_t) status), c->finished [status]);
+    sf_mp_pack_kv_uint (pk, "requeued", c->requeued);
+    sf_mp_pack_kv_uint (pk, "late_results_dropped", c->late);
+    sf_mp_pack_kv_uint (pk, "malformed", c->malformed);
+    sf_mp_pack_kv_uint (pk, "undelivered", c->undelivered);
+    sf_mp_pack_kv_uint (pk, "workers_lost", c->workers_lost);
+    sf_mp_pack_kv_uint (pk, "clients", sf_clients_size (self->clients));
+
+    s_reply_send (self, self->frontend, msg, SF_CMD_STATUS_REPLY);
+    return 0;
+}
+
+//  FETCH: a finished job's result now; an unfinished one's state, or its
+//  result when it finishes (wait).
+static int
+s_client_fetch (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    msgpack_object body;
+    if (s_request_map (self, self->frontend, msg, &unpacked, &body)) {
+        msgpack_unpacked_destroy (&unpacked);
+        return 0;
+    }
+    uint64_t tag = sf_codec_tag (&body);
+    uint8_t id [SF_UUID_SIZE];
+    int id_rc = sf_codec_id (sf_mp_get (&body, "id"), id);
+    const msgpack_object *wait_field = sf_mp_get (&body, "wait");
+    bool wait = wait_field && wait_field->type == MSGPACK_OBJECT_BOOLEAN
+             && wait_field->via.boolean;
+    msgpack_unpacked_destroy (&unpacked);
+
+    sf_error_t error;
+    if (id_rc) {
+        sf_error_set (&error, "PROTOCOL", "FETCH needs \"id\", 16 bytes");
+        s_reply_error (self->frontend, msg, tag, &error);
+        return 0;
+    }
+    sf_entry_t *entry = sf_ledger_find (self->ledger, id);
+    char text [SF_ID_STRLEN + 1];
+    sf_uuid_str (id, text);
+    if (!entry) {
+        sf_error_set (&error, "NOT_FOUND", "no job %s (unknown, or its result expired)", text);
+        s_reply_error (self->frontend, msg, tag, &error);
+        return 0;
+    }
+    const void *identity = zmq_msg_data (&msg->routing);
+    size_t identity_size = zmq_msg_size (&msg->routing);
+    if (entry->state == SF_JOB_FINISHED) {
+        sf_crec_t *client = sf_clients_hold (self->clients, identity, identity_size);
+        s_stage_result (self, client, entry);
+        sf_clients_release (self->clients, &client);
+    }
+    else
+    if (wait) {
+        //  The submitter is sent the result anyway; anyone else waits
+        if (!sf_clients_is (entry->client, identity, identity_size)) {
+            zlistx_t *waiting = (zlistx_t *) zhashx_lookup (self->watchers, id);
+            if (!waiting) {
+                waiting = zlistx_new ();
+                zhashx_insert (self->watchers, id, waiting);
+            }
+            zlistx_add_end (waiting, sf_clients_hold (self->clients, identity, identity_size));
+        }
+    }
+    else {
+        msgpack_packer *pk = s_reply_begin (self);
+        msgpack_pack_map (pk, 3);
+        sf_mp_pack_kv_uint (pk, "tag", tag);
+        sf_mp_pack_str (pk, "id");
+        msgpack_pack_bin (pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (pk, id, SF_UUID_SIZE);
+        sf_mp_pack_kv_str (pk, "state", entry->state == SF_JOB_QUEUED? "queued": "running");
+        s_reply_send (self, self->frontend, msg, SF_CMD_STATE);
+    }
+    return 0;
+}
+
+//  ==========================================================================
+//  Worker handlers
+
+//  READY {name, slots, analyzers: [{name, version}]}: (re)register.
+static int
+s_worker_ready (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    msgpack_object body;
+    if (s_request_map (self, self->backend, msg, &unpacked, &body)) {
+        msgpack_unpacked_destroy (&unpacked);
+        return 0;
+    }
+    sf_error_t error;
+    char name [SF_NAME_MAX + 1];
+    uint64_t slots;
+    const msgpack_object *analyzers = sf_mp_get (&body, "analyzers");
+    if (sf_mp_strcpy (sf_mp_get (&body, "name"), name, sizeof name))
+        sf_error_set (&error, "PROTOCOL", "READY needs \"name\", 1-64 characters");
+    else
+    if (sf_mp_uint (sf_mp_get (&body, "slots"), 1000000, &slots) || slots == 0)
+        sf_error_set (&error, "PROTOCOL", "READY needs \"slots\", 1-1000000");
+    else
+    if (!analyzers || analyzers->type != MSGPACK_OBJECT_ARRAY
+    ||  analyzers->via.array.size == 0 || analyzers->via.array.size > 1024)
+        sf_error_set (&error, "PROTOCOL", "READY needs \"analyzers\", a list of 1-1024");
+    else {
+        error.code [0] = 0;
+        for (uint32_t i = 0; i < analyzers->via.array.size && !error.code [0]; i++) {
+            const msgpack_object *item = &analyzers->via.array.ptr [i];
+            const msgpack_object *analyzer = sf_mp_get (item, "name");
+            char version [SF_NAME_MAX + 1];
+            if (!analyzer || analyzer->type != MSGPACK_OBJECT_STR
+            ||  !sf_codec_name_valid (analyzer->via.str.ptr, analyzer->via.str.size)
+            ||  sf_mp_strcpy (sf_mp_get (item, "version"), version, sizeof version))
+                sf_error_set (&error, "PROTOCOL",
+                              "READY analyzer %u needs a valid \"name\" and \"version\"", i);
+        }
+    }
+    if (error.code [0]) {
+        msgpack_unpacked_destroy (&unpacked);
+        self->counters.malformed++;
+        s_reply_error (self->backend, msg, 0, &error);
+        return 0;
+    }
+    const void *identity = zmq_msg_data (&msg->routing);
+    size_t identity_size = zmq_msg_size (&msg->routing);
+    sf_wrec_t *worker = sf_registry_find (self->registry, identity, identity_size);
+    if (worker) {
+        //  Registering again (after a reconnect): keep its in-flight jobs,
+        //  take its new analyzers and slots
+        for (size_t i = 0; i < worker->queue_count; i++) {
+            sf_queue_remove_worker (worker->queues [i], worker);
+            free (worker->versions [i]);
+        }
+        worker->queue_count = 0;
+        worker->slots = (uint32_t) slots;
+        snprintf (worker->name, sizeof worker->name, "%s", name);
+    }
+    else
+        worker = sf_registry_add (self->registry, identity, identity_size, name,
+                                  (uint32_t) slots);
+    for (uint32_t i = 0; i < analyzers->via.array.size; i++) {
+        const msgpack_object *item = &analyzers->via.array.ptr [i];
+        const msgpack_object *analyzer = sf_mp_get (item, "name");
+        sf_queue_t *queue = s_queue_for (self, analyzer->via.str.ptr, analyzer->via.str.size);
+        if (!queue)
+            continue;           //  Over the analyzer limit: not served here
+        char version [SF_NAME_MAX + 1];
+        sf_mp_strcpy (sf_mp_get (item, "version"), version, sizeof version);
+        sf_registry_serve (worker, queue, version);
+        sf_queue_add_worker (queue, worker);
+        s_mark_dirty (self, queue);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    worker->last_seen_us = self->now_us;
+    worker->expires_us = self->now_us
+                       + (int64_t) self->config.heartbeat_ms * self->config.liveness * 1000;
+    sf_log_info ("broker: worker ready (worker=%s analyzers=%zu slots=%u)",
+                 worker->name, worker->queue_count, worker->slots);
+    return 0;
+}
+
+//  Tell an unregistered worker to register again (Majordomo's answer to a
+//  peer the broker does not know).
+static void
+s_send_disconnect (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_packer *pk = s_reply_begin (self);
+    msgpack_pack_nil (pk);
+    s_reply_send (self, self->backend, msg, SF_CMD_DISCONNECT);
+}
+
+//  RESULTS: accept each result that matches its job's current lease.
+static int
+s_worker_results (sf_broker_t *self, sf_msg_t *msg)
+{
+    sf_wrec_t *worker = sf_registry_find (self->registry, zmq_msg_data (&msg->routing),
+                                          zmq_msg_size (&msg->routing));
+    sf_error_t error;
+    sf_batchr_t reader;
+    int rc = sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 2,
+                             SF_BATCH_MAX, &error);
+    msgpack_object head, payload;
+    const char *raw;
+    size_t raw_size;
+    while (rc == 0
+       && (rc = sf_batchr_next (&reader, &head, &payload, &raw, &raw_size, &error)) == 0) {
+        uint8_t id [SF_UUID_SIZE];
+        uint32_t attempt;
+        sf_status_t status;
+        uint64_t run_us;
+        if (sf_codec_read_outcome_head (&head, id, &attempt, &status, &run_us, &error)) {
+            rc = -1;
+            break;
+        }
+        sf_entry_t *entry = sf_ledger_find (self->ledger, id);
+        if (!worker || !entry || entry->state != SF_JOB_RUNNING
+        ||  entry->attempt != attempt || entry->worker != worker) {
+            self->counters.late++;
+            continue;
+        }
+        sf_entry_list_remove (&worker->inflight, entry);
+        entry->worker = NULL;
+        entry->queue->running--;
+        worker->done++;
+        s_finish (self, entry, status, worker->name, run_us, raw, raw_size);
+    }
+    if (rc < 0) {
+        //  Results before the bad item were taken; the rest stay in flight
+        //  until the worker resends them or is declared lost
+        self->counters.malformed++;
+        sf_log_warning ("broker: malformed RESULTS: %s", error.message);
+        s_reply_error (self->backend, msg, 0, &error);
+    }
+    sf_batchr_close (&reader);
+    if (!worker)
+        s_send_disconnect (self, msg);
+    else
+        for (size_t i = 0; i < worker->queue_count; i++)
+            s_mark_dirty (self, worker->queues [i]);    //  It has credit again
+    return 0;
+}
+
+//  HEARTBEAT: liveness was refreshed on receipt; an unknown worker is told
+//  to register.
+static int
+s_worker_heartbeat (sf_broker_t *self, sf_msg_t *msg)
+{
+    if (!sf_registry_find (self->registry, zmq_msg_data (&msg->routing),
+                           zmq_msg_size (&msg->routing)))
+        s_send_disconnect (self, msg);
+    return 0;
+}
+
+//  DISCONNECT: the worker leaves; its jobs go back to their queues.
+static int
+s_worker_disconnect (sf_broker_t *self, sf_msg_t *msg)
+{
+    sf_wrec_t *worker = sf_registry_find (self->registry, zmq_msg_data (&msg->routing),
+                                          zmq_msg_size (&msg->routing));
+    if (worker)
+        s_worker_lost (self, worker, "disconnected");
+    return 0;
+}
+
+//  ==========================================================================
+//  Readers and timers
+
+//  Drain one socket through its routing table, then flush.
+static int
+s_read (sf_broker_t *self, zsock_t *socket, const s_route_t *routes, bool backend)
+{
+    self->now_us = s_now_us ();
+    int rc = 0;
+    for (int count = 0; count < S_DRAIN_MAX && rc == 0; count++) {
+        sf_error_t error;
+        sf_msg_t *msg = &self->msg;
+        int got = sf_msg_recv (msg, zsock_resolve (socket), true, &error);
+        if (got == 1)
+            break;
+        if (got < 0) {
+            self->counters.malformed++;
+            sf_log_warning ("broker: malformed message on the %s: %s",
+                            backend? "backend": "frontend", error.message);
+            if (msg->routed)
+                s_reply_error (socket, msg, 0, &error);
+            continue;
+        }
+        if (backend) {
+            sf_wrec_t *worker = sf_registry_find (self->registry, zmq_msg_data (&msg->routing),
+                                                  zmq_msg_size (&msg->routing));
+            if (worker) {
+                worker->last_seen_us = self->now_us;
+                worker->expires_us = self->now_us
+                    + (int64_t) self->config.heartbeat_ms * self->config.liveness * 1000;
+            }
+        }
+        const s_route_t *route = routes;
+        while (route->handler && route->command != msg->command)
+            route++;
+        if (route->handler)
+            rc = route->handler (self, msg);
+        else {
+            self->counters.malformed++;
+            sf_error_set (&error, "UNKNOWN_COMMAND", "%s is not accepted on the %s",
+                          sf_cmd_name (msg->command), backend? "backend": "frontend");
+            s_reply_error (socket, msg, 0, &error);
+        }
+    }
+    sf_msg_close (&self->msg);
+    s_flush (self);
+    return rc;
+}
+
+static int
+s_frontend_reader (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    (void) loop;
+    return s_read ((sf_broker_t *) arg, socket, s_frontend_routes, false);
+}
+
+static int
+s_backend_reader (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    (void) loop;
+    return s_read ((sf_broker_t *) arg, socket, s_backend_routes, true);
+}
+
+//  Heartbeat duty: expire silent workers, send a heartbeat to the others.
+static int
+s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_broker_t *self = (sf_broker_t *) arg;
+    self->now_us = s_now_us ();
+    s_ptrs_t expired = { NULL, 0, 0 };
+    msgpack_sbuffer_clear (&self->reply);
+    msgpack_pack_nil (&self->reply_pk);
+    for (sf_wrec_t *worker = sf_registry_first (self->registry); worker;
+         worker = sf_registry_next (self->registry)) {
+        if (self->now_us > worker->expires_us)
+            s_ptrs_push (&expired, worker);
+        else
+            sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
+                         SF_CMD_HEARTBEAT, self->reply.data, self->reply.size);
+    }
+    for (size_t i = 0; i < expired.size; i++)
+        s_worker_lost (self, (sf_wrec_t *) expired.items [i], "heartbeat expired");
+    free (expired.items);
+    s_flush (self);
+    return 0;
+}
+
+//  Purge duty: evict finished results past their count or age limit.
+static int
+s_purge_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_broker_t *self = (sf_broker_t *) arg;
+    self->now_us = s_now_us ();
+    size_t evicted = sf_ledger_purge (self->ledger, self->now_us);
+    if (evicted)
+        sf_log_debug ("broker: evicted %zu finished results", evicted);
+    return 0;
+}
+
+//  ==========================================================================
+//  Construction and teardown
+
+static zsock_t *
+s_bind (const char *endpoint)
+{
+    zsock_t *socket = zsock_new (ZMQ_ROUTER);
+    if (!socket)
+        return NULL;
+    //  A send to a vanished peer fails at once instead of vanishing, so
+    //  the broker can count undelivered results
+    zsock_set_router_mandatory (socket, 1);
+    zsock_set_sndhwm (socket, 100000);
+    zsock_set_rcvhwm (socket, 100000);
+    zsock_set_linger (socket, 0);
+    if (zsock_bind (socket, "%s", endpoint) < 0)
+        zsock_destroy (&socket);
+    return socket;
+}
+
+static void
+s_watchers_destructor (void **item)
+{
+    //  Only reached at teardown; client records go with their table
+    zlistx_destroy ((zlistx_t **) item);
+}
+
+sf_broker_t *
+sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
+{
+    sf_broker_t *self = (sf_broker_t *) zmalloc (sizeof *self);
+    self->config = *config;
+    self->frontend = s_bind (config->frontend);
+    if (!self->frontend) {
+        sf_error_set (error, "FRONTEND", "cannot bind the frontend to %s: %s",
+                      config->frontend, zmq_strerror (errno));
+        sf_broker_destroy (&self);
+        return NULL;
+    }
+    self->backend = s_bind (config->backend);
+    if (!self->backend) {
+        sf_error_set (error, "BACKEND", "cannot bind the backend to %s: %s",
+                      config->backend, zmq_strerror (errno));
+        sf_broker_destroy (&self);
+        return NULL;
+    }
+    self->store = sf_store_new (config->store, error);
+    if (!self->store) {
+        sf_broker_destroy (&self);
+        return NULL;
+    }
+    self->ledger = sf_ledger_new (config->result_max, config->result_ttl_ms);
+    self->queues = zhashx_new ();
+    zhashx_set_destructor (self->queues, s_queue_destructor);
+    self->registry = sf_registry_new ();
+    self->clients = sf_clients_new ();
+    self->watchers = zhashx_new ();
+    zhashx_set_key_hasher (self->watchers, s_id_hash);
+    zhashx_set_key_comparator (self->watchers, s_id_compare);
+    zhashx_set_key_duplicator (self->watchers, s_id_dup);
+    zhashx_set_key_destructor (self->watchers, s_id_free);
+    zhashx_set_destructor (self->watchers, s_watchers_destructor);
+    self->acks = zlistx_new ();
+    zlistx_set_destructor (self->acks, s_ack_destructor);
+    sf_msg_init (&self->msg);
+    msgpack_sbuffer_init (&self->reply);
+    msgpack_packer_init (&self->reply_pk, &self->reply, msgpack_sbuffer_write);
+    self->started_us = self->now_us = s_now_us ();
+
+    self->loop = zloop_new ();
+    zloop_reader (self->loop, self->frontend, s_frontend_reader, self);
+    zloop_reader (self->loop, self->backend, s_backend_reader, self);
+    zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_heartbeat_timer, self);
+    zloop_timer (self->loop, 1000, 0, s_purge_timer, self);
+    sf_log_info ("broker: serving clients at %s, workers at %s, store %s",
+                 config->frontend, config->backend, sf_store_name (self->store));
+    return self;
+}
+
+int
+sf_broker_run (sf_broker_t *self)
+{
+    zloop_start (self->loop);
+    sf_log_info ("broker: stopping (%zu jobs in the ledger)", sf_ledger_size (self->ledger));
+    return 0;
+}
+
+void
+sf_broker_destroy (sf_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_broker_t *self = *self_p;
+    //  Reverse order of construction. Entries hold client references;
+    //  drop them so the client table empties before it is destroyed.
+    zloop_destroy (&self->loop);
+    if (self->ledger)
+        for (sf_entry_t *entry = sf_ledger_first (self->ledger); entry;
+             entry = sf_ledger_next (self->ledger))
+            entry->client = NULL;
+    zlistx_destroy (&self->acks);
+    zhashx_destroy (&self->watchers);
+    sf_clients_destroy (&self->clients);
+    sf_registry_destroy (&self->registry);
+    zhashx_destroy (&self->queues);
+    sf_ledger_destroy (&self->ledger);
+    sf_store_destroy (&self->store);
+    msgpack_sbuffer_destroy (&self->reply);
+    sf_msg_close (&self->msg);
+    free (self->dirty.items);
+    free (self->send_workers.items);
+    free (self->send_clients.items);
+    zsock_destroy (&self->backend);
+    zsock_destroy (&self->frontend);
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,69 @@
+/*  =========================================================================
+    sf_entry - one job as the broker tracks it, from acceptance to its final
+    status and until its result is evicted
+
+    An entry sits in exactly one list at a time through its prev/next links:
+    a queue's priority FIFO (queued), a worker's in-flight list (running) or
+    the ledger's finished list (finished). Intrusive links keep moving a job
+    between them free of allocation.
+    ========================================================================= */
+
+#ifndef SF_ENTRY_H_INCLUDED
+#define SF_ENTRY_H_INCLUDED
+
+#include <stdint.h>
+#include "sheaf.h"
+#include "sf_uuid.h"
+
+typedef struct _sf_queue_t sf_queue_t;
+typedef struct _sf_wrec_t sf_wrec_t;
+typedef struct _sf_crec_t sf_crec_t;
+typedef struct _sf_entry_t sf_entry_t;
+
+typedef enum {
+    SF_JOB_QUEUED,              //  Waiting in its queue
+    SF_JOB_RUNNING,             //  Dispatched to a worker
+    SF_JOB_FINISHED             //  Has its final status
+} sf_jobstate_t;
+
+struct _sf_entry_t {
+    uint8_t id [SF_UUID_SIZE];  //  Job id (UUIDv7)
+    sf_jobstate_t state;        //  Where it is in its life
+    uint8_t priority;           //  0..9, 9 first
+    uint32_t attempt;           //  Dispatches so far; the lease token
+    uint32_t timeout_ms;        //  Per-attempt limit from the job
+    uint32_t retries;           //  Retries allowed by the job
+    sf_queue_t *queue;          //  Its analyzer's queue (borrowed)
+    char *spec;                 //  Job map encoding (owned; freed at finish)
+    uint32_t spec_size;         //  Its size
+    char *key;                  //  Idempotency key or NULL (owned)
+    sf_crec_t *client;          //  Submitter while unfinished (counted ref)
+    sf_wrec_t *worker;          //  Worker running it (borrowed)
+    int64_t accepted_us;        //  Monotonic time of acceptance
+    int64_t dispatched_us;      //  Of the last dispatch
+    int64_t finished_us;        //  Of the final status
+    sf_status_t status;         //  Final status
+    uint64_t run_us;            //  Run time reported by the worker
+    char *worker_name;          //  Who produced the result (owned)
+    char *payload;              //  Result or error map encoding (owned)
+    uint32_t payload_size;      //  Its size
+    sf_entry_t *prev;           //  Links in its current list
+    sf_entry_t *next;
+};
+
+//  A doubly linked list of entries, by head and tail.
+typedef struct {
+    sf_entry_t *head;           //  Oldest
+    sf_entry_t *tail;           //  Newest
+    size_t size;                //  Entries in the list
+} sf_entry_list_t;
+
+void sf_entry_list_append (sf_entry_list_t *list, sf_entry_t *entry);
+void sf_entry_list_prepend (sf_entry_list_t *list, sf_entry_t *entry);
+void sf_entry_list_remove (sf_entry_list_t *list, sf_entry_t *entry);
+
+//  Free an entry and everything it owns (the client reference must have
+//  been released by then).
+void sf_entry_destroy (sf_entry_t **self_p);
+
+#endif

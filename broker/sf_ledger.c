@@ -1,0 +1,143 @@
+/*  =========================================================================
+    sf_ledger - every job the broker knows, by id
+
+    Ids are hashed with sf_uuid_hash (their random bits) in a czmq zhashx
+    whose keys point into the entries themselves, so an entry costs one
+    hash item and no key copy.
+    ========================================================================= */
+
+#include <czmq.h>
+#include "sf_ledger.h"
+
+struct _sf_ledger_t {
+    zhashx_t *by_id;            //  id -> entry; owns the entries
+    zhashx_t *by_key;           //  idempotency key -> entry (borrowed)
+    sf_entry_list_t finished;   //  Finished entries, oldest first
+    size_t max_results;         //  Most finished entries kept
+    int64_t ttl_us;             //  Longest a finished entry is kept
+};
+
+static size_t
+s_id_hash (const void *key)
+{
+    return sf_uuid_hash ((const uint8_t *) key);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    return memcmp (a, b, SF_UUID_SIZE);
+}
+
+static void
+s_entry_destructor (void **item)
+{
+    sf_entry_destroy ((sf_entry_t **) item);
+}
+
+//  --------------------------------------------------------------------------
+//  Create a ledger.
+
+sf_ledger_t *
+sf_ledger_new (size_t max_results, int64_t result_ttl_ms)
+{
+    sf_ledger_t *self = (sf_ledger_t *) zmalloc (sizeof *self);
+    self->by_id = zhashx_new ();
+    zhashx_set_key_hasher (self->by_id, s_id_hash);
+    zhashx_set_key_comparator (self->by_id, s_id_compare);
+    zhashx_set_key_duplicator (self->by_id, NULL);
+    zhashx_set_key_destructor (self->by_id, NULL);
+    zhashx_set_destructor (self->by_id, s_entry_destructor);
+    self->by_key = zhashx_new ();
+    self->max_results = max_results;
+    self->ttl_us = result_ttl_ms * 1000;
+    return self;
+}
+
+void
+sf_ledger_destroy (sf_ledger_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_ledger_t *self = *self_p;
+    zhashx_destroy (&self->by_key);
+    zhashx_destroy (&self->by_id);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+sf_ledger_insert (sf_ledger_t *self, sf_entry_t *entry)
+{
+    int rc = zhashx_insert (self->by_id, entry->id, entry);
+    assert (rc == 0);           //  Ids are unique by construction
+    if (entry->key)
+        zhashx_insert (self->by_key, entry->key, entry);
+}
+
+sf_entry_t *
+sf_ledger_find (sf_ledger_t *self, const uint8_t id [SF_UUID_SIZE])
+{
+    return (sf_entry_t *) zhashx_lookup (self->by_id, id);
+}
+
+sf_entry_t *
+sf_ledger_find_key (sf_ledger_t *self, const char *key, size_t key_size)
+{
+    char text [key_size + 1];
+    memcpy (text, key, key_size);
+    text [key_size] = 0;
+    return (sf_entry_t *) zhashx_lookup (self->by_key, text);
+}
+
+void
+sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us)
+{
+    entry->state = SF_JOB_FINISHED;
+    entry->finished_us = now_us;
+    sf_entry_list_append (&self->finished, entry);
+}
+
+//  --------------------------------------------------------------------------
+//  Evict old finished entries.
+
+size_t
+sf_ledger_purge (sf_ledger_t *self, int64_t now_us)
+{
+    size_t evicted = 0;
+    sf_entry_t *entry;
+    while ((entry = self->finished.head)
+       &&  (self->finished.size > self->max_results
+        ||  now_us - entry->finished_us > self->ttl_us)) {
+        sf_entry_list_remove (&self->finished, entry);
+        if (entry->key)
+            zhashx_delete (self->by_key, entry->key);
+        zhashx_delete (self->by_id, entry->id);
+        evicted++;
+    }
+    return evicted;
+}
+
+size_t
+sf_ledger_size (sf_ledger_t *self)
+{
+    return zhashx_size (self->by_id);
+}
+
+size_t
+sf_ledger_finished_count (sf_ledger_t *self)
+{
+    return self->finished.size;
+}
+
+sf_entry_t *
+sf_ledger_first (sf_ledger_t *self)
+{
+    return (sf_entry_t *) zhashx_first (self->by_id);
+}
+
+sf_entry_t *
+sf_ledger_next (sf_ledger_t *self)
+{
+    return (sf_entry_t *) zhashx_next (self->by_id);
+}

@@ -1,0 +1,77 @@
+/*  =========================================================================
+    sf_store - where the broker makes jobs durable: the backend switch
+    ========================================================================= */
+
+#include <czmq.h>
+#include "sf_store.h"
+
+struct _sf_store_t {
+    const sf_store_ops_t *ops;  //  The backend
+    void *state;                //  Its state (owned through ops->destroy)
+};
+
+//  Backends by URI scheme. Checklist when adding one: this table, the
+//  --store help in broker/main.c, docs/OPERATIONS.md.
+static const struct {
+    const char *scheme;
+    const sf_store_ops_t *ops;
+    void *(*open) (const char *argument, sf_error_t *error);
+} s_backends [] = {
+    { "memory", &sf_store_memory_ops, sf_store_memory_open },
+};
+
+sf_store_t *
+sf_store_new (const char *uri, sf_error_t *error)
+{
+    const char *colon = strchr (uri, ':');
+    size_t scheme_size = colon? (size_t) (colon - uri): strlen (uri);
+    const char *argument = colon? colon + 1: "";
+    for (size_t i = 0; i < sizeof s_backends / sizeof s_backends [0]; i++) {
+        if (strlen (s_backends [i].scheme) != scheme_size
+        ||  memcmp (s_backends [i].scheme, uri, scheme_size) != 0)
+            continue;
+        void *state = s_backends [i].open (argument, error);
+        if (!state)
+            return NULL;
+        sf_store_t *self = (sf_store_t *) zmalloc (sizeof *self);
+        self->ops = s_backends [i].ops;
+        self->state = state;
+        return self;
+    }
+    sf_error_set (error, "STORE", "unknown store \"%s\" (this broker has: memory)", uri);
+    return NULL;
+}
+
+void
+sf_store_destroy (sf_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    (*self_p)->ops->destroy (&(*self_p)->state);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int
+sf_store_accepted (sf_store_t *self, sf_entry_t **entries, size_t count, sf_error_t *error)
+{
+    return self->ops->accepted (self->state, entries, count, error);
+}
+
+int
+sf_store_finished (sf_store_t *self, sf_entry_t *entry, sf_error_t *error)
+{
+    return self->ops->finished (self->state, entry, error);
+}
+
+int
+sf_store_commit (sf_store_t *self, sf_error_t *error)
+{
+    return self->ops->commit (self->state, error);
+}
+
+const char *
+sf_store_name (sf_store_t *self)
+{
+    return self->ops->name;
+}
