@@ -326,6 +326,33 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
     }
 }
 
+//  Put one of a worker's in-flight jobs back at the front of its queue.
+static void
+s_requeue (sf_broker_t *self, sf_wrec_t *worker, sf_entry_t *entry)
+{
+    sf_entry_list_remove (&worker->inflight, entry);
+    entry->worker = NULL;
+    entry->queue->running--;
+    sf_queue_push_front (entry->queue, entry);
+    s_mark_dirty (self, entry->queue);
+    self->counters.requeued++;
+}
+
+//  True when holding (an array of ids, or NULL) lists id.
+static bool
+s_holds (const msgpack_object *holding, const uint8_t id [SF_UUID_SIZE])
+{
+    if (!holding)
+        return false;
+    for (uint32_t i = 0; i < holding->via.array.size; i++) {
+        const msgpack_object *item = &holding->via.array.ptr [i];
+        if (item->type == MSGPACK_OBJECT_BIN && item->via.bin.size == SF_UUID_SIZE
+        &&  memcmp (item->via.bin.ptr, id, SF_UUID_SIZE) == 0)
+            return true;
+    }
+    return false;
+}
+
 //  A worker is gone: its jobs go back to the front of their queues, and a
 //  result it may still send will not match their next lease.
 static void
@@ -333,15 +360,9 @@ s_worker_lost (sf_broker_t *self, sf_wrec_t *worker, const char *why)
 {
     sf_log_warning ("broker: worker lost, %zu jobs back to their queues (worker=%s reason=%s)",
                     worker->inflight.size, worker->name, why);
-    sf_entry_t *entry;
-    while ((entry = worker->inflight.tail)) {
-        sf_entry_list_remove (&worker->inflight, entry);
-        entry->worker = NULL;
-        entry->queue->running--;
-        sf_queue_push_front (entry->queue, entry);
-        s_mark_dirty (self, entry->queue);
-        self->counters.requeued++;
-    }
+    //  From the newest, so that the oldest ends up first in its queue
+    while (worker->inflight.tail)
+        s_requeue (self, worker, worker->inflight.tail);
     for (size_t i = 0; i < worker->queue_count; i++)
         sf_queue_remove_worker (worker->queues [i], worker);
     self->counters.workers_lost++;
@@ -748,6 +769,7 @@ s_worker_ready (sf_broker_t *self, sf_msg_t *msg)
     char name [SF_NAME_MAX + 1];
     uint64_t slots;
     const msgpack_object *analyzers = sf_mp_get (&body, "analyzers");
+    const msgpack_object *holding = sf_mp_get (&body, "holding");
     if (sf_mp_strcpy (sf_mp_get (&body, "name"), name, sizeof name))
         sf_error_set (&error, "PROTOCOL", "READY needs \"name\", 1-64 characters");
     else
@@ -757,6 +779,9 @@ s_worker_ready (sf_broker_t *self, sf_msg_t *msg)
     if (!analyzers || analyzers->type != MSGPACK_OBJECT_ARRAY
     ||  analyzers->via.array.size == 0 || analyzers->via.array.size > 1024)
         sf_error_set (&error, "PROTOCOL", "READY needs \"analyzers\", a list of 1-1024");
+    else
+    if (holding && holding->type != MSGPACK_OBJECT_ARRAY)
+        sf_error_set (&error, "PROTOCOL", "READY \"holding\" must be a list of job ids");
     else {
         error.code [0] = 0;
         for (uint32_t i = 0; i < analyzers->via.array.size && !error.code [0]; i++) {
@@ -780,8 +805,14 @@ s_worker_ready (sf_broker_t *self, sf_msg_t *msg)
     size_t identity_size = zmq_msg_size (&msg->routing);
     sf_wrec_t *worker = sf_registry_find (self->registry, identity, identity_size);
     if (worker) {
-        //  Registering again (after a reconnect): keep its in-flight jobs,
-        //  take its new analyzers and slots
+        //  Registering again (after a reconnect): keep the in-flight jobs it
+        //  says it holds, requeue the others (their results were lost on the
+        //  way), take its new analyzers and slots
+        for (sf_entry_t *entry = worker->inflight.head, *next; entry; entry = next) {
+            next = entry->next;
+            if (!s_holds (holding, entry->id))
+                s_requeue (self, worker, entry);
+        }
         for (size_t i = 0; i < worker->queue_count; i++) {
             sf_queue_remove_worker (worker->queues [i], worker);
             free (worker->versions [i]);
@@ -1010,6 +1041,8 @@ s_bind (const char *endpoint)
     //  A send to a vanished peer fails at once instead of vanishing, so
     //  the broker can count undelivered results
     zsock_set_router_mandatory (socket, 1);
+    //  A peer that reconnects with the same routing id takes it over
+    zsock_set_router_handover (socket, 1);
     zsock_set_sndhwm (socket, 100000);
     zsock_set_rcvhwm (socket, 100000);
     zsock_set_linger (socket, 0);

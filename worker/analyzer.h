@@ -1,0 +1,67 @@
+/*  =========================================================================
+    analyzer.h - the analyzer interface
+
+    An analyzer is one file in worker/analyzers/ that defines one constant
+    sf_analyzer_t named sf_analyzer_<name> and is listed once in
+    analyzers/registry.h. The worker calls init once per process before any
+    job and cleanup once at exit (the service-container lifecycle), and
+    analyze on a pool thread for every job, never on the I/O thread.
+
+    analyze reads the job through the context and either packs exactly one
+    msgpack value (the result) into sf_actx_output and returns 0, or calls
+    sf_actx_fail and returns its -1. It must be thread-safe: several pool
+    threads run it at once, each with its own context.
+    ========================================================================= */
+
+#ifndef SF_ANALYZER_H_INCLUDED
+#define SF_ANALYZER_H_INCLUDED
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _sf_actx_t sf_actx_t;
+
+typedef struct {
+    const char *name;           //  Analyzer name, as jobs give it
+    const char *version;        //  Reported to the broker at READY
+    const char *summary;        //  One line for `sheaf-worker --list`
+    bool test_only;             //  Served only with --enable-test-analyzers
+    int (*init) (void);         //  Optional: once per process; 0 or -1
+    void (*cleanup) (void);     //  Optional: once per process at exit
+    int (*analyze) (sf_actx_t *ctx);
+} sf_analyzer_t;
+
+//  The job's "params" map, or NULL when it has none (borrowed).
+const msgpack_object *sf_actx_params (sf_actx_t *ctx);
+
+//  A parameter by name, or NULL (borrowed).
+const msgpack_object *sf_actx_param (sf_actx_t *ctx, const char *name);
+
+//  The whole job map (borrowed).
+const msgpack_object *sf_actx_job (sf_actx_t *ctx);
+
+//  The job's attempt number: its lease token. An analyzer that writes to
+//  an outside system conditions those writes on it, so that an older
+//  attempt can never overwrite a newer one.
+uint32_t sf_actx_attempt (sf_actx_t *ctx);
+
+//  Where analyze packs its result (exactly one value).
+msgpack_packer *sf_actx_output (sf_actx_t *ctx);
+
+//  True when the job should stop (the worker is shutting down). Long
+//  analyzers check it at reasonable intervals and then fail with code
+//  CANCELLED.
+bool sf_actx_cancelled (sf_actx_t *ctx);
+
+//  End the job with an error: a stable code (ANALYSIS, BAD_INPUT,
+//  DATA_FETCH, …) and a message. Returns -1 for `return sf_actx_fail (…)`.
+int sf_actx_fail (sf_actx_t *ctx, const char *code, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  Add a string or integer to the failure's context map (before or after
+//  sf_actx_fail).
+void sf_actx_context_str (sf_actx_t *ctx, const char *key, const char *value);
+void sf_actx_context_int (sf_actx_t *ctx, const char *key, int64_t value);
+
+#endif

@@ -1,0 +1,23 @@
+/*  =========================================================================
+    fail - always fails with code ANALYSIS, a message (params.message if
+    given) and a context map; tests the error path end to end
+    ========================================================================= */
+
+#include "analyzer.h"
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    const msgpack_object *message = sf_actx_param (ctx, "message");
+    sf_actx_context_str (ctx, "analyzer", "fail");
+    sf_actx_context_int (ctx, "attempt", sf_actx_attempt (ctx));
+    if (message && message->type == MSGPACK_OBJECT_STR)
+        return sf_actx_fail (ctx, "ANALYSIS", "%.*s", (int) message->via.str.size,
+                             message->via.str.ptr);
+    return sf_actx_fail (ctx, "ANALYSIS", "the fail analyzer failed, as asked");
+}
+
+const sf_analyzer_t sf_analyzer_fail = {
+    .name = "fail", .version = "1", .summary = "fails with code ANALYSIS",
+    .analyze = s_analyze
+};

@@ -1,0 +1,13 @@
+/*  =========================================================================
+    registry.h - every analyzer the worker knows, one line each
+
+    X (name) expands once per analyzer; worker/sf_analyzers.c turns the list
+    into the lookup table. Adding an analyzer: its file in this directory
+    defining sf_analyzer_<name>, and its line here.
+    ========================================================================= */
+
+#define SF_ANALYZERS(X)                                                        \
+    X (echo)                                                                   \
+    X (sleep)                                                                  \
+    X (fail)                                                                   \
+    X (crash)

@@ -1,0 +1,142 @@
+/*  =========================================================================
+    sheaf-worker - flags and environment, then sf_worker new/run/destroy
+    ========================================================================= */
+
+#include <czmq.h>
+#include <getopt.h>
+#include "sf_analyzers.h"
+#include "sf_log.h"
+#include "sf_worker.h"
+
+//  Exit codes, one per fatal start-up site (documented in --help).
+enum {
+    EXIT_USAGE = 2,
+    EXIT_ANALYZER = 3,
+    EXIT_BROKER = 4
+};
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+"usage: sheaf-worker [options]\n"
+"\n"
+"Runs analysis jobs from the broker on a pool of analyzer threads.\n"
+"\n"
+"  --broker EP          broker's backend endpoint     SHEAF_BACKEND   (%s)\n"
+"  --threads N          analyzer threads              SHEAF_THREADS   (cores)\n"
+"  --slots N            jobs the broker may send ahead\n"
+"                                                     SHEAF_SLOTS     (8 x threads)\n"
+"  --name NAME          worker name                   SHEAF_NAME      (host-pid)\n"
+"  --heartbeat MS       heartbeat interval            SHEAF_HEARTBEAT (1000)\n"
+"  --liveness N         heartbeats missed before reconnecting\n"
+"                                                     SHEAF_LIVENESS  (3)\n"
+"  --enable-test-analyzers\n"
+"                       also serve test-only analyzers (crash)\n"
+"  --list               list the analyzers and exit\n"
+"  -v, --verbose        debug logging                 SHEAF_VERBOSE=1\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 an analyzer failed to\n"
+"initialise, 4 the broker endpoint is malformed.\n",
+             SF_DEFAULT_BACKEND);
+}
+
+static long long
+s_number (const char *name, const char *text, long long min, long long max)
+{
+    char *end;
+    errno = 0;
+    long long value = strtoll (text, &end, 10);
+    if (errno || *end || end == text || value < min || value > max) {
+        fprintf (stderr, "sheaf-worker: --%s must be an integer %lld-%lld, not \"%s\"\n",
+                 name, min, max, text);
+        exit (EXIT_USAGE);
+    }
+    return value;
+}
+
+static void
+s_list (bool tests)
+{
+    for (size_t i = 0; i < sf_analyzers_count (); i++) {
+        const sf_analyzer_t *analyzer = sf_analyzers_at (i);
+        printf ("%-12s %-4s %s%s\n", analyzer->name, analyzer->version, analyzer->summary,
+                sf_analyzers_served (analyzer, tests)? "": " (needs --enable-test-analyzers)");
+    }
+}
+
+int
+main (int argc, char *argv [])
+{
+    sf_worker_config_t config;
+    sf_worker_config_defaults (&config);
+    const char *env;
+    if ((env = getenv ("SHEAF_BACKEND")) && *env)
+        config.broker = env;
+    if ((env = getenv ("SHEAF_THREADS")) && *env)
+        config.threads = (size_t) s_number ("threads", env, 1, 1024);
+    if ((env = getenv ("SHEAF_SLOTS")) && *env)
+        config.slots = (uint32_t) s_number ("slots", env, 1, 1000000);
+    if ((env = getenv ("SHEAF_NAME")) && *env)
+        config.name = env;
+    if ((env = getenv ("SHEAF_HEARTBEAT")) && *env)
+        config.heartbeat_ms = (int) s_number ("heartbeat", env, 10, 600000);
+    if ((env = getenv ("SHEAF_LIVENESS")) && *env)
+        config.liveness = (int) s_number ("liveness", env, 1, 100);
+    bool verbose = (env = getenv ("SHEAF_VERBOSE")) && streq (env, "1");
+    bool list = false;
+
+    static const struct option options [] = {
+        { "broker", required_argument, NULL, 'b' },
+        { "threads", required_argument, NULL, 't' },
+        { "slots", required_argument, NULL, 's' },
+        { "name", required_argument, NULL, 'n' },
+        { "heartbeat", required_argument, NULL, 'H' },
+        { "liveness", required_argument, NULL, 'L' },
+        { "enable-test-analyzers", no_argument, NULL, 'T' },
+        { "list", no_argument, NULL, 'l' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int option;
+    while ((option = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
+        switch (option) {
+            case 'b': config.broker = optarg; break;
+            case 't': config.threads = (size_t) s_number ("threads", optarg, 1, 1024); break;
+            case 's': config.slots = (uint32_t) s_number ("slots", optarg, 1, 1000000); break;
+            case 'n': config.name = optarg; break;
+            case 'H': config.heartbeat_ms = (int) s_number ("heartbeat", optarg, 10, 600000); break;
+            case 'L': config.liveness = (int) s_number ("liveness", optarg, 1, 100); break;
+            case 'T': config.tests = true; break;
+            case 'l': list = true; break;
+            case 'v': verbose = true; break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "sheaf-worker: unexpected argument \"%s\"\n", argv [optind]);
+        return EXIT_USAGE;
+    }
+    if (config.name && !*config.name) {
+        fprintf (stderr, "sheaf-worker: --name must not be empty\n");
+        return EXIT_USAGE;
+    }
+    if (list) {
+        s_list (config.tests);
+        return 0;
+    }
+    sf_log_init ("sheaf-worker", verbose);
+
+    sf_error_t error;
+    sf_worker_t *worker = sf_worker_new (&config, &error);
+    if (!worker) {
+        sf_log_error ("worker: %s", error.message);
+        return streq (error.code, "ANALYZER")? EXIT_ANALYZER: EXIT_BROKER;
+    }
+    int rc = sf_worker_run (worker);
+    sf_worker_destroy (&worker);
+    return rc;
+}

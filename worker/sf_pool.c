@@ -1,0 +1,308 @@
+/*  =========================================================================
+    sf_pool - the analyzer threads of a worker process
+
+    Messages between the I/O thread and a pool thread:
+      to the thread:   [items: DISPATCH items] [count: uint32]
+      from the thread: [items: RESULTS items] [count: uint32] [ids: count x 16]
+    Chunks are sized so that the waiting jobs spread over the threads with
+    room (at most 256 a chunk): long jobs go one or two at a time, floods of
+    short ones in large chunks.
+    ========================================================================= */
+
+#include <time.h>
+#include "sf_actx.h"
+#include "sf_analyzers.h"
+#include "sf_log.h"
+#include "sf_mp.h"
+#include "sf_pool.h"
+
+#define S_CHUNK_MAX 256         //  Most jobs in one chunk
+#define S_CHUNKS_PER_THREAD 2   //  Chunks a thread may hold
+
+typedef struct {
+    zactor_t *actor;            //  The thread
+    size_t chunks;              //  Chunks it holds
+    size_t jobs;                //  Jobs in them
+    size_t sizes [S_CHUNKS_PER_THREAD];  //  Their sizes, oldest first
+} s_thread_t;
+
+struct _sf_pool_t {
+    s_thread_t *threads;        //  The analyzer threads
+    size_t thread_count;        //  How many
+    bool tests;                 //  Serve test-only analyzers
+    char *waiting;              //  Waiting jobs' encodings, back to back
+    size_t waiting_start;       //  Offset of the first unsent byte
+    size_t waiting_size;        //  Bytes in use
+    size_t waiting_max;         //  Room
+    size_t *ends;               //  End offset of each waiting job
+    size_t first;               //  Index of the first unsent job in ends
+    size_t job_count;           //  Entries in ends
+    size_t job_max;             //  Room in ends
+    size_t running;             //  Jobs handed to threads, not answered
+};
+
+static int64_t
+s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  ==========================================================================
+//  The thread side
+
+//  Run one DISPATCH item and pack its RESULTS item into results.
+static void
+s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack_object *job,
+           msgpack_packer *results, msgpack_sbuffer *ids)
+{
+    uint8_t id [SF_UUID_SIZE];
+    uint32_t attempt, timeout_ms;
+    sf_error_t error;
+    if (sf_codec_read_dispatch_head (head, id, &attempt, &timeout_ms, &error)) {
+        //  Without an id there is nothing to answer; the broker requeues it
+        sf_log_error ("worker: dropped a job with a malformed header: %s", error.message);
+        return;
+    }
+    msgpack_sbuffer_write (ids, (const char *) id, SF_UUID_SIZE);
+    const msgpack_object *name = sf_mp_get (job, "analyzer");
+    const sf_analyzer_t *analyzer = NULL;
+    if (name && name->type == MSGPACK_OBJECT_STR)
+        analyzer = sf_analyzers_find (name->via.str.ptr, name->via.str.size, tests);
+    sf_actx_reset (ctx, job, attempt);
+
+    int64_t started = s_now_us ();
+    if (!analyzer) {
+        sf_actx_context_str (ctx, "analyzer", "");
+        if (name && name->type == MSGPACK_OBJECT_STR) {
+            char text [SF_NAME_MAX + 1];
+            if (sf_mp_strcpy (name, text, sizeof text) == 0)
+                sf_actx_context_str (ctx, "analyzer", text);
+        }
+        sf_actx_fail (ctx, "UNKNOWN_ANALYZER", "this worker does not serve that analyzer");
+    }
+    else
+    if (analyzer->analyze (ctx) == 0 && !ctx->failed) {
+        const char *why;
+        if (ctx->output.size == 0
+        ||  sf_mp_check (ctx->output.data, ctx->output.size, &why) != ctx->output.size)
+            sf_actx_fail (ctx, "ANALYSIS", "analyzer %s produced no single result value",
+                          analyzer->name);
+    }
+    else
+    if (!ctx->failed)
+        sf_actx_fail (ctx, "ANALYSIS", "analyzer %s failed without saying why", analyzer->name);
+    uint64_t run_us = (uint64_t) (s_now_us () - started);
+
+    if (ctx->failed) {
+        sf_codec_pack_outcome_head (results, id, attempt, SF_STATUS_ERROR, run_us);
+        sf_actx_pack_error (ctx, results);
+    }
+    else {
+        sf_codec_pack_outcome_head (results, id, attempt, SF_STATUS_OK, run_us);
+        msgpack_sbuffer_write ((msgpack_sbuffer *) results->data,
+                               ctx->output.data, ctx->output.size);
+    }
+}
+
+//  The body of an analyzer thread.
+static void
+s_thread (zsock_t *pipe, void *args)
+{
+    bool tests = *(bool *) args;
+    sf_actx_t ctx;
+    sf_actx_init (&ctx);
+    msgpack_sbuffer results, ids;
+    msgpack_sbuffer_init (&results);
+    msgpack_sbuffer_init (&ids);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &results, msgpack_sbuffer_write);
+    msgpack_unpacked head, job;
+    msgpack_unpacked_init (&head);
+    msgpack_unpacked_init (&job);
+    zsock_signal (pipe, 0);
+
+    while (true) {
+        zmsg_t *msg = zmsg_recv (pipe);
+        if (!msg)
+            break;              //  Interrupted
+        zframe_t *items = zmsg_first (msg);
+        if (zframe_streq (items, "$TERM")) {
+            zmsg_destroy (&msg);
+            break;
+        }
+        msgpack_sbuffer_clear (&results);
+        msgpack_sbuffer_clear (&ids);
+        const char *data = (const char *) zframe_data (items);
+        size_t size = zframe_size (items), offset = 0;
+        uint32_t count = 0;
+        msgpack_object head_object, job_object;
+        const char *why;
+        while (sf_mp_next (&head, data, size, &offset, &head_object, NULL, NULL, &why) == 0
+           &&  sf_mp_next (&job, data, size, &offset, &job_object, NULL, NULL, &why) == 0) {
+            size_t before = ids.size;
+            s_run_job (&ctx, tests, &head_object, &job_object, &packer, &ids);
+            if (ids.size > before)
+                count++;
+        }
+        zmsg_destroy (&msg);
+        msg = zmsg_new ();
+        zmsg_addmem (msg, results.data, results.size);
+        zmsg_addmem (msg, &count, sizeof count);
+        zmsg_addmem (msg, ids.data, ids.size);
+        if (zmsg_send (&msg, pipe))
+            break;
+    }
+    msgpack_unpacked_destroy (&head);
+    msgpack_unpacked_destroy (&job);
+    msgpack_sbuffer_destroy (&results);
+    msgpack_sbuffer_destroy (&ids);
+    sf_actx_destroy (&ctx);
+}
+
+//  ==========================================================================
+//  The I/O thread side
+
+sf_pool_t *
+sf_pool_new (size_t threads, bool tests)
+{
+    assert (threads > 0);
+    sf_pool_t *self = (sf_pool_t *) zmalloc (sizeof *self);
+    self->tests = tests;
+    self->thread_count = threads;
+    self->threads = (s_thread_t *) zmalloc (threads * sizeof (s_thread_t));
+    for (size_t i = 0; i < threads; i++)
+        self->threads [i].actor = zactor_new (s_thread, &self->tests);
+    return self;
+}
+
+void
+sf_pool_destroy (sf_pool_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_pool_t *self = *self_p;
+    for (size_t i = 0; i < self->thread_count; i++)
+        zactor_destroy (&self->threads [i].actor);
+    free (self->threads);
+    free (self->waiting);
+    free (self->ends);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t
+sf_pool_threads (sf_pool_t *self)
+{
+    return self->thread_count;
+}
+
+zsock_t *
+sf_pool_pipe (sf_pool_t *self, size_t index)
+{
+    return zactor_sock (self->threads [index].actor);
+}
+
+size_t
+sf_pool_load (sf_pool_t *self)
+{
+    return (self->job_count - self->first) + self->running;
+}
+
+void
+sf_pool_add (sf_pool_t *self, const char *item, size_t size)
+{
+    //  Reclaim the space of sent jobs before growing
+    if (self->first == self->job_count) {
+        self->first = self->job_count = 0;
+        self->waiting_start = self->waiting_size = 0;
+    }
+    if (self->waiting_size + size > self->waiting_max) {
+        self->waiting_max = (self->waiting_size + size) * 2;
+        self->waiting = (char *) realloc (self->waiting, self->waiting_max);
+        if (!self->waiting)
+            abort ();
+    }
+    if (self->job_count == self->job_max) {
+        self->job_max = self->job_max? self->job_max * 2: 256;
+        self->ends = (size_t *) realloc (self->ends, self->job_max * sizeof (size_t));
+        if (!self->ends)
+            abort ();
+    }
+    memcpy (self->waiting + self->waiting_size, item, size);
+    self->waiting_size += size;
+    self->ends [self->job_count++] = self->waiting_size;
+}
+
+void
+sf_pool_kick (sf_pool_t *self)
+{
+    size_t waiting = self->job_count - self->first;
+    while (waiting > 0) {
+        //  The thread with room holding the fewest jobs
+        s_thread_t *thread = NULL;
+        size_t with_room = 0;
+        for (size_t i = 0; i < self->thread_count; i++) {
+            s_thread_t *candidate = &self->threads [i];
+            if (candidate->chunks >= S_CHUNKS_PER_THREAD)
+                continue;
+            with_room++;
+            if (!thread || candidate->jobs < thread->jobs)
+                thread = candidate;
+        }
+        if (!thread)
+            return;
+        size_t chunk = (waiting + with_room - 1) / with_room;
+        if (chunk > S_CHUNK_MAX)
+            chunk = S_CHUNK_MAX;
+        size_t end = self->ends [self->first + chunk - 1];
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addmem (msg, self->waiting + self->waiting_start, end - self->waiting_start);
+        uint32_t count = (uint32_t) chunk;
+        zmsg_addmem (msg, &count, sizeof count);
+        zmsg_send (&msg, thread->actor);
+        thread->sizes [thread->chunks] = chunk;
+        thread->chunks++;
+        thread->jobs += chunk;
+        self->running += chunk;
+        self->first += chunk;
+        self->waiting_start = end;
+        waiting -= chunk;
+    }
+}
+
+int
+sf_pool_collect (sf_pool_t *self, size_t index, sf_batchw_t *out,
+                 void (*done) (void *arg, const uint8_t id [SF_UUID_SIZE]), void *arg)
+{
+    s_thread_t *thread = &self->threads [index];
+    zmsg_t *msg = zmsg_recv (thread->actor);
+    if (!msg)
+        return -1;
+    zframe_t *items = zmsg_first (msg);
+    zframe_t *count_frame = zmsg_next (msg);
+    zframe_t *ids = zmsg_next (msg);
+    //  Frames from our own thread: their shape is ours, checked all the same
+    uint32_t count = 0;
+    if (!items || !count_frame || !ids || zframe_size (count_frame) != sizeof count) {
+        zmsg_destroy (&msg);
+        return -1;
+    }
+    memcpy (&count, zframe_data (count_frame), sizeof count);
+    assert (zframe_size (ids) == (size_t) count * SF_UUID_SIZE);
+    msgpack_sbuffer_write (&out->buffer, (const char *) zframe_data (items), zframe_size (items));
+    out->count += count;
+    for (uint32_t i = 0; i < count; i++)
+        done (arg, zframe_data (ids) + (size_t) i * SF_UUID_SIZE);
+    //  Answers come in the order the chunks went; a chunk may answer fewer
+    //  jobs than it held (an item without an id is dropped)
+    size_t chunk = thread->sizes [0];
+    for (size_t i = 1; i < thread->chunks; i++)
+        thread->sizes [i - 1] = thread->sizes [i];
+    thread->chunks--;
+    thread->jobs -= chunk;
+    self->running -= chunk;
+    zmsg_destroy (&msg);
+    return (int) count;
+}

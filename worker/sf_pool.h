@@ -1,0 +1,48 @@
+/*  =========================================================================
+    sf_pool - the analyzer threads of a worker process
+
+    Each thread is a czmq actor behind an inproc pipe and shares no state
+    with the others: the I/O thread sends it a chunk of jobs (DISPATCH items
+    as they came from the broker) and it answers with the chunk's results
+    (RESULTS items, ready to forward). Jobs wait in the pool's own FIFO
+    until a thread has room; each thread holds at most two chunks, so it
+    never idles while the I/O thread hands it the next one.
+    ========================================================================= */
+
+#ifndef SF_POOL_H_INCLUDED
+#define SF_POOL_H_INCLUDED
+
+#include <czmq.h>
+#include "sf_codec.h"
+
+typedef struct _sf_pool_t sf_pool_t;
+
+//  Start threads analyzer threads. tests: serve test-only analyzers.
+sf_pool_t *sf_pool_new (size_t threads, bool tests);
+
+//  Stop the threads (each finishes or cancels the job it runs) and free
+//  the pool; jobs still waiting are dropped.
+void sf_pool_destroy (sf_pool_t **self_p);
+
+size_t sf_pool_threads (sf_pool_t *self);
+
+//  The pipe of thread index, for the I/O loop to read results from.
+zsock_t *sf_pool_pipe (sf_pool_t *self, size_t index);
+
+//  Queue one job: a DISPATCH item (header and job map encodings, size
+//  bytes, copied).
+void sf_pool_add (sf_pool_t *self, const char *item, size_t size);
+
+//  Hand waiting jobs to threads with room.
+void sf_pool_kick (sf_pool_t *self);
+
+//  Jobs waiting or running.
+size_t sf_pool_load (sf_pool_t *self);
+
+//  Receive one answer from thread index: append its RESULTS items to out
+//  and call done (arg, id) for each job it answers. Returns the number of
+//  results, or -1 if nothing could be read.
+int sf_pool_collect (sf_pool_t *self, size_t index, sf_batchw_t *out,
+                     void (*done) (void *arg, const uint8_t id [SF_UUID_SIZE]), void *arg);
+
+#endif

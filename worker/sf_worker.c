@@ -1,0 +1,407 @@
+/*  =========================================================================
+    sf_worker - a worker process's I/O side
+
+    One zloop on the I/O thread: a reader for the broker's DEALER socket, a
+    reader per pool thread, a heartbeat timer. Analyzers never run here.
+
+    Heartbeating follows the Paranoid Pirate pattern: each side sends a
+    heartbeat every interval and takes any message as a sign of life. After
+    `liveness` silent intervals the worker closes its socket and connects
+    again, waiting 1 s, 2 s, … up to 32 s between tries, then registers with
+    READY. The socket's routing id is fixed for the process, so the broker
+    recognises it across reconnects.
+
+    Nothing acknowledged is lost across a reconnect: the worker tracks the
+    jobs it holds (running, waiting, or answered but not yet sent) and lists
+    them in READY as "holding". The broker requeues whatever else it
+    thought this worker had (e.g. results lost with the old socket), and
+    results finished while disconnected go out after READY.
+    ========================================================================= */
+
+#include <czmq.h>
+#include <unistd.h>
+#include "sf_analyzers.h"
+#include "sf_codec.h"
+#include "sf_log.h"
+#include "sf_mp.h"
+#include "sf_msg.h"
+#include "sf_pool.h"
+#include "sf_worker.h"
+
+#define S_BACKOFF_MIN 1000
+#define S_BACKOFF_MAX 32000
+
+struct _sf_worker_t {
+    sf_worker_config_t config;  //  Settings (strings borrowed)
+    char name [SF_NAME_MAX + 1];        //  Name given to the broker
+    char identity [SF_NAME_MAX + 20];   //  Routing id: name + random suffix
+    zloop_t *loop;              //  The reactor
+    zsock_t *dealer;            //  To the broker; NULL while reconnecting
+    sf_pool_t *pool;            //  Analyzer threads
+    sf_batchw_t out;            //  RESULTS not yet sent
+    msgpack_sbuffer out_ids;    //  Ids of the jobs in out, 16 bytes each
+    zhashx_t *held;             //  Ids of jobs held, not yet answered on the wire
+    sf_msg_t msg;               //  Message being read
+    msgpack_sbuffer body;       //  Scratch body
+    int liveness;               //  Intervals left before reconnecting
+    int backoff_ms;             //  Wait before the next reconnect
+};
+
+static size_t
+s_id_hash (const void *key)
+{
+    return sf_uuid_hash ((const uint8_t *) key);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    return memcmp (a, b, SF_UUID_SIZE);
+}
+
+static void *
+s_id_dup (const void *key)
+{
+    void *copy = malloc (SF_UUID_SIZE);
+    if (!copy)
+        abort ();
+    memcpy (copy, key, SF_UUID_SIZE);
+    return copy;
+}
+
+static void
+s_id_free (void **key)
+{
+    free (*key);
+    *key = NULL;
+}
+
+void
+sf_worker_config_defaults (sf_worker_config_t *config)
+{
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    config->broker = SF_DEFAULT_BACKEND;
+    config->name = NULL;
+    config->threads = cores > 0? (size_t) cores: 1;
+    config->slots = 0;          //  0: 8 per thread
+    config->heartbeat_ms = 1000;
+    config->liveness = 3;
+    config->tests = false;
+}
+
+static int s_broker_reader (zloop_t *loop, zsock_t *socket, void *arg);
+
+//  Send a message to the broker. Returns 0 or -1.
+static int
+s_send (sf_worker_t *self, int command, const char *body, size_t size)
+{
+    if (!self->dealer)
+        return -1;
+    return sf_msg_send (zsock_resolve (self->dealer), NULL, 0, command, body, size);
+}
+
+static void
+s_send_nil (sf_worker_t *self, int command)
+{
+    char nil = (char) 0xc0;
+    s_send (self, command, &nil, 1);
+}
+
+//  Send the results staged in out; they stay staged if that fails.
+static void
+s_flush_results (sf_worker_t *self)
+{
+    if (self->out.count == 0)
+        return;
+    sf_batchw_finish (&self->out);
+    if (s_send (self, SF_CMD_RESULTS, self->out.buffer.data, self->out.buffer.size))
+        return;
+    for (size_t i = 0; i < self->out_ids.size; i += SF_UUID_SIZE)
+        zhashx_delete (self->held, self->out_ids.data + i);
+    msgpack_sbuffer_clear (&self->out_ids);
+    sf_batchw_reset (&self->out, 0);
+}
+
+//  READY {name, slots, analyzers, holding}.
+static void
+s_send_ready (sf_worker_t *self)
+{
+    msgpack_sbuffer_clear (&self->body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 4);
+    sf_mp_pack_kv_str (&pk, "name", self->name);
+    sf_mp_pack_kv_uint (&pk, "slots", self->config.slots);
+    size_t served = 0;
+    for (size_t i = 0; i < sf_analyzers_count (); i++)
+        served += sf_analyzers_served (sf_analyzers_at (i), self->config.tests);
+    sf_mp_pack_str (&pk, "analyzers");
+    msgpack_pack_array (&pk, served);
+    for (size_t i = 0; i < sf_analyzers_count (); i++) {
+        const sf_analyzer_t *analyzer = sf_analyzers_at (i);
+        if (!sf_analyzers_served (analyzer, self->config.tests))
+            continue;
+        msgpack_pack_map (&pk, 2);
+        sf_mp_pack_kv_str (&pk, "name", analyzer->name);
+        sf_mp_pack_kv_str (&pk, "version", analyzer->version);
+    }
+    sf_mp_pack_str (&pk, "holding");
+    msgpack_pack_array (&pk, zhashx_size (self->held));
+    for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held)) {
+        msgpack_pack_bin (&pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (&pk, zhashx_cursor (self->held), SF_UUID_SIZE);
+    }
+    s_send (self, SF_CMD_READY, self->body.data, self->body.size);
+    sf_log_debug ("worker: READY sent (worker=%s holding=%zu)", self->name,
+                  zhashx_size (self->held));
+}
+
+//  Open a socket to the broker and register.
+static int
+s_connect (sf_worker_t *self)
+{
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->dealer)
+        return -1;
+    zsock_set_identity (self->dealer, self->identity);
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_sndhwm (self->dealer, 100000);
+    zsock_set_rcvhwm (self->dealer, 100000);
+    zsock_set_sndtimeo (self->dealer, self->config.heartbeat_ms);
+    if (zsock_connect (self->dealer, "%s", self->config.broker)) {
+        zsock_destroy (&self->dealer);
+        return -1;
+    }
+    zloop_reader (self->loop, self->dealer, s_broker_reader, self);
+    self->liveness = self->config.liveness;
+    s_send_ready (self);
+    s_flush_results (self);
+    return 0;
+}
+
+static int
+s_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_worker_t *self = (sf_worker_t *) arg;
+    sf_log_info ("worker: connecting to %s again (worker=%s)", self->config.broker, self->name);
+    s_connect (self);
+    return 0;
+}
+
+//  The broker went silent: drop the socket and try again after backoff.
+static void
+s_lose_broker (sf_worker_t *self)
+{
+    sf_log_warning ("worker: broker silent for %d heartbeats, reconnecting in %d ms (worker=%s)",
+                    self->config.liveness, self->backoff_ms, self->name);
+    zloop_reader_end (self->loop, self->dealer);
+    zsock_destroy (&self->dealer);
+    zloop_timer (self->loop, (size_t) self->backoff_ms, 1, s_reconnect_timer, self);
+    if (self->backoff_ms < S_BACKOFF_MAX)
+        self->backoff_ms *= 2;
+}
+
+//  --------------------------------------------------------------------------
+//  Messages from the broker.
+
+static void
+s_on_dispatch (sf_worker_t *self, sf_msg_t *msg)
+{
+    sf_error_t error;
+    sf_batchr_t reader;
+    int rc = sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 2,
+                             SF_BATCH_MAX, &error);
+    msgpack_object head, job;
+    size_t start = reader.offset;
+    while (rc == 0 && (rc = sf_batchr_next (&reader, &head, &job, NULL, NULL, &error)) == 0) {
+        uint8_t id [SF_UUID_SIZE];
+        uint32_t attempt, timeout_ms;
+        if (sf_codec_read_dispatch_head (&head, id, &attempt, &timeout_ms, &error) == 0) {
+            zhashx_update (self->held, id, (void *) (uintptr_t) attempt);
+            sf_pool_add (self->pool, reader.data + start, reader.offset - start);
+        }
+        start = reader.offset;
+    }
+    if (rc < 0)
+        sf_log_error ("worker: malformed DISPATCH from the broker: %s", error.message);
+    sf_batchr_close (&reader);
+    sf_pool_kick (self->pool);
+}
+
+static int
+s_broker_reader (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    (void) loop;
+    sf_worker_t *self = (sf_worker_t *) arg;
+    for (int count = 0; count < 256; count++) {
+        sf_error_t error;
+        int rc = sf_msg_recv (&self->msg, zsock_resolve (socket), false, &error);
+        if (rc == 1)
+            break;
+        self->liveness = self->config.liveness;
+        self->backoff_ms = S_BACKOFF_MIN;
+        if (rc < 0) {
+            sf_log_warning ("worker: malformed message from the broker: %s", error.message);
+            continue;
+        }
+        switch (self->msg.command) {
+            case SF_CMD_DISPATCH:
+                s_on_dispatch (self, &self->msg);
+                break;
+            case SF_CMD_HEARTBEAT:
+                break;
+            case SF_CMD_DISCONNECT:
+                //  The broker does not know us (it restarted or expired us)
+                s_send_ready (self);
+                break;
+            case SF_CMD_ERROR: {
+                msgpack_unpacked unpacked;
+                msgpack_unpacked_init (&unpacked);
+                msgpack_object body;
+                size_t offset = 0;
+                const char *why;
+                char message [256] = "(unreadable)";
+                if (sf_mp_next (&unpacked, sf_msg_data (&self->msg), sf_msg_size (&self->msg),
+                                &offset, &body, NULL, NULL, &why) == 0)
+                    sf_mp_strcpy (sf_mp_get (&body, "message"), message, sizeof message);
+                msgpack_unpacked_destroy (&unpacked);
+                sf_log_warning ("worker: broker reports an error: %s", message);
+                break;
+            }
+            default:
+                sf_log_warning ("worker: unexpected %s from the broker",
+                                sf_cmd_name (self->msg.command));
+        }
+    }
+    sf_msg_close (&self->msg);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Results from the pool.
+
+static void
+s_job_answered (void *arg, const uint8_t id [SF_UUID_SIZE])
+{
+    sf_worker_t *self = (sf_worker_t *) arg;
+    msgpack_sbuffer_write (&self->out_ids, (const char *) id, SF_UUID_SIZE);
+}
+
+static int
+s_pool_reader (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    (void) loop;
+    sf_worker_t *self = (sf_worker_t *) arg;
+    for (size_t i = 0; i < sf_pool_threads (self->pool); i++)
+        if (sf_pool_pipe (self->pool, i) == socket) {
+            sf_pool_collect (self->pool, i, &self->out, s_job_answered, self);
+            break;
+        }
+    sf_pool_kick (self->pool);
+    s_flush_results (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Heartbeat duty.
+
+static int
+s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_worker_t *self = (sf_worker_t *) arg;
+    if (!self->dealer)
+        return 0;               //  Reconnecting
+    if (--self->liveness <= 0) {
+        s_lose_broker (self);
+        return 0;
+    }
+    s_send_nil (self, SF_CMD_HEARTBEAT);
+    s_flush_results (self);     //  Retries a send that failed before
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Construction and teardown.
+
+sf_worker_t *
+sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
+{
+    if (sf_analyzers_init (config->tests, error))
+        return NULL;
+    sf_worker_t *self = (sf_worker_t *) zmalloc (sizeof *self);
+    self->config = *config;
+    if (self->config.slots == 0)
+        self->config.slots = (uint32_t) (8 * config->threads);
+    if (config->name)
+        snprintf (self->name, sizeof self->name, "%s", config->name);
+    else {
+        char host [64] = "worker";
+        gethostname (host, sizeof host);
+        host [sizeof host - 1] = 0;
+        snprintf (self->name, sizeof self->name, "%s-%d", host, (int) getpid ());
+    }
+    uint8_t random [SF_UUID_SIZE];
+    sf_uuid_v7 (random);
+    snprintf (self->identity, sizeof self->identity, "%s/%02x%02x%02x%02x", self->name,
+              random [12], random [13], random [14], random [15]);
+    self->held = zhashx_new ();
+    zhashx_set_key_hasher (self->held, s_id_hash);
+    zhashx_set_key_comparator (self->held, s_id_compare);
+    zhashx_set_key_duplicator (self->held, s_id_dup);
+    zhashx_set_key_destructor (self->held, s_id_free);
+    sf_batchw_init (&self->out);
+    sf_batchw_reset (&self->out, 0);
+    msgpack_sbuffer_init (&self->out_ids);
+    msgpack_sbuffer_init (&self->body);
+    sf_msg_init (&self->msg);
+    self->backoff_ms = S_BACKOFF_MIN;
+    self->pool = sf_pool_new (self->config.threads, self->config.tests);
+    self->loop = zloop_new ();
+    for (size_t i = 0; i < sf_pool_threads (self->pool); i++)
+        zloop_reader (self->loop, sf_pool_pipe (self->pool, i), s_pool_reader, self);
+    zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_heartbeat_timer, self);
+    if (s_connect (self)) {
+        sf_error_set (error, "BROKER", "cannot connect to %s", config->broker);
+        sf_worker_destroy (&self);
+        return NULL;
+    }
+    sf_log_info ("worker: started (worker=%s broker=%s threads=%zu slots=%u)",
+                 self->name, config->broker, self->config.threads, self->config.slots);
+    return self;
+}
+
+int
+sf_worker_run (sf_worker_t *self)
+{
+    zloop_start (self->loop);
+    //  Leaving: the broker requeues whatever this worker still holds
+    if (self->dealer)
+        s_send_nil (self, SF_CMD_DISCONNECT);
+    sf_log_info ("worker: stopping (worker=%s holding=%zu)", self->name,
+                 zhashx_size (self->held));
+    return 0;
+}
+
+void
+sf_worker_destroy (sf_worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_worker_t *self = *self_p;
+    zloop_destroy (&self->loop);
+    sf_pool_destroy (&self->pool);
+    if (self->dealer) {
+        zsock_set_linger (self->dealer, 500);   //  Let DISCONNECT leave
+        zsock_destroy (&self->dealer);
+    }
+    sf_msg_close (&self->msg);
+    msgpack_sbuffer_destroy (&self->body);
+    msgpack_sbuffer_destroy (&self->out_ids);
+    sf_batchw_destroy (&self->out);
+    zhashx_destroy (&self->held);
+    sf_analyzers_cleanup (self->config.tests);
+    free (self);
+    *self_p = NULL;
+}

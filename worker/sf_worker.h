@@ -1,0 +1,39 @@
+/*  =========================================================================
+    sf_worker - a worker process's I/O side: talks to the broker, feeds the
+    analyzer pool
+    ========================================================================= */
+
+#ifndef SF_WORKER_H_INCLUDED
+#define SF_WORKER_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sheaf.h"
+
+typedef struct {
+    const char *broker;         //  Broker backend endpoint (connect)
+    const char *name;           //  Worker name; NULL: host-pid
+    size_t threads;             //  Analyzer threads
+    uint32_t slots;             //  Jobs the broker may send ahead
+    int heartbeat_ms;           //  Heartbeat interval
+    int liveness;               //  Missed heartbeats before reconnecting
+    bool tests;                 //  Serve test-only analyzers
+} sf_worker_config_t;
+
+//  Defaults: the broker's default backend, one thread per core, 8 slots a
+//  thread, 1000 ms heartbeats, liveness 3.
+void sf_worker_config_defaults (sf_worker_config_t *config);
+
+typedef struct _sf_worker_t sf_worker_t;
+
+//  Start the pool and connect. Returns NULL with error (code ANALYZER when
+//  an analyzer's init failed, BROKER when the endpoint is malformed).
+sf_worker_t *sf_worker_new (const sf_worker_config_t *config, sf_error_t *error);
+
+//  Serve until SIGINT/SIGTERM, then tell the broker it leaves. Returns 0.
+int sf_worker_run (sf_worker_t *self);
+
+void sf_worker_destroy (sf_worker_t **self_p);
+
+#endif
