@@ -624,7 +624,7 @@ s_client_status (sf_broker_t *self, sf_msg_t *msg)
     msgpack_unpacked_destroy (&unpacked);
 
     sf_mp_pack_str (pk, "status");
-    msgpack_pack_map (pk, 6);
+    msgpack_pack_map (pk, 7);
     sf_mp_pack_kv_str (pk, "version", SF_VERSION);
     sf_mp_pack_kv_str (pk, "store", sf_store_name (self->store));
     sf_mp_pack_kv_uint (pk, "uptime_ms", (uint64_t) (self->now_us - self->started_us) / 1000);

@@ -137,6 +137,8 @@ s_recv (sf_msg_t *self, void *handle, bool router, int flags, sf_error_t *error)
     //  Frame 3: body, and nothing after it
     if (!zmq_msg_more (&frame) || zmq_msg_recv (&self->body, handle, 0) < 0) {
         sf_error_set (error, "PROTOCOL", "%s has no body frame", sf_cmd_name (command));
+        zmq_msg_close (&frame);
+        zmq_msg_init (&frame);  //  Nothing more to drain
         goto done;
     }
     if (zmq_msg_more (&self->body)) {
@@ -147,7 +149,9 @@ s_recv (sf_msg_t *self, void *handle, bool router, int flags, sf_error_t *error)
     self->command = command;
     rc = 0;
 done:
-    s_drain (handle, &frame);
+    //  On failure frame is the last frame read: throw away what follows it
+    if (rc != 0)
+        s_drain (handle, &frame);
     zmq_msg_close (&frame);
     return rc;
 }

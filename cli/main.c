@@ -1,0 +1,91 @@
+/*  =========================================================================
+    sheaf - the command line client: flags and environment, then one command
+    ========================================================================= */
+
+#include <czmq.h>
+#include "sf_cli.h"
+#include "sf_log.h"
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+"usage: sheaf [--broker EP] [--json] [--timeout MS] COMMAND [ARGS]\n"
+"\n"
+"Commands:\n"
+"  submit ANALYZER [--symbol S] [--timeframe TF] [--param K=V]... [--priority 0-9]\n"
+"                  [--job-timeout MS] [--retries N] [--key KEY] [--wait]\n"
+"                  submit a job; prints its id, or with --wait its result\n"
+"  result ID [--wait]\n"
+"                  a job's result, or its state (queued/running) if unfinished\n"
+"  status          queues, in-flight jobs, workers and counters of the broker\n"
+"  workers         the connected workers\n"
+"\n"
+"Options (before or after the command):\n"
+"  --broker EP     broker frontend (SHEAF_BROKER, default %s)\n"
+"  --json          machine-readable output: one JSON object\n"
+"  --timeout MS    how long to wait for the broker or, with --wait, for the\n"
+"                  result (default 5000 for replies, 60000 with --wait)\n"
+"\n"
+"--param values that parse as JSON (numbers, true/false/null, objects, arrays,\n"
+"quoted strings) are sent as such; anything else is sent as a string.\n"
+"\n"
+"Exit codes: 0 ok, 1 the job ended with a status other than ok, 2 usage,\n"
+"3 broker unreachable (no reply in time), 4 request rejected by the broker,\n"
+"5 no such job, 6 the job has not finished (yet).\n",
+             SF_DEFAULT_FRONTEND);
+}
+
+//  Commands by name.
+static const struct {
+    const char *name;
+    int (*run) (sf_cli_t *cli, int argc, char *argv []);
+} s_commands [] = {
+    { "submit", sf_cli_submit },
+    { "result", sf_cli_result },
+    { "status", sf_cli_status },
+    { "workers", sf_cli_workers },
+};
+
+int
+main (int argc, char *argv [])
+{
+    sf_log_init ("sheaf", getenv ("SHEAF_VERBOSE") && streq (getenv ("SHEAF_VERBOSE"), "1"));
+    sf_cli_t cli = { getenv ("SHEAF_BROKER"), false, -1 };
+
+    //  Global options may come before the command
+    int index = 1;
+    while (index < argc && argv [index][0] == '-') {
+        const char *option = argv [index];
+        if (streq (option, "-h") || streq (option, "--help")) {
+            s_usage (stdout);
+            return SF_EXIT_OK;
+        }
+        if (streq (option, "--version")) {
+            printf ("sheaf %s\n", SF_VERSION);
+            return SF_EXIT_OK;
+        }
+        if (streq (option, "--json"))
+            cli.json = true;
+        else
+        if (streq (option, "--broker") && index + 1 < argc)
+            cli.broker = argv [++index];
+        else
+        if (streq (option, "--timeout") && index + 1 < argc)
+            cli.timeout_ms = (int) sf_cli_number ("timeout", argv [++index], 0, 86400000);
+        else {
+            fprintf (stderr, "sheaf: unknown option \"%s\" (see sheaf --help)\n", option);
+            return SF_EXIT_USAGE;
+        }
+        index++;
+    }
+    if (index >= argc) {
+        s_usage (stderr);
+        return SF_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands [0]; i++)
+        if (streq (argv [index], s_commands [i].name))
+            return s_commands [i].run (&cli, argc - index - 1, argv + index + 1);
+    fprintf (stderr, "sheaf: unknown command \"%s\" (see sheaf --help)\n", argv [index]);
+    return SF_EXIT_USAGE;
+}

@@ -1,0 +1,59 @@
+/*  =========================================================================
+    result - `sheaf result ID [--wait]`: a job's result or its state
+    ========================================================================= */
+
+#include <czmq.h>
+#include "sf_cli.h"
+
+int
+sf_cli_result (sf_cli_t *cli, int argc, char *argv [])
+{
+    const char *id = NULL;
+    bool wait = false;
+    for (int i = 0; i < argc; i++) {
+        if (streq (argv [i], "--wait"))
+            wait = true;
+        else
+        if (streq (argv [i], "--json"))
+            cli->json = true;
+        else
+        if (streq (argv [i], "--timeout") && i + 1 < argc)
+            cli->timeout_ms = (int) sf_cli_number ("timeout", argv [++i], 0, 86400000);
+        else
+        if (streq (argv [i], "--broker") && i + 1 < argc)
+            cli->broker = argv [++i];
+        else
+        if (argv [i][0] != '-' && !id)
+            id = argv [i];
+        else {
+            fprintf (stderr, "sheaf: result: unexpected argument \"%s\"\n", argv [i]);
+            return SF_EXIT_USAGE;
+        }
+    }
+    if (!id) {
+        fprintf (stderr, "sheaf: result needs a job id (see sheaf --help)\n");
+        return SF_EXIT_USAGE;
+    }
+    sf_client_t *client = sf_cli_connect (cli);
+    int timeout = cli->timeout_ms >= 0? cli->timeout_ms: 60000;
+    char state [16] = "";
+    sf_error_t error;
+    int rc;
+    sf_result_t *result = sf_client_fetch (client, id, wait, timeout, state, &error);
+    if (result) {
+        rc = sf_cli_print_result (cli, result);
+        sf_result_destroy (&result);
+    }
+    else
+    if (state [0]) {
+        if (cli->json)
+            printf ("{\"id\":\"%s\",\"state\":\"%s\"}\n", id, state);
+        else
+            printf ("%s\n", state);
+        rc = SF_EXIT_NOT_FINISHED;
+    }
+    else
+        rc = sf_cli_fail ("result", &error);
+    sf_client_destroy (&client);
+    return rc;
+}

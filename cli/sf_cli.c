@@ -1,0 +1,68 @@
+/*  =========================================================================
+    sf_cli - what the `sheaf` commands share
+    ========================================================================= */
+
+#include <czmq.h>
+#include "sf_cli.h"
+
+long long
+sf_cli_number (const char *name, const char *text, long long min, long long max)
+{
+    char *end;
+    errno = 0;
+    long long value = strtoll (text, &end, 10);
+    if (errno || *end || end == text || value < min || value > max) {
+        fprintf (stderr, "sheaf: --%s must be an integer %lld-%lld, not \"%s\"\n",
+                 name, min, max, text);
+        exit (SF_EXIT_USAGE);
+    }
+    return value;
+}
+
+sf_client_t *
+sf_cli_connect (sf_cli_t *cli)
+{
+    sf_client_t *client = sf_client_new (cli->broker);
+    if (!client) {
+        fprintf (stderr, "sheaf: malformed broker endpoint \"%s\"\n",
+                 cli->broker? cli->broker: "");
+        exit (SF_EXIT_USAGE);
+    }
+    if (cli->timeout_ms >= 0)
+        sf_client_set_timeout (client, cli->timeout_ms);
+    return client;
+}
+
+int
+sf_cli_fail (const char *what, const sf_error_t *error)
+{
+    fprintf (stderr, "sheaf: %s: %s (%s)\n", what, error->message, error->code);
+    if (streq (error->code, "UNREACHABLE"))
+        return SF_EXIT_UNREACHABLE;
+    if (streq (error->code, "NOT_FOUND"))
+        return SF_EXIT_NOT_FOUND;
+    if (streq (error->code, "TIMEOUT") || streq (error->code, "NOT_FINISHED"))
+        return SF_EXIT_NOT_FINISHED;
+    return SF_EXIT_REJECTED;
+}
+
+int
+sf_cli_print_result (sf_cli_t *cli, sf_result_t *result)
+{
+    if (cli->json) {
+        char *text = sf_result_json (result);
+        puts (text);
+        free (text);
+    }
+    else
+    if (sf_result_status (result) == SF_STATUS_OK) {
+        char *text = sf_result_value_json (result);
+        puts (text);
+        free (text);
+    }
+    else
+        fprintf (stderr, "sheaf: job %s ended %s: %s: %s\n", sf_result_id (result),
+                 sf_status_name (sf_result_status (result)),
+                 sf_result_error_code (result), sf_result_error_message (result));
+    return sf_result_status (result) == SF_STATUS_OK? SF_EXIT_OK: SF_EXIT_JOB_FAILED;
+}

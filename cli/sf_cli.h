@@ -1,0 +1,48 @@
+/*  =========================================================================
+    sf_cli - what the `sheaf` commands share: options, exit codes, output
+    ========================================================================= */
+
+#ifndef SF_CLI_H_INCLUDED
+#define SF_CLI_H_INCLUDED
+
+#include <stdbool.h>
+#include "sheaf.h"
+
+//  Exit codes of every command (listed in `sheaf --help`).
+enum {
+    SF_EXIT_OK = 0,             //  Done; the job(s) ended ok
+    SF_EXIT_JOB_FAILED = 1,     //  The job ended with another status
+    SF_EXIT_USAGE = 2,          //  Bad command line
+    SF_EXIT_UNREACHABLE = 3,    //  No reply from the broker in time
+    SF_EXIT_REJECTED = 4,       //  The broker refused the request
+    SF_EXIT_NOT_FOUND = 5,      //  No such job
+    SF_EXIT_NOT_FINISHED = 6    //  The job has not finished (yet)
+};
+
+//  Options every command takes.
+typedef struct {
+    const char *broker;         //  --broker or SHEAF_BROKER
+    bool json;                  //  --json
+    int timeout_ms;             //  --timeout
+} sf_cli_t;
+
+//  Commands: argc/argv start at the command's own arguments.
+int sf_cli_submit (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_result (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_status (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_workers (sf_cli_t *cli, int argc, char *argv []);
+
+//  Connect to the broker; exits with SF_EXIT_USAGE on a malformed endpoint.
+sf_client_t *sf_cli_connect (sf_cli_t *cli);
+
+//  Print a finished result (JSON object with --json, else the value or the
+//  error) and return the exit code its status calls for.
+int sf_cli_print_result (sf_cli_t *cli, sf_result_t *result);
+
+//  Report a failed call and return the exit code its error code calls for.
+int sf_cli_fail (const char *what, const sf_error_t *error);
+
+//  Parse a non-negative integer option or exit with SF_EXIT_USAGE.
+long long sf_cli_number (const char *name, const char *text, long long min, long long max);
+
+#endif
