@@ -33,6 +33,7 @@ BROKER_SRC  := $(sort $(wildcard broker/*.c))
 WORKER_SRC  := $(sort $(wildcard worker/*.c worker/analyzers/*.c))
 CLI_SRC     := $(sort $(wildcard cli/*.c))
 CHECK_SRC   := $(sort $(wildcard tests/check_*.c))
+SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
 
@@ -48,12 +49,13 @@ FUZZ_SRC:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all check install deps demo bench fuzz clean
+.SECONDARY:
 
 all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) $(EXAMPLES) $(BENCHES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iworker -Ibroker -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -Iworker -Ibroker -Itests/support -MMD -MP -c $< -o $@
 
 $(LIB_A): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -92,7 +94,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
 BROKER_LIB := $(call obj,$(filter-out broker/main.c,$(BROKER_SRC)))
 WORKER_LIB := $(call obj,$(filter-out worker/main.c,$(WORKER_SRC)))
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BROKER_LIB) $(WORKER_LIB) $(LIB_A)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(SUPPORT_SRC)) $(BROKER_LIB) $(WORKER_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LIBS)
 

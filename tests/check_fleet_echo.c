@@ -1,0 +1,178 @@
+/*  =========================================================================
+    check_fleet_echo - broker, workers and clients as real processes:
+    every job's result arrives exactly once and matches its job; priorities
+    order dispatch; a job waits for a worker that serves its analyzer
+    ========================================================================= */
+
+#include <check.h>
+#include <czmq.h>
+#include <jansson.h>
+#include "fleet.h"
+#include "sheaf.h"
+
+static fleet_t *fleet;
+
+static void
+s_setup (void)
+{
+    fleet = fleet_new ();
+    fleet_broker (fleet, NULL);
+}
+
+static void
+s_teardown (void)
+{
+    fleet_destroy (&fleet);
+}
+
+//  The integer param "i" echoed back in a result.
+static long long
+s_echoed (sf_result_t *result, const char *key)
+{
+    char *text = sf_result_value_json (result);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    long long number = json_integer_value (json_object_get (value, key));
+    json_decref (value);
+    return number;
+}
+
+START_TEST (test_ten_thousand_echo_jobs)
+{
+    fleet_worker (fleet, "w1", 2, 64, NULL);
+    fleet_worker (fleet, "w2", 2, 64, NULL);
+    ck_assert (fleet_await_workers (fleet, 2, 5000));
+
+    enum { JOBS = 10000, BATCH = 500 };
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    zhashx_t *expected = zhashx_new ();         //  id -> index + 1
+    static char ids [BATCH][SF_ID_STRLEN + 1];
+    sf_job_t *jobs [BATCH];
+    for (int start = 0; start < JOBS; start += BATCH) {
+        for (int i = 0; i < BATCH; i++) {
+            jobs [i] = sf_job_new ("echo");
+            char value [16];
+            snprintf (value, sizeof value, "%d", start + i);
+            sf_job_set_param (jobs [i], "i", value);
+        }
+        sf_error_t error;
+        ck_assert_msg (sf_client_submit_many (client, jobs, BATCH, ids, &error) == 0,
+                       "submit failed: %s", error.message);
+        for (int i = 0; i < BATCH; i++) {
+            ck_assert (zhashx_insert (expected, ids [i], (void *) (intptr_t) (start + i + 1)) == 0);
+            sf_job_destroy (&jobs [i]);
+        }
+    }
+    ck_assert_int_eq (zhashx_size (expected), JOBS);
+
+    zhashx_t *seen = zhashx_new ();
+    size_t by_w1 = 0, by_w2 = 0;
+    for (int received = 0; received < JOBS; received++) {
+        sf_error_t error;
+        sf_result_t *result = sf_client_wait (client, 20000, &error);
+        ck_assert_msg (result, "only %d of %d results arrived: %s", received, JOBS, error.message);
+        const char *id = sf_result_id (result);
+        intptr_t index = (intptr_t) zhashx_lookup (expected, id);
+        ck_assert_msg (index > 0, "result for a job never submitted: %s", id);
+        ck_assert_msg (zhashx_insert (seen, id, (void *) 1) == 0, "second result for %s", id);
+        ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
+        ck_assert_int_eq (s_echoed (result, "i"), index - 1);
+        ck_assert_int_eq (sf_result_attempts (result), 1);
+        ck_assert_str_eq (sf_result_analyzer (result), "echo");
+        if (streq (sf_result_worker (result), "w1"))
+            by_w1++;
+        if (streq (sf_result_worker (result), "w2"))
+            by_w2++;
+        sf_result_destroy (&result);
+    }
+    //  Nothing more comes
+    sf_error_t error;
+    sf_result_t *extra = sf_client_wait (client, 300, &error);
+    ck_assert_msg (extra == NULL, "a result arrived twice");
+    ck_assert_str_eq (error.code, "TIMEOUT");
+    //  Both workers took a share of the load
+    ck_assert_int_eq (by_w1 + by_w2, JOBS);
+    ck_assert_msg (by_w1 > JOBS / 10 && by_w2 > JOBS / 10,
+                   "load not spread: w1 %zu, w2 %zu", by_w1, by_w2);
+    zhashx_destroy (&seen);
+    zhashx_destroy (&expected);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_priority_orders_dispatch)
+{
+    //  Jobs wait while no worker serves echo; then one worker with one
+    //  slot takes them one at a time: priority 9 first, FIFO within each
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    for (int i = 0; i < 10; i++) {
+        sf_job_t *job = sf_job_new ("echo");
+        char value [16];
+        snprintf (value, sizeof value, "%d", i);
+        sf_job_set_param (job, "i", value);
+        sf_job_set_priority (job, i % 2? 9: 1);
+        ck_assert_int_eq (sf_client_submit (client, job, id, &error), 0);
+        sf_job_destroy (&job);
+    }
+    char *status = sf_client_status (client, &error);
+    ck_assert_ptr_nonnull (status);
+    ck_assert_msg (strstr (status, "\"analyzer\":\"echo\",\"queued\":10,\"running\":0,\"workers\":0"),
+                   "status does not show 10 waiting echo jobs: %s", status);
+    free (status);
+
+    fleet_worker (fleet, "solo", 1, 1, NULL);
+    int order [10] = { 1, 3, 5, 7, 9, 0, 2, 4, 6, 8 };
+    for (int i = 0; i < 10; i++) {
+        sf_result_t *result = sf_client_wait (client, 10000, &error);
+        ck_assert_msg (result, "result %d missing: %s", i, error.message);
+        ck_assert_int_eq (s_echoed (result, "i"), order [i]);
+        sf_result_destroy (&result);
+    }
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_error_results_carry_code_and_context)
+{
+    fleet_worker (fleet, "w1", 1, 4, NULL);
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *job = sf_job_new ("fail");
+    sf_job_set_param (job, "message", "\"bad data in row 7\"");
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert_int_eq (sf_client_submit (client, job, id, &error), 0);
+    sf_result_t *result = sf_client_wait (client, 10000, &error);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (sf_result_id (result), id);
+    ck_assert_int_eq (sf_result_status (result), SF_STATUS_ERROR);
+    ck_assert_str_eq (sf_result_error_code (result), "ANALYSIS");
+    ck_assert_str_eq (sf_result_error_message (result), "bad data in row 7");
+    char *json = sf_result_json (result);
+    ck_assert_msg (strstr (json, "\"context\":{\"analyzer\":\"fail\",\"attempt\":1}"),
+                   "context missing: %s", json);
+    free (json);
+    sf_result_destroy (&result);
+    sf_job_destroy (&job);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("fleet_echo");
+    TCase *tcase = tcase_create ("fleet");
+    tcase_add_checked_fixture (tcase, s_setup, s_teardown);
+    tcase_set_timeout (tcase, 120);
+    tcase_add_test (tcase, test_ten_thousand_echo_jobs);
+    tcase_add_test (tcase, test_priority_orders_dispatch);
+    tcase_add_test (tcase, test_error_results_carry_code_and_context);
+    suite_add_tcase (suite, tcase);
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed? 1: 0;
+}

@@ -1,0 +1,163 @@
+/*  =========================================================================
+    check_fleet_faults - workers that die, brokers that restart: every
+    acknowledged job still ends exactly once
+    ========================================================================= */
+
+#include <check.h>
+#include <czmq.h>
+#include <jansson.h>
+#include <signal.h>
+#include "fleet.h"
+#include "sheaf.h"
+
+static fleet_t *fleet;
+
+static void
+s_setup (void)
+{
+    fleet = fleet_new ();
+    fleet_broker (fleet, NULL);
+}
+
+static void
+s_teardown (void)
+{
+    fleet_destroy (&fleet);
+}
+
+//  A counter from the broker's status JSON.
+static long long
+s_counter (sf_client_t *client, const char *name)
+{
+    sf_error_t error;
+    char *text = sf_client_status (client, &error);
+    ck_assert_msg (text, "status failed: %s", error.message);
+    json_t *status = json_loads (text, 0, NULL);
+    free (text);
+    long long value = json_integer_value (
+        json_object_get (json_object_get (status, "counters"), name));
+    json_decref (status);
+    return value;
+}
+
+//  Submit count sleep jobs of ms each; their ids go into a new hash.
+static zhashx_t *
+s_submit_sleeps (sf_client_t *client, int count, int ms)
+{
+    zhashx_t *ids = zhashx_new ();
+    char param [16];
+    snprintf (param, sizeof param, "%d", ms);
+    for (int i = 0; i < count; i++) {
+        sf_job_t *job = sf_job_new ("sleep");
+        sf_job_set_param (job, "ms", param);
+        char id [SF_ID_STRLEN + 1];
+        sf_error_t error;
+        ck_assert_msg (sf_client_submit (client, job, id, &error) == 0, "%s", error.message);
+        zhashx_insert (ids, id, (void *) 1);
+        sf_job_destroy (&job);
+    }
+    return ids;
+}
+
+//  Collect one result for every id in ids, failing on any duplicate,
+//  stranger or non-ok result. Returns how many needed more than one attempt.
+static int
+s_collect_exactly_once (sf_client_t *client, zhashx_t *ids, int timeout_ms)
+{
+    size_t expected = zhashx_size (ids);
+    int retried = 0;
+    for (size_t received = 0; received < expected; received++) {
+        sf_error_t error;
+        sf_result_t *result = sf_client_wait (client, timeout_ms, &error);
+        ck_assert_msg (result, "%zu of %zu results arrived", received, expected);
+        const char *id = sf_result_id (result);
+        ck_assert_msg (zhashx_lookup (ids, id), "unexpected or second result for %s", id);
+        zhashx_delete (ids, id);
+        ck_assert_msg (sf_result_status (result) == SF_STATUS_OK, "job %s ended %s", id,
+                       sf_status_name (sf_result_status (result)));
+        if (sf_result_attempts (result) > 1)
+            retried++;
+        sf_result_destroy (&result);
+    }
+    sf_error_t error;
+    sf_result_t *extra = sf_client_wait (client, 500, &error);
+    ck_assert_msg (!extra, "a result arrived twice");
+    return retried;
+}
+
+START_TEST (test_worker_killed_mid_run)
+{
+    pid_t doomed = fleet_worker (fleet, "doomed", 2, 4, NULL);
+    fleet_worker (fleet, "survivor", 2, 4, NULL);
+    ck_assert (fleet_await_workers (fleet, 2, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    zhashx_t *ids = s_submit_sleeps (client, 120, 25);
+
+    //  Let both workers get going, then kill one without warning
+    zclock_sleep (300);
+    int status = fleet_signal (fleet, doomed, SIGKILL);
+    ck_assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+
+    int retried = s_collect_exactly_once (client, ids, 20000);
+    ck_assert_msg (retried > 0, "no job was re-run, so the kill hit no running job");
+    ck_assert_int_ge (s_counter (client, "requeued"), retried);
+    ck_assert_int_eq (s_counter (client, "workers_lost"), 1);
+    ck_assert_int_eq (s_counter (client, "ok"), 120);
+    zhashx_destroy (&ids);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_worker_stopped_returns_its_jobs)
+{
+    //  SIGTERM: the worker says DISCONNECT and its jobs go back at once,
+    //  well before its heartbeats would have expired
+    pid_t leaving = fleet_worker (fleet, "leaving", 1, 8, NULL);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    zhashx_t *ids = s_submit_sleeps (client, 8, 2000);
+    zclock_sleep (300);
+    fleet_signal (fleet, leaving, SIGTERM);
+    fleet_worker (fleet, "successor", 8, 8, NULL);
+    s_collect_exactly_once (client, ids, 20000);
+    ck_assert_int_eq (s_counter (client, "requeued"), 8);
+    zhashx_destroy (&ids);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_worker_reconnects_after_broker_restart)
+{
+    fleet_worker (fleet, "steady", 1, 4, NULL);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    fleet_signal (fleet, fleet->broker, SIGKILL);
+    //  A new broker on the same endpoints: the worker notices the silence,
+    //  reconnects and registers again
+    fleet_broker (fleet, NULL);
+    ck_assert_msg (fleet_await_workers (fleet, 1, 10000),
+                   "the worker did not register with the new broker");
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    zhashx_t *ids = s_submit_sleeps (client, 5, 1);
+    s_collect_exactly_once (client, ids, 10000);
+    zhashx_destroy (&ids);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("fleet_faults");
+    TCase *tcase = tcase_create ("faults");
+    tcase_add_checked_fixture (tcase, s_setup, s_teardown);
+    tcase_set_timeout (tcase, 120);
+    tcase_add_test (tcase, test_worker_killed_mid_run);
+    tcase_add_test (tcase, test_worker_stopped_returns_its_jobs);
+    tcase_add_test (tcase, test_worker_reconnects_after_broker_restart);
+    suite_add_tcase (suite, tcase);
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed? 1: 0;
+}

@@ -1,0 +1,227 @@
+/*  =========================================================================
+    fleet - starts real sheaf processes on loopback for integration tests
+    ========================================================================= */
+
+#include <arpa/inet.h>
+#include <czmq.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "fleet.h"
+#include "sheaf.h"
+
+extern char **environ;
+
+//  A port the kernel considers free right now.
+static int
+s_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (fd < 0 || bind (fd, (struct sockaddr *) &address, size)
+    ||  getsockname (fd, (struct sockaddr *) &address, &size))
+        abort ();
+    close (fd);
+    return ntohs (address.sin_port);
+}
+
+const char *
+fleet_bin (const char *name)
+{
+    static char path [512];
+    const char *build = getenv ("SHEAF_BUILD");
+    snprintf (path, sizeof path, "%s/bin/%s", build && *build? build: "build", name);
+    return path;
+}
+
+fleet_t *
+fleet_new (void)
+{
+    fleet_t *self = (fleet_t *) zmalloc (sizeof *self);
+    int front = s_free_port (), back;
+    while ((back = s_free_port ()) == front)
+        ;
+    snprintf (self->frontend, sizeof self->frontend, "tcp://127.0.0.1:%d", front);
+    snprintf (self->backend, sizeof self->backend, "tcp://127.0.0.1:%d", back);
+    snprintf (self->dir, sizeof self->dir, "/tmp/sheaf-test-XXXXXX");
+    if (!mkdtemp (self->dir))
+        abort ();
+    return self;
+}
+
+int
+fleet_signal (fleet_t *self, pid_t pid, int sig)
+{
+    (void) self;
+    int status = 0;
+    kill (pid, sig);
+    if (sig == SIGKILL || sig == SIGTERM) {
+        //  Bounded: a process ignoring SIGTERM gets SIGKILL after 2 s
+        for (int i = 0; i < 200; i++) {
+            if (waitpid (pid, &status, WNOHANG) == pid)
+                goto reaped;
+            zclock_sleep (10);
+        }
+        kill (pid, SIGKILL);
+        waitpid (pid, &status, 0);
+    reaped:
+        for (size_t i = 0; i < self->proc_count; i++)
+            if (self->procs [i] == pid)
+                self->procs [i] = 0;
+        if (pid == self->broker)
+            self->broker = 0;
+    }
+    return status;
+}
+
+void
+fleet_destroy (fleet_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fleet_t *self = *self_p;
+    for (size_t i = 0; i < self->proc_count; i++)
+        if (self->procs [i] > 0)
+            fleet_signal (self, self->procs [i], SIGTERM);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf %s", self->dir);
+    if (system (command) != 0)
+        fprintf (stderr, "fleet: could not remove %s\n", self->dir);
+    free (self);
+    *self_p = NULL;
+}
+
+pid_t
+fleet_spawn (fleet_t *self, const char *log_name, char *const argv [])
+{
+    assert (self->proc_count < FLEET_MAX_PROCS);
+    char log [256];
+    snprintf (log, sizeof log, "%s/%s.log", self->dir, log_name);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_addopen (&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen (&actions, 1, "/dev/null", O_WRONLY, 0);
+    const char *path = strchr (argv [0], '/')? argv [0]: fleet_bin (argv [0]);
+    pid_t pid;
+    int rc = posix_spawn (&pid, path, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    if (rc != 0) {
+        fprintf (stderr, "fleet: cannot start %s: %s\n", path, strerror (rc));
+        abort ();
+    }
+    self->procs [self->proc_count++] = pid;
+    return pid;
+}
+
+//  Append extra (NULL-terminated, may be NULL) to argv at *count.
+static void
+s_append (char **argv, int *count, char *const extra [])
+{
+    for (int i = 0; extra && extra [i]; i++)
+        argv [(*count)++] = extra [i];
+    argv [*count] = NULL;
+}
+
+pid_t
+fleet_broker (fleet_t *self, char *const extra [])
+{
+    char *argv [32] = {
+        "sheaf-broker", "--frontend", self->frontend, "--backend", self->backend,
+        "--heartbeat", "200", "--liveness", "3"
+    };
+    int count = 9;
+    s_append (argv, &count, extra);
+    self->broker = fleet_spawn (self, "broker", argv);
+    return self->broker;
+}
+
+pid_t
+fleet_worker (fleet_t *self, const char *name, int threads, int slots, char *const extra [])
+{
+    char threads_text [16], slots_text [16];
+    snprintf (threads_text, sizeof threads_text, "%d", threads);
+    snprintf (slots_text, sizeof slots_text, "%d", slots);
+    char *argv [32] = {
+        "sheaf-worker", "--broker", self->backend, "--name", (char *) name,
+        "--threads", threads_text, "--slots", slots_text,
+        "--heartbeat", "200", "--liveness", "3"
+    };
+    int count = 13;
+    s_append (argv, &count, extra);
+    return fleet_spawn (self, name, argv);
+}
+
+bool
+fleet_await_workers (fleet_t *self, size_t count, int timeout_ms)
+{
+    sf_client_t *client = sf_client_new (self->frontend);
+    sf_client_set_timeout (client, 500);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool ready = false;
+    while (!ready && zclock_mono () < deadline) {
+        sf_error_t error;
+        char *status = sf_client_status (client, &error);
+        if (status) {
+            //  Count worker names in the status JSON
+            size_t seen = 0;
+            for (const char *p = strstr (status, "\"slots\""); p; p = strstr (p + 1, "\"slots\""))
+                seen++;
+            ready = seen >= count;
+            free (status);
+        }
+        if (!ready)
+            zclock_sleep (50);
+    }
+    sf_client_destroy (&client);
+    return ready;
+}
+
+int
+fleet_run (fleet_t *self, char *const argv [], char *out, size_t out_size, int timeout_ms)
+{
+    (void) self;
+    int pipefd [2];
+    if (pipe (pipefd))
+        abort ();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, pipefd [1], 1);
+    posix_spawn_file_actions_addclose (&actions, pipefd [0]);
+    const char *path = strchr (argv [0], '/')? argv [0]: fleet_bin (argv [0]);
+    pid_t pid;
+    if (posix_spawn (&pid, path, &actions, NULL, argv, environ))
+        abort ();
+    posix_spawn_file_actions_destroy (&actions);
+    close (pipefd [1]);
+    fcntl (pipefd [0], F_SETFL, O_NONBLOCK);
+    size_t used = 0;
+    int status = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool exited = false;
+    while (zclock_mono () < deadline) {
+        ssize_t got = read (pipefd [0], out + used, out_size - 1 - used);
+        if (got > 0)
+            used += (size_t) got;
+        if (waitpid (pid, &status, WNOHANG) == pid) {
+            exited = true;
+            break;
+        }
+        if (got <= 0)
+            zclock_sleep (5);
+    }
+    if (!exited) {
+        kill (pid, SIGKILL);
+        waitpid (pid, &status, 0);
+    }
+    ssize_t got;
+    while (used < out_size - 1 && (got = read (pipefd [0], out + used, out_size - 1 - used)) > 0)
+        used += (size_t) got;
+    out [used] = 0;
+    close (pipefd [0]);
+    return exited && WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
