@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 #include "sf_cli.h"
+#include "sf_uuid.h"
 
 int
 sf_cli_result (sf_cli_t *cli, int argc, char *argv [])
@@ -32,6 +33,11 @@ sf_cli_result (sf_cli_t *cli, int argc, char *argv [])
     }
     if (!id) {
         fprintf (stderr, "sheaf: result needs a job id (see sheaf --help)\n");
+        return SF_EXIT_USAGE;
+    }
+    uint8_t binary [SF_UUID_SIZE];
+    if (sf_uuid_parse (id, binary)) {
+        fprintf (stderr, "sheaf: result: \"%s\" is not a job id (a UUID)\n", id);
         return SF_EXIT_USAGE;
     }
     sf_client_t *client = sf_cli_connect (cli);

@@ -81,9 +81,10 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
                 const char *equals = strchr (value, '=');
                 char *json = equals? s_param_json (equals + 1): NULL;
                 char *name = equals? strndup (value, (size_t) (equals - value)): NULL;
-                set = json && name && *name? sf_job_set_param (job, name, json): -1;
-                if (set)
+                if (!json || !name || !*name || sf_job_set_param (job, name, json)) {
                     fprintf (stderr, "sheaf: --param wants NAME=VALUE, not \"%s\"\n", value);
+                    rc = SF_EXIT_USAGE;
+                }
                 free (json);
                 free (name);
             }
