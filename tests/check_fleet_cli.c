@@ -24,7 +24,7 @@ s_setup (void)
 static void
 s_teardown (void)
 {
-    fleet_destroy (&fleet);
+    ck_assert_int_eq (fleet_destroy (&fleet), 0);
 }
 
 //  Run `sheaf --broker FRONTEND args…` and return its exit code.

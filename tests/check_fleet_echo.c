@@ -22,7 +22,7 @@ s_setup (void)
 static void
 s_teardown (void)
 {
-    fleet_destroy (&fleet);
+    ck_assert_int_eq (fleet_destroy (&fleet), 0);
 }
 
 //  The integer param "i" echoed back in a result.

@@ -337,7 +337,8 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
     if (config->name)
         snprintf (self->name, sizeof self->name, "%s", config->name);
     else {
-        char host [64] = "worker";
+        //  host-pid, the host part cut so that the whole fits
+        char host [SF_NAME_MAX - 11] = "worker";
         gethostname (host, sizeof host);
         host [sizeof host - 1] = 0;
         snprintf (self->name, sizeof self->name, "%s-%d", host, (int) getpid ());

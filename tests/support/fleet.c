@@ -79,21 +79,53 @@ fleet_signal (fleet_t *self, pid_t pid, int sig)
     return status;
 }
 
-void
+//  Copy the processes' logs to stderr, so a failure shows why.
+static void
+s_dump_logs (fleet_t *self)
+{
+    char command [160];
+    snprintf (command, sizeof command, "for f in %s/*.log; do echo \"== $f\"; cat \"$f\"; done >&2",
+              self->dir);
+    if (system (command) != 0)
+        fprintf (stderr, "fleet: could not show the logs\n");
+}
+
+int
 fleet_destroy (fleet_t **self_p)
 {
     if (!self_p || !*self_p)
-        return;
+        return 0;
     fleet_t *self = *self_p;
-    for (size_t i = 0; i < self->proc_count; i++)
-        if (self->procs [i] > 0)
-            fleet_signal (self, self->procs [i], SIGTERM);
+    //  Stop workers before the broker, so that they leave cleanly; every
+    //  process must then exit 0 (a sanitizer report makes it exit non-zero)
+    int unclean = 0;
+    for (size_t i = self->proc_count; i-- > 0;) {
+        pid_t pid = self->procs [i];
+        if (pid <= 0 || pid == self->broker)
+            continue;
+        int status = fleet_signal (self, pid, SIGTERM);
+        if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+            fprintf (stderr, "fleet: process %d ended uncleanly (status 0x%x)\n", (int) pid, status);
+            unclean++;
+        }
+    }
+    if (self->broker > 0) {
+        pid_t pid = self->broker;
+        int status = fleet_signal (self, pid, SIGTERM);
+        if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+            fprintf (stderr, "fleet: broker %d ended uncleanly (status 0x%x)\n", (int) pid, status);
+            unclean++;
+        }
+    }
+    if (unclean)
+        s_dump_logs (self);
     char command [128];
     snprintf (command, sizeof command, "rm -rf %s", self->dir);
     if (system (command) != 0)
         fprintf (stderr, "fleet: could not remove %s\n", self->dir);
     free (self);
     *self_p = NULL;
+    return unclean;
 }
 
 pid_t

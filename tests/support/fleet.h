@@ -4,7 +4,8 @@
     Each process is spawned from $SHEAF_BUILD/bin (default build/bin) with
     its stderr in a log file under the fleet's temporary directory, and
     tracked by PID; fleet_destroy stops every one of them (SIGTERM, then
-    SIGKILL after two seconds) and waits for it. Ports are free ports on
+    SIGKILL after two seconds), waits for it and reports any that did not
+    exit cleanly. Ports are free ports on
     127.0.0.1 found by the kernel.
     ========================================================================= */
 
@@ -29,8 +30,10 @@ typedef struct {
 //  A fleet with two free ports and a temporary directory; nothing runs yet.
 fleet_t *fleet_new (void);
 
-//  Stop every process started and remove the directory.
-void fleet_destroy (fleet_t **self_p);
+//  Stop every process still running (workers first, then the broker) and
+//  remove the directory. Returns how many did not exit 0 on SIGTERM (their
+//  logs are copied to stderr): a crash, a sanitizer report or a leak.
+int fleet_destroy (fleet_t **self_p);
 
 //  Path of a built binary (static buffer).
 const char *fleet_bin (const char *name);
