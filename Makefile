@@ -7,8 +7,6 @@
 
 PREFIX   ?= /usr/local
 PKGS     := libczmq libzmq msgpack jansson libpq
-DEBS     := build-essential pkg-config libczmq-dev libzmq3-dev libmsgpack-dev \
-            libjansson-dev libpq-dev check
 SANITIZE ?=
 
 ifeq ($(SANITIZE),)
@@ -48,7 +46,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all check install deps demo bench fuzz clean
+.PHONY: all check check-san install deps demo bench fuzz clean
 .SECONDARY:
 
 all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) $(EXAMPLES) $(BENCHES)
@@ -115,6 +113,11 @@ fuzz:
 check: all $(TESTS) $(FUZZ_RUN)
 	SHEAF_BUILD=$(BUILD) tests/run $(TESTS) $(FUZZ_RUN)
 
+#  The same suite built with AddressSanitizer and UBSan (LeakSanitizer
+#  included) into build-san/.
+check-san:
+	$(MAKE) check SANITIZE=address,undefined
+
 bench: all
 	bench/run
 
@@ -122,14 +125,7 @@ demo: all
 	SHEAF_BUILD=$(BUILD) examples/demo.sh
 
 deps:
-	@missing=""; for p in $(DEBS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	else echo "all build dependencies are installed"; fi
+	deploy/debian-deps.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
