@@ -1,0 +1,170 @@
+/*  =========================================================================
+    check_sf_pool - the analyzer threads: every job handed in is answered
+    once, with the analyzer's result or a coded error
+    ========================================================================= */
+
+#include <check.h>
+#include <czmq.h>
+#include "sf_codec.h"
+#include "sf_mp.h"
+#include "sf_pool.h"
+
+//  Ids answered, appended by the done callback.
+typedef struct {
+    uint8_t ids [64][SF_UUID_SIZE];
+    size_t count;
+} s_answered_t;
+
+static void
+s_done (void *arg, const uint8_t id [SF_UUID_SIZE])
+{
+    s_answered_t *answered = (s_answered_t *) arg;
+    ck_assert_int_lt (answered->count, 64);
+    memcpy (answered->ids [answered->count++], id, SF_UUID_SIZE);
+}
+
+//  Add one job (JSON-free: a packed map) to the pool; returns its id.
+static void
+s_add (sf_pool_t *pool, uint8_t id [SF_UUID_SIZE], const char *analyzer,
+       const char *param, int64_t value)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_uuid_v7 (id);
+    sf_codec_pack_dispatch_head (&pk, id, 2, 1000);
+    msgpack_pack_map (&pk, param? 2: 1);
+    sf_mp_pack_kv_str (&pk, "analyzer", analyzer);
+    if (param) {
+        sf_mp_pack_str (&pk, "params");
+        msgpack_pack_map (&pk, 1);
+        sf_mp_pack_str (&pk, param);
+        msgpack_pack_int64 (&pk, value);
+    }
+    sf_pool_add (pool, buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+//  Collect answers until count jobs are answered (bounded).
+static void
+s_collect (sf_pool_t *pool, sf_batchw_t *out, s_answered_t *answered, size_t count)
+{
+    zpoller_t *poller = zpoller_new (NULL);
+    for (size_t i = 0; i < sf_pool_threads (pool); i++)
+        zpoller_add (poller, sf_pool_pipe (pool, i));
+    int64_t deadline = zclock_mono () + 10000;
+    while (answered->count < count && zclock_mono () < deadline) {
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, 100);
+        for (size_t i = 0; which && i < sf_pool_threads (pool); i++)
+            if (sf_pool_pipe (pool, i) == which)
+                ck_assert_int_ge (sf_pool_collect (pool, i, out, s_done, answered), 1);
+        sf_pool_kick (pool);
+    }
+    zpoller_destroy (&poller);
+    ck_assert_int_eq (answered->count, count);
+}
+
+START_TEST (test_every_job_answered)
+{
+    sf_pool_t *pool = sf_pool_new (2, false);
+    ck_assert_int_eq (sf_pool_threads (pool), 2);
+    uint8_t echo [SF_UUID_SIZE], ghost [SF_UUID_SIZE], crash [SF_UUID_SIZE],
+            fail [SF_UUID_SIZE], bad_sleep [SF_UUID_SIZE], sleep [SF_UUID_SIZE];
+    s_add (pool, echo, "echo", "x", 42);
+    s_add (pool, ghost, "ghost", NULL, 0);
+    s_add (pool, crash, "crash", NULL, 0);       //  Test-only: not served here
+    s_add (pool, fail, "fail", NULL, 0);
+    s_add (pool, bad_sleep, "sleep", "ms", -5);
+    s_add (pool, sleep, "sleep", "ms", 20);
+    ck_assert_int_eq (sf_pool_load (pool), 6);
+    sf_pool_kick (pool);
+
+    sf_batchw_t out;
+    sf_batchw_init (&out);
+    sf_batchw_reset (&out, 0);
+    s_answered_t answered = { .count = 0 };
+    s_collect (pool, &out, &answered, 6);
+    ck_assert_int_eq (sf_pool_load (pool), 0);
+    sf_batchw_finish (&out);
+
+    //  The answers are well-formed RESULTS items, one per job
+    sf_batchr_t reader;
+    sf_error_t error;
+    ck_assert_int_eq (sf_batchr_open (&reader, out.buffer.data, out.buffer.size, 2, 100, &error), 0);
+    ck_assert_int_eq (reader.count, 6);
+    msgpack_object head, payload;
+    int checked = 0;
+    while (sf_batchr_next (&reader, &head, &payload, NULL, NULL, &error) == 0) {
+        uint8_t id [SF_UUID_SIZE];
+        uint32_t attempt;
+        sf_status_t status;
+        uint64_t run_us;
+        ck_assert_int_eq (sf_codec_read_outcome_head (&head, id, &attempt, &status, &run_us,
+                                                      &error), 0);
+        ck_assert_int_eq (attempt, 2);          //  The lease comes back
+        if (memcmp (id, echo, SF_UUID_SIZE) == 0) {
+            ck_assert_int_eq (status, SF_STATUS_OK);
+            ck_assert_int_eq (sf_mp_get (&payload, "x")->via.i64, 42);
+        }
+        else
+        if (memcmp (id, sleep, SF_UUID_SIZE) == 0) {
+            ck_assert_int_eq (status, SF_STATUS_OK);
+            ck_assert_int_ge (run_us, 20000);
+        }
+        else {
+            ck_assert_int_eq (status, SF_STATUS_ERROR);
+            const char *code = memcmp (id, fail, SF_UUID_SIZE) == 0? "ANALYSIS":
+                               memcmp (id, bad_sleep, SF_UUID_SIZE) == 0? "BAD_INPUT":
+                               "UNKNOWN_ANALYZER";
+            ck_assert_msg (sf_mp_streq (sf_mp_get (&payload, "code"), code),
+                           "wrong error code for a job");
+            ck_assert_ptr_nonnull (sf_mp_get (&payload, "message"));
+        }
+        checked++;
+    }
+    ck_assert_int_eq (checked, 6);
+    sf_batchr_close (&reader);
+    sf_batchw_destroy (&out);
+    sf_pool_destroy (&pool);
+    ck_assert_ptr_null (pool);
+}
+END_TEST
+
+START_TEST (test_flood_spreads_in_chunks)
+{
+    sf_pool_t *pool = sf_pool_new (3, false);
+    sf_batchw_t out;
+    sf_batchw_init (&out);
+    sf_batchw_reset (&out, 0);
+    static s_answered_t answered;
+    answered.count = 0;
+    for (int round = 0; round < 4; round++) {
+        uint8_t id [SF_UUID_SIZE];
+        for (int i = 0; i < 16; i++)
+            s_add (pool, id, "echo", "i", i);
+        sf_pool_kick (pool);
+        s_collect (pool, &out, &answered, (size_t) 16 * (round + 1) > 64? 64: (size_t) 16 * (round + 1));
+        answered.count = answered.count == 64? 0: answered.count;
+    }
+    ck_assert_int_eq (out.count, 64);
+    sf_batchw_destroy (&out);
+    sf_pool_destroy (&pool);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("sf_pool");
+    TCase *tcase = tcase_create ("pool");
+    tcase_set_timeout (tcase, 30);
+    tcase_add_test (tcase, test_every_job_answered);
+    tcase_add_test (tcase, test_flood_spreads_in_chunks);
+    suite_add_tcase (suite, tcase);
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed? 1: 0;
+}
