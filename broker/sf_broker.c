@@ -51,6 +51,7 @@ typedef struct {
 //  An acknowledgement waiting for its store commit.
 typedef struct {
     sf_crec_t *client;          //  Whom to tell (holds a reference)
+    uint64_t tag;               //  The SUBMIT's tag
     msgpack_sbuffer body;       //  ACCEPTED body
 } s_ack_t;
 
@@ -227,6 +228,21 @@ s_reply_error (zsock_t *socket, sf_msg_t *msg, uint64_t tag,
                        zmq_msg_size (&msg->routing), tag, error);
 }
 
+//  Send the RESULT body staged for a client and start a new one. A client
+//  that is gone still has its results in the ledger for FETCH.
+static void
+s_send_results (sf_broker_t *self, sf_crec_t *client)
+{
+    sf_batchw_finish (&client->out);
+    if (sf_msg_send (zsock_resolve (self->frontend), client->identity, client->identity_size,
+                     SF_CMD_RESULT, client->out.buffer.data, client->out.buffer.size)) {
+        self->counters.undelivered += client->out.count;
+        sf_log_debug ("broker: %u results not delivered, client gone: %s",
+                      client->out.count, zmq_strerror (errno));
+    }
+    sf_batchw_reset (&client->out, 0);
+}
+
 //  Stage an entry's result in a client's RESULT body.
 static void
 s_stage_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry)
@@ -250,6 +266,8 @@ s_stage_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry)
     sf_codec_pack_result_head (&client->out.packer, &head);
     msgpack_sbuffer_write (&client->out.buffer, entry->payload, entry->payload_size);
     sf_batchw_item (&client->out);
+    if (client->out.count == SF_BATCH_MAX)
+        s_send_results (self, client);      //  A body never exceeds the limit
 }
 
 static void
@@ -264,10 +282,9 @@ s_mark_dirty (sf_broker_t *self, sf_queue_t *queue)
 //  ==========================================================================
 //  Job lifecycle
 
-//  The queue for an analyzer name, created on first use; NULL when the
-//  limit of distinct analyzers is reached.
+//  The queue for an analyzer name (size bytes, a valid name), or NULL.
 static sf_queue_t *
-s_queue_for (sf_broker_t *self, const char *name, size_t size)
+s_queue_find (sf_broker_t *self, const char *name, size_t size)
 {
     if (self->last_queue && strlen (self->last_queue->name) == size
     &&  memcmp (self->last_queue->name, name, size) == 0)
@@ -276,7 +293,21 @@ s_queue_for (sf_broker_t *self, const char *name, size_t size)
     memcpy (key, name, size);
     key [size] = 0;
     sf_queue_t *queue = (sf_queue_t *) zhashx_lookup (self->queues, key);
+    if (queue)
+        self->last_queue = queue;
+    return queue;
+}
+
+//  The queue for an analyzer name, created on first use; NULL when the
+//  limit of distinct analyzers is reached.
+static sf_queue_t *
+s_queue_for (sf_broker_t *self, const char *name, size_t size)
+{
+    sf_queue_t *queue = s_queue_find (self, name, size);
     if (!queue) {
+        char key [SF_NAME_MAX + 1];
+        memcpy (key, name, size);
+        key [size] = 0;
         if (zhashx_size (self->queues) >= self->config.max_analyzers)
             return NULL;
         queue = sf_queue_new (name, size);
@@ -429,7 +460,7 @@ s_flush (sf_broker_t *self)
                          client->identity_size, SF_CMD_ACCEPTED, ack->body.data, ack->body.size);
         else
             sf_msg_send_error (zsock_resolve (self->frontend), client->identity,
-                               client->identity_size, 0, &error);
+                               client->identity_size, ack->tag, &error);
         sf_clients_release (self->clients, &ack->client);
         s_ack_destructor ((void **) &ack);
     }
@@ -441,25 +472,21 @@ s_flush (sf_broker_t *self)
         worker->flagged = false;
         sf_batchw_finish (&worker->out);
         if (sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
-                         SF_CMD_DISPATCH, worker->out.buffer.data, worker->out.buffer.size))
-            //  Its jobs stay in flight; its heartbeat deadline requeues them
-            sf_log_warning ("broker: could not dispatch to worker %s: %s",
-                            worker->name, zmq_strerror (errno));
+                         SF_CMD_DISPATCH, worker->out.buffer.data, worker->out.buffer.size)) {
+            //  The batch's jobs are the newest in flight there: back they go
+            sf_log_warning ("broker: could not dispatch %u jobs to worker %s: %s",
+                            worker->out.count, worker->name, zmq_strerror (errno));
+            for (uint32_t j = 0; j < worker->out.count; j++)
+                s_requeue (self, worker, worker->inflight.tail);
+        }
     }
     self->send_workers.size = 0;
 
     for (size_t i = 0; i < self->send_clients.size; i++) {
         sf_crec_t *client = (sf_crec_t *) self->send_clients.items [i];
         client->flagged = false;
-        sf_batchw_finish (&client->out);
-        if (sf_msg_send (zsock_resolve (self->frontend), client->identity,
-                         client->identity_size, SF_CMD_RESULT,
-                         client->out.buffer.data, client->out.buffer.size)) {
-            //  The results stay in the ledger for `sheaf result ID`
-            self->counters.undelivered += client->out.count;
-            sf_log_debug ("broker: %u results not delivered, client gone: %s",
-                          client->out.count, zmq_strerror (errno));
-        }
+        if (client->out.count)
+            s_send_results (self, client);
         sf_clients_release (self->clients, &client);
     }
     self->send_clients.size = 0;
@@ -467,6 +494,25 @@ s_flush (sf_broker_t *self)
 
 //  ==========================================================================
 //  Client handlers
+
+//  The queue of a job whose analyzer had no queue when it was validated:
+//  its name is read again from the job's encoding. NULL at the limit.
+static sf_queue_t *
+s_queue_of_spec (sf_broker_t *self, sf_entry_t *entry)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object job;
+    const char *why;
+    sf_queue_t *queue = NULL;
+    if (sf_mp_next (&unpacked, entry->spec, entry->spec_size, &offset, &job, NULL, NULL, &why) == 0) {
+        const msgpack_object *name = sf_mp_get (&job, "analyzer");
+        queue = s_queue_for (self, name->via.str.ptr, name->via.str.size);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return queue;
+}
 
 //  SUBMIT: validate the whole batch, then accept all of it or none.
 static int
@@ -478,6 +524,8 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
     size_t fresh_count = 0;
     uint8_t (*ids) [SF_UUID_SIZE] = NULL;
     uint32_t count = 0;
+    size_t deduplicated = 0;
+    zhashx_t *batch_keys = NULL;        //  Keys new in this batch -> entry
 
     if (sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 1,
                         SF_BATCH_MAX, &error))
@@ -491,6 +539,8 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
     if (!fresh || !ids)
         abort ();
 
+    //  Validate every job before anything changes: a rejected batch leaves
+    //  no trace (no queue, no key, no counter)
     msgpack_object job;
     const char *raw;
     size_t raw_size;
@@ -503,36 +553,49 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
             sf_error_set (&error, "BAD_INPUT", "job %u: %s", count, why);
             goto rejected;
         }
-        sf_entry_t *known = spec.key? sf_ledger_find_key (self->ledger, spec.key, spec.key_size): NULL;
-        if (known) {
-            memcpy (ids [count++], known->id, SF_UUID_SIZE);
-            self->counters.deduplicated++;
-            continue;
-        }
-        sf_queue_t *queue = s_queue_for (self, spec.analyzer, spec.analyzer_size);
-        if (!queue) {
-            sf_error_set (&error, "BUSY", "job %u: the broker already has %zu analyzer queues",
-                          count, self->config.max_analyzers);
-            goto rejected;
+        if (spec.key) {
+            sf_entry_t *known = sf_ledger_find_key (self->ledger, spec.key, spec.key_size);
+            char key [SF_KEY_MAX + 1];
+            memcpy (key, spec.key, spec.key_size);
+            key [spec.key_size] = 0;
+            if (!known && batch_keys)
+                known = (sf_entry_t *) zhashx_lookup (batch_keys, key);
+            if (known) {
+                memcpy (ids [count++], known->id, SF_UUID_SIZE);
+                deduplicated++;
+                continue;
+            }
         }
         sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
         sf_uuid_v7 (entry->id);
         entry->priority = (uint8_t) spec.priority;
         entry->timeout_ms = spec.timeout_ms;
         entry->retries = spec.retries;
-        entry->queue = queue;
         entry->spec = (char *) malloc (raw_size);
         if (!entry->spec)
             abort ();
         memcpy (entry->spec, raw, raw_size);
         entry->spec_size = (uint32_t) raw_size;
-        entry->key = spec.key? strndup (spec.key, spec.key_size): NULL;
         entry->accepted_us = self->now_us;
+        if (spec.key) {
+            entry->key = strndup (spec.key, spec.key_size);
+            if (!batch_keys)
+                batch_keys = zhashx_new ();
+            zhashx_insert (batch_keys, entry->key, entry);
+        }
+        //  An existing queue now; a new analyzer's queue once all is valid
+        entry->queue = s_queue_find (self, spec.analyzer, spec.analyzer_size);
         fresh [fresh_count++] = entry;
         memcpy (ids [count++], entry->id, SF_UUID_SIZE);
     }
     if (rc < 0)
         goto rejected;
+    for (size_t i = 0; i < fresh_count; i++)
+        if (!fresh [i]->queue && !(fresh [i]->queue = s_queue_of_spec (self, fresh [i]))) {
+            sf_error_set (&error, "BUSY", "the broker already has %zu analyzer queues",
+                          self->config.max_analyzers);
+            goto rejected;
+        }
     if (sf_store_accepted (self->store, fresh, fresh_count, &error))
         goto rejected;
 
@@ -548,9 +611,11 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
         s_mark_dirty (self, entry->queue);
     }
     self->counters.submitted += fresh_count;
+    self->counters.deduplicated += deduplicated;
 
     s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
     ack->client = client;               //  The hold's reference
+    ack->tag = reader.tag;
     msgpack_sbuffer_init (&ack->body);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &ack->body, msgpack_sbuffer_write);
@@ -564,6 +629,7 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
     }
     zlistx_add_end (self->acks, ack);
     sf_batchr_close (&reader);
+    zhashx_destroy (&batch_keys);
     free (fresh);
     free (ids);
     return 0;
@@ -574,6 +640,7 @@ rejected:
     sf_log_debug ("broker: submit rejected: %s", error.message);
     s_reply_error (self->frontend, msg, reader.tag, &error);
     sf_batchr_close (&reader);
+    zhashx_destroy (&batch_keys);
     free (fresh);
     free (ids);
     return 0;
@@ -735,7 +802,11 @@ s_client_fetch (sf_broker_t *self, sf_msg_t *msg)
                 waiting = zlistx_new ();
                 zhashx_insert (self->watchers, id, waiting);
             }
-            zlistx_add_end (waiting, sf_clients_hold (self->clients, identity, identity_size));
+            sf_crec_t *client = sf_clients_hold (self->clients, identity, identity_size);
+            if (zlistx_find (waiting, client))
+                sf_clients_release (self->clients, &client);    //  Waits already
+            else
+                zlistx_add_end (waiting, client);
         }
     }
     else {
@@ -773,8 +844,8 @@ s_worker_ready (sf_broker_t *self, sf_msg_t *msg)
     if (sf_mp_strcpy (sf_mp_get (&body, "name"), name, sizeof name))
         sf_error_set (&error, "PROTOCOL", "READY needs \"name\", 1-64 characters");
     else
-    if (sf_mp_uint (sf_mp_get (&body, "slots"), 1000000, &slots) || slots == 0)
-        sf_error_set (&error, "PROTOCOL", "READY needs \"slots\", 1-1000000");
+    if (sf_mp_uint (sf_mp_get (&body, "slots"), SF_BATCH_MAX, &slots) || slots == 0)
+        sf_error_set (&error, "PROTOCOL", "READY needs \"slots\", 1-%d", SF_BATCH_MAX);
     else
     if (!analyzers || analyzers->type != MSGPACK_OBJECT_ARRAY
     ||  analyzers->via.array.size == 0 || analyzers->via.array.size > 1024)
@@ -891,8 +962,8 @@ s_worker_results (sf_broker_t *self, sf_msg_t *msg)
         s_finish (self, entry, status, worker->name, run_us, raw, raw_size);
     }
     if (rc < 0) {
-        //  Results before the bad item were taken; the rest stay in flight
-        //  until the worker resends them or is declared lost
+        //  Results before the bad item were taken; the jobs of the rest stay
+        //  in flight until the worker registers again or is lost
         self->counters.malformed++;
         sf_log_warning ("broker: malformed RESULTS: %s", error.message);
         s_reply_error (self->backend, msg, 0, &error);

@@ -76,15 +76,16 @@ sf_batchr_open (sf_batchr_t *self, const char *data, size_t size,
         return sf_error_set (error, "PROTOCOL", "batch header: %s", why);
     if (header.type != MSGPACK_OBJECT_MAP)
         return sf_error_set (error, "PROTOCOL", "batch header must be a map");
+    //  The tag first, so that every later error can be matched to a request
+    const msgpack_object *tag = sf_mp_get (&header, "tag");
+    if (tag && sf_mp_uint (tag, UINT64_MAX, &self->tag))
+        return sf_error_set (error, "PROTOCOL", "batch header \"tag\" must be an unsigned integer");
     uint64_t count;
     if (sf_mp_uint (sf_mp_get (&header, "n"), UINT32_MAX, &count))
         return sf_error_set (error, "PROTOCOL", "batch header needs \"n\", a count");
     if (count > max)
         return sf_error_set (error, "PROTOCOL", "batch of %llu items is above the limit of %u",
                              (unsigned long long) count, max);
-    const msgpack_object *tag = sf_mp_get (&header, "tag");
-    if (tag && sf_mp_uint (tag, UINT64_MAX, &self->tag))
-        return sf_error_set (error, "PROTOCOL", "batch header \"tag\" must be an unsigned integer");
     self->count = (uint32_t) count;
     return 0;
 }
@@ -233,6 +234,8 @@ sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *e
         spec->retries = (uint32_t) value;
     }
     field = sf_mp_get (job, "key");
+    if (field && memchr (field->via.str.ptr, 0, field->via.str.size))
+        return sf_error_set (error, "BAD_INPUT", "\"key\" must not contain a NUL character");
     spec->key = field? field->via.str.ptr: NULL;
     spec->key_size = field? field->via.str.size: 0;
     return 0;

@@ -159,6 +159,38 @@ START_TEST (test_error_results_carry_code_and_context)
 }
 END_TEST
 
+START_TEST (test_idempotency_key)
+{
+    fleet_worker (fleet, "w1", 1, 8, NULL);
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [3];
+    for (int i = 0; i < 3; i++) {
+        jobs [i] = sf_job_new ("echo");
+        sf_job_set_key (jobs [i], i < 2? "report:2026-11-26": "other");
+    }
+    //  Two jobs with one key in one batch, then the key again later: one job
+    char ids [3][SF_ID_STRLEN + 1], again [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert_int_eq (sf_client_submit_many (client, jobs, 3, ids, &error), 0);
+    ck_assert_str_eq (ids [0], ids [1]);
+    ck_assert_str_ne (ids [0], ids [2]);
+    ck_assert_int_eq (sf_client_submit (client, jobs [0], again, &error), 0);
+    ck_assert_str_eq (again, ids [0]);
+    for (int i = 0; i < 2; i++) {
+        sf_result_t *result = sf_client_wait (client, 5000, &error);
+        ck_assert_ptr_nonnull (result);
+        sf_result_destroy (&result);
+    }
+    ck_assert_ptr_null (sf_client_wait (client, 300, &error));
+    char *status = sf_client_status (client, &error);
+    ck_assert_msg (strstr (status, "\"submitted\":2,\"deduplicated\":2"), "%s", status);
+    free (status);
+    for (int i = 0; i < 3; i++)
+        sf_job_destroy (&jobs [i]);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -169,6 +201,7 @@ main (void)
     tcase_add_test (tcase, test_ten_thousand_echo_jobs);
     tcase_add_test (tcase, test_priority_orders_dispatch);
     tcase_add_test (tcase, test_error_results_carry_code_and_context);
+    tcase_add_test (tcase, test_idempotency_key);
     suite_add_tcase (suite, tcase);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);

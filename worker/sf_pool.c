@@ -61,7 +61,8 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
     uint32_t attempt, timeout_ms;
     sf_error_t error;
     if (sf_codec_read_dispatch_head (head, id, &attempt, &timeout_ms, &error)) {
-        //  Without an id there is nothing to answer; the broker requeues it
+        //  Without an id there is nothing to answer; the job stays in flight
+        //  at the broker until this worker registers again or is lost
         sf_log_error ("worker: dropped a job with a malformed header: %s", error.message);
         return;
     }

@@ -185,7 +185,10 @@ s_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
     (void) loop, (void) timer_id;
     sf_worker_t *self = (sf_worker_t *) arg;
     sf_log_info ("worker: connecting to %s again (worker=%s)", self->config.broker, self->name);
-    s_connect (self);
+    if (s_connect (self)) {
+        sf_log_warning ("worker: cannot open a socket, trying again in %d ms", self->backoff_ms);
+        zloop_timer (self->loop, (size_t) self->backoff_ms, 1, s_reconnect_timer, self);
+    }
     return 0;
 }
 
@@ -218,7 +221,7 @@ s_on_dispatch (sf_worker_t *self, sf_msg_t *msg)
         uint8_t id [SF_UUID_SIZE];
         uint32_t attempt, timeout_ms;
         if (sf_codec_read_dispatch_head (&head, id, &attempt, &timeout_ms, &error) == 0) {
-            zhashx_update (self->held, id, (void *) (uintptr_t) attempt);
+            zhashx_update (self->held, id, (void *) 1);     //  A set: the value is unused
             sf_pool_add (self->pool, reader.data + start, reader.offset - start);
         }
         start = reader.offset;
