@@ -35,6 +35,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <time.h>
+#include "sf_mp.h"
 #include "sheaf.h"
 
 #define S_STALL_US 10000000     //  No progress for this long: give up
@@ -119,18 +120,22 @@ s_print_percentile (const char *name, uint32_t *values, size_t count, double p)
 static int
 s_result_sent_us (const sf_result_t *result, uint64_t *sent_us)
 {
-    char *text = sf_result_value_json (result);
-    json_t *value = text? json_loads (text, JSON_DECODE_ANY, NULL): NULL;
-    free (text);
-    json_t *t = json_object_get (value, "t");
-    if (!json_is_integer (t))
-        t = json_object_get (json_object_get (value, "params"), "t");
+    size_t size;
+    const char *payload = (const char *) sf_result_payload (result, &size);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
     int rc = -1;
-    if (json_is_integer (t) && json_integer_value (t) >= 0) {
-        *sent_us = (uint64_t) json_integer_value (t);
-        rc = 0;
+    if (msgpack_unpack_next (&unpacked, payload, size, &offset) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *t = sf_mp_get (&unpacked.data, "t");
+        if (!t)
+            t = sf_mp_get (sf_mp_get (&unpacked.data, "params"), "t");
+        if (t && t->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            *sent_us = t->via.u64;
+            rc = 0;
+        }
     }
-    json_decref (value);
+    msgpack_unpacked_destroy (&unpacked);
     return rc;
 }
 

@@ -936,11 +936,11 @@ s_worker_results (sf_broker_t *self, sf_msg_t *msg)
     sf_batchr_t reader;
     int rc = sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 2,
                              SF_BATCH_MAX, &error);
-    msgpack_object head, payload;
+    msgpack_object head;
     const char *raw;
     size_t raw_size;
     while (rc == 0
-       && (rc = sf_batchr_next (&reader, &head, &payload, &raw, &raw_size, &error)) == 0) {
+       && (rc = sf_batchr_next (&reader, &head, NULL, &raw, &raw_size, &error)) == 0) {
         uint8_t id [SF_UUID_SIZE];
         uint32_t attempt;
         sf_status_t status;

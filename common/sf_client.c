@@ -446,7 +446,7 @@ sf_client_recv (sf_client_t *self, int timeout_ms, sf_event_t *event)
         }
         s_reply_t reply;
         if (s_receive (self, deadline, &reply) == 1)
-            return 0;           //  SF_EVENT_NONE
+            return zsys_interrupted? -1: 0;     //  SF_EVENT_NONE
         free (reply.text);
         if (reply.command == SF_CMD_ACCEPTED) {
             event->kind = SF_EVENT_ACCEPTED;
@@ -461,4 +461,16 @@ sf_client_recv (sf_client_t *self, int timeout_ms, sf_event_t *event)
             return 0;
         }
     }
+}
+
+//  --------------------------------------------------------------------------
+//  Ids of the last accepted batch.
+
+int
+sf_client_accepted_id (sf_client_t *self, size_t index, char id [SF_ID_STRLEN + 1])
+{
+    if (index >= self->ids_count)
+        return -1;
+    sf_uuid_str (self->ids [index], id);
+    return 0;
 }

@@ -106,9 +106,25 @@ sf_batchr_next (sf_batchr_t *self, msgpack_object *head, msgpack_object *payload
     }
     int rc = sf_mp_next (&self->head, self->data, self->size, &self->offset, head,
                          self->per_item == 1? raw: NULL, raw_size, &why);
-    if (rc == 0 && self->per_item == 2)
+    if (rc == 0 && self->per_item == 2 && payload)
         rc = sf_mp_next (&self->payload, self->data, self->size, &self->offset, payload,
                          raw, raw_size, &why);
+    else
+    if (rc == 0 && self->per_item == 2) {
+        //  Payload not wanted decoded: check it and take its span only
+        size_t length = self->offset < self->size
+                      ? sf_mp_check (self->data + self->offset, self->size - self->offset, &why)
+                      : (why = "truncated value", 0);
+        if (length == 0)
+            rc = -1;
+        else {
+            if (raw) {
+                *raw = self->data + self->offset;
+                *raw_size = length;
+            }
+            self->offset += length;
+        }
+    }
     if (rc == 1)
         return sf_error_set (error, "PROTOCOL", "batch announced %u items but holds %u",
                              self->count, self->index);
@@ -142,27 +158,24 @@ sf_codec_name_valid (const char *name, size_t size)
     return true;
 }
 
-//  Fields a job map may carry. Checklist when adding one: this table,
-//  sf_job.c (JSON edge), docs/PROTOCOL.md "Job".
-static const char *s_job_fields [] = {
-    "analyzer", "symbol", "timeframe", "params", "priority",
-    "timeout_ms", "retries", "key", NULL
+//  Fields a job map may carry, in the order of s_job_field_t. Checklist
+//  when adding one: this table and the enum, sf_job.c (JSON edge),
+//  docs/PROTOCOL.md "Job".
+static const sf_mp_key_t s_job_fields [] = {
+    SF_MP_KEY ("analyzer"), SF_MP_KEY ("symbol"), SF_MP_KEY ("timeframe"),
+    SF_MP_KEY ("params"), SF_MP_KEY ("priority"), SF_MP_KEY ("timeout_ms"),
+    SF_MP_KEY ("retries"), SF_MP_KEY ("key")
 };
 
-static bool
-s_job_field_known (const msgpack_object *key)
-{
-    for (int i = 0; s_job_fields [i]; i++)
-        if (sf_mp_streq (key, s_job_fields [i]))
-            return true;
-    return false;
-}
+typedef enum {
+    S_ANALYZER, S_SYMBOL, S_TIMEFRAME, S_PARAMS, S_PRIORITY, S_TIMEOUT, S_RETRIES, S_KEY,
+    S_JOB_FIELDS
+} s_job_field_t;
 
 //  Check an optional string field's length.
 static int
-s_check_str (const msgpack_object *job, const char *field, size_t max, sf_error_t *error)
+s_check_str (const msgpack_object *value, const char *field, size_t max, sf_error_t *error)
 {
-    const msgpack_object *value = sf_mp_get (job, field);
     if (value && (value->type != MSGPACK_OBJECT_STR
               ||  value->via.str.size == 0 || value->via.str.size > max))
         return sf_error_set (error, "BAD_INPUT", "\"%s\" must be a string of 1-%zu characters",
@@ -171,29 +184,23 @@ s_check_str (const msgpack_object *job, const char *field, size_t max, sf_error_
 }
 
 //  --------------------------------------------------------------------------
-//  Validate a job map.
+//  Validate a job map: one pass over its keys, then each field's rules.
 
 int
 sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *error)
 {
     if (job->type != MSGPACK_OBJECT_MAP)
         return sf_error_set (error, "BAD_INPUT", "a job must be a map");
-    for (uint32_t i = 0; i < job->via.map.size; i++) {
-        const msgpack_object *key = &job->via.map.ptr [i].key;
-        if (key->type != MSGPACK_OBJECT_STR)
-            return sf_error_set (error, "BAD_INPUT", "job field names must be strings");
-        if (!s_job_field_known (key))
-            return sf_error_set (error, "BAD_INPUT", "unknown job field \"%.*s\"",
-                                 (int) (key->via.str.size > 64? 64: key->via.str.size),
-                                 key->via.str.ptr);
-        for (uint32_t j = 0; j < i; j++)
-            if (key->via.str.size == job->via.map.ptr [j].key.via.str.size
-            &&  memcmp (key->via.str.ptr, job->via.map.ptr [j].key.via.str.ptr,
-                        key->via.str.size) == 0)
-                return sf_error_set (error, "BAD_INPUT", "job field \"%.*s\" appears twice",
-                                     (int) key->via.str.size, key->via.str.ptr);
-    }
-    const msgpack_object *analyzer = sf_mp_get (job, "analyzer");
+    const msgpack_object *field [S_JOB_FIELDS];
+    const msgpack_object *unknown;
+    if (sf_mp_fields (job, s_job_fields, S_JOB_FIELDS, field, &unknown))
+        return sf_error_set (error, "BAD_INPUT",
+                             "job field names must be strings, each at most once");
+    if (unknown)
+        return sf_error_set (error, "BAD_INPUT", "unknown job field \"%.*s\"",
+                             (int) (unknown->via.str.size > 64? 64: unknown->via.str.size),
+                             unknown->via.str.ptr);
+    const msgpack_object *analyzer = field [S_ANALYZER];
     if (!analyzer || analyzer->type != MSGPACK_OBJECT_STR
     ||  !sf_codec_name_valid (analyzer->via.str.ptr, analyzer->via.str.size))
         return sf_error_set (error, "BAD_INPUT",
@@ -201,43 +208,38 @@ sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *e
     spec->analyzer = analyzer->via.str.ptr;
     spec->analyzer_size = analyzer->via.str.size;
 
-    if (s_check_str (job, "symbol", SF_NAME_MAX, error)
-    ||  s_check_str (job, "timeframe", SF_TIMEFRAME_MAX, error)
-    ||  s_check_str (job, "key", SF_KEY_MAX, error))
+    if (s_check_str (field [S_SYMBOL], "symbol", SF_NAME_MAX, error)
+    ||  s_check_str (field [S_TIMEFRAME], "timeframe", SF_TIMEFRAME_MAX, error)
+    ||  s_check_str (field [S_KEY], "key", SF_KEY_MAX, error))
         return -1;
-
-    const msgpack_object *params = sf_mp_get (job, "params");
-    if (params && params->type != MSGPACK_OBJECT_MAP)
+    if (field [S_PARAMS] && field [S_PARAMS]->type != MSGPACK_OBJECT_MAP)
         return sf_error_set (error, "BAD_INPUT", "\"params\" must be a map");
 
     uint64_t value;
-    const msgpack_object *field = sf_mp_get (job, "priority");
     spec->priority = SF_PRIORITY_DEFAULT;
-    if (field) {
-        if (sf_mp_uint (field, SF_PRIORITY_MAX, &value))
+    if (field [S_PRIORITY]) {
+        if (sf_mp_uint (field [S_PRIORITY], SF_PRIORITY_MAX, &value))
             return sf_error_set (error, "BAD_INPUT", "\"priority\" must be an integer 0-9");
         spec->priority = (int) value;
     }
-    field = sf_mp_get (job, "timeout_ms");
     spec->timeout_ms = SF_TIMEOUT_DEFAULT;
-    if (field) {
-        if (sf_mp_uint (field, UINT32_MAX, &value) || value == 0)
+    if (field [S_TIMEOUT]) {
+        if (sf_mp_uint (field [S_TIMEOUT], UINT32_MAX, &value) || value == 0)
             return sf_error_set (error, "BAD_INPUT",
                                  "\"timeout_ms\" must be an integer 1-4294967295");
         spec->timeout_ms = (uint32_t) value;
     }
-    field = sf_mp_get (job, "retries");
     spec->retries = SF_RETRIES_DEFAULT;
-    if (field) {
-        if (sf_mp_uint (field, SF_RETRIES_MAX, &value))
+    if (field [S_RETRIES]) {
+        if (sf_mp_uint (field [S_RETRIES], SF_RETRIES_MAX, &value))
             return sf_error_set (error, "BAD_INPUT", "\"retries\" must be an integer 0-100");
         spec->retries = (uint32_t) value;
     }
-    field = sf_mp_get (job, "key");
-    if (field && memchr (field->via.str.ptr, 0, field->via.str.size))
+    const msgpack_object *key = field [S_KEY];
+    if (key && memchr (key->via.str.ptr, 0, key->via.str.size))
         return sf_error_set (error, "BAD_INPUT", "\"key\" must not contain a NUL character");
-    spec->key = field? field->via.str.ptr: NULL;
-    spec->key_size = field? field->via.str.size: 0;
+    spec->key = key? key->via.str.ptr: NULL;
+    spec->key_size = key? key->via.str.size: 0;
     return 0;
 }
 
@@ -287,11 +289,15 @@ int
 sf_codec_read_dispatch_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE],
                              uint32_t *attempt, uint32_t *timeout_ms, sf_error_t *error)
 {
+    static const sf_mp_key_t keys [] = {
+        SF_MP_KEY ("id"), SF_MP_KEY ("attempt"), SF_MP_KEY ("timeout_ms")
+    };
+    const msgpack_object *field [3];
     uint64_t a, t;
-    if (head->type != MSGPACK_OBJECT_MAP || sf_codec_id (sf_mp_get (head, "id"), id))
+    if (sf_mp_fields (head, keys, 3, field, NULL) || sf_codec_id (field [0], id))
         return sf_error_set (error, "PROTOCOL", "dispatch header needs \"id\", 16 bytes");
-    if (sf_mp_uint (sf_mp_get (head, "attempt"), UINT32_MAX, &a)
-    ||  sf_mp_uint (sf_mp_get (head, "timeout_ms"), UINT32_MAX, &t))
+    if (sf_mp_uint (field [1], UINT32_MAX, &a)
+    ||  sf_mp_uint (field [2], UINT32_MAX, &t))
         return sf_error_set (error, "PROTOCOL",
                              "dispatch header needs \"attempt\" and \"timeout_ms\"");
     *attempt = (uint32_t) a;
@@ -313,11 +319,10 @@ sf_codec_pack_outcome_head (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
     sf_mp_pack_kv_uint (pk, "run_us", run_us);
 }
 
-//  Read a status string field.
+//  Read a status string.
 static int
-s_read_status (const msgpack_object *head, sf_status_t *status)
+s_read_status (const msgpack_object *value, sf_status_t *status)
 {
-    const msgpack_object *value = sf_mp_get (head, "status");
     if (!value || value->type != MSGPACK_OBJECT_STR)
         return -1;
     *status = sf_status_parse (value->via.str.ptr, value->via.str.size);
@@ -329,15 +334,19 @@ sf_codec_read_outcome_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE
                             uint32_t *attempt, sf_status_t *status, uint64_t *run_us,
                             sf_error_t *error)
 {
+    static const sf_mp_key_t keys [] = {
+        SF_MP_KEY ("id"), SF_MP_KEY ("attempt"), SF_MP_KEY ("status"), SF_MP_KEY ("run_us")
+    };
+    const msgpack_object *field [4];
     uint64_t a;
-    if (head->type != MSGPACK_OBJECT_MAP || sf_codec_id (sf_mp_get (head, "id"), id))
+    if (sf_mp_fields (head, keys, 4, field, NULL) || sf_codec_id (field [0], id))
         return sf_error_set (error, "PROTOCOL", "result header needs \"id\", 16 bytes");
-    if (sf_mp_uint (sf_mp_get (head, "attempt"), UINT32_MAX, &a))
+    if (sf_mp_uint (field [1], UINT32_MAX, &a))
         return sf_error_set (error, "PROTOCOL", "result header needs \"attempt\"");
-    if (s_read_status (head, status))
+    if (s_read_status (field [2], status))
         return sf_error_set (error, "PROTOCOL", "result header needs a known \"status\"");
     *run_us = 0;
-    sf_mp_uint (sf_mp_get (head, "run_us"), UINT64_MAX, run_us);
+    sf_mp_uint (field [3], UINT64_MAX, run_us);
     *attempt = (uint32_t) a;
     return 0;
 }
@@ -363,27 +372,33 @@ int
 sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
                            char *analyzer, char *worker, sf_error_t *error)
 {
+    static const sf_mp_key_t keys [] = {
+        SF_MP_KEY ("id"), SF_MP_KEY ("status"), SF_MP_KEY ("analyzer"), SF_MP_KEY ("worker"),
+        SF_MP_KEY ("attempts"), SF_MP_KEY ("queued_us"), SF_MP_KEY ("run_us"),
+        SF_MP_KEY ("total_us")
+    };
+    const msgpack_object *field [8];
     uint64_t attempts;
     memset (out, 0, sizeof *out);
-    if (head->type != MSGPACK_OBJECT_MAP || sf_codec_id (sf_mp_get (head, "id"), out->id))
+    if (sf_mp_fields (head, keys, 8, field, NULL) || sf_codec_id (field [0], out->id))
         return sf_error_set (error, "PROTOCOL", "result needs \"id\", 16 bytes");
-    if (s_read_status (head, &out->status))
+    if (s_read_status (field [1], &out->status))
         return sf_error_set (error, "PROTOCOL", "result needs a known \"status\"");
-    if (sf_mp_strcpy (sf_mp_get (head, "analyzer"), analyzer, SF_NAME_MAX + 1))
+    if (sf_mp_strcpy (field [2], analyzer, SF_NAME_MAX + 1))
         return sf_error_set (error, "PROTOCOL", "result needs \"analyzer\"");
     worker [0] = 0;
-    const msgpack_object *value = sf_mp_get (head, "worker");
+    const msgpack_object *value = field [3];
     if (value && value->type == MSGPACK_OBJECT_STR && value->via.str.size > 0
     &&  sf_mp_strcpy (value, worker, SF_NAME_MAX + 1))
         return sf_error_set (error, "PROTOCOL", "result \"worker\" is too long");
-    if (sf_mp_uint (sf_mp_get (head, "attempts"), UINT32_MAX, &attempts))
+    if (sf_mp_uint (field [4], UINT32_MAX, &attempts))
         return sf_error_set (error, "PROTOCOL", "result needs \"attempts\"");
     out->attempts = (uint32_t) attempts;
     out->analyzer = analyzer;
     out->worker = worker;
-    sf_mp_uint (sf_mp_get (head, "queued_us"), UINT64_MAX, &out->queued_us);
-    sf_mp_uint (sf_mp_get (head, "run_us"), UINT64_MAX, &out->run_us);
-    sf_mp_uint (sf_mp_get (head, "total_us"), UINT64_MAX, &out->total_us);
+    sf_mp_uint (field [5], UINT64_MAX, &out->queued_us);
+    sf_mp_uint (field [6], UINT64_MAX, &out->run_us);
+    sf_mp_uint (field [7], UINT64_MAX, &out->total_us);
     return 0;
 }
 

@@ -70,7 +70,9 @@ int sf_batchr_open (sf_batchr_t *self, const char *data, size_t size,
                     int per_item, uint32_t max, sf_error_t *error);
 
 //  Read the next item: *head is its first value, *payload (if per_item is
-//  2) its second; raw/raw_size (if not NULL) span its last value. Returns 0,
+//  2) its second; raw/raw_size (if not NULL) span its last value. With
+//  payload NULL a second value is only checked, not decoded (for readers
+//  that forward it as bytes). Returns 0,
 //  1 after the last announced item when the body has been read exactly, or
 //  -1 with error naming the item.
 int sf_batchr_next (sf_batchr_t *self, msgpack_object *head, msgpack_object *payload,

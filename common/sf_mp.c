@@ -125,8 +125,18 @@ sf_mp_next (msgpack_unpacked *unpacked, const char *data, size_t size,
     size_t length = sf_mp_check (start, size - *offset, why);
     if (length == 0)
         return -1;
+    //  The unpacked's zone is kept and cleared between values instead of
+    //  the fresh zone msgpack_unpack_next would allocate for every value
+    if (!unpacked->zone) {
+        unpacked->zone = msgpack_zone_new (2048);
+        if (!unpacked->zone)
+            abort ();
+    }
+    else
+        msgpack_zone_clear (unpacked->zone);
     size_t used = 0;
-    if (msgpack_unpack_next (unpacked, start, length, &used) != MSGPACK_UNPACK_SUCCESS
+    if (msgpack_unpack (start, length, &used, unpacked->zone, &unpacked->data)
+        != MSGPACK_UNPACK_SUCCESS
     ||  used != length) {
         *why = "msgpack value could not be decoded";
         return -1;
@@ -137,6 +147,39 @@ sf_mp_next (msgpack_unpacked *unpacked, const char *data, size_t size,
         *raw_size = length;
     }
     *offset += length;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Values of known keys, in one pass over the map.
+
+int
+sf_mp_fields (const msgpack_object *object, const sf_mp_key_t *keys, size_t count,
+              const msgpack_object **values, const msgpack_object **unknown)
+{
+    for (size_t k = 0; k < count; k++)
+        values [k] = NULL;
+    if (unknown)
+        *unknown = NULL;
+    if (!object || object->type != MSGPACK_OBJECT_MAP)
+        return -1;
+    for (uint32_t i = 0; i < object->via.map.size; i++) {
+        const msgpack_object *key = &object->via.map.ptr [i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return -1;
+        size_t k = 0;
+        while (k < count && (keys [k].size != key->via.str.size
+                         ||  memcmp (keys [k].name, key->via.str.ptr, key->via.str.size) != 0))
+            k++;
+        if (k == count) {
+            if (unknown && !*unknown)
+                *unknown = key;
+            continue;
+        }
+        if (values [k])
+            return -1;
+        values [k] = &object->via.map.ptr [i].val;
+    }
     return 0;
 }
 
@@ -199,6 +242,14 @@ void
 sf_mp_pack_str (msgpack_packer *pk, const char *text)
 {
     size_t length = strlen (text);
+    if (length < 32) {
+        //  A fixstr in one write: header and keys are mostly these
+        char fixstr [32];
+        fixstr [0] = (char) (0xa0 | length);
+        memcpy (fixstr + 1, text, length);
+        pk->callback (pk->data, fixstr, length + 1);
+        return;
+    }
     msgpack_pack_str (pk, length);
     msgpack_pack_str_body (pk, text, length);
 }

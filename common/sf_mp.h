@@ -37,6 +37,21 @@ int sf_mp_next (msgpack_unpacked *unpacked, const char *data, size_t size,
                 size_t *offset, msgpack_object *object,
                 const char **raw, size_t *raw_size, const char **why);
 
+//  A key to look for with sf_mp_fields; SF_MP_KEY ("name") builds one.
+typedef struct {
+    const char *name;           //  The key
+    size_t size;                //  Its length
+} sf_mp_key_t;
+
+#define SF_MP_KEY(name) { name, sizeof name - 1 }
+
+//  Read the values of count keys from a map in one pass: values[i] is the
+//  value of keys[i], or NULL when absent. If unknown is not NULL, it is set
+//  to the first key not in keys (NULL if none). Returns 0, or -1 when object
+//  is not a map, a key is not a string, or a known key appears twice.
+int sf_mp_fields (const msgpack_object *object, const sf_mp_key_t *keys, size_t count,
+                  const msgpack_object **values, const msgpack_object **unknown);
+
 //  Map lookup by string key; returns the value or NULL. O(keys).
 const msgpack_object *sf_mp_get (const msgpack_object *map, const char *key);
 

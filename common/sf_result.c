@@ -128,6 +128,13 @@ sf_result_total_us (const sf_result_t *self)
     return self->head.total_us;
 }
 
+const void *
+sf_result_payload (const sf_result_t *self, size_t *size)
+{
+    *size = self->payload_size;
+    return self->payload;
+}
+
 //  The payload as a JSON value; the caller owns it.
 static json_t *
 s_payload_json (const sf_result_t *self)

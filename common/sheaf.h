@@ -140,6 +140,11 @@ char *sf_result_value_json (const sf_result_t *self);
 //  caller frees it.
 char *sf_result_json (const sf_result_t *self);
 
+//  The analyzer's output (status ok) or the error map (otherwise) in its
+//  msgpack encoding, as the worker produced it: for programs that read
+//  results without going through JSON. Borrowed from self; *size is set.
+const void *sf_result_payload (const sf_result_t *self, size_t *size);
+
 //  --------------------------------------------------------------------------
 //  A client: a connection to the broker's frontend.
 
@@ -209,8 +214,15 @@ int sf_client_send (sf_client_t *self, sf_job_t **jobs, size_t count,
                     uint64_t *tag, sf_error_t *error);
 
 //  Wait up to timeout_ms (0 polls, -1 forever) for the next event. Results
-//  that synchronous calls set aside are returned first.
+//  that synchronous calls set aside are returned first. Returns 0 (with
+//  SF_EVENT_NONE when nothing came in time), or -1 when interrupted by a
+//  signal (SIGINT, SIGTERM).
 int sf_client_recv (sf_client_t *self, int timeout_ms, sf_event_t *event);
+
+//  After an SF_EVENT_ACCEPTED event: write the id of the batch's job number
+//  index (0 .. count-1) to id. Valid until the next sf_client_* call.
+//  Returns 0, or -1 when index is out of range.
+int sf_client_accepted_id (sf_client_t *self, size_t index, char id [SF_ID_STRLEN + 1]);
 
 //  The file descriptor that becomes readable when events may be waiting
 //  (ZMQ_FD semantics: edge-triggered, drain with sf_client_recv (…, 0, …)).

@@ -215,9 +215,9 @@ s_on_dispatch (sf_worker_t *self, sf_msg_t *msg)
     sf_batchr_t reader;
     int rc = sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 2,
                              SF_BATCH_MAX, &error);
-    msgpack_object head, job;
+    msgpack_object head;
     size_t start = reader.offset;
-    while (rc == 0 && (rc = sf_batchr_next (&reader, &head, &job, NULL, NULL, &error)) == 0) {
+    while (rc == 0 && (rc = sf_batchr_next (&reader, &head, NULL, NULL, NULL, &error)) == 0) {
         uint8_t id [SF_UUID_SIZE];
         uint32_t attempt, timeout_ms;
         if (sf_codec_read_dispatch_head (&head, id, &attempt, &timeout_ms, &error) == 0) {
