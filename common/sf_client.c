@@ -126,12 +126,12 @@ s_stash_results (sf_client_t *self, sf_error_t *error)
     sf_batchr_t reader;
     int rc = sf_batchr_open (&reader, sf_msg_data (&self->msg), sf_msg_size (&self->msg),
                              2, SF_BATCH_MAX, error);
-    msgpack_object head, payload;
+    msgpack_object head;
     const char *raw;
     size_t raw_size;
     while (rc == 0
-       && (rc = sf_batchr_next (&reader, &head, &payload, &raw, &raw_size, error)) == 0) {
-        sf_result_t *result = sf_result_decode (&head, &payload, raw, raw_size, error);
+       && (rc = sf_batchr_next (&reader, &head, NULL, &raw, &raw_size, error)) == 0) {
+        sf_result_t *result = sf_result_decode (&head, raw, raw_size, error);
         if (!result) {
             rc = -1;
             break;

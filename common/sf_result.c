@@ -18,18 +18,40 @@ struct _sf_result_t {
     char worker [SF_NAME_MAX + 1];      //  Worker name, "" if none
     char *error_code;                   //  When status is not ok
     char *error_message;                //  When status is not ok
-    char *payload;                      //  Payload encoding (owned)
-    size_t payload_size;                //  Its size
+    size_t payload_size;                //  Size of payload
+    char payload [];                    //  Payload encoding, in the same block
 };
 
+//  Read the code and message of an error payload (which was checked when
+//  it arrived) into self.
+static void
+s_read_error (sf_result_t *self)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object payload;
+    const char *why;
+    if (sf_mp_next (&unpacked, self->payload, self->payload_size, &offset, &payload,
+                    NULL, NULL, &why) == 0) {
+        self->error_code = sf_mp_strdup (sf_mp_get (&payload, "code"));
+        self->error_message = sf_mp_strdup (sf_mp_get (&payload, "message"));
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    if (!self->error_code)
+        self->error_code = strdup ("UNKNOWN");
+    if (!self->error_message)
+        self->error_message = strdup ("");
+}
+
 //  --------------------------------------------------------------------------
-//  Decode a RESULT item.
+//  Decode a RESULT item. The payload is only decoded when it is an error.
 
 sf_result_t *
-sf_result_decode (const msgpack_object *head, const msgpack_object *payload,
-                  const char *payload_raw, size_t payload_size, sf_error_t *error)
+sf_result_decode (const msgpack_object *head, const char *payload, size_t payload_size,
+                  sf_error_t *error)
 {
-    sf_result_t *self = calloc (1, sizeof *self);
+    sf_result_t *self = malloc (sizeof *self + payload_size);
     if (!self)
         abort ();
     if (sf_codec_read_result_head (head, &self->head, self->analyzer, self->worker, error)) {
@@ -39,19 +61,11 @@ sf_result_decode (const msgpack_object *head, const msgpack_object *payload,
     self->head.analyzer = self->analyzer;
     self->head.worker = self->worker;
     sf_uuid_str (self->head.id, self->id);
-    if (self->head.status != SF_STATUS_OK) {
-        self->error_code = sf_mp_strdup (sf_mp_get (payload, "code"));
-        self->error_message = sf_mp_strdup (sf_mp_get (payload, "message"));
-        if (!self->error_code)
-            self->error_code = strdup ("UNKNOWN");
-        if (!self->error_message)
-            self->error_message = strdup ("");
-    }
-    self->payload = malloc (payload_size);
-    if (!self->payload)
-        abort ();
-    memcpy (self->payload, payload_raw, payload_size);
+    memcpy (self->payload, payload, payload_size);
     self->payload_size = payload_size;
+    self->error_code = self->error_message = NULL;
+    if (self->head.status != SF_STATUS_OK)
+        s_read_error (self);
     return self;
 }
 
@@ -63,7 +77,6 @@ sf_result_destroy (sf_result_t **self_p)
     sf_result_t *self = *self_p;
     free (self->error_code);
     free (self->error_message);
-    free (self->payload);
     free (self);
     *self_p = NULL;
 }
