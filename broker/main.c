@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include "sf_broker.h"
 #include "sf_log.h"
+#include "sf_option.h"
 
 //  Exit codes, one per fatal start-up site (documented in --help).
 enum {
@@ -41,19 +42,11 @@ s_usage (FILE *out)
              SF_DEFAULT_FRONTEND, SF_DEFAULT_BACKEND);
 }
 
-//  Parse a positive integer option; exits with a usage error otherwise.
+//  A numeric option or environment variable, or exit with a usage error.
 static long long
 s_number (const char *name, const char *text, long long min, long long max)
 {
-    char *end;
-    errno = 0;
-    long long value = strtoll (text, &end, 10);
-    if (errno || *end || end == text || value < min || value > max) {
-        fprintf (stderr, "sheaf-broker: --%s must be an integer %lld-%lld, not \"%s\"\n",
-                 name, min, max, text);
-        exit (EXIT_USAGE);
-    }
-    return value;
+    return sf_option_number ("sheaf-broker", name, text, min, max, EXIT_USAGE);
 }
 
 int

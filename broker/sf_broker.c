@@ -154,35 +154,6 @@ s_ack_destructor (void **item)
     *item = NULL;
 }
 
-static size_t
-s_id_hash (const void *key)
-{
-    return sf_uuid_hash ((const uint8_t *) key);
-}
-
-static int
-s_id_compare (const void *a, const void *b)
-{
-    return memcmp (a, b, SF_UUID_SIZE);
-}
-
-static void *
-s_id_dup (const void *key)
-{
-    void *copy = malloc (SF_UUID_SIZE);
-    if (!copy)
-        abort ();
-    memcpy (copy, key, SF_UUID_SIZE);
-    return copy;
-}
-
-static void
-s_id_free (void **key)
-{
-    free (*key);
-    *key = NULL;
-}
-
 //  --------------------------------------------------------------------------
 //  Defaults.
 
@@ -1158,11 +1129,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     zhashx_set_destructor (self->queues, s_queue_destructor);
     self->registry = sf_registry_new ();
     self->clients = sf_clients_new ();
-    self->watchers = zhashx_new ();
-    zhashx_set_key_hasher (self->watchers, s_id_hash);
-    zhashx_set_key_comparator (self->watchers, s_id_compare);
-    zhashx_set_key_duplicator (self->watchers, s_id_dup);
-    zhashx_set_key_destructor (self->watchers, s_id_free);
+    self->watchers = sf_uuid_table (true);
     zhashx_set_destructor (self->watchers, s_watchers_destructor);
     self->acks = zlistx_new ();
     zlistx_set_destructor (self->acks, s_ack_destructor);

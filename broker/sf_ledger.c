@@ -17,18 +17,6 @@ struct _sf_ledger_t {
     int64_t ttl_us;             //  Longest a finished entry is kept
 };
 
-static size_t
-s_id_hash (const void *key)
-{
-    return sf_uuid_hash ((const uint8_t *) key);
-}
-
-static int
-s_id_compare (const void *a, const void *b)
-{
-    return memcmp (a, b, SF_UUID_SIZE);
-}
-
 static void
 s_entry_destructor (void **item)
 {
@@ -42,11 +30,7 @@ sf_ledger_t *
 sf_ledger_new (size_t max_results, int64_t result_ttl_ms)
 {
     sf_ledger_t *self = (sf_ledger_t *) zmalloc (sizeof *self);
-    self->by_id = zhashx_new ();
-    zhashx_set_key_hasher (self->by_id, s_id_hash);
-    zhashx_set_key_comparator (self->by_id, s_id_compare);
-    zhashx_set_key_duplicator (self->by_id, NULL);
-    zhashx_set_key_destructor (self->by_id, NULL);
+    self->by_id = sf_uuid_table (false);      //  Keys live in the entries
     zhashx_set_destructor (self->by_id, s_entry_destructor);
     self->by_key = zhashx_new ();
     self->max_results = max_results;

@@ -4,19 +4,12 @@
 
 #include <czmq.h>
 #include "sf_cli.h"
+#include "sf_option.h"
 
 long long
 sf_cli_number (const char *name, const char *text, long long min, long long max)
 {
-    char *end;
-    errno = 0;
-    long long value = strtoll (text, &end, 10);
-    if (errno || *end || end == text || value < min || value > max) {
-        fprintf (stderr, "sheaf: --%s must be an integer %lld-%lld, not \"%s\"\n",
-                 name, min, max, text);
-        exit (SF_EXIT_USAGE);
-    }
-    return value;
+    return sf_option_number ("sheaf", name, text, min, max, SF_EXIT_USAGE);
 }
 
 sf_client_t *

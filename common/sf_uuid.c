@@ -7,6 +7,7 @@
     come from getrandom() in blocks to keep the syscall off the hot path.
     ========================================================================= */
 
+#include <czmq.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
@@ -148,4 +149,47 @@ sf_uuid_hash (const uint8_t id[SF_UUID_SIZE])
     memcpy (&t, id, 8);
     h ^= t * 0x9E3779B97F4A7C15ull;
     return (size_t) (h ^ (h >> 29));
+}
+
+//  --------------------------------------------------------------------------
+//  zhashx callbacks for id keys.
+
+static size_t
+s_table_hash (const void *key)
+{
+    return sf_uuid_hash ((const uint8_t *) key);
+}
+
+static int
+s_table_compare (const void *a, const void *b)
+{
+    return memcmp (a, b, SF_UUID_SIZE);
+}
+
+static void *
+s_table_dup (const void *key)
+{
+    void *copy = malloc (SF_UUID_SIZE);
+    if (!copy)
+        abort ();
+    memcpy (copy, key, SF_UUID_SIZE);
+    return copy;
+}
+
+static void
+s_table_free (void **key)
+{
+    free (*key);
+    *key = NULL;
+}
+
+zhashx_t *
+sf_uuid_table (bool copy_keys)
+{
+    zhashx_t *table = zhashx_new ();
+    zhashx_set_key_hasher (table, s_table_hash);
+    zhashx_set_key_comparator (table, s_table_compare);
+    zhashx_set_key_duplicator (table, copy_keys? s_table_dup: NULL);
+    zhashx_set_key_destructor (table, copy_keys? s_table_free: NULL);
+    return table;
 }

@@ -7,6 +7,7 @@
 #define SF_UUID_H_INCLUDED
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SF_UUID_SIZE 16
@@ -29,5 +30,12 @@ uint64_t sf_uuid_ms (const uint8_t id[SF_UUID_SIZE]);
 
 //  A 64-bit hash of an id (its random bits), for hash tables.
 size_t sf_uuid_hash (const uint8_t id[SF_UUID_SIZE]);
+
+//  Make a new czmq zhashx table keyed by 16-byte ids instead of strings.
+//  With copy_keys the table copies and frees its keys; without, keys are
+//  borrowed from the items and must live as long as their entry. The
+//  caller owns the table.
+typedef struct _zhashx_t zhashx_t;
+zhashx_t *sf_uuid_table (bool copy_keys);
 
 #endif

@@ -9,22 +9,14 @@
 #include "fleet.h"
 #include "sheaf.h"
 
-static fleet_t *fleet;
 static char out [65536];
 
 static void
 s_setup (void)
 {
-    fleet = fleet_new ();
-    fleet_broker (fleet, NULL);
+    fleet_setup ();
     fleet_worker (fleet, "cli-worker", 2, 8, NULL);
     ck_assert (fleet_await_workers (fleet, 1, 5000));
-}
-
-static void
-s_teardown (void)
-{
-    ck_assert_int_eq (fleet_destroy (&fleet), 0);
 }
 
 //  Run `sheaf --broker FRONTEND args…` and return its exit code.
@@ -166,7 +158,7 @@ main (void)
 {
     Suite *suite = suite_create ("fleet_cli");
     TCase *tcase = tcase_create ("cli");
-    tcase_add_checked_fixture (tcase, s_setup, s_teardown);
+    tcase_add_checked_fixture (tcase, s_setup, fleet_teardown);
     tcase_set_timeout (tcase, 60);
     tcase_add_test (tcase, test_submit_wait_json);
     tcase_add_test (tcase, test_exit_codes);
@@ -175,9 +167,5 @@ main (void)
     tcase_add_test (tcase, test_example_program);
     tcase_add_test (tcase, test_daemon_flags);
     suite_add_tcase (suite, tcase);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return fleet_suite_run (suite);
 }

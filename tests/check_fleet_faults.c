@@ -10,20 +10,6 @@
 #include "fleet.h"
 #include "sheaf.h"
 
-static fleet_t *fleet;
-
-static void
-s_setup (void)
-{
-    fleet = fleet_new ();
-    fleet_broker (fleet, NULL);
-}
-
-static void
-s_teardown (void)
-{
-    ck_assert_int_eq (fleet_destroy (&fleet), 0);
-}
 
 //  A counter from the broker's status JSON.
 static long long
@@ -149,15 +135,11 @@ main (void)
 {
     Suite *suite = suite_create ("fleet_faults");
     TCase *tcase = tcase_create ("faults");
-    tcase_add_checked_fixture (tcase, s_setup, s_teardown);
+    tcase_add_checked_fixture (tcase, fleet_setup, fleet_teardown);
     tcase_set_timeout (tcase, 120);
     tcase_add_test (tcase, test_worker_killed_mid_run);
     tcase_add_test (tcase, test_worker_stopped_returns_its_jobs);
     tcase_add_test (tcase, test_worker_reconnects_after_broker_restart);
     suite_add_tcase (suite, tcase);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return fleet_suite_run (suite);
 }

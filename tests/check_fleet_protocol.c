@@ -13,20 +13,6 @@
 #include "sf_msg.h"
 #include "sheaf.h"
 
-static fleet_t *fleet;
-
-static void
-s_setup (void)
-{
-    fleet = fleet_new ();
-    fleet_broker (fleet, NULL);
-}
-
-static void
-s_teardown (void)
-{
-    ck_assert_int_eq (fleet_destroy (&fleet), 0);
-}
 
 static zsock_t *
 s_raw (const char *endpoint, const char *identity)
@@ -303,15 +289,11 @@ main (void)
 {
     Suite *suite = suite_create ("fleet_protocol");
     TCase *tcase = tcase_create ("protocol");
-    tcase_add_checked_fixture (tcase, s_setup, s_teardown);
+    tcase_add_checked_fixture (tcase, fleet_setup, fleet_teardown);
     tcase_set_timeout (tcase, 60);
     tcase_add_test (tcase, test_frontend_rejects_bad_messages);
     tcase_add_test (tcase, test_backend_rejects_bad_messages);
     tcase_add_test (tcase, test_stale_lease_is_dropped);
     suite_add_tcase (suite, tcase);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return fleet_suite_run (suite);
 }

@@ -47,35 +47,6 @@ struct _sf_worker_t {
     int backoff_ms;             //  Wait before the next reconnect
 };
 
-static size_t
-s_id_hash (const void *key)
-{
-    return sf_uuid_hash ((const uint8_t *) key);
-}
-
-static int
-s_id_compare (const void *a, const void *b)
-{
-    return memcmp (a, b, SF_UUID_SIZE);
-}
-
-static void *
-s_id_dup (const void *key)
-{
-    void *copy = malloc (SF_UUID_SIZE);
-    if (!copy)
-        abort ();
-    memcpy (copy, key, SF_UUID_SIZE);
-    return copy;
-}
-
-static void
-s_id_free (void **key)
-{
-    free (*key);
-    *key = NULL;
-}
-
 void
 sf_worker_config_defaults (sf_worker_config_t *config)
 {
@@ -350,11 +321,7 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
     sf_uuid_v7 (random);
     snprintf (self->identity, sizeof self->identity, "%s/%02x%02x%02x%02x", self->name,
               random [12], random [13], random [14], random [15]);
-    self->held = zhashx_new ();
-    zhashx_set_key_hasher (self->held, s_id_hash);
-    zhashx_set_key_comparator (self->held, s_id_compare);
-    zhashx_set_key_duplicator (self->held, s_id_dup);
-    zhashx_set_key_destructor (self->held, s_id_free);
+    self->held = sf_uuid_table (true);
     sf_batchw_init (&self->out);
     sf_batchw_reset (&self->out, 0);
     msgpack_sbuffer_init (&self->out_ids);

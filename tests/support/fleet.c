@@ -257,3 +257,31 @@ fleet_run (fleet_t *self, char *const argv [], char *out, size_t out_size, int t
     close (pipefd [0]);
     return exited && WIFEXITED (status)? WEXITSTATUS (status): -1;
 }
+
+//  --------------------------------------------------------------------------
+//  Fixtures shared by the check suites.
+
+fleet_t *fleet;
+
+void
+fleet_setup (void)
+{
+    fleet = fleet_new ();
+    fleet_broker (fleet, NULL);
+}
+
+void
+fleet_teardown (void)
+{
+    ck_assert_int_eq (fleet_destroy (&fleet), 0);
+}
+
+int
+fleet_suite_run (Suite *suite)
+{
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed? 1: 0;
+}

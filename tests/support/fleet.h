@@ -64,4 +64,19 @@ bool fleet_await_workers (fleet_t *self, size_t count, int timeout_ms);
 int fleet_run (fleet_t *self, char *const argv [], char *out, size_t out_size,
                int timeout_ms);
 
+//  --------------------------------------------------------------------------
+//  Fixtures shared by the check suites.
+
+#include <check.h>
+
+//  The fleet of the running test: fleet_setup (a checked fixture) makes it
+//  and starts its broker; fleet_teardown stops it and fails the test when a
+//  process did not exit cleanly.
+extern fleet_t *fleet;
+void fleet_setup (void);
+void fleet_teardown (void);
+
+//  Run suite and return the exit code for main: 0 when every test passed.
+int fleet_suite_run (Suite *suite);
+
 #endif

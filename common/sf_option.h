@@ -1,0 +1,15 @@
+/*  =========================================================================
+    sf_option - reading numeric command-line options and environment
+    variables the same way in every sheaf program
+    ========================================================================= */
+
+#ifndef SF_OPTION_H_INCLUDED
+#define SF_OPTION_H_INCLUDED
+
+//  Parse text as a decimal integer in [min, max]. If it is not one, print
+//  "PROGRAM: --NAME must be an integer MIN-MAX, not "TEXT"" to stderr and
+//  exit with exit_code (the program's usage code).
+long long sf_option_number (const char *program, const char *name, const char *text,
+                            long long min, long long max, int exit_code);
+
+#endif
