@@ -412,6 +412,29 @@ s_dispatch (sf_broker_t *self)
     self->dirty.size = 0;
 }
 
+//  Send each worker its staged DISPATCH. A worker that cannot be reached
+//  (its connection is gone) is lost at once: its jobs go back to their
+//  queues, and it is registered again when its READY comes. Returns the
+//  number of workers lost.
+static size_t
+s_send_dispatches (sf_broker_t *self)
+{
+    s_ptrs_t unreachable = { NULL, 0, 0 };
+    for (size_t i = 0; i < self->send_workers.size; i++) {
+        sf_wrec_t *worker = (sf_wrec_t *) self->send_workers.items [i];
+        worker->flagged = false;
+        sf_batchw_finish (&worker->out);
+        if (sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
+                         SF_CMD_DISPATCH, worker->out.buffer.data, worker->out.buffer.size))
+            s_ptrs_push (&unreachable, worker);
+    }
+    self->send_workers.size = 0;
+    for (size_t i = 0; i < unreachable.size; i++)
+        s_worker_lost (self, (sf_wrec_t *) unreachable.items [i], "unreachable");
+    free (unreachable.items);
+    return unreachable.size;
+}
+
 //  --------------------------------------------------------------------------
 //  End of a pass: commit, acknowledge, dispatch, send.
 
@@ -436,22 +459,13 @@ s_flush (sf_broker_t *self)
         s_ack_destructor ((void **) &ack);
     }
 
+    //  Dispatch, then once more if a worker turned out to be unreachable
+    //  and its jobs went back to their queues
     s_dispatch (self);
-
-    for (size_t i = 0; i < self->send_workers.size; i++) {
-        sf_wrec_t *worker = (sf_wrec_t *) self->send_workers.items [i];
-        worker->flagged = false;
-        sf_batchw_finish (&worker->out);
-        if (sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
-                         SF_CMD_DISPATCH, worker->out.buffer.data, worker->out.buffer.size)) {
-            //  The batch's jobs are the newest in flight there: back they go
-            sf_log_warning ("broker: could not dispatch %u jobs to worker %s: %s",
-                            worker->out.count, worker->name, zmq_strerror (errno));
-            for (uint32_t j = 0; j < worker->out.count; j++)
-                s_requeue (self, worker, worker->inflight.tail);
-        }
+    if (s_send_dispatches (self)) {
+        s_dispatch (self);
+        s_send_dispatches (self);
     }
-    self->send_workers.size = 0;
 
     for (size_t i = 0; i < self->send_clients.size; i++) {
         sf_crec_t *client = (sf_crec_t *) self->send_clients.items [i];

@@ -130,6 +130,42 @@ START_TEST (test_worker_reconnects_after_broker_restart)
 }
 END_TEST
 
+START_TEST (test_worker_keeps_its_jobs_across_a_reconnect)
+{
+    //  A broker slow to give up on workers, a worker quick to give up on
+    //  the broker: when the broker freezes, the worker reconnects while
+    //  its job runs, lists the job as held, and its result counts
+    fleet_signal (fleet, fleet->broker, SIGTERM);
+    char *patient [] = { "--heartbeat", "50", "--liveness", "100", NULL };
+    pid_t broker = fleet_broker (fleet, patient);
+    char *hasty [] = { "--heartbeat", "50", "--liveness", "2", NULL };
+    fleet_worker (fleet, "hasty", 1, 1, hasty);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    zhashx_t *ids = s_submit_sleeps (client, 1, 1500);
+    zclock_sleep (200);
+    kill (broker, SIGSTOP);
+    zclock_sleep (500);
+    kill (broker, SIGCONT);
+    s_collect_exactly_once (client, ids, 10000);
+    ck_assert_int_eq (s_counter (client, "requeued"), 0);
+    ck_assert_int_eq (s_counter (client, "workers_lost"), 0);
+    //  And the worker did reconnect
+    char path [128];
+    snprintf (path, sizeof path, "%s/hasty.log", fleet->dir);
+    FILE *file = fopen (path, "r");
+    ck_assert_ptr_nonnull (file);
+    char line [512];
+    bool reconnected = false;
+    while (fgets (line, sizeof line, file))
+        reconnected |= strstr (line, "connecting to") != NULL;
+    fclose (file);
+    ck_assert_msg (reconnected, "the worker never reconnected");
+    zhashx_destroy (&ids);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -140,6 +176,7 @@ main (void)
     tcase_add_test (tcase, test_worker_killed_mid_run);
     tcase_add_test (tcase, test_worker_stopped_returns_its_jobs);
     tcase_add_test (tcase, test_worker_reconnects_after_broker_restart);
+    tcase_add_test (tcase, test_worker_keeps_its_jobs_across_a_reconnect);
     suite_add_tcase (suite, tcase);
     return fleet_suite_run (suite);
 }
