@@ -6,6 +6,7 @@
     patched in place at the end; readers accept any integer width.
     ========================================================================= */
 
+#include <assert.h>
 #include <string.h>
 #include "sf_codec.h"
 #include "sf_mp.h"
@@ -273,16 +274,47 @@ sf_codec_tag (const msgpack_object *map)
 }
 
 //  --------------------------------------------------------------------------
+//  Item headers are packed into a small stack buffer and appended to the
+//  body in one write: packing straight into a body costs a capacity check
+//  and a call for every key and value.
+
+typedef struct {
+    char data [512];            //  Bigger than any header
+    size_t size;                //  Bytes packed
+} s_small_t;
+
+static int
+s_small_write (void *data, const char *bytes, size_t size)
+{
+    s_small_t *small = (s_small_t *) data;
+    assert (small->size + size <= sizeof small->data);
+    memcpy (small->data + small->size, bytes, size);
+    small->size += size;
+    return 0;
+}
+
+//  Append what small holds to the body pk packs into.
+static void
+s_small_flush (msgpack_packer *pk, const s_small_t *small)
+{
+    pk->callback (pk->data, small->data, small->size);
+}
+
+//  --------------------------------------------------------------------------
 //  DISPATCH item header.
 
 void
-sf_codec_pack_dispatch_head (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
+sf_codec_pack_dispatch_head (msgpack_packer *out, const uint8_t id [SF_UUID_SIZE],
                              uint32_t attempt, uint32_t timeout_ms)
 {
+    s_small_t small = { .size = 0 };
+    msgpack_packer packer, *pk = &packer;
+    msgpack_packer_init (pk, &small, s_small_write);
     msgpack_pack_map (pk, 3);
     s_pack_kv_id (pk, id);
     sf_mp_pack_kv_uint (pk, "attempt", attempt);
     sf_mp_pack_kv_uint (pk, "timeout_ms", timeout_ms);
+    s_small_flush (out, &small);
 }
 
 int
@@ -309,14 +341,18 @@ sf_codec_read_dispatch_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZ
 //  RESULTS item header (worker to broker).
 
 void
-sf_codec_pack_outcome_head (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
+sf_codec_pack_outcome_head (msgpack_packer *out, const uint8_t id [SF_UUID_SIZE],
                             uint32_t attempt, sf_status_t status, uint64_t run_us)
 {
+    s_small_t small = { .size = 0 };
+    msgpack_packer packer, *pk = &packer;
+    msgpack_packer_init (pk, &small, s_small_write);
     msgpack_pack_map (pk, 4);
     s_pack_kv_id (pk, id);
     sf_mp_pack_kv_uint (pk, "attempt", attempt);
     sf_mp_pack_kv_str (pk, "status", sf_status_name (status));
     sf_mp_pack_kv_uint (pk, "run_us", run_us);
+    s_small_flush (out, &small);
 }
 
 //  Read a status string.
@@ -355,8 +391,11 @@ sf_codec_read_outcome_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE
 //  RESULT item header (broker to client).
 
 void
-sf_codec_pack_result_head (msgpack_packer *pk, const sf_result_head_t *head)
+sf_codec_pack_result_head (msgpack_packer *out, const sf_result_head_t *head)
 {
+    s_small_t small = { .size = 0 };
+    msgpack_packer packer, *pk = &packer;
+    msgpack_packer_init (pk, &small, s_small_write);
     msgpack_pack_map (pk, 8);
     s_pack_kv_id (pk, head->id);
     sf_mp_pack_kv_str (pk, "status", sf_status_name (head->status));
@@ -366,6 +405,7 @@ sf_codec_pack_result_head (msgpack_packer *pk, const sf_result_head_t *head)
     sf_mp_pack_kv_uint (pk, "queued_us", head->queued_us);
     sf_mp_pack_kv_uint (pk, "run_us", head->run_us);
     sf_mp_pack_kv_uint (pk, "total_us", head->total_us);
+    s_small_flush (out, &small);
 }
 
 int
