@@ -134,7 +134,8 @@ install: all
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libsheaf.so.0
 	ln -sf libsheaf.so.0 $(DESTDIR)$(PREFIX)/lib/libsheaf.so
 	install -m 644 common/sheaf.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/lib/pkgconfig/sheaf.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@PKGS@|$(PKGS)|g' common/sheaf.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sheaf.pc
 
 clean:
 	rm -rf build build-san
