@@ -79,6 +79,7 @@ struct _sf_broker_t {
     sf_registry_t *registry;    //  Workers (owns records)
     sf_clients_t *clients;      //  Clients with work (owns records)
     zhashx_t *watchers;         //  Job id -> zlistx of waiting clients
+    zhashx_t *names;            //  Worker names results point to (s_intern)
     s_ptrs_t dirty;             //  Queues to dispatch from
     s_ptrs_t send_workers;      //  Workers with a DISPATCH staged
     s_ptrs_t send_clients;      //  Clients with a RESULT staged (each a ref)
@@ -288,6 +289,20 @@ s_queue_for (sf_broker_t *self, const char *name, size_t size)
     return queue;
 }
 
+//  The one copy of a worker name that finished results point to. Names
+//  are kept for the broker's life: one small string per worker name ever
+//  seen, instead of a copy per result.
+static const char *
+s_intern (sf_broker_t *self, const char *name)
+{
+    char *copy = (char *) zhashx_lookup (self->names, name);
+    if (!copy) {
+        copy = strdup (name);
+        zhashx_insert (self->names, name, copy);
+    }
+    return copy;
+}
+
 //  Give an entry its final status and deliver it to its client and to
 //  every client waiting on it. payload is copied.
 static void
@@ -296,7 +311,7 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
 {
     entry->status = status;
     entry->run_us = run_us;
-    entry->worker_name = worker_name? strdup (worker_name): NULL;
+    entry->worker_name = worker_name? s_intern (self, worker_name): NULL;
     entry->payload = (char *) malloc (payload_size);
     if (!entry->payload)
         abort ();
@@ -1144,6 +1159,8 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     self->registry = sf_registry_new ();
     self->clients = sf_clients_new ();
     self->watchers = sf_uuid_table (true);
+    self->names = zhashx_new ();
+    zhashx_set_destructor (self->names, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_destructor (self->watchers, s_watchers_destructor);
     self->acks = zlistx_new ();
     zlistx_set_destructor (self->acks, s_ack_destructor);
@@ -1189,6 +1206,7 @@ sf_broker_destroy (sf_broker_t **self_p)
     sf_registry_destroy (&self->registry);
     zhashx_destroy (&self->queues);
     sf_ledger_destroy (&self->ledger);
+    zhashx_destroy (&self->names);
     sf_store_destroy (&self->store);
     msgpack_sbuffer_destroy (&self->reply);
     sf_msg_close (&self->msg);

@@ -54,7 +54,6 @@ sf_entry_destroy (sf_entry_t **self_p)
     sf_entry_t *self = *self_p;
     free (self->spec);
     free (self->key);
-    free (self->worker_name);
     free (self->payload);
     free (self);
     *self_p = NULL;

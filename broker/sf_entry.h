@@ -44,7 +44,7 @@ struct _sf_entry_t {
     int64_t finished_us;        //  Of the final status
     sf_status_t status;         //  Final status
     uint64_t run_us;            //  Run time reported by the worker
-    char *worker_name;          //  Who produced the result (owned)
+    const char *worker_name;    //  Who produced the result (interned, borrowed)
     char *payload;              //  Result or error map encoding (owned)
     uint32_t payload_size;      //  Its size
     sf_entry_t *prev;           //  Links in its current list
