@@ -1,0 +1,287 @@
+/*  =========================================================================
+    make_corpus - writes the seed corpora of the fuzz targets
+
+    Not built by the Makefile: the seeds it writes are committed under
+    tests/fuzz/corpus/, and this program is kept so that they can be made
+    again when a body format changes (checklist: sf_codec.h, this file,
+    then regenerate). From the source tree, after `make`:
+
+        cc -std=c11 -D_GNU_SOURCE -Icommon $(pkg-config --cflags msgpack jansson) \
+           tests/fuzz/make_corpus.c build/lib/libsheaf.a \
+           $(pkg-config --libs libczmq libzmq msgpack jansson) -lpthread -lm \
+           -o /tmp/make_corpus && /tmp/make_corpus tests/fuzz/corpus
+
+    The output is the same on every run (fixed ids, no clock), so
+    regenerating changes nothing unless a format did.
+    ========================================================================= */
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "sf_codec.h"
+#include "sf_json.h"
+#include "sf_mp.h"
+
+static const char *s_root;      //  Corpus directory
+
+//  Write size bytes to <root>/<target>/<name>; exits on failure.
+static void
+s_write (const char *target, const char *name, const void *data, size_t size)
+{
+    char path [1024];
+    snprintf (path, sizeof path, "%s/%s", s_root, target);
+    if (mkdir (path, 0755) && errno != EEXIST) {
+        perror (path);
+        exit (1);
+    }
+    snprintf (path, sizeof path, "%s/%s/%s", s_root, target, name);
+    FILE *file = fopen (path, "wb");
+    if (!file || fwrite (data, 1, size, file) != size || fclose (file)) {
+        perror (path);
+        exit (1);
+    }
+    printf ("%s (%zu bytes)\n", path, size);
+}
+
+//  Pack JSON text as msgpack into pk.
+static void
+s_pack_json (msgpack_packer *pk, const char *text)
+{
+    json_error_t jerror;
+    json_t *value = json_loads (text, JSON_DECODE_ANY, &jerror);
+    if (!value) {
+        fprintf (stderr, "make_corpus: bad JSON %s: %s\n", text, jerror.text);
+        exit (1);
+    }
+    sf_json_pack (pk, value);
+    json_decref (value);
+}
+
+//  A fixed id whose bytes all depend on n.
+static void
+s_id (uint8_t id [SF_UUID_SIZE], int n)
+{
+    for (int i = 0; i < SF_UUID_SIZE; i++)
+        id [i] = (uint8_t) (n * 16 + i);
+    id [6] = 0x70 | (id [6] & 0x0f);
+    id [8] = 0x80 | (id [8] & 0x3f);
+}
+
+//  --------------------------------------------------------------------------
+//  Seeds for fuzz_codec: batch bodies of every kind.
+
+static void
+s_codec_seeds (void)
+{
+    const char *target = "fuzz_codec";
+    sf_batchw_t writer;
+    sf_batchw_init (&writer);
+    msgpack_packer *pk = &writer.packer;
+
+    //  SUBMIT: three jobs using every field between them
+    sf_batchw_reset (&writer, 1);
+    s_pack_json (pk, "{\"analyzer\":\"sma\",\"symbol\":\"AAPL\",\"timeframe\":\"1d\","
+                     "\"params\":{\"period\":20},\"priority\":9,\"timeout_ms\":5000,"
+                     "\"retries\":2,\"key\":\"order-1\"}");
+    sf_batchw_item (&writer);
+    s_pack_json (pk, "{\"analyzer\":\"echo\"}");
+    sf_batchw_item (&writer);
+    s_pack_json (pk, "{\"analyzer\":\"rsi\",\"params\":{\"period\":14,\"bands\":[30,70.5],"
+                     "\"label\":null,\"adjust\":true}}");
+    sf_batchw_item (&writer);
+    sf_batchw_finish (&writer);
+    s_write (target, "submit_three", writer.buffer.data, writer.buffer.size);
+
+    //  SUBMIT of one job, and an empty batch
+    sf_batchw_reset (&writer, 2);
+    s_pack_json (pk, "{\"analyzer\":\"echo\",\"priority\":0}");
+    sf_batchw_item (&writer);
+    sf_batchw_finish (&writer);
+    s_write (target, "submit_one", writer.buffer.data, writer.buffer.size);
+    sf_batchw_reset (&writer, 3);
+    sf_batchw_finish (&writer);
+    s_write (target, "submit_empty", writer.buffer.data, writer.buffer.size);
+
+    //  DISPATCH: header and job
+    uint8_t id [SF_UUID_SIZE];
+    sf_batchw_reset (&writer, 0);
+    for (int i = 0; i < 2; i++) {
+        s_id (id, i);
+        sf_codec_pack_dispatch_head (pk, id, (uint32_t) i + 1, 30000);
+        s_pack_json (pk, i? "{\"analyzer\":\"echo\",\"params\":{\"x\":1}}"
+                          : "{\"analyzer\":\"sleep\",\"timeout_ms\":100}");
+        sf_batchw_item (&writer);
+    }
+    sf_batchw_finish (&writer);
+    s_write (target, "dispatch_two", writer.buffer.data, writer.buffer.size);
+
+    //  RESULTS: an ok value and an error map
+    sf_batchw_reset (&writer, 0);
+    s_id (id, 3);
+    sf_codec_pack_outcome_head (pk, id, 1, SF_STATUS_OK, 1234);
+    s_pack_json (pk, "{\"sma\":[1.5,2.25,null],\"n\":3}");
+    sf_batchw_item (&writer);
+    s_id (id, 4);
+    sf_codec_pack_outcome_head (pk, id, 2, SF_STATUS_ERROR, 99);
+    sf_codec_pack_error (pk, "ANALYZER_FAILED", "division by zero", NULL);
+    sf_batchw_item (&writer);
+    sf_batchw_finish (&writer);
+    s_write (target, "results_two", writer.buffer.data, writer.buffer.size);
+
+    //  RESULT: to the client, ok and timed out
+    sf_result_head_t head = {
+        .status = SF_STATUS_OK, .analyzer = "sma", .worker = "worker-1",
+        .attempts = 1, .queued_us = 10, .run_us = 200, .total_us = 250
+    };
+    sf_batchw_reset (&writer, 0);
+    s_id (head.id, 5);
+    sf_codec_pack_result_head (pk, &head);
+    s_pack_json (pk, "[1,2,3]");
+    sf_batchw_item (&writer);
+    head.status = SF_STATUS_TIMEOUT;
+    head.worker = "";
+    head.attempts = 4;
+    s_id (head.id, 6);
+    sf_codec_pack_result_head (pk, &head);
+    msgpack_sbuffer context_buffer;
+    msgpack_sbuffer_init (&context_buffer);
+    msgpack_packer context_pk;
+    msgpack_packer_init (&context_pk, &context_buffer, msgpack_sbuffer_write);
+    s_pack_json (&context_pk, "{\"limit_ms\":5000}");
+    msgpack_unpacked context;
+    msgpack_unpacked_init (&context);
+    size_t offset = 0;
+    msgpack_unpack_next (&context, context_buffer.data, context_buffer.size, &offset);
+    sf_codec_pack_error (pk, "TIMEOUT", "over 5000 ms", &context.data);
+    msgpack_unpacked_destroy (&context);
+    msgpack_sbuffer_destroy (&context_buffer);
+    sf_batchw_item (&writer);
+    sf_batchw_finish (&writer);
+    s_write (target, "result_two", writer.buffer.data, writer.buffer.size);
+
+    //  A header in the shortest encodings, keys in the other order, and
+    //  a payload of every scalar format
+    const unsigned char small [] = {
+        0x82, 0xa1, 'n', 0x01, 0xa3, 't', 'a', 'g', 0x05,
+        0x9c, 0xc0, 0xc2, 0xc3, 0x7f, 0xe0, 0xcc, 0xff, 0xd1, 0x80, 0x00,
+        0xca, 0x3f, 0xc0, 0x00, 0x00, 0xc4, 0x01, 0xaa, 0xd4, 0x01, 0x02,
+        0xd9, 0x01, 'x', 0xdd, 0x00, 0x00, 0x00, 0x00
+    };
+    s_write (target, "header_small", small, sizeof small);
+
+    //  A job nested as deep as allowed
+    sf_batchw_reset (&writer, 7);
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_str (pk, "analyzer", "deep");
+    sf_mp_pack_str (pk, "params");
+    for (int i = 0; i < SF_MP_MAX_DEPTH - 1; i++) {
+        msgpack_pack_map (pk, 1);
+        sf_mp_pack_str (pk, "k");
+    }
+    msgpack_pack_nil (pk);
+    sf_batchw_item (&writer);
+    sf_batchw_finish (&writer);
+    s_write (target, "submit_deep", writer.buffer.data, writer.buffer.size);
+    sf_batchw_destroy (&writer);
+}
+
+//  --------------------------------------------------------------------------
+//  Seeds for fuzz_json: jobs as users write them, and msgpack values.
+
+static void
+s_json_seeds (void)
+{
+    const char *target = "fuzz_json";
+    const char *texts [][2] = {
+        { "job_full.json",
+          "{\"analyzer\":\"rsi\",\"symbol\":\"AAPL\",\"timeframe\":\"1d\","
+          "\"params\":{\"period\":14,\"source\":\"close\",\"weights\":[0.5,1.5e-3,-2]},"
+          "\"priority\":7,\"timeout_ms\":4294967295,\"retries\":0,\"key\":\"order-42\"}\n" },
+        { "job_minimal.json", "{\"analyzer\":\"echo\"}" },
+        { "job_unicode.json",
+          "{ \"analyzer\" : \"echo\", \"symbol\" : \"\\u00e9\\ud83d\\ude00\",\n"
+          "  \"params\" : { \"text\" : \"tab\\tquote\\\"\", \"\\u00fc\" : [true, false, null] } }" },
+        { "job_bad_priority.json", "{\"analyzer\":\"x\",\"priority\":10}" },
+        { "job_duplicate.json", "{\"analyzer\":\"x\",\"analyzer\":\"y\"}" },
+        { "job_nested.json",
+          "{\"analyzer\":\"x\",\"params\":{\"a\":{\"b\":{\"c\":[[[1,{\"d\":[2.5]}]]]}}}}" },
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts [0]; i++)
+        s_write (target, texts [i][0], texts [i][1], strlen (texts [i][1]));
+
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+
+    //  A map with every kind of value and key sf_json maps specially
+    msgpack_pack_map (&pk, 10);
+    sf_mp_pack_str (&pk, "bin");
+    msgpack_pack_bin (&pk, 4);
+    msgpack_pack_bin_body (&pk, "\x00\xff\x10\x80", 4);
+    sf_mp_pack_str (&pk, "latin1");
+    msgpack_pack_str (&pk, 3);
+    msgpack_pack_str_body (&pk, "caf\xe9", 3);
+    sf_mp_pack_str (&pk, "float32");
+    msgpack_pack_float (&pk, 0.1f);
+    sf_mp_pack_str (&pk, "nan");
+    msgpack_pack_double (&pk, NAN);
+    sf_mp_pack_str (&pk, "ext");
+    msgpack_pack_ext (&pk, 1, 7);
+    msgpack_pack_ext_body (&pk, "e", 1);
+    msgpack_pack_uint64 (&pk, UINT64_MAX);
+    sf_mp_pack_str (&pk, "integer key");
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_nil (&pk);
+    msgpack_pack_true (&pk);
+    sf_mp_pack_str (&pk, "array key");
+    sf_mp_pack_str (&pk, "nested");
+    msgpack_pack_array (&pk, 3);
+    msgpack_pack_int64 (&pk, INT64_MIN);
+    msgpack_pack_map (&pk, 0);
+    msgpack_pack_str (&pk, 2);
+    msgpack_pack_str_body (&pk, "a\0", 2);
+    msgpack_pack_str (&pk, 1);
+    msgpack_pack_str_body (&pk, "\xff", 1);
+    sf_mp_pack_str (&pk, "dropped key");
+    sf_mp_pack_str (&pk, "neg");
+    msgpack_pack_int8 (&pk, -33);
+    s_write (target, "mp_kinds.msgpack", buffer.data, buffer.size);
+
+    //  A sequence of small values
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_uint8 (&pk, 1);
+    sf_mp_pack_str (&pk, "two");
+    msgpack_pack_double (&pk, 3.5);
+    msgpack_pack_array (&pk, 0);
+    msgpack_pack_nil (&pk);
+    s_write (target, "mp_sequence.msgpack", buffer.data, buffer.size);
+
+    //  Nested as deep as allowed
+    msgpack_sbuffer_clear (&buffer);
+    for (int i = 0; i < SF_MP_MAX_DEPTH; i++)
+        msgpack_pack_array (&pk, 1);
+    msgpack_pack_uint8 (&pk, 0);
+    s_write (target, "mp_deep.msgpack", buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (argc != 2) {
+        fprintf (stderr, "usage: make_corpus <corpus directory>\n");
+        return 1;
+    }
+    s_root = argv [1];
+    if (mkdir (s_root, 0755) && errno != EEXIST) {
+        perror (s_root);
+        return 1;
+    }
+    s_codec_seeds ();
+    s_json_seeds ();
+    return 0;
+}
