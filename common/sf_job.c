@@ -10,6 +10,7 @@
 #include "sf_codec.h"
 #include "sf_job.h"
 #include "sf_json.h"
+#include "sf_mp.h"
 
 struct _sf_job_t {
     json_t *spec;               //  The job's JSON object; always valid
@@ -68,6 +69,32 @@ s_check_int (const char *field, const json_t *value, json_int_t min, json_int_t 
     return 0;
 }
 
+//  Nesting depth of a JSON value's objects and arrays (1 for a flat one),
+//  counted no further than limit + 1.
+static int
+s_depth (const json_t *value, int limit)
+{
+    if (!json_is_object (value) && !json_is_array (value))
+        return 0;
+    int deepest = 0;
+    if (limit >= 0) {
+        const char *key;
+        json_t *item;
+        size_t index;
+        if (json_is_object (value))
+            json_object_foreach ((json_t *) value, key, item) {
+                int depth = s_depth (item, limit - 1);
+                deepest = depth > deepest? depth: deepest;
+            }
+        else
+            json_array_foreach (value, index, item) {
+                int depth = s_depth (item, limit - 1);
+                deepest = depth > deepest? depth: deepest;
+            }
+    }
+    return deepest + 1;
+}
+
 //  Check one field of a job's JSON form.
 static int
 s_check_field (const char *field, const json_t *value, sf_error_t *error)
@@ -94,6 +121,10 @@ s_check_field (const char *field, const json_t *value, sf_error_t *error)
     if (streq (field, "params")) {
         if (!json_is_object (value))
             return sf_error_set (error, "BAD_INPUT", "\"params\" must be an object");
+        //  The job map holds params one level down; the wire allows 32
+        if (s_depth (value, SF_MP_MAX_DEPTH - 1) > SF_MP_MAX_DEPTH - 1)
+            return sf_error_set (error, "BAD_INPUT",
+                                 "\"params\" nests deeper than %d levels", SF_MP_MAX_DEPTH - 1);
         return 0;
     }
     return sf_error_set (error, "BAD_INPUT", "unknown job field \"%.64s\"", field);
@@ -203,7 +234,8 @@ sf_job_set_param (sf_job_t *self, const char *name, const char *json_value)
         params = json_object ();
         json_object_set_new (self->spec, "params", params);
     }
-    json_object_set_new (params, name, value);
+    if (json_object_set_new (params, name, value))
+        return -1;              //  name is not UTF-8
     self->fresh = false;
     return 0;
 }

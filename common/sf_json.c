@@ -78,6 +78,31 @@ s_base64 (const unsigned char *data, size_t size)
     return out;
 }
 
+//  The text of a map key: a string as it is, another scalar as its JSON
+//  text; NULL for a container, bin or ext key (turning those into text
+//  would let nested keys grow the output exponentially). Caller frees.
+static char *
+s_key_text (const msgpack_object *key)
+{
+    switch (key->type) {
+        case MSGPACK_OBJECT_STR:
+            return key->via.str.size? strndup (key->via.str.ptr, key->via.str.size): strdup ("");
+        case MSGPACK_OBJECT_NIL:
+        case MSGPACK_OBJECT_BOOLEAN:
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64: {
+            json_t *value = sf_json_from_mp (key);
+            char *text = json_dumps (value, JSON_ENCODE_ANY | JSON_COMPACT);
+            json_decref (value);
+            return text;
+        }
+        default:
+            return NULL;
+    }
+}
+
 //  --------------------------------------------------------------------------
 //  Convert a msgpack object to JSON.
 
@@ -105,6 +130,8 @@ sf_json_from_mp (const msgpack_object *object)
         case MSGPACK_OBJECT_STR: {
             //  Strings that are not UTF-8 cannot be JSON strings; they
             //  travel as base64 like bin does
+            if (object->via.str.size == 0)
+                return json_string ("");
             json_t *value = json_stringn (object->via.str.ptr, object->via.str.size);
             if (value)
                 return value;
@@ -127,19 +154,10 @@ sf_json_from_mp (const msgpack_object *object)
             json_t *map = json_object ();
             for (uint32_t i = 0; i < object->via.map.size; i++) {
                 const msgpack_object_kv *kv = &object->via.map.ptr [i];
-                json_t *value = sf_json_from_mp (&kv->val);
-                if (kv->key.type == MSGPACK_OBJECT_STR) {
-                    char *key = strndup (kv->key.via.str.ptr, kv->key.via.str.size);
-                    json_object_set_new (map, key, value);     //  drops non-UTF-8 keys
-                    free (key);
-                }
-                else {
-                    json_t *key = sf_json_from_mp (&kv->key);
-                    char *text = json_dumps (key, JSON_ENCODE_ANY | JSON_COMPACT);
-                    json_object_set_new (map, text? text: "", value);
-                    free (text);
-                    json_decref (key);
-                }
+                char *key = s_key_text (&kv->key);
+                if (key)                //  Containers as keys are dropped
+                    json_object_set_new (map, key, sf_json_from_mp (&kv->val));
+                free (key);
             }
             return map;
         }

@@ -5,8 +5,8 @@
     array <-> array, integer <-> int, real <-> float64, string <-> str (a
     str that is not UTF-8 becomes a base64 string),
     true/false/null <-> bool/nil. A msgpack bin becomes a base64 string; a
-    map key that is not a string is written as its JSON text; ext values
-    become null.
+    map key that is another scalar is written as its JSON text, one that is a
+    container, bin or ext is dropped with its value; ext values become null.
     ========================================================================= */
 
 #ifndef SF_JSON_H_INCLUDED

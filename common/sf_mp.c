@@ -24,15 +24,18 @@ s_be (const unsigned char *p, int width)
 static int
 s_walk (const unsigned char *data, size_t size, size_t *pos, int depth, const char **why)
 {
-    if (depth > SF_MP_MAX_DEPTH) {
-        *why = "nesting deeper than 32 levels";
-        return -1;
-    }
     if (*pos >= size) {
         *why = "truncated value";
         return -1;
     }
     unsigned char b = data [(*pos)++];
+    //  Only containers nest: msgpack-c refuses a container (even an empty
+    //  one) inside 32 open ones
+    bool container = (b & 0xe0) == 0x80 || (b >= 0xdc && b <= 0xdf);
+    if (container && depth >= SF_MP_MAX_DEPTH) {
+        *why = "nesting deeper than 32 levels";
+        return -1;
+    }
     uint64_t payload = 0;     //  bytes of raw payload to skip
     uint64_t children = 0;    //  child values to walk
     int lenwidth = 0;         //  width of a length field that follows
@@ -169,7 +172,8 @@ sf_mp_fields (const msgpack_object *object, const sf_mp_key_t *keys, size_t coun
             return -1;
         size_t k = 0;
         while (k < count && (keys [k].size != key->via.str.size
-                         ||  memcmp (keys [k].name, key->via.str.ptr, key->via.str.size) != 0))
+                         ||  (key->via.str.size
+                          &&  memcmp (keys [k].name, key->via.str.ptr, key->via.str.size) != 0)))
             k++;
         if (k == count) {
             if (unknown && !*unknown)
@@ -199,6 +203,9 @@ sf_mp_get (const msgpack_object *map, const char *key)
     return NULL;
 }
 
+//  An empty string's pointer may be NULL in msgpack-c's objects: every
+//  use of one with a library call guards against that.
+
 bool
 sf_mp_streq (const msgpack_object *object, const char *text)
 {
@@ -206,7 +213,7 @@ sf_mp_streq (const msgpack_object *object, const char *text)
         return false;
     size_t length = strlen (text);
     return object->via.str.size == length
-        && memcmp (object->via.str.ptr, text, length) == 0;
+        && (length == 0 || memcmp (object->via.str.ptr, text, length) == 0);
 }
 
 char *
@@ -214,6 +221,8 @@ sf_mp_strdup (const msgpack_object *object)
 {
     if (!object || object->type != MSGPACK_OBJECT_STR)
         return NULL;
+    if (object->via.str.size == 0)
+        return strdup ("");
     return strndup (object->via.str.ptr, object->via.str.size);
 }
 

@@ -20,7 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-//  Deepest nesting of arrays and maps accepted anywhere.
+//  Deepest nesting of arrays and maps accepted anywhere (msgpack-c's own
+//  limit): a container inside 32 open ones is refused.
 #define SF_MP_MAX_DEPTH 32
 
 //  Check that data holds at least one complete, well-formed msgpack value at

@@ -37,12 +37,29 @@ s_random (uint8_t *out, size_t size)
     s_pool_used += size;
 }
 
+//  A forked child must not hand out the random bytes its parent will use:
+//  it starts with an empty pool.
+static void
+s_forked (void)
+{
+    s_pool_used = sizeof s_pool;
+}
+
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+static void
+s_register_fork_handler (void)
+{
+    pthread_atfork (NULL, NULL, s_forked);
+}
+
 //  --------------------------------------------------------------------------
 //  Make a new UUIDv7.
 
 void
 sf_uuid_v7 (uint8_t id[SF_UUID_SIZE])
 {
+    pthread_once (&s_once, s_register_fork_handler);
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
     uint64_t ms = (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;

@@ -132,23 +132,37 @@ END_TEST
 
 START_TEST (test_worker_keeps_its_jobs_across_a_reconnect)
 {
-    //  A broker slow to give up on workers, a worker quick to give up on
-    //  the broker: when the broker freezes, the worker reconnects while
-    //  its job runs, lists the job as held, and its result counts
+    //  A broker slow to give up on workers (10 s), a worker quicker to give
+    //  up on the broker (300 ms): when the broker freezes for a second, the
+    //  worker reconnects while its job runs, lists the job as held, and
+    //  its result counts; nothing is run twice
     fleet_signal (fleet, fleet->broker, SIGTERM);
-    char *patient [] = { "--heartbeat", "50", "--liveness", "100", NULL };
+    char *patient [] = { "--heartbeat", "100", "--liveness", "100", NULL };
     pid_t broker = fleet_broker (fleet, patient);
-    char *hasty [] = { "--heartbeat", "50", "--liveness", "2", NULL };
+    char *hasty [] = { "--heartbeat", "100", "--liveness", "3", NULL };
     fleet_worker (fleet, "hasty", 1, 1, hasty);
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
-    zhashx_t *ids = s_submit_sleeps (client, 1, 1500);
-    zclock_sleep (200);
+    zhashx_t *ids = s_submit_sleeps (client, 1, 3000);
+    zhashx_first (ids);
+    const char *id = (const char *) zhashx_cursor (ids);
+
+    //  Freeze the broker only once the job runs at the worker
+    char state [16] = "";
+    sf_error_t error;
+    for (int tries = 0; tries < 100 && !streq (state, "running"); tries++) {
+        ck_assert_ptr_null (sf_client_fetch (client, id, false, 0, state, &error));
+        if (!streq (state, "running"))
+            zclock_sleep (20);
+    }
+    ck_assert_str_eq (state, "running");
+    zclock_sleep (100);         //  The DISPATCH has reached the worker
     kill (broker, SIGSTOP);
-    zclock_sleep (500);
+    zclock_sleep (1000);
     kill (broker, SIGCONT);
     s_collect_exactly_once (client, ids, 10000);
     ck_assert_int_eq (s_counter (client, "requeued"), 0);
+    ck_assert_int_eq (s_counter (client, "dispatched"), 1);
     ck_assert_int_eq (s_counter (client, "workers_lost"), 0);
     //  And the worker did reconnect
     char path [128];

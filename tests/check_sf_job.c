@@ -389,6 +389,56 @@ START_TEST (test_set_param)
 END_TEST
 
 //  A job packed once and changed afterwards packs its new values.
+//  A parameter name that is not UTF-8 cannot be set, and says so.
+START_TEST (test_set_param_bad_name)
+{
+    sf_job_t *job = sf_job_new ("echo");
+    ck_assert_int_eq (sf_job_set_param (job, "bad\xff", "1"), -1);
+    ck_assert_int_eq (sf_job_set_param (job, "good", "1"), 0);
+    char *text = sf_job_json (job);
+    ck_assert_str_eq (text, "{\"analyzer\":\"echo\",\"params\":{\"good\":1}}");
+    free (text);
+    sf_job_destroy (&job);
+}
+END_TEST
+
+//  params nested deeper than the wire allows is refused at the JSON edge,
+//  naming the field, instead of failing the whole batch at the broker.
+START_TEST (test_params_depth)
+{
+    char text [512];
+    for (int levels = 31; levels <= 32; levels++) {
+        int n = snprintf (text, sizeof text, "{\"analyzer\":\"echo\",\"params\":");
+        for (int i = 0; i < levels - 1; i++)
+            n += snprintf (text + n, sizeof text - (size_t) n, "{\"a\":");
+        n += snprintf (text + n, sizeof text - (size_t) n, "{}");
+        for (int i = 0; i < levels - 1; i++)
+            n += snprintf (text + n, sizeof text - (size_t) n, "}");
+        snprintf (text + n, sizeof text - (size_t) n, "}");
+        sf_error_t error;
+        sf_job_t *job = sf_job_from_json (text, &error);
+        if (levels == 31) {
+            ck_assert_ptr_nonnull (job);
+            //  And the broker's check takes what the edge took
+            msgpack_sbuffer buffer;
+            msgpack_sbuffer_init (&buffer);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+            sf_job_pack (job, &pk);
+            const char *why;
+            ck_assert_uint_eq (sf_mp_check (buffer.data, buffer.size, &why), buffer.size);
+            msgpack_sbuffer_destroy (&buffer);
+            sf_job_destroy (&job);
+        }
+        else {
+            ck_assert_ptr_null (job);
+            ck_assert_str_eq (error.code, "BAD_INPUT");
+            ck_assert_str_eq (error.message, "\"params\" nests deeper than 31 levels");
+        }
+    }
+}
+END_TEST
+
 START_TEST (test_pack_follows_changes)
 {
     sf_job_t *job = sf_job_new ("x");
@@ -449,6 +499,8 @@ s_suite (void)
     tcase_set_timeout (tc, 10);
     tcase_add_test (tc, test_setters_ranges);
     tcase_add_test (tc, test_set_param);
+    tcase_add_test (tc, test_set_param_bad_name);
+    tcase_add_test (tc, test_params_depth);
     tcase_add_test (tc, test_pack_follows_changes);
     suite_add_tcase (suite, tc);
     return suite;

@@ -377,15 +377,18 @@ START_TEST (test_depth_huge_rejected)
 }
 END_TEST
 
-//  33 levels whose innermost container is empty: whatever the checker
-//  says, such a value is never handed out decoded as if it were fine
-//  (msgpack-c's own stack holds 32 levels).
+//  33 containers whose innermost is empty: the checker refuses them as
+//  msgpack-c does (its stack holds 32 open containers), so a value that
+//  passes the check always decodes.
 START_TEST (test_depth_33_empty_innermost_not_decoded)
 {
     const unsigned char array [] = { 0x91 };
     const unsigned char leaf [] = { 0x90 };
     size_t size;
     char *data = s_nested (SF_MP_MAX_DEPTH, array, 1, leaf, 1, &size);
+    const char *refused = NULL;
+    ck_assert_uint_eq (sf_mp_check (data, size, &refused), 0);
+    ck_assert_str_eq (refused, "nesting deeper than 32 levels");
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     msgpack_object object;
