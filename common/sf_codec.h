@@ -129,6 +129,8 @@ typedef struct {
     uint64_t total_us;          //  Acceptance to final status
 } sf_result_head_t;
 
+//  Pack a RESULT header; analyzer and worker names are at most SF_NAME_MAX
+//  characters (headers are packed in a fixed stack buffer).
 void sf_codec_pack_result_head (msgpack_packer *pk, const sf_result_head_t *head);
 
 //  Read a RESULT header; analyzer and worker are copied into the buffers
