@@ -4,6 +4,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <czmq.h>
 #include <jansson.h>
 #include "fleet.h"
@@ -167,5 +168,5 @@ main (void)
     tcase_add_test (tcase, test_example_program);
     tcase_add_test (tcase, test_daemon_flags);
     suite_add_tcase (suite, tcase);
-    return fleet_suite_run (suite);
+    return suite_run (suite);
 }

@@ -5,6 +5,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <czmq.h>
 #include <jansson.h>
 #include "fleet.h"
@@ -189,5 +190,5 @@ main (void)
     tcase_add_test (tcase, test_error_results_carry_code_and_context);
     tcase_add_test (tcase, test_idempotency_key);
     suite_add_tcase (suite, tcase);
-    return fleet_suite_run (suite);
+    return suite_run (suite);
 }

@@ -4,6 +4,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <czmq.h>
 #include <jansson.h>
 #include <signal.h>
@@ -192,5 +193,5 @@ main (void)
     tcase_add_test (tcase, test_worker_reconnects_after_broker_restart);
     tcase_add_test (tcase, test_worker_keeps_its_jobs_across_a_reconnect);
     suite_add_tcase (suite, tcase);
-    return fleet_suite_run (suite);
+    return suite_run (suite);
 }

@@ -6,6 +6,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <czmq.h>
 #include "fleet.h"
 #include "sf_codec.h"
@@ -295,5 +296,5 @@ main (void)
     tcase_add_test (tcase, test_backend_rejects_bad_messages);
     tcase_add_test (tcase, test_stale_lease_is_dropped);
     suite_add_tcase (suite, tcase);
-    return fleet_suite_run (suite);
+    return suite_run (suite);
 }

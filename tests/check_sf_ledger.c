@@ -4,6 +4,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <czmq.h>
 #include "sf_ledger.h"
 
@@ -92,9 +93,5 @@ main (void)
     tcase_add_test (tcase, test_eviction_by_count_oldest_first);
     tcase_add_test (tcase, test_eviction_by_age_spares_unfinished);
     suite_add_tcase (suite, tcase);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return suite_run (suite);
 }

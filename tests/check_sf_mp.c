@@ -11,6 +11,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <stdlib.h>
 #include <string.h>
 #include "sf_mp.h"
@@ -753,9 +754,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_ENV);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return suite_run (s_suite ());
 }

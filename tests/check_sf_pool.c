@@ -4,6 +4,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <czmq.h>
 #include "sf_codec.h"
 #include "sf_mp.h"
@@ -162,9 +163,5 @@ main (void)
     tcase_add_test (tcase, test_every_job_answered);
     tcase_add_test (tcase, test_flood_spreads_in_chunks);
     suite_add_tcase (suite, tcase);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return suite_run (suite);
 }

@@ -4,6 +4,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <czmq.h>
 #include "sf_queue.h"
 #include "sf_registry.h"
@@ -97,9 +98,5 @@ main (void)
     tcase_add_test (tcase, test_requeued_job_goes_first_in_its_priority);
     tcase_add_test (tcase, test_workers_added_once_and_removed);
     suite_add_tcase (suite, tcase);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return suite_run (suite);
 }

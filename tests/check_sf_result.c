@@ -8,6 +8,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <stdlib.h>
 #include <string.h>
 #include "sf_codec.h"
@@ -200,9 +201,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_ENV);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return suite_run (s_suite ());
 }

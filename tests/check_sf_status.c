@@ -4,6 +4,7 @@
     ========================================================================= */
 
 #include <check.h>
+#include "suite.h"
 #include <string.h>
 #include "sheaf.h"
 
@@ -84,9 +85,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_ENV);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
+    return suite_run (s_suite ());
 }

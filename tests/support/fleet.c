@@ -275,13 +275,3 @@ fleet_teardown (void)
 {
     ck_assert_int_eq (fleet_destroy (&fleet), 0);
 }
-
-int
-fleet_suite_run (Suite *suite)
-{
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed? 1: 0;
-}

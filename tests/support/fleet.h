@@ -76,7 +76,4 @@ extern fleet_t *fleet;
 void fleet_setup (void);
 void fleet_teardown (void);
 
-//  Run suite and return the exit code for main: 0 when every test passed.
-int fleet_suite_run (Suite *suite);
-
 #endif
