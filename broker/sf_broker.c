@@ -652,12 +652,14 @@ rejected:
     return 0;
 }
 
-//  Decode a single-map request body into *body (valid while unpacked
-//  lives). Returns 0, or -1 after replying with an error.
+//  Decode a single-map request body into *body, valid until the caller
+//  destroys unpacked (which this initialises). Returns 0, or -1 after
+//  replying with an error (unpacked is then already released).
 static int
 s_request_map (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg,
                msgpack_unpacked *unpacked, msgpack_object *body)
 {
+    msgpack_unpacked_init (unpacked);
     size_t offset = 0;
     const char *why = "empty body";
     int rc = sf_mp_next (unpacked, sf_msg_data (msg), sf_msg_size (msg), &offset, body,
@@ -675,6 +677,7 @@ s_request_map (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg,
         sf_error_set (&error, "PROTOCOL", "%s: %s", sf_cmd_name (msg->command), why);
         s_reply_error (socket, msg, 0, &error);
         self->counters.malformed++;
+        msgpack_unpacked_destroy (unpacked);
         return -1;
     }
     return 0;
@@ -685,12 +688,9 @@ static int
 s_client_status (sf_broker_t *self, sf_msg_t *msg)
 {
     msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
     msgpack_object body;
-    if (s_request_map (self, self->frontend, msg, &unpacked, &body)) {
-        msgpack_unpacked_destroy (&unpacked);
+    if (s_request_map (self, self->frontend, msg, &unpacked, &body))
         return 0;
-    }
     msgpack_packer *pk = s_reply_begin (self);
     msgpack_pack_map (pk, 2);
     sf_mp_pack_kv_uint (pk, "tag", sf_codec_tag (&body));
@@ -764,12 +764,9 @@ static int
 s_client_fetch (sf_broker_t *self, sf_msg_t *msg)
 {
     msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
     msgpack_object body;
-    if (s_request_map (self, self->frontend, msg, &unpacked, &body)) {
-        msgpack_unpacked_destroy (&unpacked);
+    if (s_request_map (self, self->frontend, msg, &unpacked, &body))
         return 0;
-    }
     uint64_t tag = sf_codec_tag (&body);
     uint8_t id [SF_UUID_SIZE];
     int id_rc = sf_codec_id (sf_mp_get (&body, "id"), id);
@@ -836,12 +833,9 @@ static int
 s_worker_ready (sf_broker_t *self, sf_msg_t *msg)
 {
     msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
     msgpack_object body;
-    if (s_request_map (self, self->backend, msg, &unpacked, &body)) {
-        msgpack_unpacked_destroy (&unpacked);
+    if (s_request_map (self, self->backend, msg, &unpacked, &body))
         return 0;
-    }
     sf_error_t error;
     char name [SF_NAME_MAX + 1];
     uint64_t slots;
