@@ -1,0 +1,303 @@
+/*  =========================================================================
+    sf_candles - a columnar series of OHLCV candles
+
+    The CSV reader is written here rather than taken from a CSV library:
+    the format is six unquoted numeric fields a line, and what matters is
+    saying which file and line is wrong, which strtod already tells us.
+    ========================================================================= */
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "sf_candles.h"
+#include "sf_mp.h"
+
+//  Column names, in the order of the struct's arrays.
+static const char *s_columns [] = { "ts", "open", "high", "low", "close", "volume" };
+#define S_COLUMNS 6
+
+//  The column arrays of self, in s_columns order.
+static double **
+s_column (sf_candles_t *self, int index)
+{
+    double **columns [S_COLUMNS] = {
+        &self->ts, &self->open, &self->high, &self->low, &self->close, &self->volume
+    };
+    return columns [index];
+}
+
+sf_candles_t *
+sf_candles_new (size_t reserve)
+{
+    sf_candles_t *self = (sf_candles_t *) calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->max = reserve? reserve: 64;
+    for (int i = 0; i < S_COLUMNS; i++) {
+        *s_column (self, i) = (double *) malloc (self->max * sizeof (double));
+        if (!*s_column (self, i))
+            abort ();
+    }
+    return self;
+}
+
+void
+sf_candles_destroy (sf_candles_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_candles_t *self = *self_p;
+    for (int i = 0; i < S_COLUMNS; i++)
+        free (*s_column (self, i));
+    free (self);
+    *self_p = NULL;
+}
+
+void
+sf_candles_append (sf_candles_t *self, double ts, double open, double high,
+                   double low, double close, double volume)
+{
+    if (self->size == self->max) {
+        self->max *= 2;
+        for (int i = 0; i < S_COLUMNS; i++) {
+            double **column = s_column (self, i);
+            *column = (double *) realloc (*column, self->max * sizeof (double));
+            if (!*column)
+                abort ();
+        }
+    }
+    size_t i = self->size++;
+    self->ts [i] = ts;
+    self->open [i] = open;
+    self->high [i] = high;
+    self->low [i] = low;
+    self->close [i] = close;
+    self->volume [i] = volume;
+}
+
+//  --------------------------------------------------------------------------
+//  Time stamps.
+
+int
+sf_candles_parse_time (const char *text, double *ms)
+{
+    //  Epoch milliseconds
+    char *end;
+    errno = 0;
+    double number = strtod (text, &end);
+    if (end != text && *end == 0 && errno == 0 && isfinite (number)
+    &&  strchr (text, '-') == NULL) {
+        *ms = number;
+        return 0;
+    }
+    //  ISO-8601 UTC
+    struct tm tm;
+    memset (&tm, 0, sizeof tm);
+    const char *rest = strptime (text, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return -1;
+    double fraction = 0;
+    if (*rest == '.') {
+        char *after;
+        fraction = strtod (rest, &after);
+        if (after == rest + 1)
+            return -1;
+        rest = after;
+    }
+    if (strcmp (rest, "Z") != 0 && strcmp (rest, "+00:00") != 0)
+        return -1;
+    time_t seconds = timegm (&tm);
+    *ms = (double) seconds * 1000.0 + round (fraction * 1000.0);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  CSV.
+
+//  Parse one data line into values (ts first). Returns 0, or -1 with why.
+static int
+s_parse_row (char *line, double values [S_COLUMNS], const char **why)
+{
+    char *field = line;
+    for (int i = 0; i < S_COLUMNS; i++) {
+        char *comma = strchr (field, ',');
+        if (i < S_COLUMNS - 1 && !comma) {
+            *why = "fewer than 6 fields";
+            return -1;
+        }
+        if (i == S_COLUMNS - 1 && comma) {
+            *why = "more than 6 fields";
+            return -1;
+        }
+        if (comma)
+            *comma = 0;
+        if (i == 0) {
+            if (sf_candles_parse_time (field, &values [0])) {
+                *why = "ts is neither ISO-8601 UTC nor epoch milliseconds";
+                return -1;
+            }
+        }
+        else {
+            char *end;
+            errno = 0;
+            values [i] = strtod (field, &end);
+            if (end == field || *end || errno || !isfinite (values [i])) {
+                *why = "a price or volume is not a finite number";
+                return -1;
+            }
+        }
+        field = comma? comma + 1: NULL;
+    }
+    return 0;
+}
+
+sf_candles_t *
+sf_candles_load_csv (const char *path, sf_error_t *error)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        sf_error_set (error, "DATA_FETCH", "cannot read %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    sf_candles_t *self = sf_candles_new (1024);
+    char *line = NULL;
+    size_t room = 0;
+    ssize_t length;
+    size_t number = 0;
+    const char *why = NULL;
+    while ((length = getline (&line, &room, file)) >= 0) {
+        number++;
+        while (length > 0 && (line [length - 1] == '\n' || line [length - 1] == '\r'))
+            line [--length] = 0;
+        if (number == 1) {
+            if (strcmp (line, "ts,open,high,low,close,volume") != 0) {
+                why = "the header must be ts,open,high,low,close,volume";
+                break;
+            }
+            continue;
+        }
+        if (length == 0)
+            continue;           //  Blank lines, e.g. at the end
+        double values [S_COLUMNS];
+        if (s_parse_row (line, values, &why))
+            break;
+        if (self->size && values [0] <= self->ts [self->size - 1]) {
+            why = "ts is not after the previous row's";
+            break;
+        }
+        sf_candles_append (self, values [0], values [1], values [2], values [3],
+                           values [4], values [5]);
+    }
+    if (!why && number == 0)
+        why = "the file is empty";
+    free (line);
+    fclose (file);
+    if (why) {
+        sf_error_set (error, "BAD_INPUT", "%s line %zu: %s", path, number, why);
+        sf_candles_destroy (&self);
+    }
+    return self;
+}
+
+//  --------------------------------------------------------------------------
+//  Windows.
+
+void
+sf_candles_window (sf_candles_t *self, double from_ms, double to_ms, size_t limit)
+{
+    size_t first = 0, last = self->size;        //  [first, last)
+    while (first < last && !isnan (from_ms) && self->ts [first] < from_ms)
+        first++;
+    while (last > first && !isnan (to_ms) && self->ts [last - 1] > to_ms)
+        last--;
+    if (limit && last - first > limit)
+        first = last - limit;
+    for (int i = 0; i < S_COLUMNS; i++) {
+        double *column = *s_column (self, i);
+        memmove (column, column + first, (last - first) * sizeof (double));
+    }
+    self->size = last - first;
+}
+
+//  --------------------------------------------------------------------------
+//  Wire form: little-endian float64 columns.
+
+void
+sf_candles_pack (const sf_candles_t *self, msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, S_COLUMNS);
+    for (int i = 0; i < S_COLUMNS; i++) {
+        const double *column = *s_column ((sf_candles_t *) self, i);
+        sf_mp_pack_str (pk, s_columns [i]);
+        msgpack_pack_bin (pk, self->size * 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        msgpack_pack_bin_body (pk, column, self->size * 8);
+#else
+        for (size_t j = 0; j < self->size; j++) {
+            uint64_t bits;
+            memcpy (&bits, &column [j], 8);
+            bits = __builtin_bswap64 (bits);
+            msgpack_pack_bin_body (pk, &bits, 8);
+        }
+#endif
+    }
+}
+
+sf_candles_t *
+sf_candles_unpack (const msgpack_object *object, sf_error_t *error)
+{
+    static const sf_mp_key_t keys [S_COLUMNS] = {
+        SF_MP_KEY ("ts"), SF_MP_KEY ("open"), SF_MP_KEY ("high"),
+        SF_MP_KEY ("low"), SF_MP_KEY ("close"), SF_MP_KEY ("volume")
+    };
+    const msgpack_object *field [S_COLUMNS];
+    const msgpack_object *unknown;
+    if (sf_mp_fields (object, keys, S_COLUMNS, field, &unknown) || unknown) {
+        sf_error_set (error, "BAD_INPUT",
+                      "\"candles\" must be a map of ts, open, high, low, close, volume");
+        return NULL;
+    }
+    size_t size = 0;
+    for (int i = 0; i < S_COLUMNS; i++) {
+        if (!field [i] || field [i]->type != MSGPACK_OBJECT_BIN
+        ||  field [i]->via.bin.size % 8
+        ||  (i > 0 && field [i]->via.bin.size / 8 != size)) {
+            sf_error_set (error, "BAD_INPUT", "candles \"%s\" must be float64 values, "
+                          "as many as ts has", s_columns [i]);
+            return NULL;
+        }
+        size = field [i]->via.bin.size / 8;
+    }
+    sf_candles_t *self = sf_candles_new (size);
+    for (int i = 0; i < S_COLUMNS; i++) {
+        double *column = *s_column (self, i);
+        memcpy (column, field [i]->via.bin.ptr, size * 8);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+        for (size_t j = 0; j < size; j++) {
+            uint64_t bits;
+            memcpy (&bits, &column [j], 8);
+            bits = __builtin_bswap64 (bits);
+            memcpy (&column [j], &bits, 8);
+        }
+#endif
+        for (size_t j = 0; j < size; j++)
+            if (!isfinite (column [j])) {
+                sf_error_set (error, "BAD_INPUT", "candles \"%s\" row %zu is not a finite number",
+                              s_columns [i], j);
+                sf_candles_destroy (&self);
+                return NULL;
+            }
+    }
+    self->size = size;
+    for (size_t j = 1; j < size; j++)
+        if (self->ts [j] <= self->ts [j - 1]) {
+            sf_error_set (error, "BAD_INPUT", "candles \"ts\" row %zu is not after row %zu",
+                          j, j - 1);
+            sf_candles_destroy (&self);
+            return NULL;
+        }
+    return self;
+}
