@@ -161,17 +161,31 @@ sf_codec_name_valid (const char *name, size_t size)
 
 //  Fields a job map may carry, in the order of s_job_field_t. Checklist
 //  when adding one: this table and the enum, sf_job.c (JSON edge),
-//  docs/PROTOCOL.md "Job".
+//  docs/PROTOCOL.md "Job", README "Jobs".
 static const sf_mp_key_t s_job_fields [] = {
     SF_MP_KEY ("analyzer"), SF_MP_KEY ("symbol"), SF_MP_KEY ("timeframe"),
     SF_MP_KEY ("params"), SF_MP_KEY ("priority"), SF_MP_KEY ("timeout_ms"),
-    SF_MP_KEY ("retries"), SF_MP_KEY ("key")
+    SF_MP_KEY ("retries"), SF_MP_KEY ("key"), SF_MP_KEY ("candles"),
+    SF_MP_KEY ("from"), SF_MP_KEY ("to"), SF_MP_KEY ("limit")
 };
 
 typedef enum {
     S_ANALYZER, S_SYMBOL, S_TIMEFRAME, S_PARAMS, S_PRIORITY, S_TIMEOUT, S_RETRIES, S_KEY,
+    S_CANDLES, S_FROM, S_TO, S_LIMIT,
     S_JOB_FIELDS
 } s_job_field_t;
+
+//  "from" and "to": an ISO-8601 UTC string or epoch milliseconds.
+static int
+s_check_time (const msgpack_object *value, const char *field, sf_error_t *error)
+{
+    if (value && value->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+    &&  (value->type != MSGPACK_OBJECT_STR || value->via.str.size == 0
+     ||  value->via.str.size > 40))
+        return sf_error_set (error, "BAD_INPUT",
+                             "\"%s\" must be an ISO-8601 UTC time or epoch milliseconds", field);
+    return 0;
+}
 
 //  Check an optional string field's length.
 static int
@@ -215,6 +229,17 @@ sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *e
         return -1;
     if (field [S_PARAMS] && field [S_PARAMS]->type != MSGPACK_OBJECT_MAP)
         return sf_error_set (error, "BAD_INPUT", "\"params\" must be a map");
+    //  The columns themselves are the worker's to check (sf_candles_unpack)
+    if (field [S_CANDLES] && field [S_CANDLES]->type != MSGPACK_OBJECT_MAP)
+        return sf_error_set (error, "BAD_INPUT",
+                             "\"candles\" must be a map of float64 columns");
+    if (s_check_time (field [S_FROM], "from", error)
+    ||  s_check_time (field [S_TO], "to", error))
+        return -1;
+    uint64_t limit;
+    if (field [S_LIMIT] && (sf_mp_uint (field [S_LIMIT], SF_LIMIT_MAX, &limit) || limit == 0))
+        return sf_error_set (error, "BAD_INPUT", "\"limit\" must be an integer 1-%d",
+                             SF_LIMIT_MAX);
 
     uint64_t value;
     spec->priority = SF_PRIORITY_DEFAULT;

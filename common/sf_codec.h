@@ -25,6 +25,7 @@
 #define SF_TIMEOUT_DEFAULT 30000
 #define SF_RETRIES_DEFAULT 3
 #define SF_RETRIES_MAX 100
+#define SF_LIMIT_MAX 100000000  //  Candles a job may ask its data source for
 
 //  --------------------------------------------------------------------------
 //  Batch writer: pack items with self->packer, count each with

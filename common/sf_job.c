@@ -7,6 +7,7 @@
     ========================================================================= */
 
 #include <czmq.h>
+#include "sf_candles.h"
 #include "sf_codec.h"
 #include "sf_job.h"
 #include "sf_json.h"
@@ -95,6 +96,50 @@ s_depth (const json_t *value, int limit)
     return deepest + 1;
 }
 
+//  Inline candles at the JSON edge: an object of the six columns, each an
+//  array of numbers, all of one length.
+static const char *s_columns [] = { "ts", "open", "high", "low", "close", "volume" };
+
+static int
+s_check_candles (const json_t *value, sf_error_t *error)
+{
+    if (!json_is_object (value) || json_object_size (value) != 6)
+        return sf_error_set (error, "BAD_INPUT", "\"candles\" must be an object of the arrays "
+                             "ts, open, high, low, close and volume");
+    size_t size = 0;
+    for (int i = 0; i < 6; i++) {
+        json_t *column = json_object_get (value, s_columns [i]);
+        if (!json_is_array (column) || (i > 0 && json_array_size (column) != size))
+            return sf_error_set (error, "BAD_INPUT", "candles \"%s\" must be an array of numbers "
+                                 "as long as ts", s_columns [i]);
+        size = json_array_size (column);
+        size_t index;
+        json_t *item;
+        json_array_foreach (column, index, item)
+            if (!json_is_number (item))
+                return sf_error_set (error, "BAD_INPUT", "candles \"%s\" row %zu is not a number",
+                                     s_columns [i], index);
+    }
+    return 0;
+}
+
+//  Pack checked JSON candles as the wire's float64 columns.
+static void
+s_pack_candles (const json_t *value, msgpack_packer *pk)
+{
+    json_t *ts = json_object_get (value, "ts");
+    sf_candles_t *candles = sf_candles_new (json_array_size (ts));
+    for (size_t row = 0; row < json_array_size (ts); row++) {
+        double cell [6];
+        for (int i = 0; i < 6; i++)
+            cell [i] = json_number_value (json_array_get (json_object_get (value, s_columns [i]),
+                                                          row));
+        sf_candles_append (candles, cell [0], cell [1], cell [2], cell [3], cell [4], cell [5]);
+    }
+    sf_candles_pack (candles, pk);
+    sf_candles_destroy (&candles);
+}
+
 //  Check one field of a job's JSON form.
 static int
 s_check_field (const char *field, const json_t *value, sf_error_t *error)
@@ -118,6 +163,18 @@ s_check_field (const char *field, const json_t *value, sf_error_t *error)
         return s_check_int (field, value, 1, UINT32_MAX, error);
     if (streq (field, "retries"))
         return s_check_int (field, value, 0, SF_RETRIES_MAX, error);
+    if (streq (field, "candles"))
+        return s_check_candles (value, error);
+    if (streq (field, "from") || streq (field, "to")) {
+        double ms;
+        if ((json_is_string (value) && sf_candles_parse_time (json_string_value (value), &ms) == 0)
+        ||  (json_is_integer (value) && json_integer_value (value) >= 0))
+            return 0;
+        return sf_error_set (error, "BAD_INPUT",
+                             "\"%s\" must be an ISO-8601 UTC time or epoch milliseconds", field);
+    }
+    if (streq (field, "limit"))
+        return s_check_int (field, value, 1, SF_LIMIT_MAX, error);
     if (streq (field, "params")) {
         if (!json_is_object (value))
             return sf_error_set (error, "BAD_INPUT", "\"params\" must be an object");
@@ -263,7 +320,17 @@ sf_job_pack (sf_job_t *self, msgpack_packer *pk)
         msgpack_sbuffer_clear (&self->packed);
         msgpack_packer packer;
         msgpack_packer_init (&packer, &self->packed, msgpack_sbuffer_write);
-        sf_json_pack (&packer, self->spec);
+        //  As the JSON form, except that candles become float64 columns
+        msgpack_pack_map (&packer, json_object_size (self->spec));
+        const char *field;
+        json_t *value;
+        json_object_foreach (self->spec, field, value) {
+            sf_mp_pack_str (&packer, field);
+            if (streq (field, "candles"))
+                s_pack_candles (value, &packer);
+            else
+                sf_json_pack (&packer, value);
+        }
         self->fresh = true;
     }
     pk->callback (pk->data, self->packed.data, self->packed.size);
