@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sf_candles.h"
+
 typedef struct _sf_actx_t sf_actx_t;
 
 typedef struct {
@@ -45,6 +47,14 @@ const msgpack_object *sf_actx_job (sf_actx_t *ctx);
 //  an outside system conditions those writes on it, so that an older
 //  attempt can never overwrite a newer one.
 uint32_t sf_actx_attempt (sf_actx_t *ctx);
+
+//  The job's market data: its inline candles, or those its symbol and
+//  timeframe name in the worker's data source, cut to its from/to/limit.
+//  Returns 0 with *candles_p (the caller destroys it), or -1 after failing
+//  the job: BAD_INPUT for bad inline candles or bounds, DATA_FETCH (with
+//  symbol, timeframe, source and cause in the context) when the data
+//  source cannot provide them.
+int sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p);
 
 //  Where analyze packs its result (exactly one value).
 msgpack_packer *sf_actx_output (sf_actx_t *ctx);

@@ -32,6 +32,8 @@ s_usage (FILE *out)
 "  --heartbeat MS       heartbeat interval            SHEAF_HEARTBEAT (1000)\n"
 "  --liveness N         heartbeats missed before reconnecting\n"
 "                                                     SHEAF_LIVENESS  (3)\n"
+"  --data-dir DIR       CSV candles, DIR/<SYMBOL>_<TIMEFRAME>.csv\n"
+"                                                     SHEAF_DATA_DIR  (none)\n"
 "  --enable-test-analyzers\n"
 "                       also serve test-only analyzers (crash)\n"
 "  --list               list the analyzers and exit\n"
@@ -74,6 +76,8 @@ main (int argc, char *argv [])
         config.slots = (uint32_t) s_number ("slots", env, 1, 1000000);
     if ((env = getenv ("SHEAF_NAME")) && *env)
         config.name = env;
+    if ((env = getenv ("SHEAF_DATA_DIR")) && *env)
+        config.data_dir = env;
     if ((env = getenv ("SHEAF_HEARTBEAT")) && *env)
         config.heartbeat_ms = (int) s_number ("heartbeat", env, 10, 600000);
     if ((env = getenv ("SHEAF_LIVENESS")) && *env)
@@ -88,6 +92,7 @@ main (int argc, char *argv [])
         { "name", required_argument, NULL, 'n' },
         { "heartbeat", required_argument, NULL, 'H' },
         { "liveness", required_argument, NULL, 'L' },
+        { "data-dir", required_argument, NULL, 'd' },
         { "enable-test-analyzers", no_argument, NULL, 'T' },
         { "list", no_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
@@ -103,6 +108,7 @@ main (int argc, char *argv [])
             case 'n': config.name = optarg; break;
             case 'H': config.heartbeat_ms = (int) s_number ("heartbeat", optarg, 10, 600000); break;
             case 'L': config.liveness = (int) s_number ("liveness", optarg, 1, 100); break;
+            case 'd': config.data_dir = optarg; break;
             case 'T': config.tests = true; break;
             case 'l': list = true; break;
             case 'v': verbose = true; break;

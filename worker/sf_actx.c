@@ -3,15 +3,20 @@
     ========================================================================= */
 
 #include <czmq.h>
+#include <ctype.h>
 #include <stdarg.h>
+#include <math.h>
 #include "sf_actx.h"
+#include "sf_candles.h"
 #include "sf_json.h"
+#include "sf_codec.h"
 #include "sf_mp.h"
 
 void
-sf_actx_init (sf_actx_t *self)
+sf_actx_init (sf_actx_t *self, const char *data_dir)
 {
     memset (self, 0, sizeof *self);
+    self->data_dir = data_dir;
     msgpack_sbuffer_init (&self->output);
     msgpack_packer_init (&self->packer, &self->output, msgpack_sbuffer_write);
 }
@@ -119,4 +124,97 @@ void
 sf_actx_context_int (sf_actx_t *ctx, const char *key, int64_t value)
 {
     s_context_set (ctx, key, json_integer (value));
+}
+
+//  --------------------------------------------------------------------------
+//  Market data: inline candles, or the data source's for symbol/timeframe.
+
+//  A string field of the job copied into buf; false if absent or too long.
+static bool
+s_job_text (sf_actx_t *ctx, const char *field, char *buf, size_t size)
+{
+    return sf_mp_strcpy (sf_mp_get (ctx->job, field), buf, size) == 0;
+}
+
+//  Symbols and timeframes become file names: letters, digits, '_', '-',
+//  '.', not starting with '.'.
+static bool
+s_safe_name (const char *name)
+{
+    if (!*name || *name == '.')
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum ((unsigned char) *p) && *p != '_' && *p != '-' && *p != '.')
+            return false;
+    return true;
+}
+
+//  A "from"/"to" bound of the job in epoch ms, NAN when absent. -1 if bad.
+static int
+s_bound (sf_actx_t *ctx, const char *field, double *ms)
+{
+    *ms = NAN;
+    const msgpack_object *value = sf_mp_get (ctx->job, field);
+    if (!value)
+        return 0;
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        *ms = (double) value->via.u64;
+        return 0;
+    }
+    char text [48];
+    if (sf_mp_strcpy (value, text, sizeof text) == 0 && sf_candles_parse_time (text, ms) == 0)
+        return 0;
+    sf_actx_context_str (ctx, "field", field);
+    return sf_actx_fail (ctx, "BAD_INPUT", "\"%s\" is not an ISO-8601 UTC time", field);
+}
+
+int
+sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
+{
+    *candles_p = NULL;
+    sf_error_t error;
+    sf_candles_t *candles = NULL;
+    const msgpack_object *inline_candles = sf_mp_get (ctx->job, "candles");
+    if (inline_candles) {
+        candles = sf_candles_unpack (inline_candles, &error);
+        if (!candles)
+            return sf_actx_fail (ctx, "BAD_INPUT", "%s", error.message);
+    }
+    else {
+        char symbol [SF_NAME_MAX + 1], timeframe [SF_TIMEFRAME_MAX + 1];
+        if (!s_job_text (ctx, "symbol", symbol, sizeof symbol)
+        ||  !s_job_text (ctx, "timeframe", timeframe, sizeof timeframe))
+            return sf_actx_fail (ctx, "BAD_INPUT",
+                                 "the job carries no candles and names no symbol and timeframe");
+        sf_actx_context_str (ctx, "symbol", symbol);
+        sf_actx_context_str (ctx, "timeframe", timeframe);
+        if (!ctx->data_dir) {
+            sf_actx_context_str (ctx, "source", "none");
+            sf_actx_context_str (ctx, "cause", "this worker has no data source (--data-dir)");
+            return sf_actx_fail (ctx, "DATA_FETCH", "no data source for %s %s", symbol, timeframe);
+        }
+        char path [1024];
+        snprintf (path, sizeof path, "%s/%s_%s.csv", ctx->data_dir, symbol, timeframe);
+        sf_actx_context_str (ctx, "source", path);
+        if (!s_safe_name (symbol) || !s_safe_name (timeframe)) {
+            sf_actx_context_str (ctx, "cause", "symbol or timeframe is not a safe file name");
+            return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s", symbol, timeframe);
+        }
+        candles = sf_candles_load_csv (path, &error);
+        if (!candles) {
+            sf_actx_context_str (ctx, "cause", error.message);
+            return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s: %s", symbol, timeframe,
+                                 error.message);
+        }
+    }
+    double from, to;
+    uint64_t limit = 0;
+    if (s_bound (ctx, "from", &from) || s_bound (ctx, "to", &to)) {
+        sf_candles_destroy (&candles);
+        return -1;
+    }
+    sf_mp_uint (sf_mp_get (ctx->job, "limit"), SF_LIMIT_MAX, &limit);
+    sf_candles_window (candles, from, to, (size_t) limit);
+    *candles_p = candles;
+    return 0;
 }

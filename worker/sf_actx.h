@@ -10,6 +10,7 @@
 #include "analyzer.h"
 
 struct _sf_actx_t {
+    const char *data_dir;           //  CSV data source or NULL (borrowed)
     const msgpack_object *job;      //  Job map (borrowed)
     const msgpack_object *params;   //  Its params map or NULL (borrowed)
     uint32_t attempt;               //  Lease token
@@ -21,7 +22,9 @@ struct _sf_actx_t {
     json_t *context;                //  Failure context (owned) or NULL
 };
 
-void sf_actx_init (sf_actx_t *self);
+//  Prepare a context for a pool thread; data_dir (may be NULL) must
+//  outlive it.
+void sf_actx_init (sf_actx_t *self, const char *data_dir);
 void sf_actx_destroy (sf_actx_t *self);
 
 //  Prepare for a job; keeps the output buffer's memory.

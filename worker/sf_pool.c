@@ -27,10 +27,16 @@ typedef struct {
     size_t sizes [S_CHUNKS_PER_THREAD];  //  Their sizes, oldest first
 } s_thread_t;
 
+//  What every thread is started with (read-only while threads run).
+typedef struct {
+    bool tests;                 //  Serve test-only analyzers
+    char *data_dir;             //  CSV data source or NULL (owned)
+} s_settings_t;
+
 struct _sf_pool_t {
     s_thread_t *threads;        //  The analyzer threads
     size_t thread_count;        //  How many
-    bool tests;                 //  Serve test-only analyzers
+    s_settings_t settings;      //  Given to every thread
     char *waiting;              //  Waiting jobs' encodings, back to back
     size_t waiting_start;       //  Offset of the first unsent byte
     size_t waiting_size;        //  Bytes in use
@@ -112,9 +118,10 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
 static void
 s_thread (zsock_t *pipe, void *args)
 {
-    bool tests = *(bool *) args;
+    const s_settings_t *settings = (const s_settings_t *) args;
+    bool tests = settings->tests;
     sf_actx_t ctx;
-    sf_actx_init (&ctx);
+    sf_actx_init (&ctx, settings->data_dir);
     msgpack_sbuffer results, ids;
     msgpack_sbuffer_init (&results);
     msgpack_sbuffer_init (&ids);
@@ -167,15 +174,16 @@ s_thread (zsock_t *pipe, void *args)
 //  The I/O thread side
 
 sf_pool_t *
-sf_pool_new (size_t threads, bool tests)
+sf_pool_new (size_t threads, bool tests, const char *data_dir)
 {
     assert (threads > 0);
     sf_pool_t *self = (sf_pool_t *) zmalloc (sizeof *self);
-    self->tests = tests;
+    self->settings.tests = tests;
+    self->settings.data_dir = data_dir? strdup (data_dir): NULL;
     self->thread_count = threads;
     self->threads = (s_thread_t *) zmalloc (threads * sizeof (s_thread_t));
     for (size_t i = 0; i < threads; i++)
-        self->threads [i].actor = zactor_new (s_thread, &self->tests);
+        self->threads [i].actor = zactor_new (s_thread, &self->settings);
     return self;
 }
 
@@ -188,6 +196,7 @@ sf_pool_destroy (sf_pool_t **self_p)
     for (size_t i = 0; i < self->thread_count; i++)
         zactor_destroy (&self->threads [i].actor);
     free (self->threads);
+    free (self->settings.data_dir);
     free (self->waiting);
     free (self->ends);
     free (self);

@@ -17,8 +17,10 @@
 
 typedef struct _sf_pool_t sf_pool_t;
 
-//  Start threads analyzer threads. tests: serve test-only analyzers.
-sf_pool_t *sf_pool_new (size_t threads, bool tests);
+//  Start threads analyzer threads. tests: serve test-only analyzers;
+//  data_dir: where jobs naming a symbol and timeframe find their candles
+//  (NULL: no data source).
+sf_pool_t *sf_pool_new (size_t threads, bool tests, const char *data_dir);
 
 //  Stop the threads (each finishes or cancels the job it runs) and free
 //  the pool; jobs still waiting are dropped.

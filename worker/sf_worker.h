@@ -19,6 +19,7 @@ typedef struct {
     int heartbeat_ms;           //  Heartbeat interval
     int liveness;               //  Missed heartbeats before reconnecting
     bool tests;                 //  Serve test-only analyzers
+    const char *data_dir;       //  CSV data source directory or NULL
 } sf_worker_config_t;
 
 //  Defaults: the broker's default backend, one thread per core, 8 slots a

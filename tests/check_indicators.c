@@ -1,0 +1,283 @@
+/*  =========================================================================
+    check_indicators - the indicator analyzers (sma, ema, rsi) against
+    values computed independently here, on the real GOOG sample and on edge
+    cases; their parameters, their data sources and their errors
+    ========================================================================= */
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sf_actx.h"
+#include "sf_analyzers.h"
+#include "sf_candles.h"
+#include "sf_mp.h"
+#include "suite.h"
+
+static char s_data_dir [512];
+static sf_candles_t *s_goog;            //  The real sample, loaded once
+static msgpack_unpacked s_result;       //  The last result decoded
+static sf_actx_t s_ctx;
+
+static void
+s_setup (void)
+{
+    const char *src = getenv ("SHEAF_SRC");
+    snprintf (s_data_dir, sizeof s_data_dir, "%s/data", src? src: ".");
+    char path [600];
+    snprintf (path, sizeof path, "%s/GOOG_1d.csv", s_data_dir);
+    sf_error_t error;
+    s_goog = sf_candles_load_csv (path, &error);
+    ck_assert_msg (s_goog, "%s", error.message);
+    msgpack_unpacked_init (&s_result);
+    sf_actx_init (&s_ctx, s_data_dir);
+}
+
+static void
+s_teardown (void)
+{
+    sf_candles_destroy (&s_goog);
+    msgpack_unpacked_destroy (&s_result);
+    sf_actx_destroy (&s_ctx);
+}
+
+//  Run analyzer on a job {analyzer, candles (if given), symbol/timeframe
+//  (if given), params: {period, output}}. Returns the analyzer's return
+//  code; on success s_result holds the decoded result.
+static int
+s_run (const char *analyzer, const sf_candles_t *candles, const char *symbol,
+       int period, const char *output)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2 + (candles? 1: 0) + (symbol? 2: 0));
+    sf_mp_pack_kv_str (&pk, "analyzer", analyzer);
+    if (candles) {
+        sf_mp_pack_str (&pk, "candles");
+        sf_candles_pack (candles, &pk);
+    }
+    if (symbol) {
+        sf_mp_pack_kv_str (&pk, "symbol", symbol);
+        sf_mp_pack_kv_str (&pk, "timeframe", "1d");
+    }
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, (period? 1: 0) + (output? 1: 0));
+    if (period) {
+        sf_mp_pack_str (&pk, "period");
+        msgpack_pack_int (&pk, period);
+    }
+    if (output)
+        sf_mp_pack_kv_str (&pk, "output", output);
+
+    msgpack_unpacked job;
+    msgpack_unpacked_init (&job);
+    size_t offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    const sf_analyzer_t *found = sf_analyzers_find (analyzer, strlen (analyzer), false);
+    ck_assert_ptr_nonnull (found);
+    sf_actx_reset (&s_ctx, &job.data, 1);
+    int rc = found->analyze (&s_ctx);
+    if (rc == 0) {
+        offset = 0;
+        ck_assert (msgpack_unpack_next (&s_result, s_ctx.output.data, s_ctx.output.size, &offset)
+                   == MSGPACK_UNPACK_SUCCESS);
+        ck_assert_uint_eq (offset, s_ctx.output.size);
+    }
+    msgpack_unpacked_destroy (&job);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  Compare output name of s_result with expected (lookback nulls first).
+static void
+s_expect_series (const char *name, const double *expected, size_t size, size_t lookback)
+{
+    const msgpack_object *ts = sf_mp_get (&s_result.data, "ts");
+    const msgpack_object *values = sf_mp_get (&s_result.data, name);
+    ck_assert_ptr_nonnull (ts);
+    ck_assert_ptr_nonnull (values);
+    ck_assert_int_eq (values->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_uint_eq (values->via.array.size, size);
+    ck_assert_uint_eq (ts->via.array.size, size);
+    for (size_t i = 0; i < size; i++) {
+        const msgpack_object *value = &values->via.array.ptr [i];
+        if (i < lookback) {
+            ck_assert_msg (value->type == MSGPACK_OBJECT_NIL, "%s[%zu] should be null", name, i);
+            continue;
+        }
+        ck_assert_int_eq (value->type, MSGPACK_OBJECT_FLOAT64);
+        double got = value->via.f64, want = expected [i];
+        double scale = fabs (want) > 1? fabs (want): 1;
+        ck_assert_msg (fabs (got - want) / scale <= 1e-9, "%s[%zu] = %.15g, want %.15g",
+                       name, i, got, want);
+    }
+}
+
+//  Textbook versions, written independently of the analyzers: every window
+//  summed afresh, every recursion spelled out.
+static void
+s_textbook_sma (const double *close, size_t size, size_t n, double *out)
+{
+    for (size_t i = n - 1; i < size; i++) {
+        double sum = 0;
+        for (size_t j = 0; j < n; j++)
+            sum += close [i - j];
+        out [i] = sum / (double) n;
+    }
+}
+
+static void
+s_textbook_ema (const double *close, size_t size, size_t n, double *out)
+{
+    s_textbook_sma (close, n, n, out);          //  Seed: the first window's mean
+    double k = 2.0 / (double) (n + 1);
+    for (size_t i = n; i < size; i++)
+        out [i] = out [i - 1] + k * (close [i] - out [i - 1]);
+}
+
+static void
+s_textbook_rsi (const double *close, size_t size, size_t n, double *out)
+{
+    double up = 0, down = 0;
+    for (size_t i = 1; i <= n; i++) {
+        up += fmax (close [i] - close [i - 1], 0);
+        down += fmax (close [i - 1] - close [i], 0);
+    }
+    up /= (double) n;
+    down /= (double) n;
+    for (size_t i = n; i < size; i++) {
+        if (i > n) {
+            up = (up * (double) (n - 1) + fmax (close [i] - close [i - 1], 0)) / (double) n;
+            down = (down * (double) (n - 1) + fmax (close [i - 1] - close [i], 0)) / (double) n;
+        }
+        out [i] = up + down < 1e-14? 0: 100.0 * up / (up + down);
+    }
+}
+
+START_TEST (test_sma_ema_rsi_on_goog)
+{
+    size_t size = s_goog->size;
+    double *want = calloc (size, sizeof (double));
+    s_textbook_sma (s_goog->close, size, 20, want);
+    ck_assert_int_eq (s_run ("sma", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("sma", want, size, 19);
+    s_textbook_sma (s_goog->close, size, 50, want);
+    ck_assert_int_eq (s_run ("sma", s_goog, NULL, 50, NULL), 0);
+    s_expect_series ("sma", want, size, 49);
+    s_textbook_ema (s_goog->close, size, 20, want);
+    ck_assert_int_eq (s_run ("ema", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("ema", want, size, 19);
+    s_textbook_rsi (s_goog->close, size, 14, want);
+    ck_assert_int_eq (s_run ("rsi", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("rsi", want, size, 14);
+    free (want);
+}
+END_TEST
+
+//  A hand-checked case: closes 1..5, SMA(3) = 2, 3, 4; RSI(2) of a rising
+//  series is 100.
+START_TEST (test_hand_checked)
+{
+    sf_candles_t *candles = sf_candles_new (0);
+    for (int i = 1; i <= 5; i++)
+        sf_candles_append (candles, 1000.0 * i, i, i, i, i, 1);
+    ck_assert_int_eq (s_run ("sma", candles, NULL, 3, NULL), 0);
+    double sma [] = { 0, 0, 2, 3, 4 };
+    s_expect_series ("sma", sma, 5, 2);
+    ck_assert_int_eq (s_run ("rsi", candles, NULL, 2, NULL), 0);
+    double rsi [] = { 0, 0, 100, 100, 100 };
+    s_expect_series ("rsi", rsi, 5, 2);
+    //  Flat prices: no gain, no loss, RSI 0 (TA-Lib's rule)
+    for (size_t i = 0; i < 5; i++)
+        candles->close [i] = 7;
+    ck_assert_int_eq (s_run ("rsi", candles, NULL, 2, NULL), 0);
+    double flat [] = { 0, 0, 0, 0, 0 };
+    s_expect_series ("rsi", flat, 5, 2);
+    sf_candles_destroy (&candles);
+}
+END_TEST
+
+START_TEST (test_output_last)
+{
+    size_t size = s_goog->size;
+    double *want = calloc (size, sizeof (double));
+    s_textbook_rsi (s_goog->close, size, 14, want);
+    ck_assert_int_eq (s_run ("rsi", s_goog, NULL, 0, "last"), 0);
+    const msgpack_object *ts = sf_mp_get (&s_result.data, "ts");
+    const msgpack_object *rsi = sf_mp_get (&s_result.data, "rsi");
+    ck_assert (ts && ts->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+    ck_assert ((double) ts->via.u64 == s_goog->ts [size - 1]);
+    ck_assert (rsi && rsi->type == MSGPACK_OBJECT_FLOAT64);
+    ck_assert (fabs (rsi->via.f64 - want [size - 1]) <= 1e-9 * want [size - 1]);
+    free (want);
+}
+END_TEST
+
+//  The error's code, and a context field's string value.
+static void
+s_expect_failure (const char *code, const char *message_part)
+{
+    ck_assert (s_ctx.failed);
+    ck_assert_str_eq (s_ctx.code, code);
+    ck_assert_msg (strstr (s_ctx.message, message_part), "\"%s\" lacks \"%s\"",
+                   s_ctx.message, message_part);
+}
+
+START_TEST (test_bad_params_and_short_data)
+{
+    ck_assert_int_eq (s_run ("sma", s_goog, NULL, 1, NULL), -1);
+    s_expect_failure ("BAD_INPUT", "param \"period\" must be an integer 2-100000");
+    ck_assert_int_eq (s_run ("ema", s_goog, NULL, 0, "all"), -1);
+    s_expect_failure ("BAD_INPUT", "param \"output\"");
+    sf_candles_t *few = sf_candles_new (0);
+    for (int i = 0; i < 14; i++)
+        sf_candles_append (few, 1000.0 * i, 1, 1, 1, 1, 1);
+    ck_assert_int_eq (s_run ("rsi", few, NULL, 0, NULL), -1);
+    s_expect_failure ("INSUFFICIENT_DATA", "14 candles, at least 15 needed");
+    ck_assert_int_eq (json_integer_value (json_object_get (s_ctx.context, "needed")), 15);
+    few->size = 0;
+    ck_assert_int_eq (s_run ("sma", few, NULL, 0, NULL), -1);
+    s_expect_failure ("INSUFFICIENT_DATA", "0 candles");
+    sf_candles_destroy (&few);
+}
+END_TEST
+
+START_TEST (test_data_source)
+{
+    //  GOOG 1d from data/ gives the same result as the same candles inline
+    ck_assert_int_eq (s_run ("sma", NULL, "GOOG", 0, "last"), 0);
+    double from_file = sf_mp_get (&s_result.data, "sma")->via.f64;
+    ck_assert_int_eq (s_run ("sma", s_goog, NULL, 0, "last"), 0);
+    ck_assert (sf_mp_get (&s_result.data, "sma")->via.f64 == from_file);
+
+    ck_assert_int_eq (s_run ("sma", NULL, "NOSUCH", 0, NULL), -1);
+    s_expect_failure ("DATA_FETCH", "cannot fetch NOSUCH 1d");
+    ck_assert_str_eq (json_string_value (json_object_get (s_ctx.context, "symbol")), "NOSUCH");
+    ck_assert_ptr_nonnull (strstr (json_string_value (json_object_get (s_ctx.context, "source")),
+                                   "NOSUCH_1d.csv"));
+    ck_assert_ptr_nonnull (json_object_get (s_ctx.context, "cause"));
+    ck_assert_int_eq (s_run ("sma", NULL, "../../etc/passwd", 0, NULL), -1);
+    s_expect_failure ("DATA_FETCH", "cannot fetch");
+    ck_assert_int_eq (s_run ("sma", NULL, NULL, 0, NULL), -1);
+    s_expect_failure ("BAD_INPUT", "no candles and names no symbol");
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("indicators");
+    TCase *tc = tcase_create ("indicators");
+    tcase_set_timeout (tc, 30);
+    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_test (tc, test_sma_ema_rsi_on_goog);
+    tcase_add_test (tc, test_hand_checked);
+    tcase_add_test (tc, test_output_last);
+    tcase_add_test (tc, test_bad_params_and_short_data);
+    tcase_add_test (tc, test_data_source);
+    suite_add_tcase (suite, tc);
+    return suite_run (suite);
+}

@@ -1,0 +1,39 @@
+/*  =========================================================================
+    sf_series - what every indicator analyzer shares: its integer
+    parameters with their ranges, the candles it needs, and the result
+    format (docs/PROTOCOL.md, "Indicator results")
+
+    A series result is {"ts": [...], "<output>": [...], ...} aligned to the
+    input candles with null for the first `lookback` values; with params
+    "output": "last" it is {"ts": t, "<output>": v, ...}, the last values
+    only.
+    ========================================================================= */
+
+#ifndef SF_SERIES_H_INCLUDED
+#define SF_SERIES_H_INCLUDED
+
+#include <stdbool.h>
+#include "analyzer.h"
+
+//  An integer parameter: its value, default_value when absent. Fails the
+//  job with BAD_INPUT naming the parameter and its range when out of
+//  [min, max] or not an integer. Returns 0 or -1.
+int sf_series_int (sf_actx_t *ctx, const char *name, int default_value, int min, int max,
+                   int *value);
+
+//  The "output" parameter: false for "series" (the default), true for
+//  "last". Returns 0, or -1 after failing the job with BAD_INPUT.
+int sf_series_last (sf_actx_t *ctx, bool *last);
+
+//  The job's candles, at least lookback + 1 of them. Returns 0 with
+//  *candles_p (the caller destroys it), or -1 after failing the job
+//  (INSUFFICIENT_DATA with the counts in the context, or as
+//  sf_actx_candles).
+int sf_series_candles (sf_actx_t *ctx, size_t lookback, sf_candles_t **candles_p);
+
+//  Pack the result: count outputs named names, each an array of
+//  candles->size values whose first lookback are not used (null).
+void sf_series_pack (sf_actx_t *ctx, const sf_candles_t *candles, size_t lookback, bool last,
+                     const char **names, const double **outputs, size_t count);
+
+#endif
