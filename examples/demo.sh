@@ -1,13 +1,14 @@
 #!/bin/sh
 #  demo.sh - a whole fleet on this machine for a minute: a broker, two
-#  workers, jobs submitted from the CLI and from a C program, results
-#  printed, then everything stopped again.
+#  workers reading the sample candles in data/, indicator jobs on them and
+#  jobs from a C program, results printed, then everything stopped again.
 #
 #  Ports: SHEAF_DEMO_FRONTEND / SHEAF_DEMO_BACKEND (default 127.0.0.1:15555
 #  and :15556, away from the defaults of a real fleet).
 set -eu
 
 build=${SHEAF_BUILD:-build}
+data=$(cd "$(dirname "$0")/../data" && pwd)
 bin=$build/bin
 frontend=${SHEAF_DEMO_FRONTEND:-tcp://127.0.0.1:15555}
 backend=${SHEAF_DEMO_BACKEND:-tcp://127.0.0.1:15556}
@@ -28,7 +29,8 @@ step "starting sheaf-broker ($frontend for clients, $backend for workers, memory
 "$bin/sheaf-broker" --frontend "$frontend" --backend "$backend" 2>"$logs/broker.log" &
 pids="$pids $!"
 for name in worker-a worker-b; do
-    "$bin/sheaf-worker" --broker "$backend" --name "$name" --threads 2 2>"$logs/$name.log" &
+    "$bin/sheaf-worker" --broker "$backend" --name "$name" --threads 2 --data-dir "$data" \
+        2>"$logs/$name.log" &
     pids="$pids $!"
 done
 
@@ -45,8 +47,23 @@ until [ "$("$bin/sheaf" --timeout 500 workers --json 2>/dev/null | grep -o '"slo
 done
 "$bin/sheaf" workers
 
-step "sheaf submit echo --symbol GOOG --timeframe 1d --param period=14 --wait --json"
-"$bin/sheaf" submit echo --symbol GOOG --timeframe 1d --param period=14 --wait --json
+step "sheaf submit rsi --symbol GOOG --timeframe 1d --param output=last --wait --json"
+"$bin/sheaf" submit rsi --symbol GOOG --timeframe 1d --param output=last --wait --json
+
+step "sma, ema and rsi on GOOG 1d and SYNTH 1m, submitted together, then gathered"
+ids=""
+for symbol in GOOG:1d SYNTH:1m; do
+    for analyzer in sma ema rsi; do
+        ids="$ids $("$bin/sheaf" submit "$analyzer" --symbol "${symbol%%:*}" \
+                    --timeframe "${symbol##*:}" --param output=last)"
+    done
+done
+for id in $ids; do
+    "$bin/sheaf" result "$id" --wait --json
+done
+
+step "the same on a symbol the data source does not have: a DATA_FETCH error"
+"$bin/sheaf" submit rsi --symbol XYZ --timeframe 1d --wait --json || true
 
 step "a batch of 8 jobs from a C program (examples/gather_echo.c), gathered"
 "$build/examples/gather_echo" "$frontend" 8

@@ -16,7 +16,12 @@ static void
 s_setup (void)
 {
     fleet_setup ();
-    fleet_worker (fleet, "cli-worker", 2, 8, NULL);
+    //  The project's sample candles as the worker's data source
+    static char data_dir [512];
+    const char *src = getenv ("SHEAF_SRC");
+    snprintf (data_dir, sizeof data_dir, "%s/data", src? src: ".");
+    char *extra [] = { "--data-dir", data_dir, NULL };
+    fleet_worker (fleet, "cli-worker", 2, 8, extra);
     ck_assert (fleet_await_workers (fleet, 1, 5000));
 }
 
@@ -61,6 +66,30 @@ START_TEST (test_submit_wait_json)
     ck_assert (json_real_value (json_object_get (value, "ratio")) == 0.25);
     ck_assert_int_eq (strlen (json_string_value (json_object_get (result, "id"))), 36);
     ck_assert (json_is_object (json_object_get (result, "timings")));
+    json_decref (result);
+}
+END_TEST
+
+START_TEST (test_indicator_on_sample_data)
+{
+    ck_assert_int_eq (s_sheaf ("submit", "rsi", "--symbol", "GOOG", "--timeframe", "1d",
+                               "--param", "period=14", "--param", "output=last",
+                               "--wait", "--json", NULL), 0);
+    json_t *result = s_json ();
+    json_t *value = json_object_get (result, "result");
+    //  The last GOOG close in the sample is 2008-10-14
+    ck_assert_int_eq (json_integer_value (json_object_get (value, "ts")), 1223942400000);
+    double rsi = json_real_value (json_object_get (value, "rsi"));
+    ck_assert_msg (rsi > 0 && rsi < 100, "rsi %g", rsi);
+    json_decref (result);
+    //  A symbol the data source lacks: DATA_FETCH with its context
+    ck_assert_int_eq (s_sheaf ("submit", "sma", "--symbol", "NOPE", "--timeframe", "1d",
+                               "--wait", "--json", NULL), 1);
+    result = s_json ();
+    json_t *error = json_object_get (result, "error");
+    ck_assert_str_eq (json_string_value (json_object_get (error, "code")), "DATA_FETCH");
+    ck_assert_str_eq (json_string_value (json_object_get (json_object_get (error, "context"),
+                                                          "symbol")), "NOPE");
     json_decref (result);
 }
 END_TEST
@@ -116,7 +145,8 @@ START_TEST (test_status_and_workers)
     ck_assert_str_eq (json_string_value (json_object_get (status, "store")), "memory");
     json_decref (status);
     ck_assert_int_eq (s_sheaf ("workers", NULL), 0);
-    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "echo,sleep,fail"), "%s", out);
+    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "sma,ema,rsi,echo,sleep,fail"),
+                   "%s", out);
     ck_assert_int_eq (s_sheaf ("status", NULL), 0);
     ck_assert_msg (strstr (out, "submitted=1"), "%s", out);
 }
@@ -162,6 +192,7 @@ main (void)
     tcase_add_checked_fixture (tcase, s_setup, fleet_teardown);
     tcase_set_timeout (tcase, 60);
     tcase_add_test (tcase, test_submit_wait_json);
+    tcase_add_test (tcase, test_indicator_on_sample_data);
     tcase_add_test (tcase, test_exit_codes);
     tcase_add_test (tcase, test_result_after_submitter_left);
     tcase_add_test (tcase, test_status_and_workers);
