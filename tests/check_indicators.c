@@ -157,6 +157,257 @@ s_textbook_rsi (const double *close, size_t size, size_t n, double *out)
     }
 }
 
+//  More textbook versions. h, l, c, v are the GOOG columns.
+static void
+s_textbook_wma (const double *c, size_t size, size_t n, double *out)
+{
+    for (size_t i = n - 1; i < size; i++) {
+        double num = 0, den = 0;
+        for (size_t age = 0; age < n; age++) {
+            num += (double) (n - age) * c [i - age];
+            den += (double) (n - age);
+        }
+        out [i] = num / den;
+    }
+}
+
+static double
+s_pop_sd (const double *x, size_t i, size_t n)
+{
+    double mean = 0, sq = 0;
+    for (size_t j = 0; j < n; j++)
+        mean += x [i - j] / (double) n;
+    for (size_t j = 0; j < n; j++)
+        sq += (x [i - j] - mean) * (x [i - j] - mean);
+    return sq / (double) n < 1e-14? 0: sqrt (sq / (double) n);
+}
+
+static double
+s_highest (const double *x, size_t i, size_t n)
+{
+    double best = x [i];
+    for (size_t j = 1; j < n; j++)
+        best = fmax (best, x [i - j]);
+    return best;
+}
+
+static double
+s_lowest (const double *x, size_t i, size_t n)
+{
+    double best = x [i];
+    for (size_t j = 1; j < n; j++)
+        best = fmin (best, x [i - j]);
+    return best;
+}
+
+static double
+s_tr (const sf_candles_t *k, size_t i)
+{
+    return fmax (k->high [i] - k->low [i], fmax (fabs (k->high [i] - k->close [i - 1]),
+                                                 fabs (k->low [i] - k->close [i - 1])));
+}
+
+//  EMA of x over [start, size) seeded at start + n - 1 with the mean of
+//  the first n values from start.
+static void
+s_ema_from (const double *x, size_t start, size_t size, size_t n, double *out)
+{
+    double seed = 0;
+    for (size_t j = start; j < start + n; j++)
+        seed += x [j];
+    out [start + n - 1] = seed / (double) n;
+    for (size_t i = start + n; i < size; i++)
+        out [i] = out [i - 1] + 2.0 / (double) (n + 1) * (x [i] - out [i - 1]);
+}
+
+START_TEST (test_all_indicators_on_goog)
+{
+    const sf_candles_t *k = s_goog;
+    size_t size = k->size;
+    double *want = calloc (size, sizeof (double));
+    double *want2 = calloc (size, sizeof (double));
+    double *want3 = calloc (size, sizeof (double));
+    double *tmp = calloc (size, sizeof (double));
+
+    s_textbook_wma (k->close, size, 20, want);
+    ck_assert_int_eq (s_run ("wma", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("wma", want, size, 19);
+
+    for (size_t i = 19; i < size; i++)
+        want [i] = s_pop_sd (k->close, i, 20);
+    ck_assert_int_eq (s_run ("stddev", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("stddev", want, size, 19);
+
+    s_textbook_sma (k->close, size, 20, want2);
+    for (size_t i = 19; i < size; i++) {
+        want [i] = want2 [i] + 2 * s_pop_sd (k->close, i, 20);
+        want3 [i] = want2 [i] - 2 * s_pop_sd (k->close, i, 20);
+    }
+    ck_assert_int_eq (s_run ("bbands", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("upper", want, size, 19);
+    s_expect_series ("middle", want2, size, 19);
+    s_expect_series ("lower", want3, size, 19);
+
+    for (size_t i = 10; i < size; i++)
+        want [i] = (k->close [i] - k->close [i - 10]) / k->close [i - 10] * 100;
+    ck_assert_int_eq (s_run ("roc", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("roc", want, size, 10);
+
+    want [0] = k->volume [0];
+    for (size_t i = 1; i < size; i++)
+        want [i] = want [i - 1] + (k->close [i] > k->close [i - 1]? k->volume [i]
+                                 : k->close [i] < k->close [i - 1]? -k->volume [i]: 0);
+    ck_assert_int_eq (s_run ("obv", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("obv", want, size, 0);
+
+    for (size_t i = 0; i < size; i++) {
+        double pv = 0, vol = 0;
+        for (size_t j = 0; j <= i; j++) {
+            pv += (k->high [j] + k->low [j] + k->close [j]) / 3 * k->volume [j];
+            vol += k->volume [j];
+        }
+        want [i] = pv / vol;
+    }
+    ck_assert_int_eq (s_run ("vwap", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("vwap", want, size, 0);
+
+    for (size_t i = 13; i < size; i++) {
+        double hh = s_highest (k->high, i, 14), ll = s_lowest (k->low, i, 14);
+        want [i] = hh == ll? 0: (k->close [i] - hh) / (hh - ll) * 100;
+    }
+    ck_assert_int_eq (s_run ("willr", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("willr", want, size, 13);
+
+    for (size_t i = 0; i < size; i++)
+        tmp [i] = (k->high [i] + k->low [i] + k->close [i]) / 3;
+    for (size_t i = 19; i < size; i++) {
+        double mean = 0, dev = 0;
+        for (size_t j = 0; j < 20; j++)
+            mean += tmp [i - j] / 20;
+        for (size_t j = 0; j < 20; j++)
+            dev += fabs (tmp [i - j] - mean) / 20;
+        want [i] = dev == 0? 0: (tmp [i] - mean) / (0.015 * dev);
+    }
+    ck_assert_int_eq (s_run ("cci", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("cci", want, size, 19);
+
+    double atr = 0;
+    for (size_t i = 1; i <= 14; i++)
+        atr += s_tr (k, i) / 14;
+    want [14] = atr;
+    for (size_t i = 15; i < size; i++)
+        want [i] = atr = (13 * atr + s_tr (k, i)) / 14;
+    ck_assert_int_eq (s_run ("atr", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("atr", want, size, 14);
+
+    for (size_t i = 14; i < size; i++) {
+        double pos = 0, neg = 0;
+        for (size_t j = i - 13; j <= i; j++) {
+            if (tmp [j] > tmp [j - 1])
+                pos += tmp [j] * k->volume [j];
+            if (tmp [j] < tmp [j - 1])
+                neg += tmp [j] * k->volume [j];
+        }
+        want [i] = pos + neg < 1? 0: pos / (pos + neg) * 100;
+    }
+    ck_assert_int_eq (s_run ("mfi", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("mfi", want, size, 14);
+
+    //  MACD 12/26/9, both EMAs starting at index 25 (TA-Lib)
+    double *slow = calloc (size, sizeof (double)), *fast = calloc (size, sizeof (double));
+    s_ema_from (k->close, 0, size, 26, slow);
+    s_ema_from (k->close, 14, size, 12, fast);
+    for (size_t i = 25; i < size; i++)
+        tmp [i] = fast [i] - slow [i];
+    s_ema_from (tmp, 25, size, 9, want2);
+    for (size_t i = 33; i < size; i++)
+        want3 [i] = tmp [i] - want2 [i];
+    ck_assert_int_eq (s_run ("macd", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("macd", tmp, size, 33);
+    s_expect_series ("signal", want2, size, 33);
+    s_expect_series ("hist", want3, size, 33);
+    free (slow);
+    free (fast);
+
+    //  Slow stochastic 14/3/3
+    for (size_t i = 13; i < size; i++) {
+        double hh = s_highest (k->high, i, 14), ll = s_lowest (k->low, i, 14);
+        tmp [i] = hh == ll? 0: (k->close [i] - ll) / (hh - ll) * 100;
+    }
+    for (size_t i = 15; i < size; i++)
+        want [i] = (tmp [i] + tmp [i - 1] + tmp [i - 2]) / 3;
+    for (size_t i = 17; i < size; i++)
+        want2 [i] = (want [i] + want [i - 1] + want [i - 2]) / 3;
+    ck_assert_int_eq (s_run ("stoch", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("k", want, size, 17);
+    s_expect_series ("d", want2, size, 17);
+
+    //  ADX 14
+    double sp = 0, sm = 0, st = 0, dx = 0, adx = 0;
+    for (size_t i = 1; i < size; i++) {
+        double up = k->high [i] - k->high [i - 1], down = k->low [i - 1] - k->low [i];
+        double pdm = (up > down && up > 0)? up: 0, mdm = (down > up && down > 0)? down: 0;
+        if (i <= 13) {
+            sp += pdm, sm += mdm, st += s_tr (k, i);
+            continue;
+        }
+        sp += pdm - sp / 14, sm += mdm - sm / 14, st += s_tr (k, i) - st / 14;
+        double pdi = sp / st * 100, mdi = sm / st * 100;
+        dx = fabs (pdi - mdi) / (pdi + mdi) * 100;
+        if (i <= 27)
+            adx += dx / 14;
+        else
+            adx = (adx * 13 + dx) / 14;
+        want [i] = adx;
+    }
+    ck_assert_int_eq (s_run ("adx", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("adx", want, size, 27);
+
+    //  Volatility 20: sample sd of log returns
+    for (size_t i = 1; i < size; i++)
+        tmp [i] = log (k->close [i]) - log (k->close [i - 1]);
+    for (size_t i = 20; i < size; i++) {
+        double mean = 0, sq = 0;
+        for (size_t j = 0; j < 20; j++)
+            mean += tmp [i - j] / 20;
+        for (size_t j = 0; j < 20; j++)
+            sq += (tmp [i - j] - mean) * (tmp [i - j] - mean);
+        want [i] = sqrt (sq / 19);
+    }
+    ck_assert_int_eq (s_run ("volatility", s_goog, NULL, 0, NULL), 0);
+    s_expect_series ("volatility", want, size, 20);
+
+    free (want);
+    free (want2);
+    free (want3);
+    free (tmp);
+}
+END_TEST
+
+//  Flat candles: every zero-denominator rule gives 0.
+START_TEST (test_flat_prices)
+{
+    sf_candles_t *flat = sf_candles_new (0);
+    for (int i = 0; i < 60; i++)
+        sf_candles_append (flat, 60000.0 * i, 50, 50, 50, 50, 0);
+    static const char *cases [][2] = {
+        { "willr", "willr" }, { "stoch", "k" }, { "cci", "cci" }, { "mfi", "mfi" },
+        { "stddev", "stddev" }, { "volatility", "volatility" }, { "rsi", "rsi" },
+        { "adx", "adx" }, { "atr", "atr" }
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
+        ck_assert_int_eq (s_run (cases [c][0], flat, NULL, 0, "last"), 0);
+        const msgpack_object *value = sf_mp_get (&s_result.data, cases [c][1]);
+        ck_assert_msg (value && value->type == MSGPACK_OBJECT_FLOAT64 && value->via.f64 == 0,
+                       "%s on flat prices is not 0", cases [c][0]);
+    }
+    //  No volume traded: the VWAP is the typical price
+    ck_assert_int_eq (s_run ("vwap", flat, NULL, 0, "last"), 0);
+    ck_assert (sf_mp_get (&s_result.data, "vwap")->via.f64 == 50);
+    sf_candles_destroy (&flat);
+}
+END_TEST
+
 START_TEST (test_sma_ema_rsi_on_goog)
 {
     size_t size = s_goog->size;
@@ -274,6 +525,8 @@ main (void)
     tcase_set_timeout (tc, 30);
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_add_test (tc, test_sma_ema_rsi_on_goog);
+    tcase_add_test (tc, test_all_indicators_on_goog);
+    tcase_add_test (tc, test_flat_prices);
     tcase_add_test (tc, test_hand_checked);
     tcase_add_test (tc, test_output_last);
     tcase_add_test (tc, test_bad_params_and_short_data);

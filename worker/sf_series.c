@@ -2,6 +2,8 @@
     sf_series - what every indicator analyzer shares
     ========================================================================= */
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "sf_mp.h"
 #include "sf_series.h"
@@ -26,6 +28,55 @@ sf_series_int (sf_actx_t *ctx, const char *name, int default_value, int min, int
     sf_actx_context_int (ctx, "max", max);
     return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be an integer %d-%d",
                          name, min, max);
+}
+
+int
+sf_series_real (sf_actx_t *ctx, const char *name, double default_value, double min,
+                double max, double *value)
+{
+    const msgpack_object *param = sf_actx_param (ctx, name);
+    *value = default_value;
+    if (!param)
+        return 0;
+    double number = NAN;
+    if (param->type == MSGPACK_OBJECT_FLOAT64 || param->type == MSGPACK_OBJECT_FLOAT32)
+        number = param->via.f64;
+    else
+    if (param->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        number = (double) param->via.u64;
+    else
+    if (param->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        number = (double) param->via.i64;
+    if (number >= min && number <= max) {
+        *value = number;
+        return 0;
+    }
+    sf_actx_context_str (ctx, "param", name);
+    return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be a number %g-%g",
+                         name, min, max);
+}
+
+double *
+sf_series_alloc (size_t size)
+{
+    double *values = (double *) calloc (size? size: 1, sizeof (double));
+    if (!values)
+        abort ();
+    return values;
+}
+
+double
+sf_series_stddev (const double *x, size_t i, size_t n)
+{
+    double mean = 0;
+    for (size_t j = i + 1 - n; j <= i; j++)
+        mean += x [j];
+    mean /= (double) n;
+    double variance = 0;
+    for (size_t j = i + 1 - n; j <= i; j++)
+        variance += (x [j] - mean) * (x [j] - mean);
+    variance /= (double) n;
+    return variance < 1e-14? 0.0: sqrt (variance);
 }
 
 int

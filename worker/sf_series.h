@@ -21,6 +21,20 @@
 int sf_series_int (sf_actx_t *ctx, const char *name, int default_value, int min, int max,
                    int *value);
 
+//  A real parameter in [min, max], default_value when absent (integers are
+//  taken too). Fails the job with BAD_INPUT naming it and its range.
+//  Returns 0 or -1.
+int sf_series_real (sf_actx_t *ctx, const char *name, double default_value, double min,
+                    double max, double *value);
+
+//  An array of size doubles for an output (aborts when out of memory); the
+//  caller frees it.
+double *sf_series_alloc (size_t size);
+
+//  Population standard deviation of the n values ending at x[i]: two
+//  passes, 0 when the variance is below 1e-14 (TA-Lib's rule).
+double sf_series_stddev (const double *x, size_t i, size_t n);
+
 //  The "output" parameter: false for "series" (the default), true for
 //  "last". Returns 0, or -1 after failing the job with BAD_INPUT.
 int sf_series_last (sf_actx_t *ctx, bool *last);

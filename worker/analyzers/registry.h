@@ -9,7 +9,21 @@
 #define SF_ANALYZERS(X)                                                        \
     X (sma)                                                                    \
     X (ema)                                                                    \
+    X (wma)                                                                    \
     X (rsi)                                                                    \
+    X (macd)                                                                   \
+    X (bbands)                                                                 \
+    X (atr)                                                                    \
+    X (stoch)                                                                  \
+    X (adx)                                                                    \
+    X (cci)                                                                    \
+    X (willr)                                                                  \
+    X (obv)                                                                    \
+    X (roc)                                                                    \
+    X (mfi)                                                                    \
+    X (stddev)                                                                 \
+    X (vwap)                                                                   \
+    X (volatility)                                                             \
     X (echo)                                                                   \
     X (sleep)                                                                  \
     X (fail)                                                                   \

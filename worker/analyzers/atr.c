@@ -1,0 +1,52 @@
+/*  =========================================================================
+    atr - average true range with Wilder smoothing (TA-Lib ATR)
+
+    tr[i] = max (high - low, |high - close[i-1]|, |low - close[i-1]|) from
+    index 1. The first atr, at index period, is the mean of tr[1 ..
+    period]; then atr = (atr × (period - 1) + tr) / period. Params: period
+    (1-100000, default 14); lookback period.
+    ========================================================================= */
+
+#include <math.h>
+#include <stdlib.h>
+#include "sf_series.h"
+
+static double
+s_true_range (const sf_candles_t *c, size_t i)
+{
+    double range = c->high [i] - c->low [i];
+    double up = fabs (c->high [i] - c->close [i - 1]);
+    double down = fabs (c->low [i] - c->close [i - 1]);
+    return fmax (range, fmax (up, down));
+}
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    int period;
+    bool last;
+    sf_candles_t *candles;
+    if (sf_series_int (ctx, "period", 14, 1, 100000, &period)
+    ||  sf_series_last (ctx, &last)
+    ||  sf_series_candles (ctx, (size_t) period, &candles))
+        return -1;
+    size_t n = (size_t) period;
+    double *atr = sf_series_alloc (candles->size);
+    double sum = 0;
+    for (size_t i = 1; i <= n; i++)
+        sum += s_true_range (candles, i);
+    atr [n] = sum / (double) n;
+    for (size_t i = n + 1; i < candles->size; i++)
+        atr [i] = (atr [i - 1] * (double) (n - 1) + s_true_range (candles, i)) / (double) n;
+    const char *names [] = { "atr" };
+    const double *outputs [] = { atr };
+    sf_series_pack (ctx, candles, n, last, names, outputs, 1);
+    free (atr);
+    sf_candles_destroy (&candles);
+    return 0;
+}
+
+const sf_analyzer_t sf_analyzer_atr = {
+    .name = "atr", .version = "1", .summary = "average true range, Wilder (period 14)",
+    .analyze = s_analyze
+};

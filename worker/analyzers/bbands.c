@@ -1,0 +1,51 @@
+/*  =========================================================================
+    bbands - Bollinger bands (TA-Lib BBANDS with SMA)
+
+    middle = SMA(period) of closes; upper/lower = middle ± multiplier ×
+    population standard deviation of the same closes. Params: period
+    (2-100000, default 20), multiplier (0-100, default 2.0); lookback
+    period - 1. Outputs upper, middle, lower.
+    ========================================================================= */
+
+#include <stdlib.h>
+#include "sf_series.h"
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    int period;
+    double multiplier;
+    bool last;
+    sf_candles_t *candles;
+    if (sf_series_int (ctx, "period", 20, 2, 100000, &period)
+    ||  sf_series_real (ctx, "multiplier", 2.0, 0, 100, &multiplier)
+    ||  sf_series_last (ctx, &last)
+    ||  sf_series_candles (ctx, (size_t) period - 1, &candles))
+        return -1;
+    size_t n = (size_t) period;
+    double *upper = sf_series_alloc (candles->size);
+    double *middle = sf_series_alloc (candles->size);
+    double *lower = sf_series_alloc (candles->size);
+    for (size_t i = n - 1; i < candles->size; i++) {
+        double sum = 0;
+        for (size_t j = i + 1 - n; j <= i; j++)
+            sum += candles->close [j];
+        middle [i] = sum / (double) n;
+        double band = multiplier * sf_series_stddev (candles->close, i, n);
+        upper [i] = middle [i] + band;
+        lower [i] = middle [i] - band;
+    }
+    const char *names [] = { "upper", "middle", "lower" };
+    const double *outputs [] = { upper, middle, lower };
+    sf_series_pack (ctx, candles, n - 1, last, names, outputs, 3);
+    free (upper);
+    free (middle);
+    free (lower);
+    sf_candles_destroy (&candles);
+    return 0;
+}
+
+const sf_analyzer_t sf_analyzer_bbands = {
+    .name = "bbands", .version = "1", .summary = "Bollinger bands (period 20, multiplier 2)",
+    .analyze = s_analyze
+};

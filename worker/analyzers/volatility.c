@@ -1,0 +1,67 @@
+/*  =========================================================================
+    volatility - standard deviation of one-period log returns
+
+    The sample standard deviation (divided by n - 1) of the last `period`
+    values of ln (close / close[-1]); 0 when the variance is below 1e-14;
+    multiplied by sqrt (periods_per_year) when that is given (e.g. 252
+    for daily candles). Params: period (2-100000, default 20),
+    periods_per_year (optional, 1-1000000); lookback period.
+    ========================================================================= */
+
+#include <math.h>
+#include <stdlib.h>
+#include "sf_series.h"
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    int period;
+    double per_year;
+    bool last;
+    sf_candles_t *candles;
+    if (sf_series_int (ctx, "period", 20, 2, 100000, &period)
+    ||  sf_series_real (ctx, "periods_per_year", 1, 1, 1000000, &per_year)
+    ||  sf_series_last (ctx, &last)
+    ||  sf_series_candles (ctx, (size_t) period, &candles))
+        return -1;
+    size_t n = (size_t) period, size = candles->size;
+    double *returns = sf_series_alloc (size);
+    double *volatility = sf_series_alloc (size);
+    for (size_t i = 1; i < size; i++) {
+        if (candles->close [i] <= 0 || candles->close [i - 1] <= 0) {
+            sf_actx_context_int (ctx, "row", (int64_t) i);
+            sf_actx_fail (ctx, "BAD_INPUT", "close at row %zu or %zu is not positive",
+                          i - 1, i);
+            free (returns);
+            free (volatility);
+            sf_candles_destroy (&candles);
+            return -1;
+        }
+        returns [i] = log (candles->close [i] / candles->close [i - 1]);
+    }
+    double scale = sqrt (per_year);
+    for (size_t i = n; i < size; i++) {
+        double mean = 0;
+        for (size_t j = i + 1 - n; j <= i; j++)
+            mean += returns [j];
+        mean /= (double) n;
+        double variance = 0;
+        for (size_t j = i + 1 - n; j <= i; j++)
+            variance += (returns [j] - mean) * (returns [j] - mean);
+        variance /= (double) (n - 1);
+        volatility [i] = variance < 1e-14? 0.0: sqrt (variance) * scale;
+    }
+    const char *names [] = { "volatility" };
+    const double *outputs [] = { volatility };
+    sf_series_pack (ctx, candles, n, last, names, outputs, 1);
+    free (returns);
+    free (volatility);
+    sf_candles_destroy (&candles);
+    return 0;
+}
+
+const sf_analyzer_t sf_analyzer_volatility = {
+    .name = "volatility", .version = "1",
+    .summary = "sample stdev of log returns (period 20, optionally annualised)",
+    .analyze = s_analyze
+};

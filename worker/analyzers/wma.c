@@ -1,0 +1,41 @@
+/*  =========================================================================
+    wma - weighted moving average of closes (TA-Lib WMA)
+
+    Weights 1 .. period, the newest heaviest, divided by period (period + 1)
+    / 2. Params: period (2-100000, default 20); lookback period - 1.
+    ========================================================================= */
+
+#include <stdlib.h>
+#include "sf_series.h"
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    int period;
+    bool last;
+    sf_candles_t *candles;
+    if (sf_series_int (ctx, "period", 20, 2, 100000, &period)
+    ||  sf_series_last (ctx, &last)
+    ||  sf_series_candles (ctx, (size_t) period - 1, &candles))
+        return -1;
+    size_t n = (size_t) period;
+    double *wma = sf_series_alloc (candles->size);
+    double divisor = (double) n * ((double) n + 1) / 2;
+    for (size_t i = n - 1; i < candles->size; i++) {
+        double sum = 0;
+        for (size_t w = 1; w <= n; w++)
+            sum += (double) w * candles->close [i + w - n];
+        wma [i] = sum / divisor;
+    }
+    const char *names [] = { "wma" };
+    const double *outputs [] = { wma };
+    sf_series_pack (ctx, candles, n - 1, last, names, outputs, 1);
+    free (wma);
+    sf_candles_destroy (&candles);
+    return 0;
+}
+
+const sf_analyzer_t sf_analyzer_wma = {
+    .name = "wma", .version = "1", .summary = "weighted moving average (period 20)",
+    .analyze = s_analyze
+};
