@@ -51,6 +51,11 @@ FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) $(EXAMPLES) $(BENCHES)
 
+#  Unit and integration tests link the broker's and worker's classes too
+#  (everything but their main.c), so a class is tested where it lives.
+BROKER_LIB := $(call obj,$(filter-out broker/main.c,$(BROKER_SRC)))
+WORKER_LIB := $(call obj,$(filter-out worker/main.c,$(WORKER_SRC)))
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iworker -Ibroker -Itests/support -MMD -MP -c $< -o $@
@@ -83,14 +88,10 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
+#  Benchmarks may measure the worker's analyzers in-process.
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(WORKER_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-#  Unit and integration tests link the broker's and worker's classes too
-#  (everything but their main.c), so a class is tested where it lives.
-BROKER_LIB := $(call obj,$(filter-out broker/main.c,$(BROKER_SRC)))
-WORKER_LIB := $(call obj,$(filter-out worker/main.c,$(WORKER_SRC)))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(SUPPORT_SRC)) $(BROKER_LIB) $(WORKER_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
