@@ -517,6 +517,64 @@ START_TEST (test_data_source)
 }
 END_TEST
 
+//  A real field of s_result.
+static double
+s_field (const char *name)
+{
+    const msgpack_object *value = sf_mp_get (&s_result.data, name);
+    ck_assert_msg (value, "no \"%s\" in the result", name);
+    return value->type == MSGPACK_OBJECT_FLOAT64? value->via.f64: (double) value->via.u64;
+}
+
+static void
+s_expect_near (const char *name, double want)
+{
+    double got = s_field (name);
+    double scale = fabs (want) > 1? fabs (want): 1;
+    ck_assert_msg (fabs (got - want) / scale <= 1e-9, "%s = %.15g, want %.15g", name, got, want);
+}
+
+START_TEST (test_stats_on_goog)
+{
+    const sf_candles_t *k = s_goog;
+    size_t n = k->size - 1;
+    double *r = calloc (n, sizeof (double));
+    double mean = 0;
+    for (size_t i = 0; i < n; i++) {
+        r [i] = (k->close [i + 1] - k->close [i]) / k->close [i];
+        mean += r [i];
+    }
+    mean /= (double) n;
+    double m2 = 0, m3 = 0, m4 = 0;
+    for (size_t i = 0; i < n; i++) {
+        m2 += pow (r [i] - mean, 2) / (double) n;
+        m3 += pow (r [i] - mean, 3) / (double) n;
+        m4 += pow (r [i] - mean, 4) / (double) n;
+    }
+    double stdev = sqrt (m2 * (double) n / (double) (n - 1));
+    //  Largest fall from any earlier close, by brute force
+    double worst = 0;
+    size_t peak = 0, trough = 0;
+    for (size_t i = 0; i < k->size; i++)
+        for (size_t j = i + 1; j < k->size; j++)
+            if ((k->close [i] - k->close [j]) / k->close [i] > worst) {
+                worst = (k->close [i] - k->close [j]) / k->close [i];
+                peak = i, trough = j;
+            }
+    ck_assert_int_eq (s_run ("stats", s_goog, NULL, 0, NULL), 0);
+    ck_assert (s_field ("returns") == (double) n);
+    s_expect_near ("mean", mean);
+    s_expect_near ("stdev", stdev);
+    s_expect_near ("skew", m3 / pow (m2, 1.5));
+    s_expect_near ("kurtosis", m4 / (m2 * m2) - 3);
+    s_expect_near ("max_drawdown", worst);
+    ck_assert (s_field ("drawdown_peak_ts") == k->ts [peak]);
+    ck_assert (s_field ("drawdown_trough_ts") == k->ts [trough]);
+    s_expect_near ("sharpe", mean / stdev * sqrt (252));
+    free (r);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -527,6 +585,7 @@ main (void)
     tcase_add_test (tc, test_sma_ema_rsi_on_goog);
     tcase_add_test (tc, test_all_indicators_on_goog);
     tcase_add_test (tc, test_flat_prices);
+    tcase_add_test (tc, test_stats_on_goog);
     tcase_add_test (tc, test_hand_checked);
     tcase_add_test (tc, test_output_last);
     tcase_add_test (tc, test_bad_params_and_short_data);

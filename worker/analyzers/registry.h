@@ -24,6 +24,7 @@
     X (stddev)                                                                 \
     X (vwap)                                                                   \
     X (volatility)                                                             \
+    X (stats)                                                                  \
     X (echo)                                                                   \
     X (sleep)                                                                  \
     X (fail)                                                                   \
