@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include "indicators.h"
 #include "sf_series.h"
 
 static double
@@ -18,6 +19,17 @@ s_true_range (const sf_candles_t *c, size_t i)
     double up = fabs (c->high [i] - c->close [i - 1]);
     double down = fabs (c->low [i] - c->close [i - 1]);
     return fmax (range, fmax (up, down));
+}
+
+void
+sf_indicator_atr (const sf_candles_t *candles, size_t n, double *out)
+{
+    double sum = 0;
+    for (size_t i = 1; i <= n; i++)
+        sum += s_true_range (candles, i);
+    out [n] = sum / (double) n;
+    for (size_t i = n + 1; i < candles->size; i++)
+        out [i] = (out [i - 1] * (double) (n - 1) + s_true_range (candles, i)) / (double) n;
 }
 
 static int
@@ -32,12 +44,7 @@ s_analyze (sf_actx_t *ctx)
         return -1;
     size_t n = (size_t) period;
     double *atr = sf_series_alloc (candles->size);
-    double sum = 0;
-    for (size_t i = 1; i <= n; i++)
-        sum += s_true_range (candles, i);
-    atr [n] = sum / (double) n;
-    for (size_t i = n + 1; i < candles->size; i++)
-        atr [i] = (atr [i - 1] * (double) (n - 1) + s_true_range (candles, i)) / (double) n;
+    sf_indicator_atr (candles, n, atr);
     const char *names [] = { "atr" };
     const double *outputs [] = { atr };
     sf_series_pack (ctx, candles, n, last, names, outputs, 1);

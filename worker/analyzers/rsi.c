@@ -9,12 +9,35 @@
     ========================================================================= */
 
 #include <stdlib.h>
+#include "indicators.h"
 #include "sf_series.h"
 
 static double
 s_rsi (double gain, double loss)
 {
     return gain + loss < 1e-14? 0.0: 100.0 * gain / (gain + loss);
+}
+
+void
+sf_indicator_rsi (const double *close, size_t size, size_t n, double *out)
+{
+    double gain = 0, loss = 0;
+    for (size_t i = 1; i <= n; i++) {
+        double change = close [i] - close [i - 1];
+        if (change > 0)
+            gain += change;
+        else
+            loss -= change;
+    }
+    gain /= (double) n;
+    loss /= (double) n;
+    out [n] = s_rsi (gain, loss);
+    for (size_t i = n + 1; i < size; i++) {
+        double change = close [i] - close [i - 1];
+        gain = (gain * (double) (n - 1) + (change > 0? change: 0)) / (double) n;
+        loss = (loss * (double) (n - 1) + (change < 0? -change: 0)) / (double) n;
+        out [i] = s_rsi (gain, loss);
+    }
 }
 
 static int
@@ -28,27 +51,8 @@ s_analyze (sf_actx_t *ctx)
     ||  sf_series_candles (ctx, (size_t) period, &candles))
         return -1;
     size_t n = (size_t) period;
-    double *rsi = (double *) malloc (candles->size * sizeof (double));
-    if (!rsi)
-        abort ();
-    const double *close = candles->close;
-    double gain = 0, loss = 0;
-    for (size_t i = 1; i <= n; i++) {
-        double change = close [i] - close [i - 1];
-        if (change > 0)
-            gain += change;
-        else
-            loss -= change;
-    }
-    gain /= (double) n;
-    loss /= (double) n;
-    rsi [n] = s_rsi (gain, loss);
-    for (size_t i = n + 1; i < candles->size; i++) {
-        double change = close [i] - close [i - 1];
-        gain = (gain * (double) (n - 1) + (change > 0? change: 0)) / (double) n;
-        loss = (loss * (double) (n - 1) + (change < 0? -change: 0)) / (double) n;
-        rsi [i] = s_rsi (gain, loss);
-    }
+    double *rsi = sf_series_alloc (candles->size);
+    sf_indicator_rsi (candles->close, candles->size, n, rsi);
     const char *names [] = { "rsi" };
     const double *outputs [] = { rsi };
     sf_series_pack (ctx, candles, n, last, names, outputs, 1);

@@ -7,7 +7,26 @@
     ========================================================================= */
 
 #include <stdlib.h>
+#include "indicators.h"
 #include "sf_series.h"
+
+void
+sf_indicator_sma (const double *close, size_t size, size_t n, double *out)
+{
+    double sum = 0;
+    for (size_t i = 0; i < size; i++) {
+        sum += close [i];
+        if (i >= n)
+            sum -= close [i - n];
+        if ((i + 1) % n == 0) {
+            sum = 0;            //  Afresh, so rounding never accumulates
+            for (size_t j = i + 1 - n; j <= i; j++)
+                sum += close [j];
+        }
+        if (i + 1 >= n)
+            out [i] = sum / (double) n;
+    }
+}
 
 static int
 s_analyze (sf_actx_t *ctx)
@@ -20,23 +39,8 @@ s_analyze (sf_actx_t *ctx)
     ||  sf_series_candles (ctx, (size_t) period - 1, &candles))
         return -1;
     size_t n = (size_t) period;
-    double *sma = (double *) malloc (candles->size * sizeof (double));
-    if (!sma)
-        abort ();
-    const double *close = candles->close;
-    double sum = 0;
-    for (size_t i = 0; i < candles->size; i++) {
-        sum += close [i];
-        if (i >= n)
-            sum -= close [i - n];
-        if (i + 1 >= n && (i + 1) % n == 0) {
-            sum = 0;            //  Afresh, so rounding never accumulates
-            for (size_t j = i + 1 - n; j <= i; j++)
-                sum += close [j];
-        }
-        if (i + 1 >= n)
-            sma [i] = sum / (double) n;
-    }
+    double *sma = sf_series_alloc (candles->size);
+    sf_indicator_sma (candles->close, candles->size, n, sma);
     const char *names [] = { "sma" };
     const double *outputs [] = { sma };
     sf_series_pack (ctx, candles, n - 1, last, names, outputs, 1);

@@ -10,7 +10,28 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include "indicators.h"
 #include "sf_series.h"
+
+void
+sf_indicator_volatility (const double *close, size_t size, size_t n, double *out)
+{
+    double *returns = sf_series_alloc (size);
+    for (size_t i = 1; i < size; i++)
+        returns [i] = log (close [i] / close [i - 1]);
+    for (size_t i = n; i < size; i++) {
+        double mean = 0;
+        for (size_t j = i + 1 - n; j <= i; j++)
+            mean += returns [j];
+        mean /= (double) n;
+        double variance = 0;
+        for (size_t j = i + 1 - n; j <= i; j++)
+            variance += (returns [j] - mean) * (returns [j] - mean);
+        variance /= (double) (n - 1);
+        out [i] = variance < 1e-14? 0.0: sqrt (variance);
+    }
+    free (returns);
+}
 
 static int
 s_analyze (sf_actx_t *ctx)
@@ -25,36 +46,20 @@ s_analyze (sf_actx_t *ctx)
     ||  sf_series_candles (ctx, (size_t) period, &candles))
         return -1;
     size_t n = (size_t) period, size = candles->size;
-    double *returns = sf_series_alloc (size);
-    double *volatility = sf_series_alloc (size);
-    for (size_t i = 1; i < size; i++) {
-        if (candles->close [i] <= 0 || candles->close [i - 1] <= 0) {
+    for (size_t i = 0; i < size; i++)
+        if (candles->close [i] <= 0) {
             sf_actx_context_int (ctx, "row", (int64_t) i);
-            sf_actx_fail (ctx, "BAD_INPUT", "close at row %zu or %zu is not positive",
-                          i - 1, i);
-            free (returns);
-            free (volatility);
             sf_candles_destroy (&candles);
-            return -1;
+            return sf_actx_fail (ctx, "BAD_INPUT", "close at row %zu is not positive", i);
         }
-        returns [i] = log (candles->close [i] / candles->close [i - 1]);
-    }
+    double *volatility = sf_series_alloc (size);
+    sf_indicator_volatility (candles->close, size, n, volatility);
     double scale = sqrt (per_year);
-    for (size_t i = n; i < size; i++) {
-        double mean = 0;
-        for (size_t j = i + 1 - n; j <= i; j++)
-            mean += returns [j];
-        mean /= (double) n;
-        double variance = 0;
-        for (size_t j = i + 1 - n; j <= i; j++)
-            variance += (returns [j] - mean) * (returns [j] - mean);
-        variance /= (double) (n - 1);
-        volatility [i] = variance < 1e-14? 0.0: sqrt (variance) * scale;
-    }
+    for (size_t i = n; i < size; i++)
+        volatility [i] *= scale;
     const char *names [] = { "volatility" };
     const double *outputs [] = { volatility };
     sf_series_pack (ctx, candles, n, last, names, outputs, 1);
-    free (returns);
     free (volatility);
     sf_candles_destroy (&candles);
     return 0;
