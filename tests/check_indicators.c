@@ -575,6 +575,34 @@ START_TEST (test_stats_on_goog)
 }
 END_TEST
 
+START_TEST (test_report_on_goog)
+{
+    const sf_candles_t *k = s_goog;
+    size_t size = k->size, end = size - 1;
+    double *a = calloc (size, sizeof (double)), *b = calloc (size, sizeof (double));
+    s_textbook_sma (k->close, size, 20, a);
+    s_textbook_sma (k->close, size, 50, b);
+    double fast = a [end], slow = b [end];
+    s_textbook_rsi (k->close, size, 14, a);
+    double rsi = a [end];
+    ck_assert_int_eq (s_run ("report", s_goog, NULL, 0, NULL), 0);
+    s_expect_near ("close", k->close [end]);
+    s_expect_near ("change", k->close [end] / k->close [0] - 1);
+    s_expect_near ("sma_fast", fast);
+    s_expect_near ("sma_slow", slow);
+    s_expect_near ("rsi", rsi);
+    ck_assert (sf_mp_streq (sf_mp_get (&s_result.data, "trend"), fast > slow? "up": "down"));
+    ck_assert (sf_mp_streq (sf_mp_get (&s_result.data, "rsi_state"),
+                            rsi >= 70? "overbought": rsi <= 30? "oversold": "neutral"));
+    //  October 2008: the slow average is above the fast one
+    ck_assert (sf_mp_streq (sf_mp_get (&s_result.data, "trend"), "down"));
+    ck_assert (s_field ("ts") == k->ts [end]);
+    ck_assert (s_field ("volatility") > 0 && s_field ("atr") > 0);
+    free (a);
+    free (b);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -586,6 +614,7 @@ main (void)
     tcase_add_test (tc, test_all_indicators_on_goog);
     tcase_add_test (tc, test_flat_prices);
     tcase_add_test (tc, test_stats_on_goog);
+    tcase_add_test (tc, test_report_on_goog);
     tcase_add_test (tc, test_hand_checked);
     tcase_add_test (tc, test_output_last);
     tcase_add_test (tc, test_bad_params_and_short_data);

@@ -25,6 +25,7 @@
     X (vwap)                                                                   \
     X (volatility)                                                             \
     X (stats)                                                                  \
+    X (report)                                                                 \
     X (echo)                                                                   \
     X (sleep)                                                                  \
     X (fail)                                                                   \

@@ -1,0 +1,101 @@
+/*  =========================================================================
+    report - one symbol's summary for periodic reports
+
+    Over the job's candles: the last close and time, the change over the
+    window (last close / first close - 1), the trend from a fast and a slow
+    SMA of closes ("up" when fast > slow, "down" when fast < slow, else
+    "flat"), RSI and its state ("overbought" at or above `overbought`,
+    "oversold" at or below `oversold`, else "neutral"), the volatility of
+    log returns (annualised when periods_per_year is given) and the ATR.
+    Params: fast (2-100000, default 20), slow (default 50, more than fast),
+    rsi_period (14), overbought (70), oversold (30), volatility_period (20),
+    atr_period (14), periods_per_year (1). Needs more candles than the
+    longest of the lookbacks.
+    ========================================================================= */
+
+#include <math.h>
+#include <stdlib.h>
+#include "indicators.h"
+#include "sf_mp.h"
+#include "sf_series.h"
+
+static void
+s_pack_real (msgpack_packer *pk, const char *key, double value)
+{
+    sf_mp_pack_str (pk, key);
+    msgpack_pack_double (pk, value);
+}
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    int fast, slow, rsi_period, vol_period, atr_period;
+    double overbought, oversold, per_year;
+    if (sf_series_int (ctx, "fast", 20, 2, 100000, &fast)
+    ||  sf_series_int (ctx, "slow", 50, 3, 100000, &slow)
+    ||  sf_series_int (ctx, "rsi_period", 14, 2, 100000, &rsi_period)
+    ||  sf_series_int (ctx, "volatility_period", 20, 2, 100000, &vol_period)
+    ||  sf_series_int (ctx, "atr_period", 14, 1, 100000, &atr_period)
+    ||  sf_series_real (ctx, "overbought", 70, 0, 100, &overbought)
+    ||  sf_series_real (ctx, "oversold", 30, 0, 100, &oversold)
+    ||  sf_series_real (ctx, "periods_per_year", 1, 1, 1000000, &per_year))
+        return -1;
+    if (slow <= fast) {
+        sf_actx_context_str (ctx, "param", "slow");
+        return sf_actx_fail (ctx, "BAD_INPUT", "param \"slow\" (%d) must be more than "
+                             "\"fast\" (%d)", slow, fast);
+    }
+    size_t lookback = (size_t) slow - 1;
+    if ((size_t) rsi_period > lookback)
+        lookback = (size_t) rsi_period;
+    if ((size_t) vol_period > lookback)
+        lookback = (size_t) vol_period;
+    if ((size_t) atr_period > lookback)
+        lookback = (size_t) atr_period;
+    sf_candles_t *candles;
+    if (sf_series_candles (ctx, lookback, &candles))
+        return -1;
+    size_t size = candles->size, end = size - 1;
+    const double *close = candles->close;
+    for (size_t i = 0; i < size; i++)
+        if (close [i] <= 0) {
+            sf_actx_context_int (ctx, "row", (int64_t) i);
+            sf_candles_destroy (&candles);
+            return sf_actx_fail (ctx, "BAD_INPUT", "close at row %zu is not positive", i);
+        }
+    double *work = sf_series_alloc (size);
+    sf_indicator_sma (close, size, (size_t) fast, work);
+    double sma_fast = work [end];
+    sf_indicator_sma (close, size, (size_t) slow, work);
+    double sma_slow = work [end];
+    sf_indicator_rsi (close, size, (size_t) rsi_period, work);
+    double rsi = work [end];
+    sf_indicator_volatility (close, size, (size_t) vol_period, work);
+    double volatility = work [end] * sqrt (per_year);
+    sf_indicator_atr (candles, (size_t) atr_period, work);
+    double atr = work [end];
+    free (work);
+
+    msgpack_packer *pk = sf_actx_output (ctx);
+    msgpack_pack_map (pk, 11);
+    sf_mp_pack_kv_uint (pk, "ts", (uint64_t) candles->ts [end]);
+    s_pack_real (pk, "close", close [end]);
+    s_pack_real (pk, "change", close [end] / close [0] - 1);
+    sf_mp_pack_kv_str (pk, "trend", sma_fast > sma_slow? "up": sma_fast < sma_slow? "down": "flat");
+    s_pack_real (pk, "sma_fast", sma_fast);
+    s_pack_real (pk, "sma_slow", sma_slow);
+    s_pack_real (pk, "rsi", rsi);
+    sf_mp_pack_kv_str (pk, "rsi_state", rsi >= overbought? "overbought":
+                                        rsi <= oversold? "oversold": "neutral");
+    s_pack_real (pk, "volatility", volatility);
+    s_pack_real (pk, "atr", atr);
+    sf_mp_pack_kv_uint (pk, "candles", size);
+    sf_candles_destroy (&candles);
+    return 0;
+}
+
+const sf_analyzer_t sf_analyzer_report = {
+    .name = "report", .version = "1",
+    .summary = "one symbol's summary: close, change, trend, RSI state, volatility, ATR",
+    .analyze = s_analyze
+};
