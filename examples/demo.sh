@@ -62,6 +62,10 @@ for id in $ids; do
     "$bin/sheaf" result "$id" --wait --json
 done
 
+step "a report and return statistics for GOOG (daily, 2004-2008)"
+"$bin/sheaf" submit report --symbol GOOG --timeframe 1d --param periods_per_year=252 --wait --json
+"$bin/sheaf" submit stats --symbol GOOG --timeframe 1d --wait --json
+
 step "the same on a symbol the data source does not have: a DATA_FETCH error"
 "$bin/sheaf" submit rsi --symbol XYZ --timeframe 1d --wait --json || true
 
