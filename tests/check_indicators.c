@@ -7,6 +7,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "sf_actx.h"
 #include "sf_analyzers.h"
@@ -603,6 +604,122 @@ START_TEST (test_report_on_goog)
 }
 END_TEST
 
+//  Write a CSV of closes (open/high/low = close, volume 1) at the given
+//  minutes into dir/NAME_1m.csv.
+static void
+s_write_series (const char *dir, const char *name, const int *minutes, const double *closes,
+                size_t size)
+{
+    char path [600];
+    snprintf (path, sizeof path, "%s/%s_1m.csv", dir, name);
+    FILE *file = fopen (path, "w");
+    ck_assert_ptr_nonnull (file);
+    fprintf (file, "ts,open,high,low,close,volume\n");
+    for (size_t i = 0; i < size; i++)
+        fprintf (file, "%lld,%.17g,%.17g,%.17g,%.17g,1\n", (long long) minutes [i] * 60000,
+                 closes [i], closes [i], closes [i], closes [i]);
+    fclose (file);
+}
+
+START_TEST (test_correlation)
+{
+    char dir [] = "/tmp/sheaf-correlation-XXXXXX";
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+    //  A and B share minutes 1, 2, 4, 5, 7; C is twice A; D does not move
+    int a_minutes [] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+    double a [] = { 10, 11, 10.5, 12, 11.8, 12.5, 13, 12.2 };
+    int b_minutes [] = { 1, 2, 4, 5, 7, 8 };
+    double b [] = { 20, 20.5, 20.1, 21, 20.7, 22 };
+    double c [8], d [8];
+    for (int i = 0; i < 8; i++)
+        c [i] = 2 * a [i], d [i] = 5;
+    s_write_series (dir, "A", a_minutes, a, 8);
+    s_write_series (dir, "B", b_minutes, b, 6);
+    s_write_series (dir, "C", a_minutes, c, 8);
+    s_write_series (dir, "D", a_minutes, d, 8);
+
+    sf_actx_t ctx;
+    sf_actx_init (&ctx, dir);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    sf_mp_pack_kv_str (&pk, "analyzer", "correlation");
+    sf_mp_pack_kv_str (&pk, "timeframe", "1m");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_str (&pk, "symbols");
+    msgpack_pack_array (&pk, 4);
+    sf_mp_pack_str (&pk, "A");
+    sf_mp_pack_str (&pk, "B");
+    sf_mp_pack_str (&pk, "C");
+    sf_mp_pack_str (&pk, "D");
+    msgpack_unpacked job;
+    msgpack_unpacked_init (&job);
+    size_t offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    const sf_analyzer_t *analyzer = sf_analyzers_find ("correlation", 11, false);
+    sf_actx_reset (&ctx, &job.data, 1);
+    ck_assert_msg (analyzer->analyze (&ctx) == 0, "%s", ctx.message);
+    offset = 0;
+    ck_assert (msgpack_unpack_next (&s_result, ctx.output.data, ctx.output.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+
+    //  Expected A-B: returns between the shared minutes 1, 2, 4, 5, 7
+    double sa [] = { 11, 10.5, 11.8, 12.5, 12.2 }, sb [] = { 20, 20.5, 20.1, 21, 20.7 };
+    double ra [4], rb [4], ma = 0, mb = 0;
+    for (int i = 0; i < 4; i++) {
+        ra [i] = log (sa [i + 1] / sa [i]);
+        rb [i] = log (sb [i + 1] / sb [i]);
+        ma += ra [i] / 4, mb += rb [i] / 4;
+    }
+    double cov = 0, va = 0, vb = 0;
+    for (int i = 0; i < 4; i++) {
+        cov += (ra [i] - ma) * (rb [i] - mb);
+        va += (ra [i] - ma) * (ra [i] - ma);
+        vb += (rb [i] - mb) * (rb [i] - mb);
+    }
+    double ab = cov / sqrt (va * vb);
+    ck_assert (s_field ("observations") == 4);
+    const msgpack_object *matrix = sf_mp_get (&s_result.data, "matrix");
+    ck_assert (matrix && matrix->via.array.size == 4);
+    #define S_CELL(r, c) (&matrix->via.array.ptr [r].via.array.ptr [c])
+    ck_assert (fabs (S_CELL (0, 1)->via.f64 - ab) < 1e-12);
+    ck_assert (fabs (S_CELL (1, 0)->via.f64 - ab) < 1e-12);
+    ck_assert (S_CELL (0, 0)->via.f64 == 1);
+    ck_assert (fabs (S_CELL (0, 2)->via.f64 - 1) < 1e-12);        //  C moves as A
+    ck_assert_int_eq (S_CELL (0, 3)->type, MSGPACK_OBJECT_NIL);    //  D does not move
+    ck_assert_int_eq (S_CELL (3, 3)->type, MSGPACK_OBJECT_NIL);
+
+    //  A symbol the data source lacks, and too few shared times
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 3);
+    sf_mp_pack_kv_str (&pk, "analyzer", "correlation");
+    sf_mp_pack_kv_str (&pk, "timeframe", "1m");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_str (&pk, "symbols");
+    msgpack_pack_array (&pk, 2);
+    sf_mp_pack_str (&pk, "A");
+    sf_mp_pack_str (&pk, "ZZZ");
+    offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    sf_actx_reset (&ctx, &job.data, 1);
+    ck_assert_int_eq (analyzer->analyze (&ctx), -1);
+    ck_assert_str_eq (ctx.code, "DATA_FETCH");
+
+    msgpack_unpacked_destroy (&job);
+    msgpack_sbuffer_destroy (&buffer);
+    sf_actx_destroy (&ctx);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf %s", dir);
+    ck_assert_int_eq (system (command), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -615,6 +732,7 @@ main (void)
     tcase_add_test (tc, test_flat_prices);
     tcase_add_test (tc, test_stats_on_goog);
     tcase_add_test (tc, test_report_on_goog);
+    tcase_add_test (tc, test_correlation);
     tcase_add_test (tc, test_hand_checked);
     tcase_add_test (tc, test_output_last);
     tcase_add_test (tc, test_bad_params_and_short_data);

@@ -56,6 +56,13 @@ uint32_t sf_actx_attempt (sf_actx_t *ctx);
 //  source cannot provide them.
 int sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p);
 
+//  The candles the worker's data source has for symbol and timeframe, all
+//  of them. Returns 0 with *candles_p (the caller destroys it), or -1 after
+//  failing the job with DATA_FETCH (context: symbol, timeframe, source,
+//  cause).
+int sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
+                   sf_candles_t **candles_p);
+
 //  Where analyze packs its result (exactly one value).
 msgpack_packer *sf_actx_output (sf_actx_t *ctx);
 

@@ -169,6 +169,35 @@ s_bound (sf_actx_t *ctx, const char *field, double *ms)
 }
 
 int
+sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
+               sf_candles_t **candles_p)
+{
+    *candles_p = NULL;
+    sf_actx_context_str (ctx, "symbol", symbol);
+    sf_actx_context_str (ctx, "timeframe", timeframe);
+    if (!ctx->data_dir) {
+        sf_actx_context_str (ctx, "source", "none");
+        sf_actx_context_str (ctx, "cause", "this worker has no data source (--data-dir)");
+        return sf_actx_fail (ctx, "DATA_FETCH", "no data source for %s %s", symbol, timeframe);
+    }
+    char path [1024];
+    snprintf (path, sizeof path, "%s/%s_%s.csv", ctx->data_dir, symbol, timeframe);
+    sf_actx_context_str (ctx, "source", path);
+    if (!s_safe_name (symbol) || !s_safe_name (timeframe)) {
+        sf_actx_context_str (ctx, "cause", "symbol or timeframe is not a safe file name");
+        return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s", symbol, timeframe);
+    }
+    sf_error_t error;
+    *candles_p = sf_candles_load_csv (path, &error);
+    if (!*candles_p) {
+        sf_actx_context_str (ctx, "cause", error.message);
+        return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s: %s", symbol, timeframe,
+                             error.message);
+    }
+    return 0;
+}
+
+int
 sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
 {
     *candles_p = NULL;
@@ -186,26 +215,8 @@ sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
         ||  !s_job_text (ctx, "timeframe", timeframe, sizeof timeframe))
             return sf_actx_fail (ctx, "BAD_INPUT",
                                  "the job carries no candles and names no symbol and timeframe");
-        sf_actx_context_str (ctx, "symbol", symbol);
-        sf_actx_context_str (ctx, "timeframe", timeframe);
-        if (!ctx->data_dir) {
-            sf_actx_context_str (ctx, "source", "none");
-            sf_actx_context_str (ctx, "cause", "this worker has no data source (--data-dir)");
-            return sf_actx_fail (ctx, "DATA_FETCH", "no data source for %s %s", symbol, timeframe);
-        }
-        char path [1024];
-        snprintf (path, sizeof path, "%s/%s_%s.csv", ctx->data_dir, symbol, timeframe);
-        sf_actx_context_str (ctx, "source", path);
-        if (!s_safe_name (symbol) || !s_safe_name (timeframe)) {
-            sf_actx_context_str (ctx, "cause", "symbol or timeframe is not a safe file name");
-            return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s", symbol, timeframe);
-        }
-        candles = sf_candles_load_csv (path, &error);
-        if (!candles) {
-            sf_actx_context_str (ctx, "cause", error.message);
-            return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s: %s", symbol, timeframe,
-                                 error.message);
-        }
+        if (sf_actx_fetch (ctx, symbol, timeframe, &candles))
+            return -1;
     }
     double from, to;
     uint64_t limit = 0;

@@ -26,6 +26,7 @@
     X (volatility)                                                             \
     X (stats)                                                                  \
     X (report)                                                                 \
+    X (correlation)                                                            \
     X (echo)                                                                   \
     X (sleep)                                                                  \
     X (fail)                                                                   \
