@@ -32,7 +32,8 @@ WORKER_SRC  := $(sort $(wildcard worker/*.c worker/analyzers/*.c))
 CLI_SRC     := $(sort $(wildcard cli/*.c))
 CHECK_SRC   := $(sort $(wildcard tests/check_*.c))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
-EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+EXAMPLE_SRC := $(sort $(filter-out examples/plugin_%.c,$(wildcard examples/*.c)))
+PLUGIN_SRC  := $(sort $(wildcard examples/plugin_*.c tests/plugins/*.c))
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -42,6 +43,7 @@ LIB_SO  := $(BUILD)/lib/libsheaf.so
 BINS    := $(BUILD)/bin/sheaf-broker $(BUILD)/bin/sheaf-worker $(BUILD)/bin/sheaf
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRC))
 EXAMPLES:= $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+PLUGINS := $(patsubst %.c,$(BUILD)/%.so,$(PLUGIN_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
@@ -49,7 +51,7 @@ FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 .PHONY: all check check-san install deps demo bench fuzz clean
 .SECONDARY:
 
-all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) $(EXAMPLES) $(BENCHES)
+all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) $(EXAMPLES) $(PLUGINS) $(BENCHES)
 
 #  Unit and integration tests link the broker's and worker's classes too
 #  (everything but their main.c), so a class is tested where it lives.
@@ -76,9 +78,17 @@ $(BUILD)/bin/sheaf-broker: $(call obj,$(BROKER_SRC)) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+#  -rdynamic: plugins call the sf_actx_* and sf_candles_* functions the
+#  worker exports.
 $(BUILD)/bin/sheaf-worker: $(call obj,$(WORKER_SRC)) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(LIBS) -ldl
+
+#  Analyzer plugins (examples/plugin_*.c, tests/plugins/*.c): shared
+#  libraries whose sheaf symbols resolve against the worker at load time.
+$(BUILD)/%.so: %.c worker/sheaf_analyzer.h common/sf_candles.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iworker -shared $(LDFLAGS) -o $@ $<
 
 $(BUILD)/bin/sheaf: $(call obj,$(CLI_SRC)) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -134,7 +144,8 @@ install: all
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libsheaf.so.0
 	ln -sf libsheaf.so.0 $(DESTDIR)$(PREFIX)/lib/libsheaf.so
-	install -m 644 common/sheaf.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 common/sheaf.h worker/sheaf_analyzer.h common/sf_candles.h \
+	    $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@PKGS@|$(PKGS)|g' common/sheaf.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sheaf.pc
 

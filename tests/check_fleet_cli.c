@@ -7,6 +7,7 @@
 #include "suite.h"
 #include <czmq.h>
 #include <jansson.h>
+#include <math.h>
 #include "fleet.h"
 #include "sheaf.h"
 
@@ -20,7 +21,10 @@ s_setup (void)
     static char data_dir [512];
     const char *src = getenv ("SHEAF_SRC");
     snprintf (data_dir, sizeof data_dir, "%s/data", src? src: ".");
-    char *extra [] = { "--data-dir", data_dir, NULL };
+    static char plugin [512];
+    const char *build = getenv ("SHEAF_BUILD");
+    snprintf (plugin, sizeof plugin, "%s/examples/plugin_midpoint.so", build? build: "build");
+    char *extra [] = { "--data-dir", data_dir, "--plugin", plugin, NULL };
     fleet_worker (fleet, "cli-worker", 2, 8, extra);
     ck_assert (fleet_await_workers (fleet, 1, 5000));
 }
@@ -94,6 +98,28 @@ START_TEST (test_indicator_on_sample_data)
 }
 END_TEST
 
+START_TEST (test_plugin_analyzer)
+{
+    //  The example plugin's analyzer, served by the worker that loaded it
+    ck_assert_int_eq (s_sheaf ("submit", "midpoint", "--symbol", "GOOG", "--timeframe", "1d",
+                               "--wait", "--json", NULL), 0);
+    json_t *result = s_json ();
+    json_t *midpoint = json_object_get (json_object_get (result, "result"), "midpoint");
+    ck_assert_int_eq (json_array_size (midpoint), 1047);
+    //  2004-08-19: high 104.06, low 95.96
+    ck_assert (fabs (json_real_value (json_array_get (midpoint, 0)) - 100.01) < 1e-9);
+    json_decref (result);
+    //  A plugin for another ABI, or no plugin at all: exit 5 with the reason
+    const char *build = getenv ("SHEAF_BUILD");
+    char wrong [512];
+    snprintf (wrong, sizeof wrong, "%s/tests/plugins/plugin_wrong_abi.so", build? build: "build");
+    char *wrong_abi [] = { "sheaf-worker", "--plugin", wrong, "--list", NULL };
+    ck_assert_int_eq (fleet_run (fleet, wrong_abi, out, sizeof out, 5000), 5);
+    char *missing [] = { "sheaf-worker", "--plugin", "/nonexistent/plugin.so", "--list", NULL };
+    ck_assert_int_eq (fleet_run (fleet, missing, out, sizeof out, 5000), 5);
+}
+END_TEST
+
 START_TEST (test_exit_codes)
 {
     ck_assert_int_eq (s_sheaf ("submit", "fail", "--wait", NULL), 1);
@@ -145,7 +171,7 @@ START_TEST (test_status_and_workers)
     ck_assert_str_eq (json_string_value (json_object_get (status, "store")), "memory");
     json_decref (status);
     ck_assert_int_eq (s_sheaf ("workers", NULL), 0);
-    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "sma,ema,wma,rsi,macd") && strstr (out, "stats,report,correlation,echo,sleep,fail"),
+    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "sma,ema,wma,rsi,macd") && strstr (out, "stats,report,correlation,echo,sleep,fail,midpoint"),
                    "%s", out);
     ck_assert_int_eq (s_sheaf ("status", NULL), 0);
     ck_assert_msg (strstr (out, "submitted=1"), "%s", out);
@@ -193,6 +219,7 @@ main (void)
     tcase_set_timeout (tcase, 60);
     tcase_add_test (tcase, test_submit_wait_json);
     tcase_add_test (tcase, test_indicator_on_sample_data);
+    tcase_add_test (tcase, test_plugin_analyzer);
     tcase_add_test (tcase, test_exit_codes);
     tcase_add_test (tcase, test_result_after_submitter_left);
     tcase_add_test (tcase, test_status_and_workers);

@@ -13,8 +13,11 @@
 enum {
     EXIT_USAGE = 2,
     EXIT_ANALYZER = 3,
-    EXIT_BROKER = 4
+    EXIT_BROKER = 4,
+    EXIT_PLUGIN = 5
 };
+
+#define S_PLUGINS_MAX 64
 
 static void
 s_usage (FILE *out)
@@ -34,6 +37,7 @@ s_usage (FILE *out)
 "                                                     SHEAF_LIVENESS  (3)\n"
 "  --data-dir DIR       CSV candles, DIR/<SYMBOL>_<TIMEFRAME>.csv\n"
 "                                                     SHEAF_DATA_DIR  (none)\n"
+"  --plugin FILE.so     load analyzers from a plugin (repeatable)\n"
 "  --enable-test-analyzers\n"
 "                       also serve test-only analyzers (crash)\n"
 "  --list               list the analyzers and exit\n"
@@ -41,7 +45,7 @@ s_usage (FILE *out)
 "  -h, --help           this text\n"
 "\n"
 "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 an analyzer failed to\n"
-"initialise, 4 the broker endpoint is malformed.\n",
+"initialise, 4 the broker endpoint is malformed, 5 a plugin cannot be loaded.\n",
              SF_DEFAULT_BACKEND);
 }
 
@@ -84,6 +88,8 @@ main (int argc, char *argv [])
         config.liveness = (int) s_number ("liveness", env, 1, 100);
     bool verbose = (env = getenv ("SHEAF_VERBOSE")) && streq (env, "1");
     bool list = false;
+    const char *plugins [S_PLUGINS_MAX + 1] = { NULL };
+    size_t plugin_count = 0;
 
     static const struct option options [] = {
         { "broker", required_argument, NULL, 'b' },
@@ -93,6 +99,7 @@ main (int argc, char *argv [])
         { "heartbeat", required_argument, NULL, 'H' },
         { "liveness", required_argument, NULL, 'L' },
         { "data-dir", required_argument, NULL, 'd' },
+        { "plugin", required_argument, NULL, 'p' },
         { "enable-test-analyzers", no_argument, NULL, 'T' },
         { "list", no_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
@@ -109,6 +116,13 @@ main (int argc, char *argv [])
             case 'H': config.heartbeat_ms = (int) s_number ("heartbeat", optarg, 10, 600000); break;
             case 'L': config.liveness = (int) s_number ("liveness", optarg, 1, 100); break;
             case 'd': config.data_dir = optarg; break;
+            case 'p':
+                if (plugin_count == S_PLUGINS_MAX) {
+                    fprintf (stderr, "sheaf-worker: at most %d --plugin\n", S_PLUGINS_MAX);
+                    return EXIT_USAGE;
+                }
+                plugins [plugin_count++] = optarg;
+                break;
             case 'T': config.tests = true; break;
             case 'l': list = true; break;
             case 'v': verbose = true; break;
@@ -124,8 +138,16 @@ main (int argc, char *argv [])
         fprintf (stderr, "sheaf-worker: --name must not be empty\n");
         return EXIT_USAGE;
     }
+    config.plugins = plugins;
     if (list) {
+        sf_error_t error;
+        for (size_t i = 0; i < plugin_count; i++)
+            if (sf_analyzers_load (plugins [i], &error)) {
+                fprintf (stderr, "sheaf-worker: %s\n", error.message);
+                return EXIT_PLUGIN;
+            }
         s_list (config.tests);
+        sf_analyzers_unload ();
         return 0;
     }
     sf_log_init ("sheaf-worker", verbose);
@@ -134,7 +156,8 @@ main (int argc, char *argv [])
     sf_worker_t *worker = sf_worker_new (&config, &error);
     if (!worker) {
         sf_log_error ("worker: %s", error.message);
-        return streq (error.code, "ANALYZER")? EXIT_ANALYZER: EXIT_BROKER;
+        return streq (error.code, "PLUGIN")? EXIT_PLUGIN:
+               streq (error.code, "ANALYZER")? EXIT_ANALYZER: EXIT_BROKER;
     }
     int rc = sf_worker_run (worker);
     sf_worker_destroy (&worker);

@@ -7,7 +7,7 @@
 #define SF_ACTX_H_INCLUDED
 
 #include <jansson.h>
-#include "analyzer.h"
+#include "sheaf_analyzer.h"
 
 struct _sf_actx_t {
     const char *data_dir;           //  CSV data source or NULL (borrowed)

@@ -13,7 +13,7 @@
 #define SF_SERIES_H_INCLUDED
 
 #include <stdbool.h>
-#include "analyzer.h"
+#include "sheaf_analyzer.h"
 
 //  An integer parameter: its value, default_value when absent. Fails the
 //  job with BAD_INPUT naming the parameter and its range when out of

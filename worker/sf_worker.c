@@ -59,6 +59,7 @@ sf_worker_config_defaults (sf_worker_config_t *config)
     config->liveness = 3;
     config->tests = false;
     config->data_dir = NULL;
+    config->plugins = NULL;
 }
 
 static int s_broker_reader (zloop_t *loop, zsock_t *socket, void *arg);
@@ -303,8 +304,15 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
 sf_worker_t *
 sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
 {
-    if (sf_analyzers_init (config->tests, error))
+    for (const char **plugin = config->plugins; plugin && *plugin; plugin++)
+        if (sf_analyzers_load (*plugin, error)) {
+            sf_analyzers_unload ();
+            return NULL;
+        }
+    if (sf_analyzers_init (config->tests, error)) {
+        sf_analyzers_unload ();
         return NULL;
+    }
     sf_worker_t *self = (sf_worker_t *) zmalloc (sizeof *self);
     self->config = *config;
     if (self->config.slots == 0)
@@ -374,6 +382,7 @@ sf_worker_destroy (sf_worker_t **self_p)
     sf_batchw_destroy (&self->out);
     zhashx_destroy (&self->held);
     sf_analyzers_cleanup (self->config.tests);
+    sf_analyzers_unload ();
     free (self);
     *self_p = NULL;
 }

@@ -20,6 +20,7 @@ typedef struct {
     int liveness;               //  Missed heartbeats before reconnecting
     bool tests;                 //  Serve test-only analyzers
     const char *data_dir;       //  CSV data source directory or NULL
+    const char **plugins;       //  Plugin files to load (NULL-terminated) or NULL
 } sf_worker_config_t;
 
 //  Defaults: the broker's default backend, one thread per core, 8 slots a
@@ -28,8 +29,9 @@ void sf_worker_config_defaults (sf_worker_config_t *config);
 
 typedef struct _sf_worker_t sf_worker_t;
 
-//  Start the pool and connect. Returns NULL with error (code ANALYZER when
-//  an analyzer's init failed, BROKER when the endpoint is malformed).
+//  Load the plugins, start the pool and connect. Returns NULL with error
+//  (code PLUGIN when a plugin cannot be loaded, ANALYZER when an
+//  analyzer's init failed, BROKER when the endpoint is malformed).
 sf_worker_t *sf_worker_new (const sf_worker_config_t *config, sf_error_t *error);
 
 //  Serve until SIGINT/SIGTERM, then tell the broker it leaves. Returns 0.

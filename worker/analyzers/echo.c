@@ -3,7 +3,7 @@
     itself: throughput, routing, benchmarks)
     ========================================================================= */
 
-#include "analyzer.h"
+#include "sheaf_analyzer.h"
 
 static int
 s_analyze (sf_actx_t *ctx)

@@ -3,7 +3,7 @@
     given) and a context map; tests the error path end to end
     ========================================================================= */
 
-#include "analyzer.h"
+#include "sheaf_analyzer.h"
 
 static int
 s_analyze (sf_actx_t *ctx)

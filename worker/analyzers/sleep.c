@@ -4,7 +4,7 @@
     ========================================================================= */
 
 #include <time.h>
-#include "analyzer.h"
+#include "sheaf_analyzer.h"
 
 static int
 s_analyze (sf_actx_t *ctx)

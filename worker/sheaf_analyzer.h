@@ -1,9 +1,16 @@
 /*  =========================================================================
-    analyzer.h - the analyzer interface
+    sheaf_analyzer.h - the analyzer interface, and the plugin ABI
 
-    An analyzer is one file in worker/analyzers/ that defines one constant
-    sf_analyzer_t named sf_analyzer_<name> and is listed once in
-    analyzers/registry.h. The worker calls init once per process before any
+    A built-in analyzer is one file in worker/analyzers/ that defines one
+    constant sf_analyzer_t named sf_analyzer_<name> and is listed once in
+    analyzers/registry.h. A plugin is a shared library loaded with
+    `sheaf-worker --plugin FILE.so`; it defines
+
+        const int sheaf_analyzer_abi = SHEAF_ANALYZER_ABI;
+        const sf_analyzer_t *const sheaf_analyzers [] = { &mine, …, NULL };
+
+    and calls only the sf_actx_* and sf_candles_* functions, which the
+    worker provides. This header is installed with libsheaf. The worker calls init once per process before any
     job and cleanup once at exit (the service-container lifecycle), and
     analyze on a pool thread for every job, never on the I/O thread.
 
@@ -13,14 +20,19 @@
     threads run it at once, each with its own context.
     ========================================================================= */
 
-#ifndef SF_ANALYZER_H_INCLUDED
-#define SF_ANALYZER_H_INCLUDED
+#ifndef SHEAF_ANALYZER_H_INCLUDED
+#define SHEAF_ANALYZER_H_INCLUDED
 
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "sf_candles.h"
+
+//  The plugin ABI version. Checklist when sf_analyzer_t or a function here
+//  changes incompatibly: this number, worker/sf_analyzers.c (the check),
+//  examples/plugin_midpoint.c.
+#define SHEAF_ANALYZER_ABI 1
 
 typedef struct _sf_actx_t sf_actx_t;
 
