@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <malloc.h>
 #include "sf_analyzers.h"
 #include "sf_log.h"
 #include "sf_option.h"
@@ -151,6 +152,10 @@ main (int argc, char *argv [])
         return 0;
     }
     sf_log_init ("sheaf-worker", verbose);
+    //  Candle columns of big jobs come from the heap and are reused from job
+    //  to job instead of being mapped (and faulted in) afresh each time
+    mallopt (M_MMAP_THRESHOLD, 32 * 1024 * 1024);     //  glibc's maximum
+    mallopt (M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
 
     sf_error_t error;
     sf_worker_t *worker = sf_worker_new (&config, &error);
