@@ -115,7 +115,7 @@ main (int argc, char *argv [])
         int status = 0;
         double ns = 0;
         for (int run = 0; run < 2; run++) {
-            sf_actx_reset (&ctx, &job.data, 1);
+            sf_actx_reset (&ctx, analyzer, &job.data, 1);
             started = s_now ();
             status |= analyzer->analyze (&ctx);
             ns = (s_now () - started) * 1e9 / (double) size;

@@ -15,6 +15,8 @@
 #include "sf_mp.h"
 #include "suite.h"
 
+#define streq(a, b) (strcmp ((a), (b)) == 0)
+
 static char s_data_dir [512];
 static sf_candles_t *s_goog;            //  The real sample, loaded once
 static msgpack_unpacked s_result;       //  The last result decoded
@@ -79,8 +81,8 @@ s_run (const char *analyzer, const sf_candles_t *candles, const char *symbol,
                == MSGPACK_UNPACK_SUCCESS);
     const sf_analyzer_t *found = sf_analyzers_find (analyzer, strlen (analyzer), false);
     ck_assert_ptr_nonnull (found);
-    sf_actx_reset (&s_ctx, &job.data, 1);
-    int rc = found->analyze (&s_ctx);
+    sf_actx_reset (&s_ctx, found, &job.data, 1);
+    int rc = sf_actx_check_params (&s_ctx)? -1: found->analyze (&s_ctx);
     if (rc == 0) {
         offset = 0;
         ck_assert (msgpack_unpack_next (&s_result, s_ctx.output.data, s_ctx.output.size, &offset)
@@ -661,7 +663,7 @@ START_TEST (test_correlation)
     ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
                == MSGPACK_UNPACK_SUCCESS);
     const sf_analyzer_t *analyzer = sf_analyzers_find ("correlation", 11, false);
-    sf_actx_reset (&ctx, &job.data, 1);
+    sf_actx_reset (&ctx, analyzer, &job.data, 1);
     ck_assert_msg (analyzer->analyze (&ctx) == 0, "%s", ctx.message);
     offset = 0;
     ck_assert (msgpack_unpack_next (&s_result, ctx.output.data, ctx.output.size, &offset)
@@ -707,7 +709,7 @@ START_TEST (test_correlation)
     offset = 0;
     ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
                == MSGPACK_UNPACK_SUCCESS);
-    sf_actx_reset (&ctx, &job.data, 1);
+    sf_actx_reset (&ctx, analyzer, &job.data, 1);
     ck_assert_int_eq (analyzer->analyze (&ctx), -1);
     ck_assert_str_eq (ctx.code, "DATA_FETCH");
 
@@ -717,6 +719,68 @@ START_TEST (test_correlation)
     char command [128];
     snprintf (command, sizeof command, "rm -rf %s", dir);
     ck_assert_int_eq (system (command), 0);
+}
+END_TEST
+
+//  Every analyzer that reads params declares them, with defaults in range.
+START_TEST (test_declarations)
+{
+    for (size_t i = 0; i < sf_analyzers_count (); i++) {
+        const sf_analyzer_t *analyzer = sf_analyzers_at (i);
+        if (streq (analyzer->name, "echo") || streq (analyzer->name, "crash"))
+            continue;           //  Echo takes anything; crash reads nothing
+        ck_assert_msg (analyzer->params, "%s declares no params", analyzer->name);
+        for (const sf_param_t *param = analyzer->params; param->name; param++) {
+            ck_assert_ptr_nonnull (param->summary);
+            if (param->type == SF_PARAM_INT || param->type == SF_PARAM_REAL)
+                ck_assert_msg (param->fallback >= param->min && param->fallback <= param->max,
+                               "%s.%s default out of its range", analyzer->name, param->name);
+            if (param->type == SF_PARAM_CHOICE)
+                ck_assert_ptr_nonnull (param->choices);
+        }
+    }
+}
+END_TEST
+
+START_TEST (test_unknown_and_mistyped_params)
+{
+    //  A misspelt parameter is refused, naming it and what the analyzer takes
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_str (&pk, "analyzer", "rsi");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_str (&pk, "peroid");
+    msgpack_pack_int (&pk, 14);
+    msgpack_unpacked job;
+    msgpack_unpacked_init (&job);
+    size_t offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    sf_actx_reset (&s_ctx, sf_analyzers_find ("rsi", 3, false), &job.data, 1);
+    ck_assert_int_eq (sf_actx_check_params (&s_ctx), -1);
+    s_expect_failure ("BAD_INPUT", "unknown param \"peroid\" (rsi takes: period, output)");
+
+    //  A real where an integer is wanted
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_str (&pk, "analyzer", "rsi");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_str (&pk, "period");
+    msgpack_pack_double (&pk, 14.5);
+    offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    sf_actx_reset (&s_ctx, sf_analyzers_find ("rsi", 3, false), &job.data, 1);
+    ck_assert_int_eq (sf_actx_check_params (&s_ctx), -1);
+    s_expect_failure ("BAD_INPUT", "param \"period\" must be an integer 2-100000");
+    ck_assert_str_eq (json_string_value (json_object_get (s_ctx.context, "param")), "period");
+    msgpack_unpacked_destroy (&job);
+    msgpack_sbuffer_destroy (&buffer);
 }
 END_TEST
 
@@ -733,6 +797,8 @@ main (void)
     tcase_add_test (tc, test_stats_on_goog);
     tcase_add_test (tc, test_report_on_goog);
     tcase_add_test (tc, test_correlation);
+    tcase_add_test (tc, test_declarations);
+    tcase_add_test (tc, test_unknown_and_mistyped_params);
     tcase_add_test (tc, test_hand_checked);
     tcase_add_test (tc, test_output_last);
     tcase_add_test (tc, test_bad_params_and_short_data);

@@ -5,6 +5,7 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <math.h>
 #include "sf_analyzers.h"
 #include "sf_log.h"
 #include "sf_option.h"
@@ -64,6 +65,32 @@ s_list (bool tests)
         const sf_analyzer_t *analyzer = sf_analyzers_at (i);
         printf ("%-12s %-4s %s%s\n", analyzer->name, analyzer->version, analyzer->summary,
                 sf_analyzers_served (analyzer, tests)? "": " (needs --enable-test-analyzers)");
+        for (const sf_param_t *param = analyzer->params; param && param->name; param++) {
+            char range [64];
+            switch (param->type) {
+                case SF_PARAM_INT:
+                    snprintf (range, sizeof range, "integer %.0f-%.0f (%.0f)",
+                              param->min, param->max, param->fallback);
+                    break;
+                case SF_PARAM_REAL:
+                    if (isnan (param->fallback))
+                        snprintf (range, sizeof range, "number %g-%g", param->min, param->max);
+                    else
+                        snprintf (range, sizeof range, "number %g-%g (%g)",
+                                  param->min, param->max, param->fallback);
+                    break;
+                case SF_PARAM_CHOICE:
+                    snprintf (range, sizeof range, "%s", param->choices);
+                    break;
+                case SF_PARAM_TEXT:
+                    snprintf (range, sizeof range, "text");
+                    break;
+                case SF_PARAM_SYMBOLS:
+                    snprintf (range, sizeof range, "%.0f-%.0f symbols", param->min, param->max);
+                    break;
+            }
+            printf ("    %-18s %-26s %s\n", param->name, range, param->summary);
+        }
     }
 }
 

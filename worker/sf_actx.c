@@ -30,8 +30,10 @@ sf_actx_destroy (sf_actx_t *self)
 }
 
 void
-sf_actx_reset (sf_actx_t *self, const msgpack_object *job, uint32_t attempt)
+sf_actx_reset (sf_actx_t *self, const sf_analyzer_t *analyzer, const msgpack_object *job,
+               uint32_t attempt)
 {
+    self->analyzer = analyzer;
     msgpack_sbuffer_clear (&self->output);
     json_decref (self->context);
     self->context = NULL;
@@ -228,4 +230,169 @@ sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
     sf_candles_window (candles, from, to, (size_t) limit);
     *candles_p = candles;
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Declared parameters.
+
+static const sf_param_t *
+s_declared (sf_actx_t *ctx, const char *name, size_t size)
+{
+    if (!ctx->analyzer || !ctx->analyzer->params)
+        return NULL;
+    for (const sf_param_t *param = ctx->analyzer->params; param->name; param++)
+        if (strlen (param->name) == size && memcmp (param->name, name, size) == 0)
+            return param;
+    return NULL;
+}
+
+//  Index of word (size bytes) in choices "a|b|c", or -1.
+static int
+s_choice (const char *choices, const char *word, size_t size)
+{
+    int index = 0;
+    for (const char *p = choices; *p; index++) {
+        const char *bar = strchr (p, '|');
+        size_t length = bar? (size_t) (bar - p): strlen (p);
+        if (length == size && memcmp (p, word, size) == 0)
+            return index;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return -1;
+}
+
+//  A number from an int or float object; false when it is neither.
+static bool
+s_number (const msgpack_object *value, double *number)
+{
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *number = (double) value->via.u64;
+    else
+    if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        *number = (double) value->via.i64;
+    else
+    if (value->type == MSGPACK_OBJECT_FLOAT64 || value->type == MSGPACK_OBJECT_FLOAT32)
+        *number = value->via.f64;
+    else
+        return false;
+    return true;
+}
+
+//  Check one value against its declaration; fail the job if it is wrong.
+static int
+s_check_value (sf_actx_t *ctx, const sf_param_t *param, const msgpack_object *value)
+{
+    double number;
+    switch (param->type) {
+        case SF_PARAM_INT:
+            if ((value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+              || value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            &&  s_number (value, &number) && number >= param->min && number <= param->max)
+                return 0;
+            sf_actx_context_int (ctx, "min", (int64_t) param->min);
+            sf_actx_context_int (ctx, "max", (int64_t) param->max);
+            return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be an integer %.0f-%.0f",
+                                 param->name, param->min, param->max);
+        case SF_PARAM_REAL:
+            if (s_number (value, &number) && number >= param->min && number <= param->max)
+                return 0;
+            return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be a number %g-%g",
+                                 param->name, param->min, param->max);
+        case SF_PARAM_CHOICE:
+            if (value->type == MSGPACK_OBJECT_STR
+            &&  s_choice (param->choices, value->via.str.ptr, value->via.str.size) >= 0)
+                return 0;
+            return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be one of %s",
+                                 param->name, param->choices);
+        case SF_PARAM_TEXT:
+            if (value->type == MSGPACK_OBJECT_STR && value->via.str.size > 0
+            &&  value->via.str.size < 256)
+                return 0;
+            return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be a string of "
+                                 "1-255 characters", param->name);
+        case SF_PARAM_SYMBOLS: {
+            bool good = value->type == MSGPACK_OBJECT_ARRAY
+                     && value->via.array.size >= param->min && value->via.array.size <= param->max;
+            for (uint32_t i = 0; good && i < value->via.array.size; i++) {
+                const msgpack_object *symbol = &value->via.array.ptr [i];
+                good = symbol->type == MSGPACK_OBJECT_STR && symbol->via.str.size > 0
+                    && symbol->via.str.size <= SF_NAME_MAX;
+            }
+            if (good)
+                return 0;
+            return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be a list of %.0f-%.0f "
+                                 "symbols of 1-64 characters", param->name, param->min, param->max);
+        }
+    }
+    return 0;
+}
+
+int
+sf_actx_check_params (sf_actx_t *ctx)
+{
+    if (!ctx->analyzer || !ctx->analyzer->params || !ctx->params)
+        return 0;
+    for (uint32_t i = 0; i < ctx->params->via.map.size; i++) {
+        const msgpack_object *key = &ctx->params->via.map.ptr [i].key;
+        const sf_param_t *param = key->type == MSGPACK_OBJECT_STR
+                                ? s_declared (ctx, key->via.str.ptr, key->via.str.size): NULL;
+        if (!param) {
+            char names [256] = "";
+            for (const sf_param_t *p = ctx->analyzer->params; p->name; p++)
+                snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s",
+                          p == ctx->analyzer->params? "": ", ", p->name);
+            if (key->type == MSGPACK_OBJECT_STR)
+                sf_actx_context_str (ctx, "param", "");
+            return sf_actx_fail (ctx, "BAD_INPUT", "unknown param \"%.*s\" (%s takes: %s)",
+                                 key->type == MSGPACK_OBJECT_STR? (int) key->via.str.size: 0,
+                                 key->type == MSGPACK_OBJECT_STR? key->via.str.ptr: "",
+                                 ctx->analyzer->name, *names? names: "none");
+        }
+        sf_actx_context_str (ctx, "param", param->name);
+        if (s_check_value (ctx, param, &ctx->params->via.map.ptr [i].val))
+            return -1;
+        json_decref (ctx->context);             //  Not failed: no context
+        ctx->context = NULL;
+    }
+    return 0;
+}
+
+//  The job's value of a declared param, or NULL (the default applies).
+static const msgpack_object *
+s_value (sf_actx_t *ctx, const char *name, const sf_param_t **param)
+{
+    *param = s_declared (ctx, name, strlen (name));
+    assert (*param);            //  Analyzers ask only for what they declare
+    return sf_mp_get (ctx->params, name);
+}
+
+int
+sf_actx_int (sf_actx_t *ctx, const char *name)
+{
+    const sf_param_t *param;
+    const msgpack_object *value = s_value (ctx, name, &param);
+    double number;
+    return value && s_number (value, &number)? (int) number: (int) param->fallback;
+}
+
+double
+sf_actx_real (sf_actx_t *ctx, const char *name)
+{
+    const sf_param_t *param;
+    const msgpack_object *value = s_value (ctx, name, &param);
+    double number;
+    return value && s_number (value, &number)? number: param->fallback;
+}
+
+int
+sf_actx_choice (sf_actx_t *ctx, const char *name)
+{
+    const sf_param_t *param;
+    const msgpack_object *value = s_value (ctx, name, &param);
+    if (!value || value->type != MSGPACK_OBJECT_STR)
+        return 0;
+    int index = s_choice (param->choices, value->via.str.ptr, value->via.str.size);
+    return index < 0? 0: index;
 }

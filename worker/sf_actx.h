@@ -11,6 +11,7 @@
 
 struct _sf_actx_t {
     const char *data_dir;           //  CSV data source or NULL (borrowed)
+    const sf_analyzer_t *analyzer;  //  The analyzer running (borrowed)
     const msgpack_object *job;      //  Job map (borrowed)
     const msgpack_object *params;   //  Its params map or NULL (borrowed)
     uint32_t attempt;               //  Lease token
@@ -27,8 +28,16 @@ struct _sf_actx_t {
 void sf_actx_init (sf_actx_t *self, const char *data_dir);
 void sf_actx_destroy (sf_actx_t *self);
 
-//  Prepare for a job; keeps the output buffer's memory.
-void sf_actx_reset (sf_actx_t *self, const msgpack_object *job, uint32_t attempt);
+//  Prepare for a job of analyzer (may be NULL when none serves it); keeps
+//  the output buffer's memory.
+void sf_actx_reset (sf_actx_t *self, const sf_analyzer_t *analyzer, const msgpack_object *job,
+                    uint32_t attempt);
+
+//  Check the job's params against the analyzer's declarations: every
+//  param declared, each of its kind and in its range. Returns 0, or -1
+//  after failing the job with BAD_INPUT naming the param and what it must
+//  be (context: param, and min/max where they apply).
+int sf_actx_check_params (sf_actx_t *self);
 
 //  Pack the failure as an error map {code, message, context}.
 void sf_actx_pack_error (sf_actx_t *self, msgpack_packer *pk);

@@ -78,7 +78,7 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
     const sf_analyzer_t *analyzer = NULL;
     if (name && name->type == MSGPACK_OBJECT_STR)
         analyzer = sf_analyzers_find (name->via.str.ptr, name->via.str.size, tests);
-    sf_actx_reset (ctx, job, attempt);
+    sf_actx_reset (ctx, analyzer, job, attempt);
 
     int64_t started = s_now_us ();
     if (!analyzer) {
@@ -90,6 +90,9 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
         }
         sf_actx_fail (ctx, "UNKNOWN_ANALYZER", "this worker does not serve that analyzer");
     }
+    else
+    if (sf_actx_check_params (ctx))
+        ;                       //  Failed, with the param named
     else
     if (analyzer->analyze (ctx) == 0 && !ctx->failed) {
         const char *why;

@@ -8,54 +8,6 @@
 #include "sf_mp.h"
 #include "sf_series.h"
 
-int
-sf_series_int (sf_actx_t *ctx, const char *name, int default_value, int min, int max,
-               int *value)
-{
-    const msgpack_object *param = sf_actx_param (ctx, name);
-    *value = default_value;
-    if (!param)
-        return 0;
-    if ((param->type == MSGPACK_OBJECT_POSITIVE_INTEGER && param->via.u64 <= (uint64_t) max
-         && (int64_t) param->via.u64 >= min)
-    ||  (param->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && param->via.i64 >= min
-         && param->via.i64 <= max)) {
-        *value = (int) param->via.i64;
-        return 0;
-    }
-    sf_actx_context_str (ctx, "param", name);
-    sf_actx_context_int (ctx, "min", min);
-    sf_actx_context_int (ctx, "max", max);
-    return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be an integer %d-%d",
-                         name, min, max);
-}
-
-int
-sf_series_real (sf_actx_t *ctx, const char *name, double default_value, double min,
-                double max, double *value)
-{
-    const msgpack_object *param = sf_actx_param (ctx, name);
-    *value = default_value;
-    if (!param)
-        return 0;
-    double number = NAN;
-    if (param->type == MSGPACK_OBJECT_FLOAT64 || param->type == MSGPACK_OBJECT_FLOAT32)
-        number = param->via.f64;
-    else
-    if (param->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        number = (double) param->via.u64;
-    else
-    if (param->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        number = (double) param->via.i64;
-    if (number >= min && number <= max) {
-        *value = number;
-        return 0;
-    }
-    sf_actx_context_str (ctx, "param", name);
-    return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be a number %g-%g",
-                         name, min, max);
-}
-
 double *
 sf_series_alloc (size_t size)
 {
@@ -77,21 +29,6 @@ sf_series_stddev (const double *x, size_t i, size_t n)
         variance += (x [j] - mean) * (x [j] - mean);
     variance /= (double) n;
     return variance < 1e-14? 0.0: sqrt (variance);
-}
-
-int
-sf_series_last (sf_actx_t *ctx, bool *last)
-{
-    const msgpack_object *output = sf_actx_param (ctx, "output");
-    *last = false;
-    if (!output || sf_mp_streq (output, "series"))
-        return 0;
-    if (sf_mp_streq (output, "last")) {
-        *last = true;
-        return 0;
-    }
-    sf_actx_context_str (ctx, "param", "output");
-    return sf_actx_fail (ctx, "BAD_INPUT", "param \"output\" must be \"series\" or \"last\"");
 }
 
 int

@@ -1,7 +1,7 @@
 /*  =========================================================================
-    sf_series - what every indicator analyzer shares: its integer
-    parameters with their ranges, the candles it needs, and the result
-    format (docs/PROTOCOL.md, "Indicator results")
+    sf_series - what every indicator analyzer shares: the candles it
+    needs, its output arrays, and the result format (docs/PROTOCOL.md,
+    "Indicator results")
 
     A series result is {"ts": [...], "<output>": [...], ...} aligned to the
     input candles with null for the first `lookback` values; with params
@@ -15,18 +15,6 @@
 #include <stdbool.h>
 #include "sheaf_analyzer.h"
 
-//  An integer parameter: its value, default_value when absent. Fails the
-//  job with BAD_INPUT naming the parameter and its range when out of
-//  [min, max] or not an integer. Returns 0 or -1.
-int sf_series_int (sf_actx_t *ctx, const char *name, int default_value, int min, int max,
-                   int *value);
-
-//  A real parameter in [min, max], default_value when absent (integers are
-//  taken too). Fails the job with BAD_INPUT naming it and its range.
-//  Returns 0 or -1.
-int sf_series_real (sf_actx_t *ctx, const char *name, double default_value, double min,
-                    double max, double *value);
-
 //  An array of size doubles for an output (aborts when out of memory); the
 //  caller frees it.
 double *sf_series_alloc (size_t size);
@@ -34,10 +22,6 @@ double *sf_series_alloc (size_t size);
 //  Population standard deviation of the n values ending at x[i]: two
 //  passes, 0 when the variance is below 1e-14 (TA-Lib's rule).
 double sf_series_stddev (const double *x, size_t i, size_t n);
-
-//  The "output" parameter: false for "series" (the default), true for
-//  "last". Returns 0, or -1 after failing the job with BAD_INPUT.
-int sf_series_last (sf_actx_t *ctx, bool *last);
 
 //  The job's candles, at least lookback + 1 of them. Returns 0 with
 //  *candles_p (the caller destroys it), or -1 after failing the job

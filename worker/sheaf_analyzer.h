@@ -36,6 +36,26 @@
 
 typedef struct _sf_actx_t sf_actx_t;
 
+//  The kinds of parameter an analyzer declares.
+typedef enum {
+    SF_PARAM_INT,               //  An integer in [min, max]
+    SF_PARAM_REAL,              //  A number in [min, max]
+    SF_PARAM_CHOICE,            //  One of the words in choices ("a|b|c")
+    SF_PARAM_TEXT,              //  A string of 1-255 characters
+    SF_PARAM_SYMBOLS            //  A list of min-max symbols (strings)
+} sf_param_type_t;
+
+//  One declared parameter. A table of them ends with a NULL name.
+typedef struct {
+    const char *name;           //  As jobs give it in "params"
+    sf_param_type_t type;       //  Its kind
+    double fallback;            //  INT, REAL: the default (NAN: optional)
+    double min;                 //  INT, REAL, SYMBOLS: smallest allowed
+    double max;                 //  INT, REAL, SYMBOLS: largest allowed
+    const char *choices;        //  CHOICE: "a|b", the first is the default
+    const char *summary;        //  One line for `sheaf-worker --list`
+} sf_param_t;
+
 typedef struct {
     const char *name;           //  Analyzer name, as jobs give it
     const char *version;        //  Reported to the broker at READY
@@ -44,6 +64,7 @@ typedef struct {
     int (*init) (void);         //  Optional: once per process; 0 or -1
     void (*cleanup) (void);     //  Optional: once per process at exit
     int (*analyze) (sf_actx_t *ctx);
+    const sf_param_t *params;   //  Declared params, or NULL: any params
 } sf_analyzer_t;
 
 //  The job's "params" map, or NULL when it has none (borrowed).
@@ -51,6 +72,15 @@ const msgpack_object *sf_actx_params (sf_actx_t *ctx);
 
 //  A parameter by name, or NULL (borrowed).
 const msgpack_object *sf_actx_param (sf_actx_t *ctx, const char *name);
+
+//  A declared INT, REAL or CHOICE parameter's value: the job's, else its
+//  default (for CHOICE, the index of the word in choices). The worker has
+//  checked every declared parameter against its declaration before
+//  analyze runs, so these cannot fail; asking for an undeclared name is a
+//  programmer error.
+int sf_actx_int (sf_actx_t *ctx, const char *name);
+double sf_actx_real (sf_actx_t *ctx, const char *name);
+int sf_actx_choice (sf_actx_t *ctx, const char *name);
 
 //  The whole job map (borrowed).
 const msgpack_object *sf_actx_job (sf_actx_t *ctx);

@@ -19,11 +19,8 @@
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period;
-    bool last;
-    if (sf_series_int (ctx, "period", 14, 2, 100000, &period)
-    ||  sf_series_last (ctx, &last))
-        return -1;
+    int period = sf_actx_int (ctx, "period");
+    bool last = sf_actx_choice (ctx, "output") == 1;
     size_t n = (size_t) period;
     size_t lookback = 2 * n - 1;
     sf_candles_t *candles;
@@ -71,7 +68,13 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "period", SF_PARAM_INT, 14, 2, 100000, NULL, "window length in candles" },
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_adx = {
     .name = "adx", .version = "1", .summary = "average directional index (period 14)",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

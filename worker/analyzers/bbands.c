@@ -13,14 +13,11 @@
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period;
-    double multiplier;
-    bool last;
+    int period = sf_actx_int (ctx, "period");
+    double multiplier = sf_actx_real (ctx, "multiplier");
+    bool last = sf_actx_choice (ctx, "output") == 1;
     sf_candles_t *candles;
-    if (sf_series_int (ctx, "period", 20, 2, 100000, &period)
-    ||  sf_series_real (ctx, "multiplier", 2.0, 0, 100, &multiplier)
-    ||  sf_series_last (ctx, &last)
-    ||  sf_series_candles (ctx, (size_t) period - 1, &candles))
+    if (sf_series_candles (ctx, (size_t) period - 1, &candles))
         return -1;
     size_t n = (size_t) period;
     double *upper = sf_series_alloc (candles->size);
@@ -45,7 +42,14 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "period", SF_PARAM_INT, 20, 2, 100000, NULL, "window length in candles" },
+    { "multiplier", SF_PARAM_REAL, 2.0, 0, 100, NULL, "band width in standard deviations" },
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_bbands = {
     .name = "bbands", .version = "1", .summary = "Bollinger bands (period 20, multiplier 2)",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

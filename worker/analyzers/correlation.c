@@ -24,11 +24,9 @@ s_analyze (sf_actx_t *ctx)
 {
     const msgpack_object *symbols = sf_actx_param (ctx, "symbols");
     char timeframe [SF_TIMEFRAME_MAX + 1];
-    if (!symbols || symbols->type != MSGPACK_OBJECT_ARRAY
-    ||  symbols->via.array.size < 2 || symbols->via.array.size > S_SYMBOLS_MAX) {
+    if (!symbols) {
         sf_actx_context_str (ctx, "param", "symbols");
-        return sf_actx_fail (ctx, "BAD_INPUT", "param \"symbols\" must be a list of 2-%d symbols",
-                             S_SYMBOLS_MAX);
+        return sf_actx_fail (ctx, "BAD_INPUT", "param \"symbols\" is required");
     }
     if (sf_mp_strcpy (sf_mp_get (sf_actx_job (ctx), "timeframe"), timeframe, sizeof timeframe))
         return sf_actx_fail (ctx, "BAD_INPUT", "the job names no timeframe");
@@ -37,13 +35,8 @@ s_analyze (sf_actx_t *ctx)
     sf_candles_t *series [S_SYMBOLS_MAX] = { NULL };
     int rc = 0;
     for (size_t s = 0; s < count && rc == 0; s++) {
-        if (sf_mp_strcpy (&symbols->via.array.ptr [s], names [s], sizeof names [s])) {
-            sf_actx_context_str (ctx, "param", "symbols");
-            rc = sf_actx_fail (ctx, "BAD_INPUT", "symbol %zu is not a string of 1-64 characters",
-                               s);
-        }
-        else
-            rc = sf_actx_fetch (ctx, names [s], timeframe, &series [s]);
+        sf_mp_strcpy (&symbols->via.array.ptr [s], names [s], sizeof names [s]);
+        rc = sf_actx_fetch (ctx, names [s], timeframe, &series [s]);
     }
     //  Shared timestamps: walk all series at once (each is increasing)
     size_t *at = (size_t *) calloc (count, sizeof (size_t));
@@ -129,8 +122,13 @@ s_analyze (sf_actx_t *ctx)
     return rc;
 }
 
+static const sf_param_t s_params [] = {
+    { "symbols", SF_PARAM_SYMBOLS, 0, 2, S_SYMBOLS_MAX, NULL, "the symbols to correlate" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_correlation = {
     .name = "correlation", .version = "1",
     .summary = "correlation matrix of log returns across symbols",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

@@ -12,12 +12,10 @@
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period;
-    bool last;
+    int period = sf_actx_int (ctx, "period");
+    bool last = sf_actx_choice (ctx, "output") == 1;
     sf_candles_t *candles;
-    if (sf_series_int (ctx, "period", 20, 2, 100000, &period)
-    ||  sf_series_last (ctx, &last)
-    ||  sf_series_candles (ctx, (size_t) period - 1, &candles))
+    if (sf_series_candles (ctx, (size_t) period - 1, &candles))
         return -1;
     size_t n = (size_t) period;
     double *ema = (double *) malloc (candles->size * sizeof (double));
@@ -39,7 +37,13 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "period", SF_PARAM_INT, 20, 2, 100000, NULL, "window length in candles" },
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_ema = {
     .name = "ema", .version = "1", .summary = "exponential moving average (period 20)",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

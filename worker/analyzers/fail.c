@@ -17,7 +17,12 @@ s_analyze (sf_actx_t *ctx)
     return sf_actx_fail (ctx, "ANALYSIS", "the fail analyzer failed, as asked");
 }
 
+static const sf_param_t s_params [] = {
+    { "message", SF_PARAM_TEXT, 0, 0, 0, NULL, "the error message to fail with" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_fail = {
     .name = "fail", .version = "1", .summary = "fails with code ANALYSIS",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

@@ -17,13 +17,10 @@
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int fast, slow, signal_period;
-    bool last;
-    if (sf_series_int (ctx, "fast", 12, 2, 100000, &fast)
-    ||  sf_series_int (ctx, "slow", 26, 3, 100000, &slow)
-    ||  sf_series_int (ctx, "signal", 9, 1, 100000, &signal_period)
-    ||  sf_series_last (ctx, &last))
-        return -1;
+    int fast = sf_actx_int (ctx, "fast");
+    int slow = sf_actx_int (ctx, "slow");
+    int signal_period = sf_actx_int (ctx, "signal");
+    bool last = sf_actx_choice (ctx, "output") == 1;
     if (slow <= fast) {
         sf_actx_context_str (ctx, "param", "slow");
         return sf_actx_fail (ctx, "BAD_INPUT", "param \"slow\" (%d) must be more than "
@@ -75,7 +72,15 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "fast", SF_PARAM_INT, 12, 2, 100000, NULL, "fast window" },
+    { "slow", SF_PARAM_INT, 26, 3, 100000, NULL, "slow window" },
+    { "signal", SF_PARAM_INT, 9, 1, 100000, NULL, "signal EMA window" },
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_macd = {
     .name = "macd", .version = "1", .summary = "MACD, signal and histogram (12, 26, 9)",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

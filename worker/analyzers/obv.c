@@ -11,10 +11,9 @@
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    bool last;
+    bool last = sf_actx_choice (ctx, "output") == 1;
     sf_candles_t *candles;
-    if (sf_series_last (ctx, &last)
-    ||  sf_series_candles (ctx, 0, &candles))
+    if (sf_series_candles (ctx, 0, &candles))
         return -1;
     double *obv = sf_series_alloc (candles->size);
     const double *close = candles->close;
@@ -30,7 +29,12 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_obv = {
     .name = "obv", .version = "1", .summary = "on-balance volume",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

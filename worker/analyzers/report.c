@@ -29,17 +29,14 @@ s_pack_real (msgpack_packer *pk, const char *key, double value)
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int fast, slow, rsi_period, vol_period, atr_period;
-    double overbought, oversold, per_year;
-    if (sf_series_int (ctx, "fast", 20, 2, 100000, &fast)
-    ||  sf_series_int (ctx, "slow", 50, 3, 100000, &slow)
-    ||  sf_series_int (ctx, "rsi_period", 14, 2, 100000, &rsi_period)
-    ||  sf_series_int (ctx, "volatility_period", 20, 2, 100000, &vol_period)
-    ||  sf_series_int (ctx, "atr_period", 14, 1, 100000, &atr_period)
-    ||  sf_series_real (ctx, "overbought", 70, 0, 100, &overbought)
-    ||  sf_series_real (ctx, "oversold", 30, 0, 100, &oversold)
-    ||  sf_series_real (ctx, "periods_per_year", 1, 1, 1000000, &per_year))
-        return -1;
+    int fast = sf_actx_int (ctx, "fast");
+    int slow = sf_actx_int (ctx, "slow");
+    int rsi_period = sf_actx_int (ctx, "rsi_period");
+    int vol_period = sf_actx_int (ctx, "volatility_period");
+    int atr_period = sf_actx_int (ctx, "atr_period");
+    double overbought = sf_actx_real (ctx, "overbought");
+    double oversold = sf_actx_real (ctx, "oversold");
+    double per_year = sf_actx_real (ctx, "periods_per_year");
     if (slow <= fast) {
         sf_actx_context_str (ctx, "param", "slow");
         return sf_actx_fail (ctx, "BAD_INPUT", "param \"slow\" (%d) must be more than "
@@ -94,8 +91,20 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "fast", SF_PARAM_INT, 20, 2, 100000, NULL, "fast window" },
+    { "slow", SF_PARAM_INT, 50, 3, 100000, NULL, "slow window" },
+    { "rsi_period", SF_PARAM_INT, 14, 2, 100000, NULL, "RSI window" },
+    { "volatility_period", SF_PARAM_INT, 20, 2, 100000, NULL, "volatility window" },
+    { "atr_period", SF_PARAM_INT, 14, 1, 100000, NULL, "ATR window" },
+    { "overbought", SF_PARAM_REAL, 70, 0, 100, NULL, "RSI at or above which the state is overbought" },
+    { "oversold", SF_PARAM_REAL, 30, 0, 100, NULL, "RSI at or below which the state is oversold" },
+    { "periods_per_year", SF_PARAM_REAL, 1, 1, 1000000, NULL, "candles per year, to annualise" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_report = {
     .name = "report", .version = "1",
     .summary = "one symbol's summary: close, change, trend, RSI state, volatility, ATR",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

@@ -27,11 +27,10 @@ s_pack_real (msgpack_packer *pk, const char *key, double value)
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    double per_year, risk_free;
+    double per_year = sf_actx_real (ctx, "periods_per_year");
+    double risk_free = sf_actx_real (ctx, "risk_free");
     sf_candles_t *candles;
-    if (sf_series_real (ctx, "periods_per_year", 252, 1, 1000000, &per_year)
-    ||  sf_series_real (ctx, "risk_free", 0, -1, 1, &risk_free)
-    ||  sf_series_candles (ctx, 2, &candles))
+    if (sf_series_candles (ctx, 2, &candles))
         return -1;
     size_t size = candles->size, count = size - 1;
     const double *close = candles->close;
@@ -91,8 +90,14 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "periods_per_year", SF_PARAM_REAL, 252, 1, 1000000, NULL, "candles per year, to annualise" },
+    { "risk_free", SF_PARAM_REAL, 0, -1, 1, NULL, "annual risk-free rate" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_stats = {
     .name = "stats", .version = "1",
     .summary = "returns: mean, stdev, skew, kurtosis, max drawdown, Sharpe",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

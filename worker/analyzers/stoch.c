@@ -14,13 +14,10 @@
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int k_period, slowk_period, d_period;
-    bool last;
-    if (sf_series_int (ctx, "k", 14, 1, 100000, &k_period)
-    ||  sf_series_int (ctx, "slowk", 3, 1, 100000, &slowk_period)
-    ||  sf_series_int (ctx, "d", 3, 1, 100000, &d_period)
-    ||  sf_series_last (ctx, &last))
-        return -1;
+    int k_period = sf_actx_int (ctx, "k");
+    int slowk_period = sf_actx_int (ctx, "slowk");
+    int d_period = sf_actx_int (ctx, "d");
+    bool last = sf_actx_choice (ctx, "output") == 1;
     size_t kn = (size_t) k_period, sn = (size_t) slowk_period, dn = (size_t) d_period;
     size_t lookback = kn + sn + dn - 3;
     sf_candles_t *candles;
@@ -61,7 +58,15 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "k", SF_PARAM_INT, 14, 1, 100000, NULL, "%K window" },
+    { "slowk", SF_PARAM_INT, 3, 1, 100000, NULL, "slow %K smoothing" },
+    { "d", SF_PARAM_INT, 3, 1, 100000, NULL, "%D smoothing" },
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_stoch = {
     .name = "stoch", .version = "1", .summary = "slow stochastic %K and %D (14, 3, 3)",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

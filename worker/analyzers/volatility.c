@@ -36,14 +36,11 @@ sf_indicator_volatility (const double *close, size_t size, size_t n, double *out
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period;
-    double per_year;
-    bool last;
+    int period = sf_actx_int (ctx, "period");
+    double per_year = sf_actx_real (ctx, "periods_per_year");
+    bool last = sf_actx_choice (ctx, "output") == 1;
     sf_candles_t *candles;
-    if (sf_series_int (ctx, "period", 20, 2, 100000, &period)
-    ||  sf_series_real (ctx, "periods_per_year", 1, 1, 1000000, &per_year)
-    ||  sf_series_last (ctx, &last)
-    ||  sf_series_candles (ctx, (size_t) period, &candles))
+    if (sf_series_candles (ctx, (size_t) period, &candles))
         return -1;
     size_t n = (size_t) period, size = candles->size;
     for (size_t i = 0; i < size; i++)
@@ -65,8 +62,15 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "period", SF_PARAM_INT, 20, 2, 100000, NULL, "window length in candles" },
+    { "periods_per_year", SF_PARAM_REAL, 1, 1, 1000000, NULL, "candles per year, to annualise" },
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_volatility = {
     .name = "volatility", .version = "1",
     .summary = "sample stdev of log returns (period 20, optionally annualised)",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };

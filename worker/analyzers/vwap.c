@@ -12,10 +12,9 @@
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    bool last;
+    bool last = sf_actx_choice (ctx, "output") == 1;
     sf_candles_t *candles;
-    if (sf_series_last (ctx, &last)
-    ||  sf_series_candles (ctx, 0, &candles))
+    if (sf_series_candles (ctx, 0, &candles))
         return -1;
     double *vwap = sf_series_alloc (candles->size);
     double value = 0, volume = 0;
@@ -33,7 +32,12 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_vwap = {
     .name = "vwap", .version = "1", .summary = "cumulative volume-weighted average price",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };
