@@ -15,6 +15,12 @@
 #include <stdbool.h>
 #include "sheaf_analyzer.h"
 
+//  The parameters most indicators declare.
+#define SF_PARAM_OUTPUT                                                        \
+    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" }
+#define SF_PARAM_PERIOD(fallback)                                              \
+    { "period", SF_PARAM_INT, fallback, 2, 100000, NULL, "window length in candles" }
+
 //  An array of size doubles for an output (aborts when out of memory); the
 //  caller frees it.
 double *sf_series_alloc (size_t size);

@@ -43,9 +43,9 @@ s_analyze (sf_actx_t *ctx)
 }
 
 static const sf_param_t s_params [] = {
-    { "period", SF_PARAM_INT, 20, 2, 100000, NULL, "window length in candles" },
+    SF_PARAM_PERIOD (20),
     { "multiplier", SF_PARAM_REAL, 2.0, 0, 100, NULL, "band width in standard deviations" },
-    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    SF_PARAM_OUTPUT,
     { NULL }
 };
 

@@ -76,7 +76,7 @@ static const sf_param_t s_params [] = {
     { "fast", SF_PARAM_INT, 12, 2, 100000, NULL, "fast window" },
     { "slow", SF_PARAM_INT, 26, 3, 100000, NULL, "slow window" },
     { "signal", SF_PARAM_INT, 9, 1, 100000, NULL, "signal EMA window" },
-    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    SF_PARAM_OUTPUT,
     { NULL }
 };
 

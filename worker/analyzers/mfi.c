@@ -48,7 +48,7 @@ s_analyze (sf_actx_t *ctx)
 
 static const sf_param_t s_params [] = {
     { "period", SF_PARAM_INT, 14, 1, 100000, NULL, "window length in candles" },
-    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    SF_PARAM_OUTPUT,
     { NULL }
 };
 

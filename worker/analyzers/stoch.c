@@ -62,7 +62,7 @@ static const sf_param_t s_params [] = {
     { "k", SF_PARAM_INT, 14, 1, 100000, NULL, "%K window" },
     { "slowk", SF_PARAM_INT, 3, 1, 100000, NULL, "slow %K smoothing" },
     { "d", SF_PARAM_INT, 3, 1, 100000, NULL, "%D smoothing" },
-    { "output", SF_PARAM_CHOICE, 0, 0, 0, "series|last", "the whole series, or the last values" },
+    SF_PARAM_OUTPUT,
     { NULL }
 };
 
