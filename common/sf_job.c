@@ -7,6 +7,7 @@
     ========================================================================= */
 
 #include <czmq.h>
+#include <math.h>
 #include "sf_candles.h"
 #include "sf_codec.h"
 #include "sf_job.h"
@@ -15,8 +16,9 @@
 
 struct _sf_job_t {
     json_t *spec;               //  The job's JSON object; always valid
+    sf_candles_t *candles;      //  Inline candles set from C, or NULL (owned)
     msgpack_sbuffer packed;     //  Its msgpack form, when fresh
-    bool fresh;                 //  packed matches spec
+    bool fresh;                 //  packed matches spec and candles
 };
 
 //  --------------------------------------------------------------------------
@@ -42,6 +44,7 @@ sf_job_destroy (sf_job_t **self_p)
     if (!self_p || !*self_p)
         return;
     json_decref ((*self_p)->spec);
+    sf_candles_destroy (&(*self_p)->candles);
     msgpack_sbuffer_destroy (&(*self_p)->packed);
     free (*self_p);
     *self_p = NULL;
@@ -297,6 +300,30 @@ sf_job_set_param (sf_job_t *self, const char *name, const char *json_value)
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  Inline candles from C arrays: kept as columns, never as JSON.
+
+int
+sf_job_set_candles (sf_job_t *self, const double *ts, const double *open, const double *high,
+                    const double *low, const double *close, const double *volume, size_t size)
+{
+    if (size == 0)
+        return -1;
+    for (size_t i = 0; i < size; i++)
+        if (!isfinite (ts [i]) || !isfinite (open [i]) || !isfinite (high [i])
+        ||  !isfinite (low [i]) || !isfinite (close [i]) || !isfinite (volume [i])
+        ||  (i > 0 && ts [i] <= ts [i - 1]))
+            return -1;
+    sf_candles_t *candles = sf_candles_new (size);
+    for (size_t i = 0; i < size; i++)
+        sf_candles_append (candles, ts [i], open [i], high [i], low [i], close [i], volume [i]);
+    sf_candles_destroy (&self->candles);
+    self->candles = candles;
+    json_object_del (self->spec, "candles");
+    self->fresh = false;
+    return 0;
+}
+
 const char *
 sf_job_analyzer (const sf_job_t *self)
 {
@@ -306,7 +333,25 @@ sf_job_analyzer (const sf_job_t *self)
 char *
 sf_job_json (const sf_job_t *self)
 {
-    return json_dumps (self->spec, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+    if (!self->candles)
+        return json_dumps (self->spec, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+    //  Candles set from C join the JSON form as arrays
+    json_t *spec = json_copy (self->spec);
+    json_t *candles = json_object ();
+    const double *columns [6] = {
+        self->candles->ts, self->candles->open, self->candles->high,
+        self->candles->low, self->candles->close, self->candles->volume
+    };
+    for (int i = 0; i < 6; i++) {
+        json_t *column = json_array ();
+        for (size_t row = 0; row < self->candles->size; row++)
+            json_array_append_new (column, json_real (columns [i][row]));
+        json_object_set_new (candles, s_columns [i], column);
+    }
+    json_object_set_new (spec, "candles", candles);
+    char *text = json_dumps (spec, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+    json_decref (spec);
+    return text;
 }
 
 //  --------------------------------------------------------------------------
@@ -321,7 +366,11 @@ sf_job_pack (sf_job_t *self, msgpack_packer *pk)
         msgpack_packer packer;
         msgpack_packer_init (&packer, &self->packed, msgpack_sbuffer_write);
         //  As the JSON form, except that candles become float64 columns
-        msgpack_pack_map (&packer, json_object_size (self->spec));
+        msgpack_pack_map (&packer, json_object_size (self->spec) + (self->candles? 1: 0));
+        if (self->candles) {
+            sf_mp_pack_str (&packer, "candles");
+            sf_candles_pack (self->candles, &packer);
+        }
         const char *field;
         json_t *value;
         json_object_foreach (self->spec, field, value) {

@@ -103,6 +103,14 @@ int sf_job_set_key (sf_job_t *self, const char *key);               //  1-256 ch
 //  "\"abc\"", "{...}"). Returns -1 if the text is not JSON.
 int sf_job_set_param (sf_job_t *self, const char *name, const char *json_value);
 
+//  Carry size candles inline, given as six arrays of size values (ts in
+//  epoch milliseconds, strictly increasing; every value finite). The values
+//  are copied and travel as float64 columns (8 bytes a value). Returns 0,
+//  or -1 when size is 0 or a value breaks those rules.
+int sf_job_set_candles (sf_job_t *self, const double *ts, const double *open,
+                        const double *high, const double *low, const double *close,
+                        const double *volume, size_t size);
+
 //  The analyzer name (borrowed).
 const char *sf_job_analyzer (const sf_job_t *self);
 

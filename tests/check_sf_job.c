@@ -10,8 +10,10 @@
 #include <check.h>
 #include "suite.h"
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sf_candles.h"
 #include "sf_codec.h"
 #include "sf_job.h"
 #include "sf_mp.h"
@@ -440,6 +442,47 @@ START_TEST (test_params_depth)
 }
 END_TEST
 
+//  Candles set from C arrays travel as float64 columns and show in JSON.
+START_TEST (test_set_candles)
+{
+    double ts [3] = { 1000, 2000, 3000 }, open [3] = { 1, 2, 3 }, high [3] = { 2, 3, 4 },
+           low [3] = { 0.5, 1.5, 2.5 }, close [3] = { 1.5, 2.5, 3.5 }, volume [3] = { 7, 8, 9 };
+    sf_job_t *job = sf_job_new ("sma");
+    ck_assert_int_eq (sf_job_set_candles (job, ts, open, high, low, close, volume, 3), 0);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_job_pack (job, &pk);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    ck_assert (msgpack_unpack_next (&unpacked, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    sf_jobspec_t spec;
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_job_check (&unpacked.data, &spec, &error), 0);
+    sf_candles_t *candles = sf_candles_unpack (sf_mp_get (&unpacked.data, "candles"), &error);
+    ck_assert_ptr_nonnull (candles);
+    ck_assert_uint_eq (candles->size, 3);
+    ck_assert (candles->close [2] == 3.5 && candles->volume [0] == 7 && candles->ts [1] == 2000);
+    sf_candles_destroy (&candles);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&buffer);
+    char *text = sf_job_json (job);
+    ck_assert_msg (strstr (text, "\"close\":[1.5,2.5,3.5]"), "%s", text);
+    free (text);
+    //  Refused: nothing, a ts going back, a value that is not finite
+    ck_assert_int_eq (sf_job_set_candles (job, ts, open, high, low, close, volume, 0), -1);
+    ts [2] = 1500;
+    ck_assert_int_eq (sf_job_set_candles (job, ts, open, high, low, close, volume, 3), -1);
+    ts [2] = 3000;
+    volume [1] = NAN;
+    ck_assert_int_eq (sf_job_set_candles (job, ts, open, high, low, close, volume, 3), -1);
+    sf_job_destroy (&job);
+}
+END_TEST
+
 START_TEST (test_pack_follows_changes)
 {
     sf_job_t *job = sf_job_new ("x");
@@ -501,6 +544,7 @@ s_suite (void)
     tcase_add_test (tc, test_setters_ranges);
     tcase_add_test (tc, test_set_param);
     tcase_add_test (tc, test_set_param_bad_name);
+    tcase_add_test (tc, test_set_candles);
     tcase_add_test (tc, test_params_depth);
     tcase_add_test (tc, test_pack_follows_changes);
     suite_add_tcase (suite, tc);
