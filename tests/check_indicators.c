@@ -33,7 +33,7 @@ s_setup (void)
     s_goog = sf_candles_load_csv (path, &error);
     ck_assert_msg (s_goog, "%s", error.message);
     msgpack_unpacked_init (&s_result);
-    sf_actx_init (&s_ctx, s_data_dir);
+    sf_actx_init (&s_ctx, s_data_dir, NULL);
 }
 
 static void
@@ -641,7 +641,7 @@ START_TEST (test_correlation)
     s_write_series (dir, "D", a_minutes, d, 8);
 
     sf_actx_t ctx;
-    sf_actx_init (&ctx, dir);
+    sf_actx_init (&ctx, dir, NULL);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;

@@ -68,7 +68,7 @@ s_collect (sf_pool_t *pool, sf_batchw_t *out, s_answered_t *answered, size_t cou
 
 START_TEST (test_every_job_answered)
 {
-    sf_pool_t *pool = sf_pool_new (2, false, NULL);
+    sf_pool_t *pool = sf_pool_new (2, false, NULL, NULL);
     ck_assert_int_eq (sf_pool_threads (pool), 2);
     uint8_t echo [SF_UUID_SIZE], ghost [SF_UUID_SIZE], crash [SF_UUID_SIZE],
             fail [SF_UUID_SIZE], bad_sleep [SF_UUID_SIZE], sleep [SF_UUID_SIZE];
@@ -134,7 +134,7 @@ END_TEST
 
 START_TEST (test_flood_spreads_in_chunks)
 {
-    sf_pool_t *pool = sf_pool_new (3, false, NULL);
+    sf_pool_t *pool = sf_pool_new (3, false, NULL, NULL);
     sf_batchw_t out;
     sf_batchw_init (&out);
     sf_batchw_reset (&out, 0);

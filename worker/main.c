@@ -39,6 +39,8 @@ s_usage (FILE *out)
 "                                                     SHEAF_LIVENESS  (3)\n"
 "  --data-dir DIR       CSV candles, DIR/<SYMBOL>_<TIMEFRAME>.csv\n"
 "                                                     SHEAF_DATA_DIR  (none)\n"
+"  --data-db CONNINFO   candles from PostgreSQL (deploy/sql), before --data-dir\n"
+"                                                     SHEAF_DATA_DB   (none)\n"
 "  --plugin FILE.so     load analyzers from a plugin (repeatable)\n"
 "  --enable-test-analyzers\n"
 "                       also serve test-only analyzers (crash)\n"
@@ -110,6 +112,8 @@ main (int argc, char *argv [])
         config.name = env;
     if ((env = getenv ("SHEAF_DATA_DIR")) && *env)
         config.data_dir = env;
+    if ((env = getenv ("SHEAF_DATA_DB")) && *env)
+        config.data_db = env;
     if ((env = getenv ("SHEAF_HEARTBEAT")) && *env)
         config.heartbeat_ms = (int) s_number ("heartbeat", env, 10, 600000);
     if ((env = getenv ("SHEAF_LIVENESS")) && *env)
@@ -127,6 +131,7 @@ main (int argc, char *argv [])
         { "heartbeat", required_argument, NULL, 'H' },
         { "liveness", required_argument, NULL, 'L' },
         { "data-dir", required_argument, NULL, 'd' },
+        { "data-db", required_argument, NULL, 'D' },
         { "plugin", required_argument, NULL, 'p' },
         { "enable-test-analyzers", no_argument, NULL, 'T' },
         { "list", no_argument, NULL, 'l' },
@@ -144,6 +149,7 @@ main (int argc, char *argv [])
             case 'H': config.heartbeat_ms = (int) s_number ("heartbeat", optarg, 10, 600000); break;
             case 'L': config.liveness = (int) s_number ("liveness", optarg, 1, 100); break;
             case 'd': config.data_dir = optarg; break;
+            case 'D': config.data_db = optarg; break;
             case 'p':
                 if (plugin_count == S_PLUGINS_MAX) {
                     fprintf (stderr, "sheaf-worker: at most %d --plugin\n", S_PLUGINS_MAX);

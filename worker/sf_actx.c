@@ -13,10 +13,12 @@
 #include "sf_mp.h"
 
 void
-sf_actx_init (sf_actx_t *self, const char *data_dir)
+sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
 {
     memset (self, 0, sizeof *self);
     self->data_dir = data_dir;
+    if (data_db)
+        self->pg = sf_source_pg_new (data_db);
     msgpack_sbuffer_init (&self->output);
     msgpack_packer_init (&self->packer, &self->output, msgpack_sbuffer_write);
 }
@@ -24,6 +26,7 @@ sf_actx_init (sf_actx_t *self, const char *data_dir)
 void
 sf_actx_destroy (sf_actx_t *self)
 {
+    sf_source_pg_destroy (&self->pg);
     msgpack_sbuffer_destroy (&self->output);
     json_decref (self->context);
     self->context = NULL;
@@ -177,9 +180,20 @@ sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
     *candles_p = NULL;
     sf_actx_context_str (ctx, "symbol", symbol);
     sf_actx_context_str (ctx, "timeframe", timeframe);
+    sf_error_t error;
+    if (ctx->pg) {
+        sf_actx_context_str (ctx, "source", "postgres");
+        *candles_p = sf_source_pg_fetch (ctx->pg, symbol, timeframe, &error);
+        if (*candles_p)
+            return 0;
+        sf_actx_context_str (ctx, "cause", error.message);
+        return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s: %s", symbol, timeframe,
+                             error.message);
+    }
     if (!ctx->data_dir) {
         sf_actx_context_str (ctx, "source", "none");
-        sf_actx_context_str (ctx, "cause", "this worker has no data source (--data-dir)");
+        sf_actx_context_str (ctx, "cause",
+                             "this worker has no data source (--data-dir or --data-db)");
         return sf_actx_fail (ctx, "DATA_FETCH", "no data source for %s %s", symbol, timeframe);
     }
     char path [1024];
@@ -189,7 +203,6 @@ sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
         sf_actx_context_str (ctx, "cause", "symbol or timeframe is not a safe file name");
         return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s", symbol, timeframe);
     }
-    sf_error_t error;
     *candles_p = sf_candles_load_csv (path, &error);
     if (!*candles_p) {
         sf_actx_context_str (ctx, "cause", error.message);

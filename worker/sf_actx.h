@@ -8,9 +8,11 @@
 
 #include <jansson.h>
 #include "sheaf_analyzer.h"
+#include "sf_source_pg.h"
 
 struct _sf_actx_t {
     const char *data_dir;           //  CSV data source or NULL (borrowed)
+    sf_source_pg_t *pg;             //  PostgreSQL data source or NULL (owned)
     const sf_analyzer_t *analyzer;  //  The analyzer running (borrowed)
     const msgpack_object *job;      //  Job map (borrowed)
     const msgpack_object *params;   //  Its params map or NULL (borrowed)
@@ -23,9 +25,10 @@ struct _sf_actx_t {
     json_t *context;                //  Failure context (owned) or NULL
 };
 
-//  Prepare a context for a pool thread; data_dir (may be NULL) must
-//  outlive it.
-void sf_actx_init (sf_actx_t *self, const char *data_dir);
+//  Prepare a context for a pool thread. Candles come from PostgreSQL when
+//  data_db (a libpq conninfo) is given, else from the CSV files in
+//  data_dir; either may be NULL, and data_dir must outlive the context.
+void sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db);
 void sf_actx_destroy (sf_actx_t *self);
 
 //  Prepare for a job of analyzer (may be NULL when none serves it); keeps

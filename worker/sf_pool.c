@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     bool tests;                 //  Serve test-only analyzers
     char *data_dir;             //  CSV data source or NULL (owned)
+    char *data_db;              //  PostgreSQL conninfo or NULL (owned)
 } s_settings_t;
 
 struct _sf_pool_t {
@@ -124,7 +125,7 @@ s_thread (zsock_t *pipe, void *args)
     const s_settings_t *settings = (const s_settings_t *) args;
     bool tests = settings->tests;
     sf_actx_t ctx;
-    sf_actx_init (&ctx, settings->data_dir);
+    sf_actx_init (&ctx, settings->data_dir, settings->data_db);
     msgpack_sbuffer results, ids;
     msgpack_sbuffer_init (&results);
     msgpack_sbuffer_init (&ids);
@@ -177,12 +178,13 @@ s_thread (zsock_t *pipe, void *args)
 //  The I/O thread side
 
 sf_pool_t *
-sf_pool_new (size_t threads, bool tests, const char *data_dir)
+sf_pool_new (size_t threads, bool tests, const char *data_dir, const char *data_db)
 {
     assert (threads > 0);
     sf_pool_t *self = (sf_pool_t *) zmalloc (sizeof *self);
     self->settings.tests = tests;
     self->settings.data_dir = data_dir? strdup (data_dir): NULL;
+    self->settings.data_db = data_db? strdup (data_db): NULL;
     self->thread_count = threads;
     self->threads = (s_thread_t *) zmalloc (threads * sizeof (s_thread_t));
     for (size_t i = 0; i < threads; i++)
@@ -200,6 +202,7 @@ sf_pool_destroy (sf_pool_t **self_p)
         zactor_destroy (&self->threads [i].actor);
     free (self->threads);
     free (self->settings.data_dir);
+    free (self->settings.data_db);
     free (self->waiting);
     free (self->ends);
     free (self);

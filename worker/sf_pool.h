@@ -18,9 +18,11 @@
 typedef struct _sf_pool_t sf_pool_t;
 
 //  Start threads analyzer threads. tests: serve test-only analyzers;
-//  data_dir: where jobs naming a symbol and timeframe find their candles
-//  (NULL: no data source).
-sf_pool_t *sf_pool_new (size_t threads, bool tests, const char *data_dir);
+//  jobs naming a symbol and timeframe find their candles in PostgreSQL at
+//  data_db (a libpq conninfo; one connection per thread), else in the CSV
+//  files of data_dir; either may be NULL.
+sf_pool_t *sf_pool_new (size_t threads, bool tests, const char *data_dir,
+                        const char *data_db);
 
 //  Stop the threads (each finishes or cancels the job it runs) and free
 //  the pool; jobs still waiting are dropped.

@@ -59,6 +59,7 @@ sf_worker_config_defaults (sf_worker_config_t *config)
     config->liveness = 3;
     config->tests = false;
     config->data_dir = NULL;
+    config->data_db = NULL;
     config->plugins = NULL;
 }
 
@@ -337,7 +338,8 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
     msgpack_sbuffer_init (&self->body);
     sf_msg_init (&self->msg);
     self->backoff_ms = S_BACKOFF_MIN;
-    self->pool = sf_pool_new (self->config.threads, self->config.tests, self->config.data_dir);
+    self->pool = sf_pool_new (self->config.threads, self->config.tests, self->config.data_dir,
+                              self->config.data_db);
     self->loop = zloop_new ();
     for (size_t i = 0; i < sf_pool_threads (self->pool); i++)
         zloop_reader (self->loop, sf_pool_pipe (self->pool, i), s_pool_reader, self);

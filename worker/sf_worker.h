@@ -20,6 +20,7 @@ typedef struct {
     int liveness;               //  Missed heartbeats before reconnecting
     bool tests;                 //  Serve test-only analyzers
     const char *data_dir;       //  CSV data source directory or NULL
+    const char *data_db;        //  PostgreSQL data source (conninfo) or NULL
     const char **plugins;       //  Plugin files to load (NULL-terminated) or NULL
 } sf_worker_config_t;
 

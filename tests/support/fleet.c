@@ -16,8 +16,8 @@
 extern char **environ;
 
 //  A port the kernel considers free right now.
-static int
-s_free_port (void)
+int
+fleet_free_port (void)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = { .sin_family = AF_INET };
@@ -43,8 +43,8 @@ fleet_t *
 fleet_new (void)
 {
     fleet_t *self = (fleet_t *) zmalloc (sizeof *self);
-    int front = s_free_port (), back;
-    while ((back = s_free_port ()) == front)
+    int front = fleet_free_port (), back;
+    while ((back = fleet_free_port ()) == front)
         ;
     snprintf (self->frontend, sizeof self->frontend, "tcp://127.0.0.1:%d", front);
     snprintf (self->backend, sizeof self->backend, "tcp://127.0.0.1:%d", back);

@@ -35,6 +35,9 @@ fleet_t *fleet_new (void);
 //  logs are copied to stderr): a crash, a sanitizer report or a leak.
 int fleet_destroy (fleet_t **self_p);
 
+//  A TCP port on 127.0.0.1 that is free right now.
+int fleet_free_port (void);
+
 //  Path of a built binary (static buffer).
 const char *fleet_bin (const char *name);
 
