@@ -86,7 +86,7 @@ main (int argc, char *argv [])
     //  One job map with the candles inline, for every analyzer
     msgpack_sbuffer buffer;
     sf_actx_t ctx;
-    sf_actx_init (&ctx, NULL);
+    sf_actx_init (&ctx, NULL, NULL);
     printf ("\n%-12s %14s %10s\n", "analyzer", "ns/candle", "x floor");
     int rc = 0;
     for (size_t a = 0; a < sf_analyzers_count (); a++) {
