@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sf_log.h"
 #include "sf_source_pg.h"
 
 #define S_STATEMENT "sheaf_candles"
@@ -59,6 +60,14 @@ s_fail (sf_error_t *error, const char *what, PGconn *conn, PGresult *result)
                          state? " (SQLSTATE ": "", state? state: "", state? ")": "");
 }
 
+//  Server notices (e.g. a shutdown warning) go to the log, not to stderr.
+static void
+s_notice (void *arg, const char *message)
+{
+    (void) arg;
+    sf_log_debug ("worker: postgres says: %.*s", (int) strcspn (message, "\n"), message);
+}
+
 //  Connect and prepare. Returns 0, or -1 with error.
 static int
 s_connect (sf_source_pg_t *self, sf_error_t *error)
@@ -70,6 +79,7 @@ s_connect (sf_source_pg_t *self, sf_error_t *error)
         self->conn = NULL;
         return -1;
     }
+    PQsetNoticeProcessor (self->conn, s_notice, NULL);
     PGresult *result = PQprepare (self->conn, S_STATEMENT, S_QUERY, 2, NULL);
     int rc = 0;
     if (PQresultStatus (result) != PGRES_COMMAND_OK) {
