@@ -5,10 +5,12 @@
     ========================================================================= */
 
 #include <check.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fleet.h"
 #include "pg.h"
 #include "sf_actx.h"
 #include "sf_analyzers.h"
@@ -172,6 +174,59 @@ START_TEST (test_server_down_then_back)
 }
 END_TEST
 
+//  A fleet whose worker reads PostgreSQL: the CLI gets the same rsi as
+//  from the CSV file the candles came from.
+START_TEST (test_fleet_with_database)
+{
+    fleet_t *fleet = fleet_new ();
+    fleet_broker (fleet, NULL);
+    char *extra [] = { "--data-db", s_server->conninfo, NULL };
+    fleet_worker (fleet, "db-worker", 1, 4, extra);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    char *argv [] = { "sheaf", "--broker", fleet->frontend, "submit", "rsi", "--symbol", "GOOG",
+                      "--timeframe", "1d", "--param", "output=last", "--wait", "--json", NULL };
+    static char out [65536];
+    ck_assert_int_eq (fleet_run (fleet, argv, out, sizeof out, 20000), 0);
+    json_t *result = json_loads (out, 0, NULL);
+    ck_assert_msg (result, "not JSON: %s", out);
+    double from_db = json_real_value (json_object_get (json_object_get (result, "result"), "rsi"));
+    json_decref (result);
+
+    //  The same candles inline, through the analyzer directly
+    sf_actx_t ctx;
+    sf_actx_init (&ctx, NULL, NULL);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    sf_mp_pack_kv_str (&pk, "analyzer", "rsi");
+    sf_mp_pack_str (&pk, "candles");
+    sf_candles_pack (s_goog, &pk);
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_kv_str (&pk, "output", "last");
+    msgpack_unpacked job, answer;
+    msgpack_unpacked_init (&job);
+    msgpack_unpacked_init (&answer);
+    size_t offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    const sf_analyzer_t *rsi = sf_analyzers_find ("rsi", 3, false);
+    sf_actx_reset (&ctx, rsi, &job.data, 1);
+    ck_assert_int_eq (rsi->analyze (&ctx), 0);
+    offset = 0;
+    ck_assert (msgpack_unpack_next (&answer, ctx.output.data, ctx.output.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    ck_assert (sf_mp_get (&answer.data, "rsi")->via.f64 == from_db);
+    msgpack_unpacked_destroy (&answer);
+    msgpack_unpacked_destroy (&job);
+    msgpack_sbuffer_destroy (&buffer);
+    sf_actx_destroy (&ctx);
+    ck_assert_int_eq (fleet_destroy (&fleet), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -182,6 +237,7 @@ main (void)
     tcase_add_test (tc, test_same_candles_as_the_csv);
     tcase_add_test (tc, test_same_results_as_inline);
     tcase_add_test (tc, test_server_down_then_back);
+    tcase_add_test (tc, test_fleet_with_database);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }
