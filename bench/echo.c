@@ -35,6 +35,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <time.h>
+#include "bench.h"
 #include "sf_mp.h"
 #include "sheaf.h"
 
@@ -91,14 +92,7 @@ s_now_us (void)
 }
 
 //  --------------------------------------------------------------------------
-//  Percentiles by nearest rank (sorts the array).
-
-static int
-s_compare_u32 (const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-    return (x > y) - (x < y);
-}
+//  Percentiles by nearest rank (bench.h).
 
 //  Print "name":value for percentile p of values, or "name":null if empty.
 static void
@@ -108,9 +102,7 @@ s_print_percentile (const char *name, uint32_t *values, size_t count, double p)
         printf ("\"%s\":null", name);
         return;
     }
-    size_t rank = (size_t) (p / 100.0 * (double) count + 0.999999);
-    rank = rank < 1? 1: rank > count? count: rank;
-    printf ("\"%s\":%" PRIu32, name, values [rank - 1]);
+    printf ("\"%s\":%" PRIu32, name, bench_percentile (values, count, p));
 }
 
 //  --------------------------------------------------------------------------
@@ -399,18 +391,6 @@ s_usage (FILE *out)
 }
 
 static int
-s_parse_long (const char *text, long min, long max, long *value)
-{
-    char *end;
-    errno = 0;
-    long parsed = strtol (text, &end, 10);
-    if (errno || end == text || *end || parsed < min || parsed > max)
-        return -1;
-    *value = parsed;
-    return 0;
-}
-
-static int
 s_parse_options (int argc, char *argv [], s_options_t *opt)
 {
     static const struct option longs [] = {
@@ -437,15 +417,15 @@ s_parse_options (int argc, char *argv [], s_options_t *opt)
         int rc = 0;
         switch (c) {
             case 'e': opt->broker = optarg; break;
-            case 'n': rc = s_parse_long (optarg, 0, 100000000, &opt->jobs); break;
-            case 'w': rc = s_parse_long (optarg, 1, 10000000, &opt->inflight); break;
-            case 'b': rc = s_parse_long (optarg, 1, 100000, &opt->batch); break;
+            case 'n': rc = bench_parse_long (optarg, 0, 100000000, &opt->jobs); break;
+            case 'w': rc = bench_parse_long (optarg, 1, 10000000, &opt->inflight); break;
+            case 'b': rc = bench_parse_long (optarg, 1, 100000, &opt->batch); break;
             case 'a': opt->analyzer = optarg; break;
-            case 'k': rc = s_parse_long (optarg, 0, 100000, &opt->wait_workers); break;
-            case 'm': rc = s_parse_long (optarg, 1, 3600000, &opt->wait_ms); break;
+            case 'k': rc = bench_parse_long (optarg, 0, 100000, &opt->wait_workers); break;
+            case 'm': rc = bench_parse_long (optarg, 1, 3600000, &opt->wait_ms); break;
             case 'L': opt->client_latency = false; break;
             case 's': opt->submit_only = true; break;
-            case 't': rc = s_parse_long (optarg, 1, 86400, &opt->time_limit); break;
+            case 't': rc = bench_parse_long (optarg, 1, 86400, &opt->time_limit); break;
             case 'h': s_usage (stdout); exit (0);
             default: return -1;
         }
@@ -485,8 +465,8 @@ s_print (const s_options_t *opt, const char *endpoint, s_run_t *run)
         fflush (stdout);
         return;
     }
-    qsort (run->client_us, run->client_count, sizeof (uint32_t), s_compare_u32);
-    qsort (run->broker_us, run->broker_count, sizeof (uint32_t), s_compare_u32);
+    qsort (run->client_us, run->client_count, sizeof (uint32_t), bench_compare_u32);
+    qsort (run->broker_us, run->broker_count, sizeof (uint32_t), bench_compare_u32);
     printf ("{\"system\":\"sheaf\",\"jobs\":%ld,\"inflight\":%ld,\"seconds\":%.3f,"
             "\"jobs_per_s\":%.0f,", opt->jobs, opt->inflight, run->seconds,
             (double) run->results / run->seconds);

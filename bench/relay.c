@@ -32,6 +32,7 @@
     and an alarm bounds the whole run so it can never hang.
     ========================================================================= */
 
+#include "bench.h"
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -381,27 +382,6 @@ s_on_signal (int signum)
 }
 
 //  --------------------------------------------------------------------------
-//  Percentiles by nearest rank over a sorted array.
-
-static int
-s_compare_u32 (const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-    return (x > y) - (x < y);
-}
-
-static uint64_t
-s_percentile (const uint32_t *sorted, size_t count, double p)
-{
-    size_t rank = (size_t) (p / 100.0 * (double) count + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > count)
-        rank = count;
-    return sorted [rank - 1];
-}
-
-//  --------------------------------------------------------------------------
 //  The client: warm up with one job, then echo opt->jobs jobs keeping
 //  opt->inflight in flight. Returns 0 with stats filled, or -1.
 
@@ -494,9 +474,9 @@ s_client_run (const s_options_t *opt, const char *frontend, s_stats_t *stats)
         }
     }
     stats->seconds = (double) (s_now_us () - start) / 1e6;
-    qsort (latency_us, jobs, sizeof *latency_us, s_compare_u32);
-    stats->p50_us = s_percentile (latency_us, jobs, 50);
-    stats->p99_us = s_percentile (latency_us, jobs, 99);
+    qsort (latency_us, jobs, sizeof *latency_us, bench_compare_u32);
+    stats->p50_us = bench_percentile (latency_us, jobs, 50);
+    stats->p99_us = bench_percentile (latency_us, jobs, 99);
     rc = 0;
 
 cleanup:
@@ -528,19 +508,6 @@ s_usage (FILE *out)
         "Prints one line of JSON; see bench/README.md.\n");
 }
 
-//  Parse a whole decimal number in [min, max]. Returns 0 or -1.
-static int
-s_parse_long (const char *text, long min, long max, long *value)
-{
-    char *end;
-    errno = 0;
-    long parsed = strtol (text, &end, 10);
-    if (errno || end == text || *end || parsed < min || parsed > max)
-        return -1;
-    *value = parsed;
-    return 0;
-}
-
 static int
 s_parse_options (int argc, char *argv [], s_options_t *opt)
 {
@@ -560,11 +527,11 @@ s_parse_options (int argc, char *argv [], s_options_t *opt)
         int rc = 0;
         switch (c) {
             //  Job ids are 32-bit and UINT32_MAX is the warm-up's
-            case 'n': rc = s_parse_long (optarg, 1, UINT32_MAX - 1L, &opt->jobs); break;
-            case 'w': rc = s_parse_long (optarg, 1, 10000000, &opt->inflight); break;
-            case 'k': rc = s_parse_long (optarg, 1, S_WORKERS_MAX, &opt->workers); break;
-            case 'b': rc = s_parse_long (optarg, 1, 100000, &opt->batch); break;
-            case 't': rc = s_parse_long (optarg, 1, 86400, &opt->time_limit); break;
+            case 'n': rc = bench_parse_long (optarg, 1, UINT32_MAX - 1L, &opt->jobs); break;
+            case 'w': rc = bench_parse_long (optarg, 1, 10000000, &opt->inflight); break;
+            case 'k': rc = bench_parse_long (optarg, 1, S_WORKERS_MAX, &opt->workers); break;
+            case 'b': rc = bench_parse_long (optarg, 1, 100000, &opt->batch); break;
+            case 't': rc = bench_parse_long (optarg, 1, 86400, &opt->time_limit); break;
             case 'e': opt->endpoint_base = optarg; break;
             case 'h': s_usage (stdout); exit (0);
             default: return -1;
