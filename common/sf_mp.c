@@ -276,3 +276,10 @@ sf_mp_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value)
     sf_mp_pack_str (pk, key);
     msgpack_pack_uint64 (pk, value);
 }
+
+void
+sf_mp_pack_kv_double (msgpack_packer *pk, const char *key, double value)
+{
+    sf_mp_pack_str (pk, key);
+    msgpack_pack_double (pk, value);
+}

@@ -76,5 +76,6 @@ void sf_mp_pack_str (msgpack_packer *pk, const char *text);
 //  Pack key (a string) and then a string value / unsigned value.
 void sf_mp_pack_kv_str (msgpack_packer *pk, const char *key, const char *value);
 void sf_mp_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
+void sf_mp_pack_kv_double (msgpack_packer *pk, const char *key, double value);
 
 #endif

@@ -8,6 +8,7 @@
     ========================================================================= */
 
 #include <stdlib.h>
+#include "indicators.h"
 #include "sf_series.h"
 
 static int
@@ -23,11 +24,8 @@ s_analyze (sf_actx_t *ctx)
     double *upper = sf_series_alloc (candles->size);
     double *middle = sf_series_alloc (candles->size);
     double *lower = sf_series_alloc (candles->size);
+    sf_indicator_sma (candles->close, candles->size, n, middle);
     for (size_t i = n - 1; i < candles->size; i++) {
-        double sum = 0;
-        for (size_t j = i + 1 - n; j <= i; j++)
-            sum += candles->close [j];
-        middle [i] = sum / (double) n;
         double band = multiplier * sf_series_stddev (candles->close, i, n);
         upper [i] = middle [i] + band;
         lower [i] = middle [i] - band;

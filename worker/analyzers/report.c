@@ -19,13 +19,6 @@
 #include "sf_mp.h"
 #include "sf_series.h"
 
-static void
-s_pack_real (msgpack_packer *pk, const char *key, double value)
-{
-    sf_mp_pack_str (pk, key);
-    msgpack_pack_double (pk, value);
-}
-
 static int
 s_analyze (sf_actx_t *ctx)
 {
@@ -76,16 +69,16 @@ s_analyze (sf_actx_t *ctx)
     msgpack_packer *pk = sf_actx_output (ctx);
     msgpack_pack_map (pk, 11);
     sf_mp_pack_kv_uint (pk, "ts", (uint64_t) candles->ts [end]);
-    s_pack_real (pk, "close", close [end]);
-    s_pack_real (pk, "change", close [end] / close [0] - 1);
+    sf_mp_pack_kv_double (pk, "close", close [end]);
+    sf_mp_pack_kv_double (pk, "change", close [end] / close [0] - 1);
     sf_mp_pack_kv_str (pk, "trend", sma_fast > sma_slow? "up": sma_fast < sma_slow? "down": "flat");
-    s_pack_real (pk, "sma_fast", sma_fast);
-    s_pack_real (pk, "sma_slow", sma_slow);
-    s_pack_real (pk, "rsi", rsi);
+    sf_mp_pack_kv_double (pk, "sma_fast", sma_fast);
+    sf_mp_pack_kv_double (pk, "sma_slow", sma_slow);
+    sf_mp_pack_kv_double (pk, "rsi", rsi);
     sf_mp_pack_kv_str (pk, "rsi_state", rsi >= overbought? "overbought":
                                         rsi <= oversold? "oversold": "neutral");
-    s_pack_real (pk, "volatility", volatility);
-    s_pack_real (pk, "atr", atr);
+    sf_mp_pack_kv_double (pk, "volatility", volatility);
+    sf_mp_pack_kv_double (pk, "atr", atr);
     sf_mp_pack_kv_uint (pk, "candles", size);
     sf_candles_destroy (&candles);
     return 0;

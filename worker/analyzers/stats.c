@@ -17,13 +17,6 @@
 #include "sf_mp.h"
 #include "sf_series.h"
 
-static void
-s_pack_real (msgpack_packer *pk, const char *key, double value)
-{
-    sf_mp_pack_str (pk, key);
-    msgpack_pack_double (pk, value);
-}
-
 static int
 s_analyze (sf_actx_t *ctx)
 {
@@ -78,14 +71,14 @@ s_analyze (sf_actx_t *ctx)
     sf_mp_pack_kv_uint (pk, "ts_from", (uint64_t) candles->ts [0]);
     sf_mp_pack_kv_uint (pk, "ts_to", (uint64_t) candles->ts [size - 1]);
     sf_mp_pack_kv_uint (pk, "returns", count);
-    s_pack_real (pk, "mean", mean);
-    s_pack_real (pk, "stdev", stdev);
-    s_pack_real (pk, "skew", skew);
-    s_pack_real (pk, "kurtosis", kurtosis);
-    s_pack_real (pk, "max_drawdown", drawdown);
+    sf_mp_pack_kv_double (pk, "mean", mean);
+    sf_mp_pack_kv_double (pk, "stdev", stdev);
+    sf_mp_pack_kv_double (pk, "skew", skew);
+    sf_mp_pack_kv_double (pk, "kurtosis", kurtosis);
+    sf_mp_pack_kv_double (pk, "max_drawdown", drawdown);
     sf_mp_pack_kv_uint (pk, "drawdown_peak_ts", (uint64_t) candles->ts [worst_peak]);
     sf_mp_pack_kv_uint (pk, "drawdown_trough_ts", (uint64_t) candles->ts [worst_trough]);
-    s_pack_real (pk, "sharpe", sharpe);
+    sf_mp_pack_kv_double (pk, "sharpe", sharpe);
     sf_candles_destroy (&candles);
     return 0;
 }
