@@ -32,8 +32,18 @@ s_usage (FILE *out)
 "                                                    SHEAF_LIVENESS  (3)\n"
 "  --result-max N       finished results kept for `sheaf result`\n"
 "                                                    SHEAF_RESULT_MAX (100000)\n"
-"  --result-ttl S       seconds a finished result is kept\n"
-"                                                    SHEAF_RESULT_TTL (3600)\n"
+"  --result-ttl S       seconds a finished result (and its idempotency key)\n"
+"                       is kept                      SHEAF_RESULT_TTL (3600)\n"
+"  --backoff-max MS     longest delay before a retry SHEAF_BACKOFF_MAX (300000)\n"
+"  --max-losses N       worker deaths a job may be at before it is dead\n"
+"                                                    SHEAF_MAX_LOSSES (2)\n"
+"  --max-jobs N         unfinished jobs held; beyond, submits get BUSY\n"
+"                                                    SHEAF_MAX_JOBS (1000000)\n"
+"  --max-queued N       unfinished jobs held for one analyzer\n"
+"                                                    SHEAF_MAX_QUEUED (1000000)\n"
+"  --max-bytes N        bytes of unfinished jobs held\n"
+"                                                    SHEAF_MAX_BYTES (1073741824)\n"
+"  --dead-max N         dead letters kept            SHEAF_DEAD_MAX  (10000)\n"
 "  -v, --verbose        debug logging                SHEAF_VERBOSE=1\n"
 "  -h, --help           this text\n"
 "\n"
@@ -42,11 +52,46 @@ s_usage (FILE *out)
              SF_DEFAULT_FRONTEND, SF_DEFAULT_BACKEND);
 }
 
-//  A numeric option or environment variable, or exit with a usage error.
-static long long
-s_number (const char *name, const char *text, long long min, long long max)
+//  The numeric settings: option, environment variable, range, and where
+//  the value goes (scaled by scale).
+typedef struct {
+    const char *name;           //  Option without "--"
+    const char *env;            //  Environment variable
+    long long min, max;
+    long long scale;            //  Value times this is stored
+    enum { S_INT, S_INT64, S_SIZE, S_UINT32 } type;
+    size_t offset;              //  In sf_broker_config_t
+} s_number_t;
+
+#define S_AT(field) offsetof (sf_broker_config_t, field)
+static const s_number_t s_numbers [] = {
+    { "heartbeat", "SHEAF_HEARTBEAT", 10, 600000, 1, S_INT, S_AT (heartbeat_ms) },
+    { "liveness", "SHEAF_LIVENESS", 1, 100, 1, S_INT, S_AT (liveness) },
+    { "result-max", "SHEAF_RESULT_MAX", 0, 100000000, 1, S_SIZE, S_AT (result_max) },
+    { "result-ttl", "SHEAF_RESULT_TTL", 0, 100000000, 1000, S_INT64, S_AT (result_ttl_ms) },
+    { "backoff-max", "SHEAF_BACKOFF_MAX", 1, 86400000, 1, S_INT64, S_AT (backoff_max_ms) },
+    { "max-losses", "SHEAF_MAX_LOSSES", 1, 1000, 1, S_UINT32, S_AT (max_losses) },
+    { "max-jobs", "SHEAF_MAX_JOBS", 1, 1000000000, 1, S_SIZE, S_AT (max_jobs) },
+    { "max-queued", "SHEAF_MAX_QUEUED", 1, 1000000000, 1, S_SIZE, S_AT (max_queued) },
+    { "max-bytes", "SHEAF_MAX_BYTES", 1024, 1LL << 40, 1, S_SIZE, S_AT (max_bytes) },
+    { "dead-max", "SHEAF_DEAD_MAX", 0, 100000000, 1, S_SIZE, S_AT (dead_max) },
+};
+#define S_NUMBERS (sizeof s_numbers / sizeof s_numbers [0])
+
+//  Set numeric setting number from text, or exit with a usage error.
+static void
+s_set_number (sf_broker_config_t *config, size_t number, const char *text)
 {
-    return sf_option_number ("sheaf-broker", name, text, min, max, EXIT_USAGE);
+    const s_number_t *setting = &s_numbers [number];
+    long long value = sf_option_number ("sheaf-broker", setting->name, text, setting->min,
+                                        setting->max, EXIT_USAGE) * setting->scale;
+    char *field = (char *) config + setting->offset;
+    switch (setting->type) {
+        case S_INT: *(int *) field = (int) value; break;
+        case S_INT64: *(int64_t *) field = value; break;
+        case S_SIZE: *(size_t *) field = (size_t) value; break;
+        case S_UINT32: *(uint32_t *) field = (uint32_t) value; break;
+    }
 }
 
 int
@@ -61,41 +106,37 @@ main (int argc, char *argv [])
         config.backend = env;
     if ((env = getenv ("SHEAF_STORE")) && *env)
         config.store = env;
-    if ((env = getenv ("SHEAF_HEARTBEAT")) && *env)
-        config.heartbeat_ms = (int) s_number ("heartbeat", env, 10, 600000);
-    if ((env = getenv ("SHEAF_LIVENESS")) && *env)
-        config.liveness = (int) s_number ("liveness", env, 1, 100);
-    if ((env = getenv ("SHEAF_RESULT_MAX")) && *env)
-        config.result_max = (size_t) s_number ("result-max", env, 0, 100000000);
-    if ((env = getenv ("SHEAF_RESULT_TTL")) && *env)
-        config.result_ttl_ms = s_number ("result-ttl", env, 0, 100000000) * 1000;
+    for (size_t i = 0; i < S_NUMBERS; i++)
+        if ((env = getenv (s_numbers [i].env)) && *env)
+            s_set_number (&config, i, env);
     bool verbose = (env = getenv ("SHEAF_VERBOSE")) && streq (env, "1");
 
-    static const struct option options [] = {
+    //  Numeric options return 256 + their index in s_numbers
+    struct option options [S_NUMBERS + 6] = {
         { "frontend", required_argument, NULL, 'f' },
         { "backend", required_argument, NULL, 'b' },
         { "store", required_argument, NULL, 's' },
-        { "heartbeat", required_argument, NULL, 'H' },
-        { "liveness", required_argument, NULL, 'L' },
-        { "result-max", required_argument, NULL, 'm' },
-        { "result-ttl", required_argument, NULL, 't' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
     };
+    for (size_t i = 0; i < S_NUMBERS; i++)
+        options [5 + i] = (struct option) { s_numbers [i].name, required_argument, NULL,
+                                            256 + (int) i };
     int option;
     while ((option = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
         switch (option) {
             case 'f': config.frontend = optarg; break;
             case 'b': config.backend = optarg; break;
             case 's': config.store = optarg; break;
-            case 'H': config.heartbeat_ms = (int) s_number ("heartbeat", optarg, 10, 600000); break;
-            case 'L': config.liveness = (int) s_number ("liveness", optarg, 1, 100); break;
-            case 'm': config.result_max = (size_t) s_number ("result-max", optarg, 0, 100000000); break;
-            case 't': config.result_ttl_ms = s_number ("result-ttl", optarg, 0, 100000000) * 1000; break;
             case 'v': verbose = true; break;
             case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return EXIT_USAGE;
+            default:
+                if (option >= 256 && option < 256 + (int) S_NUMBERS)
+                    s_set_number (&config, (size_t) (option - 256), optarg);
+                else {
+                    s_usage (stderr);
+                    return EXIT_USAGE;
+                }
         }
     }
     if (optind < argc) {

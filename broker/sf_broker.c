@@ -36,6 +36,7 @@
 #include "sf_queue.h"
 #include "sf_registry.h"
 #include "sf_store.h"
+#include "sf_timeq.h"
 
 //  A reader stops taking messages and flushes after this many messages, or
 //  once the messages taken carry this many jobs and results. Small passes
@@ -66,6 +67,9 @@ typedef struct {
     uint64_t dispatched;        //  Dispatches (attempts) sent
     uint64_t finished [SF_STATUS_INVALID];  //  Final statuses by status
     uint64_t requeued;          //  Jobs returned to a queue by a lost worker
+    uint64_t retried;           //  Failed attempts scheduled to run again
+    uint64_t timed_out;         //  Attempts stopped at their deadline
+    uint64_t busy;              //  Submits refused by a limit
     uint64_t late;              //  Results dropped: not the current lease
     uint64_t malformed;         //  Messages rejected as malformed
     uint64_t undelivered;       //  Results whose client was gone
@@ -88,6 +92,14 @@ struct _sf_broker_t {
     s_ptrs_t send_workers;      //  Workers with a DISPATCH staged
     s_ptrs_t send_clients;      //  Clients with a RESULT staged (each a ref)
     zlistx_t *acks;             //  Acknowledgements waiting for commit
+    sf_timeq_t *timeq;          //  Deadlines of running jobs, retry times
+    int timer_id;               //  One-shot timer for the first due entry
+    int64_t armed_us;           //  When it fires (0: not armed)
+    size_t unfinished;          //  Jobs accepted and not finished
+    size_t delayed;             //  Of them, waiting for a retry
+    size_t bytes_held;          //  Job encodings of unfinished jobs
+    msgpack_sbuffer scratch;    //  Error maps the broker writes
+    msgpack_packer scratch_pk;  //  Packs into scratch
     sf_msg_t msg;               //  Message being handled
     msgpack_sbuffer reply;      //  Scratch body for single replies
     msgpack_packer reply_pk;    //  Packs into reply
@@ -106,14 +118,19 @@ typedef struct {
     s_handler_fn *handler;      //  What handles it
 } s_route_t;
 
-static s_handler_fn s_client_submit, s_client_status, s_client_fetch;
+static s_handler_fn s_client_submit, s_client_status, s_client_fetch, s_client_cancel,
+                    s_client_dead;
 static s_handler_fn s_worker_ready, s_worker_results, s_worker_heartbeat,
                     s_worker_disconnect;
+
+static void s_flush (sf_broker_t *self);
 
 static const s_route_t s_frontend_routes [] = {
     { SF_CMD_SUBMIT, s_client_submit },
     { SF_CMD_STATUS, s_client_status },
     { SF_CMD_FETCH, s_client_fetch },
+    { SF_CMD_CANCEL, s_client_cancel },
+    { SF_CMD_DEAD, s_client_dead },
     { 0, NULL }
 };
 
@@ -174,6 +191,12 @@ sf_broker_config_defaults (sf_broker_config_t *config)
     config->result_max = 100000;
     config->result_ttl_ms = 3600 * 1000;
     config->max_analyzers = 4096;
+    config->backoff_max_ms = 300000;
+    config->max_losses = 2;
+    config->max_jobs = 1000000;
+    config->max_queued = 1000000;
+    config->max_bytes = (size_t) 1 << 30;
+    config->dead_max = 10000;
 }
 
 //  ==========================================================================
@@ -314,6 +337,8 @@ static void
 s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *worker_name,
           uint64_t run_us, const char *payload, size_t payload_size)
 {
+    sf_timeq_remove (self->timeq, entry);
+    self->unfinished--;
     entry->status = status;
     entry->run_us = run_us;
     entry->worker_name = worker_name? s_intern (self, worker_name): NULL;
@@ -322,8 +347,11 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
         abort ();
     memcpy (entry->payload, payload, payload_size);
     entry->payload_size = (uint32_t) payload_size;
-    free (entry->spec);         //  Never dispatched again
-    entry->spec = NULL;
+    if (status != SF_STATUS_DEAD) {
+        self->bytes_held -= entry->spec_size;
+        free (entry->spec);     //  Never dispatched again
+        entry->spec = NULL;
+    }                           //  A dead letter keeps its job for a retry
     sf_ledger_finished (self->ledger, entry, self->now_us);
     self->counters.finished [status]++;
 
@@ -353,11 +381,229 @@ static void
 s_requeue (sf_broker_t *self, sf_wrec_t *worker, sf_entry_t *entry)
 {
     sf_entry_list_remove (&worker->inflight, entry);
+    sf_timeq_remove (self->timeq, entry);
     entry->worker = NULL;
     entry->queue->running--;
     sf_queue_push_front (entry->queue, entry);
     s_mark_dirty (self, entry->queue);
     self->counters.requeued++;
+}
+
+//  --------------------------------------------------------------------------
+//  Failed attempts: retried after a backoff, or the job ends.
+
+//  Error codes after which an attempt may succeed when run again: the
+//  worker was shutting down, or the analyzer said so. Every other analyzer
+//  error (bad input, missing data, a failed analysis) is a property of the
+//  job and final.
+static bool
+s_transient (const char *code)
+{
+    return streq (code, "TRANSIENT") || streq (code, "CANCELLED");
+}
+
+//  An error map {code, message, context: {attempts, …}} in self->scratch,
+//  for results the broker writes itself.
+static void
+s_error_map (sf_broker_t *self, sf_entry_t *entry, const char *code, const char *format, ...)
+{
+    char message [256];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (message, sizeof message, format, args);
+    va_end (args);
+    msgpack_sbuffer_clear (&self->scratch);
+    msgpack_packer *pk = &self->scratch_pk;
+    msgpack_pack_map (pk, 3);
+    sf_mp_pack_kv_str (pk, "code", code);
+    sf_mp_pack_kv_str (pk, "message", message);
+    sf_mp_pack_str (pk, "context");
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "attempts", entry->attempt);
+    sf_mp_pack_kv_uint (pk, "worker_losses", entry->losses);
+}
+
+//  Add one failed attempt to the job's history, kept for dead letters:
+//  {attempt, worker, code, message, at_ms (wall clock)}.
+static void
+s_history_add (sf_broker_t *self, sf_entry_t *entry, const char *worker, const char *code,
+               const char *message)
+{
+    msgpack_sbuffer buffer = { entry->history_size, entry->history, entry->history_size };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 5);
+    sf_mp_pack_kv_uint (&pk, "attempt", entry->attempt);
+    sf_mp_pack_kv_str (&pk, "worker", worker? worker: "");
+    sf_mp_pack_kv_str (&pk, "code", code);
+    sf_mp_pack_kv_str (&pk, "message", message);
+    sf_mp_pack_kv_uint (&pk, "at_ms", (uint64_t) zclock_time ());
+    entry->history = buffer.data;
+    entry->history_size = (uint32_t) buffer.size;
+    entry->history_count++;
+    (void) self;
+}
+
+//  The delay before retry number n (1, 2, …): the job's backoff doubled
+//  each time, capped, then spread over its upper half at random so that
+//  jobs that failed together do not come back together.
+static int64_t
+s_backoff_us (sf_broker_t *self, sf_entry_t *entry, uint32_t n)
+{
+    int64_t delay_ms = entry->backoff_ms;
+    for (uint32_t i = 1; i < n && delay_ms < self->config.backoff_max_ms; i++)
+        delay_ms *= 2;
+    if (delay_ms > self->config.backoff_max_ms)
+        delay_ms = self->config.backoff_max_ms;
+    int64_t half_us = delay_ms * 500;
+    return half_us + (half_us? (int64_t) (randof (1000) * (half_us / 1000)): 0);
+}
+
+//  An attempt failed (code, message; payload is the error map to end with
+//  when the job does not go on). Retried while the job has retries left;
+//  then it ends dead (a dead letter, with its history) if it had retries,
+//  else with final_status. Either way the last error map is its result.
+static void
+s_attempt_failed (sf_broker_t *self, sf_entry_t *entry, const char *worker, const char *code,
+                  const char *message, sf_status_t final_status, uint64_t run_us,
+                  const char *payload, size_t payload_size)
+{
+    s_history_add (self, entry, worker, code, message);
+    if (entry->failures < entry->retries) {
+        entry->failures++;
+        entry->state = SF_JOB_DELAYED;
+        entry->due_us = self->now_us + s_backoff_us (self, entry, entry->failures);
+        sf_timeq_push (self->timeq, entry);
+        self->delayed++;
+        self->counters.retried++;
+        return;
+    }
+    s_finish (self, entry, entry->retries? SF_STATUS_DEAD: final_status, worker, run_us,
+              payload, payload_size);
+}
+
+//  Tell a worker to stop running a job (cancelled or past its deadline).
+//  The job is no longer the worker's: a result it sends fails the lease.
+static void
+s_stop_at_worker (sf_broker_t *self, sf_entry_t *entry)
+{
+    sf_wrec_t *worker = entry->worker;
+    sf_entry_list_remove (&worker->inflight, entry);
+    entry->worker = NULL;
+    entry->queue->running--;
+    s_mark_dirty (self, entry->queue);          //  The worker has credit again
+    msgpack_packer *pk = s_reply_begin (self);
+    msgpack_pack_map (pk, 1);
+    sf_mp_pack_str (pk, "ids");
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, entry->id, SF_UUID_SIZE);
+    sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
+                 SF_CMD_STOP, self->reply.data, self->reply.size);
+}
+
+//  A running job passed its deadline: stopped, then retried or ended.
+static void
+s_timed_out (sf_broker_t *self, sf_entry_t *entry)
+{
+    const char *worker = entry->worker->name;
+    s_stop_at_worker (self, entry);
+    self->counters.timed_out++;
+    char message [128];
+    snprintf (message, sizeof message, "no result within %u ms", entry->timeout_ms);
+    s_error_map (self, entry, "TIMEOUT", "%s", message);
+    //  s_attempt_failed may overwrite scratch; the final map is copied first
+    size_t size = self->scratch.size;
+    char payload [size];
+    memcpy (payload, self->scratch.data, size);
+    s_attempt_failed (self, entry, worker, "TIMEOUT", message, SF_STATUS_TIMEOUT, 0,
+                      payload, size);
+}
+
+//  A job was at a worker that died (not one that left in order): it runs
+//  again, unless it has now witnessed max_losses deaths. Then it is a
+//  poison job and goes to the dead letters, so that one job that kills
+//  its worker cannot take the fleet down in a loop.
+static bool
+s_poisoned (sf_broker_t *self, sf_entry_t *entry, const char *why)
+{
+    entry->losses++;
+    s_history_add (self, entry, entry->worker? entry->worker->name: NULL, "WORKER_LOST", why);
+    if (entry->losses < self->config.max_losses)
+        return false;
+    sf_entry_list_remove (&entry->worker->inflight, entry);
+    entry->worker = NULL;
+    entry->queue->running--;
+    s_error_map (self, entry, "WORKER_LOST", "present at %u worker deaths, the last: %s",
+                 entry->losses, why);
+    s_finish (self, entry, SF_STATUS_DEAD, NULL, 0, self->scratch.data, self->scratch.size);
+    return true;
+}
+
+//  End an unfinished job now with status (cancelled, or timeout for a
+//  group's deadline): out of its queue, its retry wait or its worker.
+//  Returns -1 if it had already finished.
+static int
+s_cancel_entry (sf_broker_t *self, sf_entry_t *entry, sf_status_t status)
+{
+    switch (entry->state) {
+        case SF_JOB_QUEUED:
+            sf_queue_remove (entry->queue, entry);
+            break;
+        case SF_JOB_RUNNING:
+            s_stop_at_worker (self, entry);
+            break;
+        case SF_JOB_DELAYED:
+            self->delayed--;
+            break;
+        case SF_JOB_FINISHED:
+            return -1;
+    }
+    s_error_map (self, entry, status == SF_STATUS_CANCELLED? "CANCELLED": "TIMEOUT",
+                 status == SF_STATUS_CANCELLED? "cancelled on request": "deadline passed");
+    s_finish (self, entry, status, NULL, 0, self->scratch.data, self->scratch.size);
+    return 0;
+}
+
+//  Timer: deadlines of running jobs and retry times that have come.
+static int
+s_due_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_broker_t *self = (sf_broker_t *) arg;
+    self->armed_us = 0;         //  A one-shot timer: it is gone now
+    self->now_us = s_now_us ();
+    sf_entry_t *entry;
+    while ((entry = sf_timeq_pop_due (self->timeq, self->now_us))) {
+        if (entry->state == SF_JOB_RUNNING)
+            s_timed_out (self, entry);
+        else {
+            //  Its backoff has passed: back in its queue, behind newer jobs
+            self->delayed--;
+            sf_queue_push (entry->queue, entry);
+            s_mark_dirty (self, entry->queue);
+        }
+    }
+    s_flush (self);
+    return 0;
+}
+
+//  Arm the one-shot timer for the first due entry, unless it is armed for
+//  that instant or earlier already. Cheap enough to call after every pass:
+//  a timer is set again only when an earlier deadline appears or the
+//  armed one has fired.
+static void
+s_arm (sf_broker_t *self)
+{
+    sf_entry_t *first = sf_timeq_first (self->timeq);
+    if (!first || (self->armed_us && self->armed_us <= first->due_us))
+        return;
+    if (self->armed_us)
+        zloop_timer_end (self->loop, self->timer_id);
+    int64_t delay_us = first->due_us - s_now_us ();
+    size_t delay_ms = delay_us > 0? (size_t) ((delay_us + 999) / 1000): 1;
+    self->timer_id = zloop_timer (self->loop, delay_ms, 1, s_due_timer, self);
+    self->armed_us = first->due_us;
 }
 
 //  True when holding (an array of ids, or NULL) lists id.
@@ -378,13 +624,14 @@ s_holds (const msgpack_object *holding, const uint8_t id [SF_UUID_SIZE])
 //  A worker is gone: its jobs go back to the front of their queues, and a
 //  result it may still send will not match their next lease.
 static void
-s_worker_lost (sf_broker_t *self, sf_wrec_t *worker, const char *why)
+s_worker_lost (sf_broker_t *self, sf_wrec_t *worker, const char *why, bool died)
 {
     sf_log_warning ("broker: worker lost, %zu jobs back to their queues (worker=%s reason=%s)",
                     worker->inflight.size, worker->name, why);
     //  From the newest, so that the oldest ends up first in its queue
     while (worker->inflight.tail)
-        s_requeue (self, worker, worker->inflight.tail);
+        if (!died || !s_poisoned (self, worker->inflight.tail, why))
+            s_requeue (self, worker, worker->inflight.tail);
     for (size_t i = 0; i < worker->queue_count; i++)
         sf_queue_remove_worker (worker->queues [i], worker);
     self->counters.workers_lost++;
@@ -415,6 +662,8 @@ s_dispatch (sf_broker_t *self)
             entry->attempt++;
             entry->worker = worker;
             entry->dispatched_us = self->now_us;
+            entry->due_us = self->now_us + (int64_t) entry->timeout_ms * 1000;
+            sf_timeq_push (self->timeq, entry);
             sf_entry_list_append (&worker->inflight, entry);
             queue->running++;
             if (!worker->flagged) {
@@ -450,7 +699,7 @@ s_send_dispatches (sf_broker_t *self)
     }
     self->send_workers.size = 0;
     for (size_t i = 0; i < unreachable.size; i++)
-        s_worker_lost (self, (sf_wrec_t *) unreachable.items [i], "unreachable");
+        s_worker_lost (self, (sf_wrec_t *) unreachable.items [i], "unreachable", true);
     free (unreachable.items);
     return unreachable.size;
 }
@@ -495,6 +744,7 @@ s_flush (sf_broker_t *self)
         sf_clients_release (self->clients, &client);
     }
     self->send_clients.size = 0;
+    s_arm (self);
 }
 
 //  ==========================================================================
@@ -517,6 +767,49 @@ s_queue_of_spec (sf_broker_t *self, sf_entry_t *entry)
     }
     msgpack_unpacked_destroy (&unpacked);
     return queue;
+}
+
+//  Would taking these jobs break a limit (jobs held in all, for one
+//  analyzer, bytes held)? Fills error (BUSY) if so.
+static int
+s_over_limits (sf_broker_t *self, sf_entry_t **fresh, size_t count, size_t bytes,
+               sf_error_t *error)
+{
+    const sf_broker_config_t *config = &self->config;
+    if (self->unfinished + count > config->max_jobs)
+        return sf_error_set (error, "BUSY", "the broker holds %zu unfinished jobs (limit %zu)",
+                             self->unfinished, config->max_jobs);
+    if (self->bytes_held + bytes > config->max_bytes)
+        return sf_error_set (error, "BUSY", "the broker holds %zu bytes of jobs (limit %zu)",
+                             self->bytes_held, config->max_bytes);
+    for (size_t i = 0; i < count; i++)
+        fresh [i]->queue->batch++;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        sf_queue_t *queue = fresh [i]->queue;
+        if (queue->depth + queue->running + queue->batch > config->max_queued)
+            rc = sf_error_set (error, "BUSY", "analyzer %s has %zu unfinished jobs (limit %zu)",
+                               queue->name, queue->depth + queue->running, config->max_queued);
+    }
+    for (size_t i = 0; i < count; i++)
+        fresh [i]->queue->batch = 0;
+    return rc;
+}
+
+//  ERROR BUSY with a hint of when to try again: about as long as the
+//  fleet takes to finish a tenth of what it holds, between 10 ms and 5 s.
+static void
+s_reply_busy (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const sf_error_t *error)
+{
+    uint64_t retry_ms = self->unfinished / 10000;
+    retry_ms = retry_ms < 10? 10: retry_ms > 5000? 5000: retry_ms;
+    msgpack_packer *pk = s_reply_begin (self);
+    msgpack_pack_map (pk, 4);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_kv_str (pk, "code", error->code);
+    sf_mp_pack_kv_str (pk, "message", error->message);
+    sf_mp_pack_kv_uint (pk, "retry_after_ms", retry_ms);
+    s_reply_send (self, self->frontend, msg, SF_CMD_ERROR);
 }
 
 //  SUBMIT: validate the whole batch, then accept all of it or none.
@@ -576,6 +869,8 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
         entry->priority = (uint8_t) spec.priority;
         entry->timeout_ms = spec.timeout_ms;
         entry->retries = spec.retries;
+        entry->backoff_ms = spec.backoff_ms;
+        entry->heap_pos = SF_TIMEQ_NONE;
         entry->spec = (char *) malloc (raw_size);
         if (!entry->spec)
             abort ();
@@ -595,12 +890,21 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
     }
     if (rc < 0)
         goto rejected;
-    for (size_t i = 0; i < fresh_count; i++)
+    size_t fresh_bytes = 0;
+    for (size_t i = 0; i < fresh_count; i++) {
         if (!fresh [i]->queue && !(fresh [i]->queue = s_queue_of_spec (self, fresh [i]))) {
             sf_error_set (&error, "BUSY", "the broker already has %zu analyzer queues",
                           self->config.max_analyzers);
             goto rejected;
         }
+        fresh_bytes += fresh [i]->spec_size;
+    }
+    if (s_over_limits (self, fresh, fresh_count, fresh_bytes, &error)) {
+        self->counters.busy++;
+        sf_log_debug ("broker: submit refused: %s", error.message);
+        s_reply_busy (self, msg, reader.tag, &error);
+        goto refused;
+    }
     if (sf_store_accepted (self->store, fresh, fresh_count, &error))
         goto rejected;
 
@@ -617,6 +921,8 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
     }
     self->counters.submitted += fresh_count;
     self->counters.deduplicated += deduplicated;
+    self->unfinished += fresh_count;
+    self->bytes_held += fresh_bytes;
     self->pass_items += count;
 
     s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
@@ -641,10 +947,11 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
     return 0;
 
 rejected:
-    for (size_t i = 0; i < fresh_count; i++)
-        sf_entry_destroy (&fresh [i]);
     sf_log_debug ("broker: submit rejected: %s", error.message);
     s_reply_error (self->frontend, msg, reader.tag, &error);
+refused:
+    for (size_t i = 0; i < fresh_count; i++)
+        sf_entry_destroy (&fresh [i]);
     sf_batchr_close (&reader);
     zhashx_destroy (&batch_keys);
     free (fresh);
@@ -734,20 +1041,26 @@ s_client_status (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_kv_uint (pk, "idle_ms", (uint64_t) (self->now_us - worker->last_seen_us) / 1000);
     }
     sf_mp_pack_str (pk, "jobs");
-    msgpack_pack_map (pk, 3);
+    msgpack_pack_map (pk, 6);
     sf_mp_pack_kv_uint (pk, "queued", queued);
     sf_mp_pack_kv_uint (pk, "running", running);
+    sf_mp_pack_kv_uint (pk, "retrying", self->delayed);
+    sf_mp_pack_kv_uint (pk, "bytes_held", self->bytes_held);
     sf_mp_pack_kv_uint (pk, "finished_kept", sf_ledger_finished_count (self->ledger));
+    sf_mp_pack_kv_uint (pk, "dead_letters", sf_ledger_dead_count (self->ledger));
 
     const s_counters_t *c = &self->counters;
     sf_mp_pack_str (pk, "counters");
-    msgpack_pack_map (pk, 9 + SF_STATUS_INVALID);
+    msgpack_pack_map (pk, 12 + SF_STATUS_INVALID);
     sf_mp_pack_kv_uint (pk, "submitted", c->submitted);
     sf_mp_pack_kv_uint (pk, "deduplicated", c->deduplicated);
     sf_mp_pack_kv_uint (pk, "dispatched", c->dispatched);
     for (int status = 0; status < SF_STATUS_INVALID; status++)
         sf_mp_pack_kv_uint (pk, sf_status_name ((sf_status_t) status), c->finished [status]);
     sf_mp_pack_kv_uint (pk, "requeued", c->requeued);
+    sf_mp_pack_kv_uint (pk, "retried", c->retried);
+    sf_mp_pack_kv_uint (pk, "timed_out", c->timed_out);
+    sf_mp_pack_kv_uint (pk, "busy", c->busy);
     sf_mp_pack_kv_uint (pk, "late_results_dropped", c->late);
     sf_mp_pack_kv_uint (pk, "malformed", c->malformed);
     sf_mp_pack_kv_uint (pk, "undelivered", c->undelivered);
@@ -819,14 +1132,216 @@ s_client_fetch (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_str (pk, "id");
         msgpack_pack_bin (pk, SF_UUID_SIZE);
         msgpack_pack_bin_body (pk, id, SF_UUID_SIZE);
-        sf_mp_pack_kv_str (pk, "state", entry->state == SF_JOB_QUEUED? "queued": "running");
+        sf_mp_pack_kv_str (pk, "state", entry->state == SF_JOB_QUEUED? "queued":
+                                        entry->state == SF_JOB_DELAYED? "retrying": "running");
         s_reply_send (self, self->frontend, msg, SF_CMD_STATE);
     }
     return 0;
 }
 
+//  CANCEL {tag, ids}: end each unfinished job now with status cancelled.
+//  Replies {tag, items: [{id, outcome}]}, outcome "cancelled", "finished"
+//  (too late: the job keeps its status) or "unknown".
+static int
+s_client_cancel (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_object body;
+    if (s_request_map (self, self->frontend, msg, &unpacked, &body))
+        return 0;
+    uint64_t tag = sf_codec_tag (&body);
+    const msgpack_object *ids = sf_mp_get (&body, "ids");
+    if (!ids || ids->type != MSGPACK_OBJECT_ARRAY || ids->via.array.size == 0
+    ||  ids->via.array.size > SF_BATCH_MAX) {
+        sf_error_t error;
+        sf_error_set (&error, "PROTOCOL", "CANCEL needs \"ids\", a list of 1-%d job ids",
+                      SF_BATCH_MAX);
+        s_reply_error (self->frontend, msg, tag, &error);
+        msgpack_unpacked_destroy (&unpacked);
+        return 0;
+    }
+    //  Outcomes first (cancelling a running job uses the reply buffer),
+    //  then the reply
+    size_t count = ids->via.array.size;
+    char *outcome = (char *) malloc (count);
+    if (!outcome)
+        abort ();
+    for (size_t i = 0; i < count; i++) {
+        uint8_t id [SF_UUID_SIZE];
+        sf_entry_t *entry = sf_codec_id (&ids->via.array.ptr [i], id) == 0?
+                            sf_ledger_find (self->ledger, id): NULL;
+        outcome [i] = !entry? 'u': s_cancel_entry (self, entry, SF_STATUS_CANCELLED) == 0? 'c': 'f';
+    }
+    self->pass_items += count;
+    msgpack_packer *pk = s_reply_begin (self);
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_str (pk, "items");
+    msgpack_pack_array (pk, count);
+    for (size_t i = 0; i < count; i++) {
+        msgpack_pack_map (pk, 2);
+        sf_mp_pack_str (pk, "id");
+        msgpack_pack_object (pk, ids->via.array.ptr [i]);
+        sf_mp_pack_kv_str (pk, "outcome", outcome [i] == 'c'? "cancelled":
+                                          outcome [i] == 'f'? "finished": "unknown");
+    }
+    s_reply_send (self, self->frontend, msg, SF_CMD_CANCEL_REPLY);
+    free (outcome);
+    msgpack_unpacked_destroy (&unpacked);
+    return 0;
+}
+
+//  One dead letter: id, analyzer, attempts, the error it ended with and,
+//  in detail, the history of its failed attempts.
+static void
+s_pack_dead (sf_broker_t *self, msgpack_packer *pk, sf_entry_t *entry, bool detail)
+{
+    msgpack_pack_map (pk, detail? 7: 6);
+    char id [SF_ID_STRLEN + 1];
+    sf_uuid_str (entry->id, id);
+    sf_mp_pack_kv_str (pk, "id", id);
+    sf_mp_pack_kv_str (pk, "analyzer", entry->queue->name);
+    sf_mp_pack_kv_uint (pk, "attempts", entry->attempt);
+    sf_mp_pack_kv_uint (pk, "worker_losses", entry->losses);
+    sf_mp_pack_kv_uint (pk, "dead_for_ms", (uint64_t) (self->now_us - entry->finished_us) / 1000);
+    sf_mp_pack_str (pk, "error");
+    msgpack_sbuffer_write (pk->data, entry->payload, entry->payload_size);
+    if (detail) {
+        sf_mp_pack_str (pk, "history");
+        msgpack_pack_array (pk, entry->history_count);
+        msgpack_sbuffer_write (pk->data, entry->history, entry->history_size);
+    }
+}
+
+//  Run a dead letter again: back in its queue with its retries renewed.
+//  Its result goes to those who wait for it (FETCH with wait).
+static void
+s_revive (sf_broker_t *self, sf_entry_t *entry)
+{
+    sf_ledger_revive (self->ledger, entry);
+    free (entry->payload);
+    entry->payload = NULL;
+    entry->payload_size = 0;
+    entry->failures = 0;
+    entry->losses = 0;
+    self->unfinished++;
+    self->bytes_held += entry->spec_size;
+    sf_queue_push (entry->queue, entry);
+    s_mark_dirty (self, entry->queue);
+}
+
+//  DEAD {tag, op, id?}: the dead letters. op "list" (all, oldest first),
+//  "show" (one, with its history), "retry" (one, or all without id),
+//  "purge" (one, or all without id). Replies {tag, dead: [...]} for list
+//  and show, {tag, count} for retry and purge.
+static int
+s_client_dead (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_object body;
+    if (s_request_map (self, self->frontend, msg, &unpacked, &body))
+        return 0;
+    uint64_t tag = sf_codec_tag (&body);
+    char op [8] = "";
+    uint8_t id [SF_UUID_SIZE];
+    const msgpack_object *id_field = sf_mp_get (&body, "id");
+    bool has_id = id_field && id_field->type != MSGPACK_OBJECT_NIL;
+    int id_rc = has_id? sf_codec_id (id_field, id): 0;
+    sf_mp_strcpy (sf_mp_get (&body, "op"), op, sizeof op);
+    msgpack_unpacked_destroy (&unpacked);
+
+    sf_error_t error;
+    bool listing = streq (op, "list") || streq (op, "show");
+    if (!listing && !streq (op, "retry") && !streq (op, "purge")) {
+        sf_error_set (&error, "PROTOCOL", "DEAD needs \"op\": list, show, retry or purge");
+        s_reply_error (self->frontend, msg, tag, &error);
+        return 0;
+    }
+    if (id_rc || (streq (op, "show") && !has_id)) {
+        sf_error_set (&error, "PROTOCOL", "DEAD %s needs \"id\", 16 bytes", op);
+        s_reply_error (self->frontend, msg, tag, &error);
+        return 0;
+    }
+    sf_entry_t *entry = has_id? sf_ledger_find (self->ledger, id): NULL;
+    if (has_id && (!entry || entry->state != SF_JOB_FINISHED || entry->status != SF_STATUS_DEAD)) {
+        char text [SF_ID_STRLEN + 1];
+        sf_uuid_str (id, text);
+        sf_error_set (&error, "NOT_FOUND", "no dead letter %s", text);
+        s_reply_error (self->frontend, msg, tag, &error);
+        return 0;
+    }
+    msgpack_packer *pk = s_reply_begin (self);
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    if (listing) {
+        sf_mp_pack_str (pk, "dead");
+        if (entry) {
+            msgpack_pack_array (pk, 1);
+            s_pack_dead (self, pk, entry, true);
+        }
+        else {
+            msgpack_pack_array (pk, sf_ledger_dead_count (self->ledger));
+            for (entry = sf_ledger_dead_first (self->ledger); entry; entry = entry->next)
+                s_pack_dead (self, pk, entry, false);
+        }
+    }
+    else {
+        bool retry = streq (op, "retry");
+        size_t count = 0;
+        sf_entry_t *next = entry? NULL: sf_ledger_dead_first (self->ledger);
+        for (entry = entry? entry: next; entry; entry = next) {
+            next = has_id? NULL: entry->next;
+            if (retry)
+                s_revive (self, entry);
+            else
+                sf_ledger_forget (self->ledger, entry);
+            count++;
+        }
+        sf_mp_pack_kv_uint (pk, "count", count);
+        sf_log_info ("broker: %s %zu dead letters", retry? "retried": "purged", count);
+    }
+    s_reply_send (self, self->frontend, msg, SF_CMD_DEAD_REPLY);
+    return 0;
+}
+
 //  ==========================================================================
 //  Worker handlers
+
+//  Jobs a (re)registering worker holds that are no longer its own were
+//  cancelled, timed out or given to another worker while it was away: it
+//  is told to stop them, so a cancel reaches a worker that was gone.
+static void
+s_stop_strays (sf_broker_t *self, sf_wrec_t *worker, const msgpack_object *holding)
+{
+    if (!holding || holding->via.array.size == 0)
+        return;
+    msgpack_packer *pk = s_reply_begin (self);
+    uint32_t strays = 0;
+    for (uint32_t i = 0; i < holding->via.array.size; i++) {
+        uint8_t id [SF_UUID_SIZE];
+        sf_entry_t *entry = sf_codec_id (&holding->via.array.ptr [i], id) == 0?
+                            sf_ledger_find (self->ledger, id): NULL;
+        if (!entry || entry->worker != worker)
+            strays++;
+    }
+    if (strays == 0)
+        return;
+    msgpack_pack_map (pk, 1);
+    sf_mp_pack_str (pk, "ids");
+    msgpack_pack_array (pk, strays);
+    for (uint32_t i = 0; i < holding->via.array.size; i++) {
+        uint8_t id [SF_UUID_SIZE];
+        if (sf_codec_id (&holding->via.array.ptr [i], id))
+            continue;
+        sf_entry_t *entry = sf_ledger_find (self->ledger, id);
+        if (!entry || entry->worker != worker) {
+            msgpack_pack_bin (pk, SF_UUID_SIZE);
+            msgpack_pack_bin_body (pk, id, SF_UUID_SIZE);
+        }
+    }
+    sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
+                 SF_CMD_STOP, self->reply.data, self->reply.size);
+}
 
 //  READY {name, slots, analyzers: [{name, version}]}: (re)register.
 static int
@@ -895,6 +1410,7 @@ s_worker_ready (sf_broker_t *self, sf_msg_t *msg)
     else
         worker = sf_registry_add (self->registry, identity, identity_size, name,
                                   (uint32_t) slots);
+    s_stop_strays (self, worker, holding);
     for (uint32_t i = 0; i < analyzers->via.array.size; i++) {
         const msgpack_object *item = &analyzers->via.array.ptr [i];
         const msgpack_object *analyzer = sf_mp_get (item, "name");
@@ -924,6 +1440,30 @@ s_send_disconnect (sf_broker_t *self, sf_msg_t *msg)
     msgpack_packer *pk = s_reply_begin (self);
     msgpack_pack_nil (pk);
     s_reply_send (self, self->backend, msg, SF_CMD_DISCONNECT);
+}
+
+//  An analyzer's error, for a job that may be retried: a transient code is
+//  retried while retries are left; any other code is final.
+static void
+s_result_failed (sf_broker_t *self, sf_entry_t *entry, sf_wrec_t *worker, uint64_t run_us,
+                 const char *raw, size_t raw_size)
+{
+    char code [32] = "UNKNOWN", message [256] = "";
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object map;
+    const char *why;
+    if (sf_mp_next (&unpacked, raw, raw_size, &offset, &map, NULL, NULL, &why) == 0) {
+        sf_mp_strcpy (sf_mp_get (&map, "code"), code, sizeof code);
+        sf_mp_strcpy (sf_mp_get (&map, "message"), message, sizeof message);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    if (s_transient (code))
+        s_attempt_failed (self, entry, worker->name, code, message, SF_STATUS_ERROR, run_us,
+                          raw, raw_size);
+    else
+        s_finish (self, entry, SF_STATUS_ERROR, worker->name, run_us, raw, raw_size);
 }
 
 //  RESULTS: accept each result that matches its job's current lease.
@@ -956,11 +1496,15 @@ s_worker_results (sf_broker_t *self, sf_msg_t *msg)
             continue;
         }
         sf_entry_list_remove (&worker->inflight, entry);
+        sf_timeq_remove (self->timeq, entry);
         entry->worker = NULL;
         entry->queue->running--;
         worker->done++;
         self->pass_items++;
-        s_finish (self, entry, status, worker->name, run_us, raw, raw_size);
+        if (status == SF_STATUS_ERROR && entry->retries > 0)
+            s_result_failed (self, entry, worker, run_us, raw, raw_size);
+        else
+            s_finish (self, entry, status, worker->name, run_us, raw, raw_size);
     }
     if (rc < 0) {
         //  Results before the bad item were taken; the jobs of the rest stay
@@ -996,7 +1540,7 @@ s_worker_disconnect (sf_broker_t *self, sf_msg_t *msg)
     sf_wrec_t *worker = sf_registry_find (self->registry, zmq_msg_data (&msg->routing),
                                           zmq_msg_size (&msg->routing));
     if (worker)
-        s_worker_lost (self, worker, "disconnected");
+        s_worker_lost (self, worker, "disconnected", false);
     return 0;
 }
 
@@ -1084,7 +1628,7 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
                          SF_CMD_HEARTBEAT, self->reply.data, self->reply.size);
     }
     for (size_t i = 0; i < expired.size; i++)
-        s_worker_lost (self, (sf_wrec_t *) expired.items [i], "heartbeat expired");
+        s_worker_lost (self, (sf_wrec_t *) expired.items [i], "heartbeat expired", true);
     free (expired.items);
     s_flush (self);
     return 0;
@@ -1156,7 +1700,8 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
         sf_broker_destroy (&self);
         return NULL;
     }
-    self->ledger = sf_ledger_new (config->result_max, config->result_ttl_ms);
+    self->ledger = sf_ledger_new (config->result_max, config->result_ttl_ms, config->dead_max);
+    self->timeq = sf_timeq_new ();
     self->queues = zhashx_new ();
     zhashx_set_destructor (self->queues, s_queue_destructor);
     self->registry = sf_registry_new ();
@@ -1170,6 +1715,8 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     sf_msg_init (&self->msg);
     msgpack_sbuffer_init (&self->reply);
     msgpack_packer_init (&self->reply_pk, &self->reply, msgpack_sbuffer_write);
+    msgpack_sbuffer_init (&self->scratch);
+    msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     self->started_us = self->now_us = s_now_us ();
 
     self->loop = zloop_new ();
@@ -1208,10 +1755,12 @@ sf_broker_destroy (sf_broker_t **self_p)
     sf_clients_destroy (&self->clients);
     sf_registry_destroy (&self->registry);
     zhashx_destroy (&self->queues);
+    sf_timeq_destroy (&self->timeq);
     sf_ledger_destroy (&self->ledger);
     zhashx_destroy (&self->names);
     sf_store_destroy (&self->store);
     msgpack_sbuffer_destroy (&self->reply);
+    msgpack_sbuffer_destroy (&self->scratch);
     sf_msg_close (&self->msg);
     free (self->dirty.items);
     free (self->send_workers.items);

@@ -20,6 +20,12 @@ typedef struct {
     size_t result_max;          //  Finished results kept for fetching
     int64_t result_ttl_ms;      //  How long a finished result is kept
     size_t max_analyzers;       //  Distinct analyzer queues allowed
+    int64_t backoff_max_ms;     //  Longest delay before a retry
+    uint32_t max_losses;        //  Worker deaths a job may witness before it is dead
+    size_t max_jobs;            //  Unfinished jobs held, in all queues
+    size_t max_queued;          //  Unfinished jobs held for one analyzer
+    size_t max_bytes;           //  Bytes of unfinished jobs held
+    size_t dead_max;            //  Dead letters kept
 } sf_broker_config_t;
 
 //  Defaults of every setting (endpoints from sheaf.h).

@@ -55,6 +55,7 @@ sf_entry_destroy (sf_entry_t **self_p)
     free (self->spec);
     free (self->key);
     free (self->payload);
+    free (self->history);
     free (self);
     *self_p = NULL;
 }

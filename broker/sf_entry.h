@@ -23,7 +23,8 @@ typedef struct _sf_entry_t sf_entry_t;
 typedef enum {
     SF_JOB_QUEUED,              //  Waiting in its queue
     SF_JOB_RUNNING,             //  Dispatched to a worker
-    SF_JOB_FINISHED             //  Has its final status
+    SF_JOB_DELAYED,             //  Waiting for its retry's backoff to pass
+    SF_JOB_FINISHED             //  Has its final status (or is a dead letter)
 } sf_jobstate_t;
 
 struct _sf_entry_t {
@@ -33,6 +34,11 @@ struct _sf_entry_t {
     uint32_t attempt;           //  Dispatches so far; the lease token
     uint32_t timeout_ms;        //  Per-attempt limit from the job
     uint32_t retries;           //  Retries allowed by the job
+    uint32_t backoff_ms;        //  First retry's delay; doubles each retry
+    uint32_t failures;          //  Failed attempts counted against retries
+    uint32_t losses;            //  Workers that died while running it
+    int64_t due_us;             //  Deadline (running) or retry time (delayed)
+    uint32_t heap_pos;          //  Place in the broker's sf_timeq
     sf_queue_t *queue;          //  Its analyzer's queue (borrowed)
     char *spec;                 //  Job map encoding (owned; freed at finish)
     uint32_t spec_size;         //  Its size
@@ -47,6 +53,9 @@ struct _sf_entry_t {
     const char *worker_name;    //  Who produced the result (interned, borrowed)
     char *payload;              //  Result or error map encoding (owned)
     uint32_t payload_size;      //  Its size
+    char *history;              //  Failed attempts, msgpack maps (owned)
+    uint32_t history_size;      //  Its size
+    uint32_t history_count;     //  Maps in it
     sf_entry_t *prev;           //  Links in its current list
     sf_entry_t *next;
 };

@@ -13,7 +13,9 @@ struct _sf_ledger_t {
     zhashx_t *by_id;            //  id -> entry; owns the entries
     zhashx_t *by_key;           //  idempotency key -> entry (borrowed)
     sf_entry_list_t finished;   //  Finished entries, oldest first
+    sf_entry_list_t dead;       //  Dead letters, oldest first
     size_t max_results;         //  Most finished entries kept
+    size_t dead_max;            //  Most dead letters kept
     int64_t ttl_us;             //  Longest a finished entry is kept
 };
 
@@ -27,13 +29,14 @@ s_entry_destructor (void **item)
 //  Create a ledger.
 
 sf_ledger_t *
-sf_ledger_new (size_t max_results, int64_t result_ttl_ms)
+sf_ledger_new (size_t max_results, int64_t result_ttl_ms, size_t dead_max)
 {
     sf_ledger_t *self = (sf_ledger_t *) zmalloc (sizeof *self);
     self->by_id = sf_uuid_table (false);      //  Keys live in the entries
     zhashx_set_destructor (self->by_id, s_entry_destructor);
     self->by_key = zhashx_new ();
     self->max_results = max_results;
+    self->dead_max = dead_max;
     self->ttl_us = result_ttl_ms * 1000;
     return self;
 }
@@ -79,7 +82,34 @@ sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us)
 {
     entry->state = SF_JOB_FINISHED;
     entry->finished_us = now_us;
-    sf_entry_list_append (&self->finished, entry);
+    sf_entry_list_append (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished, entry);
+}
+
+sf_entry_t *
+sf_ledger_dead_first (sf_ledger_t *self)
+{
+    return self->dead.head;
+}
+
+size_t
+sf_ledger_dead_count (sf_ledger_t *self)
+{
+    return self->dead.size;
+}
+
+void
+sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry)
+{
+    sf_entry_list_remove (&self->dead, entry);
+}
+
+void
+sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry)
+{
+    sf_entry_list_remove (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished, entry);
+    if (entry->key)
+        zhashx_delete (self->by_key, entry->key);
+    zhashx_delete (self->by_id, entry->id);
 }
 
 //  --------------------------------------------------------------------------
@@ -93,10 +123,11 @@ sf_ledger_purge (sf_ledger_t *self, int64_t now_us)
     while ((entry = self->finished.head)
        &&  (self->finished.size > self->max_results
         ||  now_us - entry->finished_us > self->ttl_us)) {
-        sf_entry_list_remove (&self->finished, entry);
-        if (entry->key)
-            zhashx_delete (self->by_key, entry->key);
-        zhashx_delete (self->by_id, entry->id);
+        sf_ledger_forget (self, entry);
+        evicted++;
+    }
+    while ((entry = self->dead.head) && self->dead.size > self->dead_max) {
+        sf_ledger_forget (self, entry);
         evicted++;
     }
     return evicted;

@@ -4,8 +4,10 @@
     The ledger owns the entries. Finished entries stay, oldest first, so
     that `sheaf result ID` works after the submitter has gone; they are
     evicted when there are more than max_results of them or when they are
-    older than result_ttl_ms. Idempotency keys index unfinished and kept
-    entries alike.
+    older than result_ttl_ms. Dead letters (status dead) are kept apart,
+    with their job and history, until they are retried or purged, or until
+    there are more than dead_max of them. Idempotency keys index unfinished
+    and kept entries alike: a key is remembered for as long as its job.
     ========================================================================= */
 
 #ifndef SF_LEDGER_H_INCLUDED
@@ -16,8 +18,8 @@
 typedef struct _sf_ledger_t sf_ledger_t;
 
 //  Create a ledger keeping at most max_results finished jobs, each for at
-//  most result_ttl_ms.
-sf_ledger_t *sf_ledger_new (size_t max_results, int64_t result_ttl_ms);
+//  most result_ttl_ms, and at most dead_max dead letters.
+sf_ledger_t *sf_ledger_new (size_t max_results, int64_t result_ttl_ms, size_t dead_max);
 
 //  Destroy the ledger and every entry in it. The caller must have released
 //  the entries' client references first (see sf_ledger_first).
@@ -32,11 +34,23 @@ sf_entry_t *sf_ledger_find (sf_ledger_t *self, const uint8_t id [SF_UUID_SIZE]);
 //  Unfinished or kept entry with this idempotency key, or NULL.
 sf_entry_t *sf_ledger_find_key (sf_ledger_t *self, const char *key, size_t key_size);
 
-//  Record that entry has reached its final status at now_us.
+//  Record that entry has reached its final status (entry->status) at
+//  now_us; a dead one becomes a dead letter.
 void sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us);
 
-//  Evict finished entries beyond the count limit or older than the TTL.
-//  Returns how many were evicted.
+//  Dead letters, oldest first: the first, then entry->next; NULL at the end.
+sf_entry_t *sf_ledger_dead_first (sf_ledger_t *self);
+size_t sf_ledger_dead_count (sf_ledger_t *self);
+
+//  Take a dead letter off the dead list, to run it again.
+void sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry);
+
+//  Remove a finished entry or dead letter and free it.
+void sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry);
+
+//  Evict finished entries beyond the count limit or older than the TTL,
+//  and the oldest dead letters beyond theirs. Returns how many were
+//  evicted.
 size_t sf_ledger_purge (sf_ledger_t *self, int64_t now_us);
 
 //  Number of entries, and of finished ones.

@@ -58,6 +58,13 @@ sf_queue_pop (sf_queue_t *self)
 }
 
 void
+sf_queue_remove (sf_queue_t *self, sf_entry_t *entry)
+{
+    sf_entry_list_remove (&self->fifo [entry->priority], entry);
+    self->depth--;
+}
+
+void
 sf_queue_add_worker (sf_queue_t *self, sf_wrec_t *worker)
 {
     for (size_t i = 0; i < self->worker_count; i++)

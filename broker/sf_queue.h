@@ -24,6 +24,7 @@ struct _sf_queue_t {
     size_t worker_max;                      //  Room in workers
     size_t turn;                            //  Next worker to consider
     bool dirty;                             //  In the broker's dispatch list
+    size_t batch;                           //  Scratch: jobs of a submit being checked
 };
 
 //  Create a queue for the analyzer name (size bytes).
@@ -41,6 +42,9 @@ void sf_queue_push_front (sf_queue_t *self, sf_entry_t *entry);
 
 //  Take the oldest entry of the highest priority, or NULL.
 sf_entry_t *sf_queue_pop (sf_queue_t *self);
+
+//  Take a queued entry out of its FIFO (a cancelled job).
+void sf_queue_remove (sf_queue_t *self, sf_entry_t *entry);
 
 //  Add or remove a worker that serves this analyzer.
 void sf_queue_add_worker (sf_queue_t *self, sf_wrec_t *worker);

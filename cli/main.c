@@ -14,12 +14,17 @@ s_usage (FILE *out)
 "\n"
 "Commands:\n"
 "  submit ANALYZER [--symbol S] [--timeframe TF] [--param K=V]... [--priority 0-9]\n"
-"                  [--job-timeout MS] [--retries N] [--key KEY] [--wait]\n"
+"                  [--job-timeout MS] [--retries N] [--backoff MS] [--key KEY]\n"
+"                  [--wait]\n"
 "                  submit a job; prints its id, or with --wait its result\n"
 "  result ID [--wait]\n"
 "                  a job's result, or its state (queued/running) if unfinished\n"
 "  status          queues, in-flight jobs, workers and counters of the broker\n"
 "  workers         the connected workers\n"
+"  cancel ID...    cancel jobs: queued ones at once, running ones at their worker\n"
+"  dead list|show ID|retry [ID]|purge [ID]\n"
+"                  the dead letters: jobs that exhausted their retries or were\n"
+"                  at too many worker deaths; retry or purge one, or all\n"
 "\n"
 "Options (before or after the command):\n"
 "  --broker EP     broker frontend (SHEAF_BROKER, default %s)\n"
@@ -45,6 +50,8 @@ static const struct {
     { "result", sf_cli_result },
     { "status", sf_cli_status },
     { "workers", sf_cli_workers },
+    { "cancel", sf_cli_cancel },
+    { "dead", sf_cli_dead },
 };
 
 int

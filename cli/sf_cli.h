@@ -31,6 +31,14 @@ int sf_cli_submit (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_result (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_status (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_workers (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_cancel (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_dead (sf_cli_t *cli, int argc, char *argv []);
+
+//  Take the global options a command may also carry after its name, and
+//  up to max positional arguments into positional. Returns their number,
+//  or -1 after reporting an unexpected argument.
+int sf_cli_options (sf_cli_t *cli, const char *command, int argc, char *argv [],
+                    char **positional, int max);
 
 //  Connect to the broker; exits with SF_EXIT_USAGE on a malformed endpoint.
 sf_client_t *sf_cli_connect (sf_cli_t *cli);

@@ -6,27 +6,6 @@
 #include <jansson.h>
 #include "sf_cli.h"
 
-//  Take the global options a command may also carry after its name.
-static int
-s_options (sf_cli_t *cli, const char *command, int argc, char *argv [])
-{
-    for (int i = 0; i < argc; i++) {
-        if (streq (argv [i], "--json"))
-            cli->json = true;
-        else
-        if (streq (argv [i], "--broker") && i + 1 < argc)
-            cli->broker = argv [++i];
-        else
-        if (streq (argv [i], "--timeout") && i + 1 < argc)
-            cli->timeout_ms = (int) sf_cli_number ("timeout", argv [++i], 0, 86400000);
-        else {
-            fprintf (stderr, "sheaf: %s: unexpected argument \"%s\"\n", command, argv [i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 //  Fetch the status as a JSON value; NULL after reporting why (*rc set).
 static json_t *
 s_fetch (sf_cli_t *cli, int *rc)
@@ -74,7 +53,7 @@ s_print_workers (json_t *workers)
 int
 sf_cli_status (sf_cli_t *cli, int argc, char *argv [])
 {
-    if (s_options (cli, "status", argc, argv))
+    if (sf_cli_options (cli, "status", argc, argv, NULL, 0) < 0)
         return SF_EXIT_USAGE;
     int rc = SF_EXIT_OK;
     json_t *status = s_fetch (cli, &rc);
@@ -116,7 +95,7 @@ sf_cli_status (sf_cli_t *cli, int argc, char *argv [])
 int
 sf_cli_workers (sf_cli_t *cli, int argc, char *argv [])
 {
-    if (s_options (cli, "workers", argc, argv))
+    if (sf_cli_options (cli, "workers", argc, argv, NULL, 0) < 0)
         return SF_EXIT_USAGE;
     int rc = SF_EXIT_OK;
     json_t *status = s_fetch (cli, &rc);

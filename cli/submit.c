@@ -68,6 +68,9 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
             if (streq (option, "--retries"))
                 set = sf_job_set_retries (job, (int) sf_cli_number ("retries", value, 0, 100));
             else
+            if (streq (option, "--backoff"))
+                set = sf_job_set_backoff (job, sf_cli_number ("backoff", value, 0, 3600000));
+            else
             if (streq (option, "--key"))
                 set = sf_job_set_key (job, value);
             else

@@ -19,6 +19,7 @@
 struct _sf_client_t {
     zsock_t *dealer;            //  Connection to the broker
     int timeout_ms;             //  Wait for replies
+    int busy_wait_ms;           //  Keep submitting while BUSY this long
     uint64_t next_tag;          //  Tag of the next request
     zlistx_t *stash;            //  Results not handed out yet (sf_result_t *)
     sf_batchw_t writer;         //  Builds request bodies
@@ -33,8 +34,9 @@ typedef struct {
     int command;                //  SF_CMD_* of the message
     uint64_t tag;               //  Its tag (replies)
     sf_error_t error;           //  ERROR: what the broker said
-    char *text;                 //  STATUS_REPLY: JSON text (owned)
-    char state [16];            //  STATE: the job's state
+    char *text;                 //  STATUS, CANCEL, DEAD replies: JSON (owned)
+    char state [16];            //  STATE: the job's state; CANCEL_REPLY: outcome
+    uint64_t retry_after_ms;    //  ERROR BUSY: the broker's hint
 } s_reply_t;
 
 static void
@@ -68,6 +70,7 @@ sf_client_new (const char *endpoint)
         abort ();
     self->dealer = dealer;
     self->timeout_ms = 5000;
+    self->busy_wait_ms = 30000;
     self->next_tag = 1;
     self->stash = zlistx_new ();
     zlistx_set_destructor (self->stash, s_result_destructor);
@@ -95,6 +98,12 @@ void
 sf_client_set_timeout (sf_client_t *self, int timeout_ms)
 {
     self->timeout_ms = timeout_ms;
+}
+
+void
+sf_client_set_busy_wait (sf_client_t *self, int busy_wait_ms)
+{
+    self->busy_wait_ms = busy_wait_ms < 0? 0: busy_wait_ms;
 }
 
 int
@@ -210,10 +219,26 @@ s_receive (sf_client_t *self, int64_t deadline, s_reply_t *reply)
                 if (sf_mp_strcpy (sf_mp_get (&body, "message"), reply->error.message,
                                   sizeof reply->error.message))
                     reply->error.message [0] = 0;
+                sf_mp_uint (sf_mp_get (&body, "retry_after_ms"), 60000, &reply->retry_after_ms);
                 break;
             case SF_CMD_STATUS_REPLY: {
                 const msgpack_object *status = sf_mp_get (&body, "status");
                 reply->text = status? sf_json_text (status): NULL;
+                break;
+            }
+            case SF_CMD_CANCEL_REPLY: {
+                const msgpack_object *items = sf_mp_get (&body, "items");
+                if (!items || items->type != MSGPACK_OBJECT_ARRAY || items->via.array.size == 0
+                ||  sf_mp_strcpy (sf_mp_get (&items->via.array.ptr [0], "outcome"),
+                                  reply->state, sizeof reply->state))
+                    reply->command = -1;
+                break;
+            }
+            case SF_CMD_DEAD_REPLY: {
+                const msgpack_object *dead = sf_mp_get (&body, "dead");
+                if (!dead)
+                    dead = sf_mp_get (&body, "count");
+                reply->text = dead? sf_json_text (dead): NULL;
                 break;
             }
             case SF_CMD_STATE:
@@ -286,15 +311,27 @@ int
 sf_client_submit_many (sf_client_t *self, sf_job_t **jobs, size_t count,
                        char (*ids) [SF_ID_STRLEN + 1], sf_error_t *error)
 {
-    uint64_t tag;
-    if (sf_client_send (self, jobs, count, &tag, error))
-        return -1;
+    int64_t give_up = zclock_mono () + self->busy_wait_ms;
+    int64_t backoff_ms = 10;
     s_reply_t reply;
-    if (s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
-        return -1;
-    if (reply.command == SF_CMD_ERROR) {
+    while (true) {
+        uint64_t tag;
+        if (sf_client_send (self, jobs, count, &tag, error))
+            return -1;
+        if (s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
+            return -1;
+        if (reply.command != SF_CMD_ERROR)
+            break;
         *error = reply.error;
-        return -1;
+        int64_t left = give_up - zclock_mono ();
+        if (!streq (reply.error.code, "BUSY") || left <= 0)
+            return -1;
+        //  The broker is at a limit: wait as it suggests, at least the
+        //  backoff (doubled each time up to a second), then send again
+        int64_t pause = (int64_t) reply.retry_after_ms > backoff_ms?
+                        (int64_t) reply.retry_after_ms: backoff_ms;
+        zclock_sleep ((int) (pause < left? pause: left));
+        backoff_ms = backoff_ms < 500? backoff_ms * 2: 1000;
     }
     if (reply.command != SF_CMD_ACCEPTED || self->ids_count != count)
         return sf_error_set (error, "PROTOCOL", "broker acknowledged %zu of %zu jobs",
@@ -427,6 +464,74 @@ sf_client_status (sf_client_t *self, sf_error_t *error)
     }
     if (!reply.text)
         sf_error_set (error, "PROTOCOL", "broker sent a status without \"status\"");
+    return reply.text;
+}
+
+//  --------------------------------------------------------------------------
+//  Cancel a job.
+
+int
+sf_client_cancel (sf_client_t *self, const char *id, sf_error_t *error)
+{
+    uint8_t binary [SF_UUID_SIZE];
+    if (sf_uuid_parse (id, binary))
+        return sf_error_set (error, "BAD_INPUT", "\"%.40s\" is not a job id", id);
+    uint64_t tag = self->next_tag++;
+    msgpack_sbuffer_clear (&self->writer.buffer);
+    msgpack_packer *pk = &self->writer.packer;
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_str (pk, "ids");
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, binary, SF_UUID_SIZE);
+    s_reply_t reply;
+    if (s_send_request (self, SF_CMD_CANCEL, error)
+    ||  s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
+        return -1;
+    if (reply.command == SF_CMD_ERROR) {
+        *error = reply.error;
+        return -1;
+    }
+    if (streq (reply.state, "cancelled"))
+        return 0;
+    if (streq (reply.state, "finished"))
+        return 1;
+    return sf_error_set (error, "NOT_FOUND", "no job %s (unknown, or its result expired)", id);
+}
+
+//  --------------------------------------------------------------------------
+//  Dead letters.
+
+char *
+sf_client_dead (sf_client_t *self, const char *op, const char *id, sf_error_t *error)
+{
+    uint8_t binary [SF_UUID_SIZE];
+    if (id && sf_uuid_parse (id, binary)) {
+        sf_error_set (error, "BAD_INPUT", "\"%.40s\" is not a job id", id);
+        return NULL;
+    }
+    uint64_t tag = self->next_tag++;
+    msgpack_sbuffer_clear (&self->writer.buffer);
+    msgpack_packer *pk = &self->writer.packer;
+    msgpack_pack_map (pk, id? 3: 2);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_kv_str (pk, "op", op);
+    if (id) {
+        sf_mp_pack_str (pk, "id");
+        msgpack_pack_bin (pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (pk, binary, SF_UUID_SIZE);
+    }
+    s_reply_t reply;
+    if (s_send_request (self, SF_CMD_DEAD, error)
+    ||  s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
+        return NULL;
+    if (reply.command == SF_CMD_ERROR) {
+        *error = reply.error;
+        return NULL;
+    }
+    if (!reply.text)
+        sf_error_set (error, "PROTOCOL", "broker sent a DEAD_REPLY without \"dead\" or \"count\"");
     return reply.text;
 }
 

@@ -166,12 +166,12 @@ static const sf_mp_key_t s_job_fields [] = {
     SF_MP_KEY ("analyzer"), SF_MP_KEY ("symbol"), SF_MP_KEY ("timeframe"),
     SF_MP_KEY ("params"), SF_MP_KEY ("priority"), SF_MP_KEY ("timeout_ms"),
     SF_MP_KEY ("retries"), SF_MP_KEY ("key"), SF_MP_KEY ("candles"),
-    SF_MP_KEY ("from"), SF_MP_KEY ("to"), SF_MP_KEY ("limit")
+    SF_MP_KEY ("from"), SF_MP_KEY ("to"), SF_MP_KEY ("limit"), SF_MP_KEY ("backoff_ms")
 };
 
 typedef enum {
     S_ANALYZER, S_SYMBOL, S_TIMEFRAME, S_PARAMS, S_PRIORITY, S_TIMEOUT, S_RETRIES, S_KEY,
-    S_CANDLES, S_FROM, S_TO, S_LIMIT,
+    S_CANDLES, S_FROM, S_TO, S_LIMIT, S_BACKOFF,
     S_JOB_FIELDS
 } s_job_field_t;
 
@@ -260,6 +260,13 @@ sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *e
         if (sf_mp_uint (field [S_RETRIES], SF_RETRIES_MAX, &value))
             return sf_error_set (error, "BAD_INPUT", "\"retries\" must be an integer 0-100");
         spec->retries = (uint32_t) value;
+    }
+    spec->backoff_ms = SF_BACKOFF_DEFAULT;
+    if (field [S_BACKOFF]) {
+        if (sf_mp_uint (field [S_BACKOFF], SF_BACKOFF_MAX, &value))
+            return sf_error_set (error, "BAD_INPUT", "\"backoff_ms\" must be an integer 0-%d",
+                                 SF_BACKOFF_MAX);
+        spec->backoff_ms = (uint32_t) value;
     }
     const msgpack_object *key = field [S_KEY];
     if (key && memchr (key->via.str.ptr, 0, key->via.str.size))

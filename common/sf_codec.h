@@ -25,6 +25,8 @@
 #define SF_TIMEOUT_DEFAULT 30000
 #define SF_RETRIES_DEFAULT 3
 #define SF_RETRIES_MAX 100
+#define SF_BACKOFF_DEFAULT 1000 //  First retry's delay, in ms
+#define SF_BACKOFF_MAX 3600000
 #define SF_LIMIT_MAX 100000000  //  Candles a job may ask its data source for
 
 //  --------------------------------------------------------------------------
@@ -91,6 +93,7 @@ typedef struct {
     int priority;               //  0..9
     uint32_t timeout_ms;        //  Per-attempt time limit
     uint32_t retries;           //  Attempts after the first
+    uint32_t backoff_ms;        //  First retry's delay
     const char *key;            //  Idempotency key or NULL
     size_t key_size;            //  Its length
 } sf_jobspec_t;

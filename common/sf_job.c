@@ -166,6 +166,8 @@ s_check_field (const char *field, const json_t *value, sf_error_t *error)
         return s_check_int (field, value, 1, UINT32_MAX, error);
     if (streq (field, "retries"))
         return s_check_int (field, value, 0, SF_RETRIES_MAX, error);
+    if (streq (field, "backoff_ms"))
+        return s_check_int (field, value, 0, SF_BACKOFF_MAX, error);
     if (streq (field, "candles"))
         return s_check_candles (value, error);
     if (streq (field, "from") || streq (field, "to")) {
@@ -270,6 +272,12 @@ int
 sf_job_set_retries (sf_job_t *self, int retries)
 {
     return s_set (self, "retries", json_integer (retries));
+}
+
+int
+sf_job_set_backoff (sf_job_t *self, int64_t backoff_ms)
+{
+    return s_set (self, "backoff_ms", json_integer (backoff_ms));
 }
 
 int

@@ -26,6 +26,8 @@ typedef enum {
     SF_CMD_SUBMIT = 0x01,
     SF_CMD_STATUS = 0x02,
     SF_CMD_FETCH = 0x03,
+    SF_CMD_CANCEL = 0x04,
+    SF_CMD_DEAD = 0x05,
     //  Worker to broker (HEARTBEAT and DISCONNECT go both ways)
     SF_CMD_READY = 0x11,
     SF_CMD_RESULTS = 0x12,
@@ -37,8 +39,11 @@ typedef enum {
     SF_CMD_ERROR = 0x83,
     SF_CMD_STATUS_REPLY = 0x84,
     SF_CMD_STATE = 0x85,
+    SF_CMD_CANCEL_REPLY = 0x88,
+    SF_CMD_DEAD_REPLY = 0x89,
     //  Broker to worker
-    SF_CMD_DISPATCH = 0x91
+    SF_CMD_DISPATCH = 0x91,
+    SF_CMD_STOP = 0x92          //  Stop running these jobs (cancel, timeout)
 } sf_cmd_t;
 
 //  Name of a command for logs ("SUBMIT"), or "UNKNOWN".

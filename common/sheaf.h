@@ -97,6 +97,7 @@ int sf_job_set_timeframe (sf_job_t *self, const char *timeframe);   //  1-16 cha
 int sf_job_set_priority (sf_job_t *self, int priority);             //  0-9, 9 first
 int sf_job_set_timeout (sf_job_t *self, int64_t timeout_ms);        //  >= 1
 int sf_job_set_retries (sf_job_t *self, int retries);               //  0-100
+int sf_job_set_backoff (sf_job_t *self, int64_t backoff_ms);        //  0-3600000
 int sf_job_set_key (sf_job_t *self, const char *key);               //  1-256 chars
 
 //  Set parameter name to a value given as JSON text ("14", "true",
@@ -169,6 +170,11 @@ void sf_client_destroy (sf_client_t **self_p);
 //  (default 5000 ms).
 void sf_client_set_timeout (sf_client_t *self, int timeout_ms);
 
+//  How long a synchronous submit keeps trying while the broker answers
+//  BUSY (it is at a limit), waiting as the broker suggests with backoff in
+//  between (default 30000 ms; 0: report BUSY at once).
+void sf_client_set_busy_wait (sf_client_t *self, int busy_wait_ms);
+
 //  Submit one job and wait until the broker has accepted it; its id is
 //  written to id. Returns 0, or -1 with error (the broker's rejection, or
 //  code UNREACHABLE when no acknowledgement came in time).
@@ -195,6 +201,19 @@ sf_result_t *sf_client_fetch (sf_client_t *self, const char *id, bool wait,
 //  The broker's status as JSON (queues, in-flight jobs, workers,
 //  counters); the caller frees it. NULL with error on failure.
 char *sf_client_status (sf_client_t *self, sf_error_t *error);
+
+//  Cancel job id: a queued or retrying job ends at once, a running one is
+//  stopped at its worker; either way its status is `cancelled`. Returns 0
+//  when cancelled, 1 when the job had finished already (it keeps its
+//  status), -1 with error (NOT_FOUND for an unknown id).
+int sf_client_cancel (sf_client_t *self, const char *id, sf_error_t *error);
+
+//  Manage the dead letters (jobs that exhausted their retries, or were at
+//  too many worker deaths). op "list" (id NULL), "show" (id), "retry" and
+//  "purge" (id, or NULL for all). Returns JSON the caller frees: a list of
+//  dead letters for list and show, a count for retry and purge; NULL with
+//  error on failure (NOT_FOUND for an id that is no dead letter).
+char *sf_client_dead (sf_client_t *self, const char *op, const char *id, sf_error_t *error);
 
 //  --------------------------------------------------------------------------
 //  Asynchronous use: send without waiting, then read events as they come

@@ -19,7 +19,7 @@ s_entry (const char *key)
 
 START_TEST (test_find_by_id_and_key)
 {
-    sf_ledger_t *ledger = sf_ledger_new (10, 60000);
+    sf_ledger_t *ledger = sf_ledger_new (10, 60000, 10);
     sf_entry_t *plain = s_entry (NULL), *keyed = s_entry ("daily:GOOG");
     sf_ledger_insert (ledger, plain);
     sf_ledger_insert (ledger, keyed);
@@ -42,7 +42,7 @@ END_TEST
 
 START_TEST (test_eviction_by_count_oldest_first)
 {
-    sf_ledger_t *ledger = sf_ledger_new (3, 60000);
+    sf_ledger_t *ledger = sf_ledger_new (3, 60000, 10);
     sf_entry_t *entries [5];
     for (int i = 0; i < 5; i++) {
         entries [i] = s_entry (i == 0? "first": NULL);
@@ -66,7 +66,7 @@ END_TEST
 
 START_TEST (test_eviction_by_age_spares_unfinished)
 {
-    sf_ledger_t *ledger = sf_ledger_new (100, 1);      //  1 ms TTL
+    sf_ledger_t *ledger = sf_ledger_new (100, 1, 10);      //  1 ms TTL
     sf_entry_t *old = s_entry (NULL), *fresh = s_entry (NULL), *running = s_entry (NULL);
     sf_ledger_insert (ledger, old);
     sf_ledger_insert (ledger, fresh);
@@ -83,6 +83,41 @@ START_TEST (test_eviction_by_age_spares_unfinished)
 }
 END_TEST
 
+START_TEST (test_dead_letters_kept_apart)
+{
+    //  Results live 1 ms; dead letters stay until retried, purged, or
+    //  pushed out by newer ones beyond dead_max
+    sf_ledger_t *ledger = sf_ledger_new (100, 1, 2);
+    sf_entry_t *dead [3], *done = s_entry (NULL);
+    for (int i = 0; i < 3; i++) {
+        dead [i] = s_entry (NULL);
+        sf_ledger_insert (ledger, dead [i]);
+        dead [i]->status = SF_STATUS_DEAD;
+        sf_ledger_finished (ledger, dead [i], 0);
+    }
+    sf_ledger_insert (ledger, done);
+    done->status = SF_STATUS_OK;
+    sf_ledger_finished (ledger, done, 0);
+    ck_assert_int_eq (sf_ledger_dead_count (ledger), 3);
+    ck_assert_int_eq (sf_ledger_finished_count (ledger), 1);
+    //  Long after the TTL: the result is gone, the two newest dead stay
+    ck_assert_int_eq (sf_ledger_purge (ledger, 1000000), 2);
+    ck_assert_int_eq (sf_ledger_dead_count (ledger), 2);
+    ck_assert_ptr_eq (sf_ledger_dead_first (ledger), dead [1]);
+    ck_assert_ptr_eq (sf_ledger_dead_first (ledger)->next, dead [2]);
+    //  A retried one leaves the dead list; a purged one is gone
+    sf_ledger_revive (ledger, dead [1]);
+    ck_assert_ptr_eq (sf_ledger_dead_first (ledger), dead [2]);
+    ck_assert_ptr_eq (sf_ledger_find (ledger, dead [1]->id), dead [1]);
+    uint8_t id [SF_UUID_SIZE];
+    memcpy (id, dead [2]->id, SF_UUID_SIZE);
+    sf_ledger_forget (ledger, dead [2]);
+    ck_assert_ptr_null (sf_ledger_find (ledger, id));
+    ck_assert_int_eq (sf_ledger_dead_count (ledger), 0);
+    sf_ledger_destroy (&ledger);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -90,6 +125,7 @@ main (void)
     TCase *tcase = tcase_create ("ledger");
     tcase_set_timeout (tcase, 10);
     tcase_add_test (tcase, test_find_by_id_and_key);
+    tcase_add_test (tcase, test_dead_letters_kept_apart);
     tcase_add_test (tcase, test_eviction_by_count_oldest_first);
     tcase_add_test (tcase, test_eviction_by_age_spares_unfinished);
     suite_add_tcase (suite, tcase);

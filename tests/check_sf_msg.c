@@ -415,14 +415,19 @@ START_TEST (test_cmd_names)
     ck_assert_str_eq (sf_cmd_name (SF_CMD_STATUS_REPLY), "STATUS_REPLY");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_STATE), "STATE");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_DISPATCH), "DISPATCH");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_CANCEL), "CANCEL");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_DEAD), "DEAD");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_CANCEL_REPLY), "CANCEL_REPLY");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_DEAD_REPLY), "DEAD_REPLY");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_STOP), "STOP");
     ck_assert_str_eq (sf_cmd_name (0), "UNKNOWN");
     ck_assert_str_eq (sf_cmd_name (-1), "UNKNOWN");
     ck_assert_str_eq (sf_cmd_name (0x101), "UNKNOWN");
-    //  Exactly 13 of the 256 command bytes are known
+    //  Exactly 18 of the 256 command bytes are known
     int known = 0;
     for (int c = 0; c < 256; c++)
         known += strcmp (sf_cmd_name (c), "UNKNOWN") != 0;
-    ck_assert_int_eq (known, 13);
+    ck_assert_int_eq (known, 18);
 }
 END_TEST
 

@@ -95,8 +95,8 @@ sf_actx_output (sf_actx_t *ctx)
 bool
 sf_actx_cancelled (sf_actx_t *ctx)
 {
-    (void) ctx;
-    return zsys_interrupted != 0;
+    return zsys_interrupted
+        || (ctx->stops && ctx->id && sf_stops_has (ctx->stops, ctx->id));
 }
 
 int

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include "sheaf_analyzer.h"
 #include "sf_source_pg.h"
+#include "sf_stops.h"
 
 struct _sf_actx_t {
     const char *data_dir;           //  CSV data source or NULL (borrowed)
@@ -17,6 +18,8 @@ struct _sf_actx_t {
     const msgpack_object *job;      //  Job map (borrowed)
     const msgpack_object *params;   //  Its params map or NULL (borrowed)
     uint32_t attempt;               //  Lease token
+    const uint8_t *id;              //  Job id (borrowed) or NULL
+    sf_stops_t *stops;              //  Jobs to stop (borrowed) or NULL
     msgpack_sbuffer output;         //  The result being packed
     msgpack_packer packer;          //  Packs into output
     bool failed;                    //  sf_actx_fail was called

@@ -30,6 +30,7 @@ typedef struct {
 //  What every thread is started with (read-only while threads run).
 typedef struct {
     bool tests;                 //  Serve test-only analyzers
+    sf_stops_t *stops;          //  Jobs to stop (owned)
     char *data_dir;             //  CSV data source or NULL (owned)
     char *data_db;              //  PostgreSQL conninfo or NULL (owned)
 } s_settings_t;
@@ -80,8 +81,12 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
     if (name && name->type == MSGPACK_OBJECT_STR)
         analyzer = sf_analyzers_find (name->via.str.ptr, name->via.str.size, tests);
     sf_actx_reset (ctx, analyzer, job, attempt);
+    ctx->id = id;
 
     int64_t started = s_now_us ();
+    if (sf_actx_cancelled (ctx))
+        sf_actx_fail (ctx, "CANCELLED", "stopped before it started");
+    else
     if (!analyzer) {
         sf_actx_context_str (ctx, "analyzer", "");
         if (name && name->type == MSGPACK_OBJECT_STR) {
@@ -126,6 +131,7 @@ s_thread (zsock_t *pipe, void *args)
     bool tests = settings->tests;
     sf_actx_t ctx;
     sf_actx_init (&ctx, settings->data_dir, settings->data_db);
+    ctx.stops = settings->stops;
     msgpack_sbuffer results, ids;
     msgpack_sbuffer_init (&results);
     msgpack_sbuffer_init (&ids);
@@ -183,6 +189,7 @@ sf_pool_new (size_t threads, bool tests, const char *data_dir, const char *data_
     assert (threads > 0);
     sf_pool_t *self = (sf_pool_t *) zmalloc (sizeof *self);
     self->settings.tests = tests;
+    self->settings.stops = sf_stops_new ();
     self->settings.data_dir = data_dir? strdup (data_dir): NULL;
     self->settings.data_db = data_db? strdup (data_db): NULL;
     self->thread_count = threads;
@@ -201,6 +208,7 @@ sf_pool_destroy (sf_pool_t **self_p)
     for (size_t i = 0; i < self->thread_count; i++)
         zactor_destroy (&self->threads [i].actor);
     free (self->threads);
+    sf_stops_destroy (&self->settings.stops);
     free (self->settings.data_dir);
     free (self->settings.data_db);
     free (self->waiting);
@@ -219,6 +227,12 @@ zsock_t *
 sf_pool_pipe (sf_pool_t *self, size_t index)
 {
     return zactor_sock (self->threads [index].actor);
+}
+
+void
+sf_pool_stop (sf_pool_t *self, const uint8_t id [SF_UUID_SIZE])
+{
+    sf_stops_add (self->settings.stops, id);
 }
 
 size_t
@@ -310,8 +324,11 @@ sf_pool_collect (sf_pool_t *self, size_t index, sf_batchw_t *out,
     assert (zframe_size (ids) == (size_t) count * SF_UUID_SIZE);
     msgpack_sbuffer_write (&out->buffer, (const char *) zframe_data (items), zframe_size (items));
     out->count += count;
-    for (uint32_t i = 0; i < count; i++)
-        done (arg, zframe_data (ids) + (size_t) i * SF_UUID_SIZE);
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *id = zframe_data (ids) + (size_t) i * SF_UUID_SIZE;
+        sf_stops_remove (self->settings.stops, id);
+        done (arg, id);
+    }
     //  Answers come in the order the chunks went; a chunk may answer fewer
     //  jobs than it held (an item without an id is dropped)
     size_t chunk = thread->sizes [0];

@@ -40,6 +40,10 @@ void sf_pool_add (sf_pool_t *self, const char *item, size_t size);
 //  Hand waiting jobs to threads with room.
 void sf_pool_kick (sf_pool_t *self);
 
+//  Stop the job id, held by this pool: one still waiting is answered
+//  CANCELLED without running; a running analyzer sees sf_actx_cancelled.
+void sf_pool_stop (sf_pool_t *self, const uint8_t id [SF_UUID_SIZE]);
+
 //  Jobs waiting or running.
 size_t sf_pool_load (sf_pool_t *self);
 

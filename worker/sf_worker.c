@@ -206,6 +206,34 @@ s_on_dispatch (sf_worker_t *self, sf_msg_t *msg)
     sf_pool_kick (self->pool);
 }
 
+//  STOP {ids}: jobs cancelled, or past their deadline at the broker. Only
+//  jobs still held are stopped; the others have been answered already.
+static void
+s_on_stop (sf_worker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    msgpack_object body;
+    size_t offset = 0;
+    const char *why = "not a map";
+    const msgpack_object *ids = NULL;
+    if (sf_mp_next (&unpacked, sf_msg_data (msg), sf_msg_size (msg), &offset, &body,
+                    NULL, NULL, &why) == 0)
+        ids = sf_mp_get (&body, "ids");
+    if (!ids || ids->type != MSGPACK_OBJECT_ARRAY)
+        sf_log_warning ("worker: malformed STOP from the broker: %s", ids? "no ids": why);
+    else
+        for (uint32_t i = 0; i < ids->via.array.size; i++) {
+            uint8_t id [SF_UUID_SIZE];
+            if (sf_codec_id (&ids->via.array.ptr [i], id) == 0
+            &&  zhashx_lookup (self->held, id)) {
+                sf_log_debug ("worker: stopping a job at the broker's request");
+                sf_pool_stop (self->pool, id);
+            }
+        }
+    msgpack_unpacked_destroy (&unpacked);
+}
+
 static int
 s_broker_reader (zloop_t *loop, zsock_t *socket, void *arg)
 {
@@ -225,6 +253,9 @@ s_broker_reader (zloop_t *loop, zsock_t *socket, void *arg)
         switch (self->msg.command) {
             case SF_CMD_DISPATCH:
                 s_on_dispatch (self, &self->msg);
+                break;
+            case SF_CMD_STOP:
+                s_on_stop (self, &self->msg);
                 break;
             case SF_CMD_HEARTBEAT:
                 break;
