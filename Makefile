@@ -6,7 +6,7 @@
 #  plain and the sanitized trees never mix.
 
 PREFIX   ?= /usr/local
-PKGS     := libczmq libzmq msgpack jansson libpq
+PKGS     := libczmq libzmq msgpack jansson libpq zlib
 SANITIZE ?=
 
 ifeq ($(SANITIZE),)
