@@ -340,8 +340,8 @@ s_cut_tail (sf_journal_t *self, const uint8_t *map, uint64_t size, uint64_t at,
         unlink (copy_path);
     }
     sf_log_warning ("journal: %s: dropped %" PRIu64 " bytes at offset %" PRIu64
-                    " (%s) after %" PRIu64 " good records; a broker writes there only"
-                    " what it has not acknowledged yet%s%s",
+                    " (%s) after %" PRIu64 " good records: the unfinished write of a"
+                    " broker that stopped, never acknowledged unless it ran with sync off%s%s",
                     self->directory, size - at, at, why, self->replayed,
                     copied? "; copy kept in ": "", copied? copy_path: "");
     free (copy_path);
