@@ -204,6 +204,7 @@ s_make_directory (const char *path, char *failed, size_t failed_size)
     return 0;
 }
 
+//  The real system calls, behind sf_journal_io_t.
 static ssize_t
 s_real_pwrite (int fd, const void *data, size_t size, off_t offset)
 {
@@ -502,6 +503,7 @@ sf_journal_destroy (sf_journal_t **self_p)
 //  --------------------------------------------------------------------------
 //  Writing and syncing
 
+//  Fails (-1 with error) once the journal has failed.
 static int
 s_check_usable (sf_journal_t *self, sf_error_t *error)
 {
@@ -544,6 +546,7 @@ s_write_pending (sf_journal_t *self, sf_error_t *error)
     return 0;
 }
 
+//  fdatasync what was written; a failure fails the journal. Returns 0 or -1.
 static int
 s_sync (sf_journal_t *self, sf_error_t *error)
 {
@@ -556,6 +559,9 @@ s_sync (sf_journal_t *self, sf_error_t *error)
     self->synced = self->written;
     return 0;
 }
+
+//  --------------------------------------------------------------------------
+//  Add a record to the pending group; returns its sequence number or 0.
 
 uint64_t
 sf_journal_append (sf_journal_t *self, uint8_t type, const void *payload, size_t size,
@@ -594,6 +600,9 @@ sf_journal_append (sf_journal_t *self, uint8_t type, const void *payload, size_t
     return sequence;
 }
 
+//  --------------------------------------------------------------------------
+//  Write the pending group and sync as the mode says; 0 or -1.
+
 int
 sf_journal_commit (sf_journal_t *self, sf_error_t *error)
 {
@@ -611,6 +620,9 @@ sf_journal_commit (sf_journal_t *self, sf_error_t *error)
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  Write the pending group and sync now; 0 or -1.
+
 int
 sf_journal_sync (sf_journal_t *self, sf_error_t *error)
 {
@@ -624,7 +636,7 @@ sf_journal_sync (sf_journal_t *self, sf_error_t *error)
 }
 
 //  --------------------------------------------------------------------------
-//  Counters
+//  Counters and accessors: see the header.
 
 uint64_t
 sf_journal_appended (sf_journal_t *self)
@@ -705,6 +717,9 @@ sf_journal_directory (sf_journal_t *self)
     return self->directory;
 }
 
+//  --------------------------------------------------------------------------
+//  Replace the system calls (NULL: the real ones).
+
 void
 sf_journal_set_io (sf_journal_t *self, const sf_journal_io_t *io)
 {
@@ -784,6 +799,9 @@ s_write_live (sf_journal_t *self, int fd, sf_journal_live_fn *next, void *arg,
     *bytes = offset + used;
     return rc;
 }
+
+//  --------------------------------------------------------------------------
+//  Rewrite the journal to the live set; 0 or -1.
 
 int
 sf_journal_compact (sf_journal_t *self, sf_journal_live_fn *next, void *arg,

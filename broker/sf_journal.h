@@ -51,8 +51,8 @@ typedef int (sf_journal_live_fn) (void *arg, uint8_t *type, const void **payload
 //  The system calls a journal writes through; a test replaces them to
 //  inject ENOSPC or EIO. Each behaves as the system call of its name.
 typedef struct {
-    ssize_t (*pwrite) (int fd, const void *data, size_t size, off_t offset);
-    int (*fdatasync) (int fd);
+    ssize_t (*pwrite) (int fd, const void *data, size_t size, off_t offset);  //  Every write
+    int (*fdatasync) (int fd);                                                //  Every sync
 } sf_journal_io_t;
 
 typedef struct _sf_journal_t sf_journal_t;

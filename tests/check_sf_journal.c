@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "sf_journal.h"
 
@@ -558,6 +559,39 @@ START_TEST (test_lock_keeps_a_second_opener_out)
 }
 END_TEST
 
+//  Open directory as an ordinary user, expecting failure; error gets the
+//  error. Root writes anywhere, so as root a child drops to nobody first.
+static void
+s_open_unprivileged (const char *directory, sf_error_t *error)
+{
+    if (geteuid () != 0) {
+        ck_assert_ptr_null (sf_journal_new (directory, SF_JOURNAL_SYNC_ALWAYS, 0, NULL, NULL,
+                                            error));
+        return;
+    }
+    ck_assert_int_eq (chmod (s_dir, 0755), 0);
+    int channel [2];
+    ck_assert_int_eq (pipe (channel), 0);
+    pid_t pid = fork ();
+    ck_assert_int_ge (pid, 0);
+    if (pid == 0) {
+        close (channel [0]);
+        sf_error_t mine = { "", "" };
+        if (setgid (65534) || setuid (65534))
+            _exit (2);
+        sf_journal_t *journal = sf_journal_new (directory, SF_JOURNAL_SYNC_ALWAYS, 0, NULL,
+                                                NULL, &mine);
+        ssize_t sent = write (channel [1], &mine, sizeof mine);
+        _exit (journal || sent != (ssize_t) sizeof mine? 1: 0);
+    }
+    close (channel [1]);
+    ck_assert_int_eq (read (channel [0], error, sizeof *error), (ssize_t) sizeof *error);
+    close (channel [0]);
+    int status;
+    ck_assert_int_eq (waitpid (pid, &status, 0), pid);
+    ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+
 START_TEST (test_directories)
 {
     sf_error_t error;
@@ -595,15 +629,13 @@ START_TEST (test_directories)
     journal = sf_journal_new ("", SF_JOURNAL_SYNC_ALWAYS, 0, NULL, NULL, &error);
     ck_assert_ptr_null (journal);
 
-    //  Unwritable: root writes anywhere, so only an ordinary user sees it
-    if (geteuid () != 0) {
-        snprintf (nested, sizeof nested, "%s/ro", s_dir);
-        ck_assert_int_eq (mkdir (nested, 0555), 0);
-        journal = sf_journal_new (nested, SF_JOURNAL_SYNC_ALWAYS, 0, NULL, NULL, &error);
-        ck_assert_ptr_null (journal);
-        ck_assert_ptr_nonnull (strstr (error.message, "Permission denied"));
-        ck_assert_ptr_nonnull (strstr (error.message, nested));
-    }
+    //  Unwritable
+    snprintf (nested, sizeof nested, "%s/ro", s_dir);
+    ck_assert_int_eq (mkdir (nested, 0555), 0);
+    s_open_unprivileged (nested, &error);
+    ck_assert_str_eq (error.code, "STORE");
+    ck_assert_ptr_nonnull (strstr (error.message, "Permission denied"));
+    ck_assert_ptr_nonnull (strstr (error.message, nested));
 }
 END_TEST
 
