@@ -161,6 +161,9 @@ START_TEST (test_round_trip_across_reopen)
     ck_assert_uint_eq (replayed, 3000);
     ck_assert_uint_eq (sf_journal_dropped (journal), 0);
     s_append_stream (journal, 3000, 5000, 1000);
+    //  Appended, never committed: not in the file
+    sf_error_t error;
+    ck_assert_uint_eq (sf_journal_append (journal, 1, "lost", 4, &error), 2001);
     sf_journal_destroy (&journal);
     journal = s_open (SF_JOURNAL_SYNC_BATCH, &replayed);
     ck_assert_uint_eq (replayed, 5000);
