@@ -6,13 +6,15 @@
     again when a body format changes (checklist: sf_codec.h, this file,
     then regenerate). From the source tree, after `make`:
 
-        cc -std=c11 -D_GNU_SOURCE -Icommon $(pkg-config --cflags msgpack jansson) \
-           tests/fuzz/make_corpus.c build/lib/libsheaf.a \
-           $(pkg-config --libs libczmq libzmq msgpack jansson) -lpthread -lm \
+        cc -std=c11 -D_GNU_SOURCE -Icommon -Ibroker $(pkg-config --cflags msgpack jansson) \
+           tests/fuzz/make_corpus.c broker/sf_journal.c build/lib/libsheaf.a \
+           $(pkg-config --libs libczmq libzmq msgpack jansson zlib) -lpthread -lm \
            -o /tmp/make_corpus && /tmp/make_corpus tests/fuzz/corpus
 
     The output is the same on every run (fixed ids, no clock), so
-    regenerating changes nothing unless a format did.
+    regenerating changes nothing unless a format did. The journal seeds
+    are written through sf_journal itself (checklist: sf_journal.c's format
+    version, this file, then regenerate).
     ========================================================================= */
 
 #include <errno.h>
@@ -21,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "sf_codec.h"
+#include "sf_journal.h"
 #include "sf_json.h"
 #include "sf_mp.h"
 
@@ -269,6 +273,80 @@ s_json_seeds (void)
     msgpack_sbuffer_destroy (&buffer);
 }
 
+//  --------------------------------------------------------------------------
+//  fuzz_journal: journal files, whole and damaged as a crash or a disk
+//  leaves them.
+
+//  Write a journal of count records through sf_journal in a scratch
+//  directory and return its bytes (the caller frees them).
+static uint8_t *
+s_journal_file (size_t count, size_t *size)
+{
+    char dir [] = "/tmp/sheaf-corpus-XXXXXX";
+    if (!mkdtemp (dir)) {
+        perror (dir);
+        exit (1);
+    }
+    sf_error_t error;
+    sf_journal_t *journal = sf_journal_new (dir, SF_JOURNAL_SYNC_OFF, 0, NULL, NULL, &error);
+    if (!journal) {
+        fprintf (stderr, "make_corpus: %s\n", error.message);
+        exit (1);
+    }
+    uint8_t payload [300];
+    for (size_t i = 0; i < count; i++) {
+        size_t length = (i * 37) % sizeof payload;
+        for (size_t n = 0; n < length; n++)
+            payload [n] = (uint8_t) (i + n);
+        if (!sf_journal_append (journal, (uint8_t) (1 + i % 4), payload, length, &error)
+        ||  ((i % 5 == 4 || i + 1 == count) && sf_journal_commit (journal, &error))) {
+            fprintf (stderr, "make_corpus: %s\n", error.message);
+            exit (1);
+        }
+    }
+    sf_journal_destroy (&journal);
+    char path [64];
+    snprintf (path, sizeof path, "%s/journal", dir);
+    FILE *file = fopen (path, "rb");
+    uint8_t *data = malloc (65536);
+    *size = file? fread (data, 1, 65536, file): 0;
+    if (!file || ferror (file)) {
+        perror (path);
+        exit (1);
+    }
+    fclose (file);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/lock", dir);
+    unlink (path);
+    rmdir (dir);
+    return data;
+}
+
+static void
+s_journal_seeds (void)
+{
+    const char *target = "fuzz_journal";
+    size_t size;
+    uint8_t *data = s_journal_file (0, &size);
+    s_write (target, "empty", data, size);
+    s_write (target, "header_cut", data, 5);
+    free (data);
+
+    data = s_journal_file (3, &size);
+    s_write (target, "three", data, size);
+    s_write (target, "three_torn", data, size - 4);
+    data [size / 2] ^= 0x10;
+    s_write (target, "three_flipped", data, size);
+    data [size / 2] ^= 0x10;
+    memcpy (data + size, "\x07garbage", 8);
+    s_write (target, "three_garbage", data, size + 8);
+    free (data);
+
+    data = s_journal_file (20, &size);
+    s_write (target, "twenty", data, size);
+    free (data);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -283,5 +361,6 @@ main (int argc, char *argv [])
     }
     s_codec_seeds ();
     s_json_seeds ();
+    s_journal_seeds ();
     return 0;
 }
