@@ -2,11 +2,15 @@
     sf_series - what every indicator analyzer shares
     ========================================================================= */
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sf_actx.h"
+#include "sf_log.h"
 #include "sf_mp.h"
 #include "sf_series.h"
+#include "sf_state.h"
 
 double *
 sf_series_alloc (size_t size)
@@ -75,4 +79,143 @@ sf_series_pack (sf_actx_t *ctx, const sf_candles_t *candles, size_t lookback, bo
             else
                 msgpack_pack_double (pk, outputs [k][i]);
     }
+}
+
+//  --------------------------------------------------------------------------
+//  Streams.
+
+//  The state values: the last outputs, then the stream's own state.
+#define S_OUTPUTS_MAX 4
+
+int
+sf_series_stream (sf_actx_t *ctx, const sf_stream_t *stream, bool last)
+{
+    assert (stream->outputs <= S_OUTPUTS_MAX);
+    size_t count = stream->outputs + stream->state_size;
+    double *values = sf_series_alloc (count);
+    sf_state_head_t head = { .params = sf_state_params_hash (ctx), .ts = 0, .seen = 0 };
+    size_t blob_size;
+    const void *blob = sf_actx_state (ctx, &blob_size);
+    bool resumed = false;
+    if (blob) {
+        const char *why = NULL;
+        uint64_t params = head.params;
+        if (sf_state_read (blob, blob_size, ctx->analyzer, params, &head, values, count, &why)
+        ||  head.seen <= stream->lookback) {
+            sf_log_debug ("worker: %s recomputes in full: %s", ctx->analyzer->name,
+                          why? why: "a state before the first output");
+            memset (values, 0, count * sizeof (double));
+            head.params = params;
+            head.ts = 0;
+            head.seen = 0;
+        }
+        else
+            resumed = true;
+    }
+    sf_candles_t *candles;
+    int rc = resumed? sf_actx_candles_after (ctx, head.ts, &candles)
+                    : sf_series_candles (ctx, stream->lookback, &candles);
+    if (rc) {
+        free (values);
+        return -1;
+    }
+    size_t size = candles->size;
+    double *outputs [S_OUTPUTS_MAX];
+    for (size_t k = 0; k < stream->outputs; k++)
+        outputs [k] = sf_series_alloc (size);
+    double *state = values + stream->outputs;
+    double out [S_OUTPUTS_MAX] = { 0 };
+    for (size_t i = 0; i < size; i++) {
+        stream->step (stream, state, head.seen, candles, i, out);
+        head.seen++;
+        for (size_t k = 0; k < stream->outputs; k++)
+            outputs [k][i] = values [k] = out [k];
+    }
+    if (size > 0)
+        head.ts = candles->ts [size - 1];
+
+    if (size == 0 && last) {
+        //  Nothing new: the last values are the state's
+        msgpack_packer *pk = sf_actx_output (ctx);
+        msgpack_pack_map (pk, stream->outputs + 1);
+        sf_mp_pack_str (pk, "ts");
+        msgpack_pack_int64 (pk, (int64_t) head.ts);
+        for (size_t k = 0; k < stream->outputs; k++)
+            sf_mp_pack_kv_double (pk, stream->names [k], values [k]);
+    }
+    else
+    if (size == 0) {
+        msgpack_packer *pk = sf_actx_output (ctx);
+        msgpack_pack_map (pk, stream->outputs + 1);
+        sf_mp_pack_str (pk, "ts");
+        msgpack_pack_array (pk, 0);
+        for (size_t k = 0; k < stream->outputs; k++) {
+            sf_mp_pack_str (pk, stream->names [k]);
+            msgpack_pack_array (pk, 0);
+        }
+    }
+    else
+        //  A resumed state is past the lookback (checked above): no nulls
+        sf_series_pack (ctx, candles, resumed? 0: stream->lookback, last, stream->names,
+                        (const double **) outputs, stream->outputs);
+    if (sf_actx_wants_state (ctx)) {
+        msgpack_sbuffer blob_out;
+        msgpack_sbuffer_init (&blob_out);
+        sf_state_pack (&blob_out, ctx->analyzer, &head, values, count);
+        sf_actx_set_state (ctx, blob_out.data, blob_out.size);
+        msgpack_sbuffer_destroy (&blob_out);
+    }
+    for (size_t k = 0; k < stream->outputs; k++)
+        free (outputs [k]);
+    free (values);
+    sf_candles_destroy (&candles);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Sliding windows. w[0] is the shift K, w[1] the sum of x - K, w[2] the
+//  sum of (x - K)^2, w[3 ..] the last n values, value seen at seen % n.
+
+void
+sf_window_push (double *w, size_t n, uint64_t seen, double x)
+{
+    double *ring = w + 3;
+    size_t slot = (size_t) (seen % n);
+    double old = ring [slot];
+    ring [slot] = x;
+    if (seen + 1 < n)
+        return;                 //  Not full yet
+    if ((seen + 1) % n == 0) {
+        //  The ring holds the window in order: two passes afresh
+        double mean = 0;
+        for (size_t j = 0; j < n; j++)
+            mean += ring [j];
+        mean /= (double) n;
+        double sum = 0, squares = 0;
+        for (size_t j = 0; j < n; j++) {
+            double d = ring [j] - mean;
+            sum += d;
+            squares += d * d;
+        }
+        w [0] = mean;
+        w [1] = sum;
+        w [2] = squares;
+        return;
+    }
+    double k = w [0], in = x - k, out = old - k;
+    w [1] += in - out;
+    w [2] += in * in - out * out;
+}
+
+double
+sf_window_mean (const double *w, size_t n)
+{
+    return w [0] + w [1] / (double) n;
+}
+
+double
+sf_window_variance (const double *w, size_t n, size_t ddof)
+{
+    double variance = (w [2] - w [1] * w [1] / (double) n) / (double) (n - ddof);
+    return variance < 1e-14? 0.0: variance;
 }
