@@ -62,6 +62,17 @@ sf_state_params_hash (sf_actx_t *ctx)
     return hash;
 }
 
+//  The check of a blob: FNV-1a over params, ts, seen and the values' bits,
+//  so that bytes corrupted inside a number are caught like broken structure.
+static uint64_t
+s_check (const sf_state_head_t *head, const double *values, size_t count)
+{
+    uint64_t hash = s_fnv (14695981039346656037ULL, &head->params, sizeof head->params);
+    hash = s_fnv (hash, &head->ts, sizeof head->ts);
+    hash = s_fnv (hash, &head->seen, sizeof head->seen);
+    return s_fnv (hash, values, count * sizeof (double));
+}
+
 void
 sf_state_pack (msgpack_sbuffer *out, const sf_analyzer_t *analyzer,
                const sf_state_head_t *head, const double *values, size_t count)
@@ -69,7 +80,7 @@ sf_state_pack (msgpack_sbuffer *out, const sf_analyzer_t *analyzer,
     msgpack_sbuffer_clear (out);
     msgpack_packer pk;
     msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 7);
+    msgpack_pack_map (&pk, 8);
     sf_mp_pack_kv_uint (&pk, "format", S_FORMAT);
     sf_mp_pack_kv_str (&pk, "analyzer", analyzer->name);
     sf_mp_pack_kv_str (&pk, "version", analyzer->version);
@@ -80,16 +91,18 @@ sf_state_pack (msgpack_sbuffer *out, const sf_analyzer_t *analyzer,
     msgpack_pack_array (&pk, count);
     for (size_t i = 0; i < count; i++)
         msgpack_pack_double (&pk, values [i]);
+    sf_mp_pack_kv_uint (&pk, "check", s_check (head, values, count));
 }
 
 //  The blob's top-level keys, in the order of the enum below.
 static const sf_mp_key_t s_keys [] = {
     SF_MP_KEY ("format"), SF_MP_KEY ("analyzer"), SF_MP_KEY ("version"),
-    SF_MP_KEY ("params"), SF_MP_KEY ("ts"), SF_MP_KEY ("seen"), SF_MP_KEY ("values")
+    SF_MP_KEY ("params"), SF_MP_KEY ("ts"), SF_MP_KEY ("seen"), SF_MP_KEY ("values"),
+    SF_MP_KEY ("check")
 };
 
 enum { S_KEY_FORMAT, S_KEY_ANALYZER, S_KEY_VERSION, S_KEY_PARAMS, S_KEY_TS, S_KEY_SEEN,
-       S_KEY_VALUES, S_KEYS };
+       S_KEY_VALUES, S_KEY_CHECK, S_KEYS };
 
 //  Read a blob already decoded into object; see sf_state_read.
 static int
@@ -141,6 +154,12 @@ s_read (const msgpack_object *object, const sf_analyzer_t *analyzer, uint64_t pa
             return -1;
         }
         values [i] = value->via.f64;
+    }
+    uint64_t check;
+    if (sf_mp_uint (field [S_KEY_CHECK], UINT64_MAX, &check)
+    ||  check != s_check (head, values, count)) {
+        *why = "a failed check";
+        return -1;
     }
     return 0;
 }

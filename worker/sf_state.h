@@ -9,11 +9,13 @@
         {"format": 1, "analyzer": "sma", "version": "1",
          "params": <uint64 hash of the effective params>,
          "ts": <last candle's ts, epoch ms>, "seen": <candles seen>,
-         "values": [float64, …]}
+         "values": [float64, …], "check": <uint64>}
 
     "values" is the analyzer's bounded state (its last outputs, running
     sums, the last `period` closes, …) in a layout only that analyzer and
-    version know. The blob travels through the broker and its store, so
+    version know; "check" is a 64-bit FNV-1a hash of params, ts, seen and
+    the values' bits, so a flipped byte inside a number is caught as
+    surely as broken structure. The blob travels through the broker and its store, so
     decoding trusts nothing: every type, size and count is checked, and a
     blob that fails any check is a mismatch (the job then recomputes in
     full), never a crash.
