@@ -3,6 +3,7 @@
     ========================================================================= */
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +20,6 @@ sf_series_alloc (size_t size)
     if (!values)
         abort ();
     return values;
-}
-
-double
-sf_series_stddev (const double *x, size_t i, size_t n)
-{
-    double mean = 0;
-    for (size_t j = i + 1 - n; j <= i; j++)
-        mean += x [j];
-    mean /= (double) n;
-    double variance = 0;
-    for (size_t j = i + 1 - n; j <= i; j++)
-        variance += (x [j] - mean) * (x [j] - mean);
-    variance /= (double) n;
-    return variance < 1e-14? 0.0: sqrt (variance);
 }
 
 int
@@ -174,39 +161,58 @@ sf_series_stream (sf_actx_t *ctx, const sf_stream_t *stream, bool last)
 
 //  --------------------------------------------------------------------------
 //  Sliding windows. w[0] is the shift K, w[1] the sum of x - K, w[2] the
-//  sum of (x - K)^2, w[3 ..] the last n values, value seen at seen % n.
+//  sum of (x - K)^2, w[3] a bound on the rounding error the sums gathered
+//  since they were last summed afresh, w[4 ..] the last n values, value
+//  seen at seen % n.
+
+//  Sum the window afresh in two passes from its values, oldest first
+//  (oldest at slot first).
+static void
+s_window_afresh (double *w, size_t n, size_t first)
+{
+    const double *ring = w + 4;
+    double mean = 0;
+    for (size_t j = 0; j < n; j++)
+        mean += ring [(first + j) % n];
+    mean /= (double) n;
+    double sum = 0, squares = 0;
+    for (size_t j = 0; j < n; j++) {
+        double d = ring [(first + j) % n] - mean;
+        sum += d;
+        squares += d * d;
+    }
+    w [0] = mean;
+    w [1] = sum;
+    w [2] = squares;
+    w [3] = 0;
+}
 
 void
 sf_window_push (double *w, size_t n, uint64_t seen, double x)
 {
-    double *ring = w + 3;
+    double *ring = w + 4;
     size_t slot = (size_t) (seen % n);
     double old = ring [slot];
     ring [slot] = x;
     if (seen + 1 < n)
         return;                 //  Not full yet
     if ((seen + 1) % n == 0) {
-        //  The ring holds the window in order: two passes afresh
-        double mean = 0;
-        for (size_t j = 0; j < n; j++)
-            mean += ring [j];
-        mean /= (double) n;
-        double sum = 0, squares = 0;
-        for (size_t j = 0; j < n; j++) {
-            double d = ring [j] - mean;
-            sum += d;
-            squares += d * d;
-        }
-        w [0] = mean;
-        w [1] = sum;
-        w [2] = squares;
+        s_window_afresh (w, n, 0);
         return;
     }
     double k = w [0], in = x - k, out = old - k;
     w [1] += in - out;
     w [2] += in * in - out * out;
+    //  Each update rounds a few times at the size of its terms
+    w [3] += 4 * DBL_EPSILON * (in * in + out * out + fabs (w [2])
+                                + 2 * fabs (w [1]) * (fabs (in) + fabs (out)) / (double) n);
+    //  When what is left after the cancellation is not well above that
+    //  bound (a quiet window after a wild one), this window is summed
+    //  afresh: the result stays within 1e-9 of the two-pass one
+    double left = w [2] - w [1] * w [1] / (double) n;
+    if (left <= w [3] * 1e10)
+        s_window_afresh (w, n, (slot + 1) % n);
 }
-
 double
 sf_window_mean (const double *w, size_t n)
 {

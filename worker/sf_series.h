@@ -25,10 +25,6 @@
 //  caller frees it.
 double *sf_series_alloc (size_t size);
 
-//  Population standard deviation of the n values ending at x[i]: two
-//  passes, 0 when the variance is below 1e-14 (TA-Lib's rule).
-double sf_series_stddev (const double *x, size_t i, size_t n);
-
 //  The job's candles, at least lookback + 1 of them. Returns 0 with
 //  *candles_p (the caller destroys it), or -1 after failing the job
 //  (INSUFFICIENT_DATA with the counts in the context, or as
@@ -77,11 +73,15 @@ int sf_series_stream (sf_actx_t *ctx, const sf_stream_t *stream, bool last);
 //  Sliding windows: the variance of the last n values in O(1) a value.
 //  Sums of deviations from a shift K that is reset to the window's mean
 //  (and the sums recomputed, two-pass) every n values, so rounding never
-//  builds up over more than n updates and the sums never cancel
-//  catastrophically: the shift stays within the prices' recent range.
-//  A window is SF_WINDOW_SIZE (n) doubles, zero to start with.
+//  builds up over more than n updates and the sums do not cancel at high
+//  prices: the shift stays within the prices' recent range. A bound on the
+//  rounding gathered is kept too; when the variance left after the
+//  cancellation is not well above it (a quiet window after a wild one),
+//  that window is summed afresh, so a value never strays more than about
+//  1e-9 (relative) from the two-pass one. A window is SF_WINDOW_SIZE (n)
+//  doubles, zero to start with.
 
-#define SF_WINDOW_SIZE(n) ((n) + 3)
+#define SF_WINDOW_SIZE(n) ((n) + 4)
 
 //  Push x, the seen-th value (from 0), into window w of n.
 void sf_window_push (double *w, size_t n, uint64_t seen, double x);

@@ -21,9 +21,13 @@ s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candle
     state [seen % n] = candles->close [i];
     if (seen + 1 < n)
         return;
+    //  Oldest first: the ring from the slot after this one, then from 0
+    size_t oldest = (size_t) ((seen + 1) % n), w = 1;
     double sum = 0;
-    for (size_t w = 1; w <= n; w++)
-        sum += (double) w * state [(seen + 1 + w - n - 1 + n) % n];
+    for (size_t j = oldest; j < n; j++)
+        sum += (double) w++ * state [j];
+    for (size_t j = 0; j < oldest; j++)
+        sum += (double) w++ * state [j];
     out [0] = sum / ((double) n * ((double) n + 1) / 2);
 }
 
