@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sf_actx.h"
+#include "sf_codec.h"
 #include "sf_log.h"
 #include "sf_mp.h"
 #include "sf_series.h"
@@ -149,7 +150,9 @@ sf_series_stream (sf_actx_t *ctx, const sf_stream_t *stream, bool last)
         msgpack_sbuffer blob_out;
         msgpack_sbuffer_init (&blob_out);
         sf_state_pack (&blob_out, ctx->analyzer, &head, values, count);
-        sf_actx_set_state (ctx, blob_out.data, blob_out.size);
+        //  Never above the wire's limit (declared periods keep far below it)
+        if (blob_out.size <= SF_STATE_MAX)
+            sf_actx_set_state (ctx, blob_out.data, blob_out.size);
         msgpack_sbuffer_destroy (&blob_out);
     }
     for (size_t k = 0; k < stream->outputs; k++)
