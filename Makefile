@@ -109,8 +109,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(SUPPORT_SRC)) $(BROKER_LIB
 
 #  Fuzz targets: under `make check` each runs as a plain program over its seed
 #  corpus plus deterministic mutations (tests/fuzz/driver.c); `make fuzz` builds
-#  them with clang's libFuzzer for open-ended fuzzing.
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIB_A)
+#  them with clang's libFuzzer for open-ended fuzzing. They link the worker's
+#  classes too, for the decoders that live there (fuzz_state).
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(WORKER_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
 
@@ -121,8 +122,9 @@ $(BUILD)/fuzz/fuzz_journal $(BUILD)/bench/journal: $(call obj,broker/sf_journal.
 fuzz:
 	@mkdir -p $(BUILD)/libfuzzer
 	for f in $(FUZZ_SRC); do \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -Ibroker -fsanitize=fuzzer,address,undefined \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -Ibroker -Iworker -fsanitize=fuzzer,address,undefined \
 	    $(shell pkg-config --cflags $(PKGS)) $$f $(COMMON_SRC) broker/sf_journal.c \
+	    $(filter-out worker/main.c,$(WORKER_SRC)) \
 	    -o $(BUILD)/libfuzzer/$$(basename $$f .c) $(LIBS) || exit 1; done
 
 check: all $(TESTS) $(FUZZ_RUN)

@@ -3,12 +3,14 @@
     1,000,000 candles, next to a plain sum over the same closes (the floor:
     one pass, no allocation per candle)
 
-        build/bench/indicators [--candles N] [--output last|series]
+        build/bench/indicators [--candles N] [--output last|series] [--period N]
 
     Each analyzer runs in this process through the same context a worker
     thread gives it: it reads its candles from the job (inline float64
     columns), computes, and packs its result; the second of two runs is
-    timed. Prints the floor as one JSON line, then a table.
+    timed. --period gives every analyzer that declares a "period" that
+    window (default: each one's own). Prints the floor as one JSON line,
+    then a table.
     ========================================================================= */
 
 #include <malloc.h>
@@ -53,14 +55,19 @@ main (int argc, char *argv [])
 {
     size_t size = 1000000;
     const char *output = "last";
+    int period = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "--candles") == 0 && i + 1 < argc)
             size = (size_t) strtoull (argv [++i], NULL, 10);
         else
         if (strcmp (argv [i], "--output") == 0 && i + 1 < argc)
             output = argv [++i];
+        else
+        if (strcmp (argv [i], "--period") == 0 && i + 1 < argc)
+            period = atoi (argv [++i]);
         else {
-            fprintf (stderr, "usage: indicators [--candles N] [--output last|series]\n");
+            fprintf (stderr, "usage: indicators [--candles N] [--output last|series] "
+                     "[--period N]\n");
             return 64;
         }
     }
@@ -102,9 +109,16 @@ main (int argc, char *argv [])
         sf_mp_pack_kv_str (&pk, "analyzer", analyzer->name);
         sf_mp_pack_str (&pk, "candles");
         sf_candles_pack (candles, &pk);
+        bool periodic = false;
+        for (const sf_param_t *param = analyzer->params; period && param && param->name; param++)
+            periodic |= strcmp (param->name, "period") == 0;
         sf_mp_pack_str (&pk, "params");
-        msgpack_pack_map (&pk, 1);
+        msgpack_pack_map (&pk, periodic? 2: 1);
         sf_mp_pack_kv_str (&pk, "output", output);
+        if (periodic) {
+            sf_mp_pack_str (&pk, "period");
+            msgpack_pack_int (&pk, period);
+        }
         msgpack_unpacked job;
         msgpack_unpacked_init (&job);
         size_t offset = 0;

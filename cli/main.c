@@ -15,7 +15,7 @@ s_usage (FILE *out)
 "Commands:\n"
 "  submit ANALYZER [--symbol S] [--timeframe TF] [--param K=V]... [--priority 0-9]\n"
 "                  [--job-timeout MS] [--retries N] [--backoff MS] [--key KEY]\n"
-"                  [--wait]\n"
+"                  [--state-key KEY] [--wait]\n"
 "                  submit a job; prints its id, or with --wait its result\n"
 "  result ID [--wait]\n"
 "                  a job's result, or its state (queued/running) if unfinished\n"

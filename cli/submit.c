@@ -74,6 +74,9 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
             if (streq (option, "--key"))
                 set = sf_job_set_key (job, value);
             else
+            if (streq (option, "--state-key"))
+                set = sf_job_set_state_key (job, value);
+            else
             if (streq (option, "--timeout"))
                 cli->timeout_ms = (int) sf_cli_number ("timeout", value, 0, 86400000);
             else

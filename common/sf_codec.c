@@ -166,12 +166,13 @@ static const sf_mp_key_t s_job_fields [] = {
     SF_MP_KEY ("analyzer"), SF_MP_KEY ("symbol"), SF_MP_KEY ("timeframe"),
     SF_MP_KEY ("params"), SF_MP_KEY ("priority"), SF_MP_KEY ("timeout_ms"),
     SF_MP_KEY ("retries"), SF_MP_KEY ("key"), SF_MP_KEY ("candles"),
-    SF_MP_KEY ("from"), SF_MP_KEY ("to"), SF_MP_KEY ("limit"), SF_MP_KEY ("backoff_ms")
+    SF_MP_KEY ("from"), SF_MP_KEY ("to"), SF_MP_KEY ("limit"), SF_MP_KEY ("state_key"),
+    SF_MP_KEY ("state"), SF_MP_KEY ("backoff_ms")
 };
 
 typedef enum {
     S_ANALYZER, S_SYMBOL, S_TIMEFRAME, S_PARAMS, S_PRIORITY, S_TIMEOUT, S_RETRIES, S_KEY,
-    S_CANDLES, S_FROM, S_TO, S_LIMIT, S_BACKOFF,
+    S_CANDLES, S_FROM, S_TO, S_LIMIT, S_STATE_KEY, S_STATE, S_BACKOFF,
     S_JOB_FIELDS
 } s_job_field_t;
 
@@ -225,8 +226,13 @@ sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *e
 
     if (s_check_str (field [S_SYMBOL], "symbol", SF_NAME_MAX, error)
     ||  s_check_str (field [S_TIMEFRAME], "timeframe", SF_TIMEFRAME_MAX, error)
-    ||  s_check_str (field [S_KEY], "key", SF_KEY_MAX, error))
+    ||  s_check_str (field [S_KEY], "key", SF_KEY_MAX, error)
+    ||  s_check_str (field [S_STATE_KEY], "state_key", SF_KEY_MAX, error))
         return -1;
+    //  The broker attaches "state" on dispatch (docs/PROTOCOL.md 4.5.3)
+    if (field [S_STATE])
+        return sf_error_set (error, "BAD_INPUT",
+                             "\"state\" is set by the broker, not by clients");
     if (field [S_PARAMS] && field [S_PARAMS]->type != MSGPACK_OBJECT_MAP)
         return sf_error_set (error, "BAD_INPUT", "\"params\" must be a map");
     //  The columns themselves are the worker's to check (sf_candles_unpack)
@@ -273,7 +279,35 @@ sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *e
         return sf_error_set (error, "BAD_INPUT", "\"key\" must not contain a NUL character");
     spec->key = key? key->via.str.ptr: NULL;
     spec->key_size = key? key->via.str.size: 0;
+    const msgpack_object *state_key = field [S_STATE_KEY];
+    if (state_key && memchr (state_key->via.str.ptr, 0, state_key->via.str.size))
+        return sf_error_set (error, "BAD_INPUT",
+                             "\"state_key\" must not contain a NUL character");
+    spec->state_key = state_key? state_key->via.str.ptr: NULL;
+    spec->state_key_size = state_key? state_key->via.str.size: 0;
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  A job map with an analyzer state attached (the broker, on dispatch).
+
+void
+sf_codec_pack_job_state (msgpack_packer *pk, const msgpack_object *job, const void *state,
+                         size_t state_size)
+{
+    assert (job->type == MSGPACK_OBJECT_MAP);
+    const msgpack_object *old = sf_mp_get (job, "state");
+    msgpack_pack_map (pk, job->via.map.size - (old? 1: 0) + 1);
+    for (uint32_t i = 0; i < job->via.map.size; i++) {
+        const msgpack_object_kv *kv = &job->via.map.ptr [i];
+        if (&kv->val == old)
+            continue;           //  Replaced by the new state below
+        msgpack_pack_object (pk, kv->key);
+        msgpack_pack_object (pk, kv->val);
+    }
+    sf_mp_pack_str (pk, "state");
+    msgpack_pack_bin (pk, state_size);
+    msgpack_pack_bin_body (pk, state, state_size);
 }
 
 //  --------------------------------------------------------------------------
@@ -376,15 +410,31 @@ void
 sf_codec_pack_outcome_head (msgpack_packer *out, const uint8_t id [SF_UUID_SIZE],
                             uint32_t attempt, sf_status_t status, uint64_t run_us)
 {
+    sf_codec_pack_outcome_head_state (out, id, attempt, status, run_us, NULL, 0);
+}
+
+void
+sf_codec_pack_outcome_head_state (msgpack_packer *out, const uint8_t id [SF_UUID_SIZE],
+                                  uint32_t attempt, sf_status_t status, uint64_t run_us,
+                                  const void *state, size_t state_size)
+{
     s_small_t small = { .size = 0 };
     msgpack_packer packer, *pk = &packer;
     msgpack_packer_init (pk, &small, s_small_write);
-    msgpack_pack_map (pk, 4);
+    msgpack_pack_map (pk, state? 5: 4);
     s_pack_kv_id (pk, id);
     sf_mp_pack_kv_uint (pk, "attempt", attempt);
     sf_mp_pack_kv_str (pk, "status", sf_status_name (status));
     sf_mp_pack_kv_uint (pk, "run_us", run_us);
+    if (state) {
+        //  The key and the bin's own header fit the small buffer; the bytes,
+        //  which may be large, go straight to the body
+        sf_mp_pack_str (pk, "state");
+        msgpack_pack_bin (pk, state_size);
+    }
     s_small_flush (out, &small);
+    if (state && state_size)
+        out->callback (out->data, (const char *) state, state_size);
 }
 
 //  Read a status string.
@@ -416,6 +466,22 @@ sf_codec_read_outcome_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE
     *run_us = 0;
     sf_mp_uint (field [3], UINT64_MAX, run_us);
     *attempt = (uint32_t) a;
+    return 0;
+}
+
+int
+sf_codec_read_outcome_state (const msgpack_object *head, const char **state,
+                             size_t *state_size)
+{
+    *state = NULL;
+    *state_size = 0;
+    const msgpack_object *value = sf_mp_get (head, "state");
+    if (!value)
+        return 0;
+    if (value->type != MSGPACK_OBJECT_BIN || value->via.bin.size > SF_STATE_MAX)
+        return -1;
+    *state = value->via.bin.ptr;
+    *state_size = value->via.bin.size;
     return 0;
 }
 

@@ -28,6 +28,7 @@
 #define SF_BACKOFF_DEFAULT 1000 //  First retry's delay, in ms
 #define SF_BACKOFF_MAX 3600000
 #define SF_LIMIT_MAX 100000000  //  Candles a job may ask its data source for
+#define SF_STATE_MAX 16777216   //  Bytes of an analyzer state blob (16 MiB)
 
 //  --------------------------------------------------------------------------
 //  Batch writer: pack items with self->packer, count each with
@@ -96,11 +97,20 @@ typedef struct {
     uint32_t backoff_ms;        //  First retry's delay
     const char *key;            //  Idempotency key or NULL
     size_t key_size;            //  Its length
+    const char *state_key;      //  Analyzer state key or NULL (4.5.3)
+    size_t state_key_size;      //  Its length
 } sf_jobspec_t;
 
 //  Validate a job map and read its broker fields. Returns 0, or -1 with
 //  error (code BAD_INPUT) naming the field and what it must be.
 int sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *error);
+
+//  Pack job (a map that passed sf_codec_job_check) with "state" set to the
+//  state_size bytes at state, replacing any "state" it had: the DISPATCH
+//  form of a job whose "state_key" has a stored state (docs/PROTOCOL.md
+//  4.5.3). The other keys are copied in their order.
+void sf_codec_pack_job_state (msgpack_packer *pk, const msgpack_object *job, const void *state,
+                              size_t state_size);
 
 //  True when name is a valid analyzer name (1-64 of [a-z0-9_.-]).
 bool sf_codec_name_valid (const char *name, size_t size);
@@ -120,6 +130,21 @@ void sf_codec_pack_outcome_head (msgpack_packer *pk, const uint8_t id [SF_UUID_S
 int sf_codec_read_outcome_head (const msgpack_object *head, uint8_t id [SF_UUID_SIZE],
                                 uint32_t *attempt, sf_status_t *status, uint64_t *run_us,
                                 sf_error_t *error);
+
+//  The same header carrying the analyzer's new state (a job with a
+//  "state_key" answered OK, docs/PROTOCOL.md 4.5.3): state_size bytes,
+//  packed as the fifth key "state" (bin). state NULL packs the plain
+//  four-key header.
+void sf_codec_pack_outcome_head_state (msgpack_packer *pk, const uint8_t id [SF_UUID_SIZE],
+                                       uint32_t attempt, sf_status_t status, uint64_t run_us,
+                                       const void *state, size_t state_size);
+
+//  The "state" of a RESULTS item header: *state points into head (borrowed,
+//  valid as long as head is), NULL with *state_size 0 when it has none.
+//  Returns 0, or -1 when "state" is there but not a bin of at most
+//  SF_STATE_MAX bytes.
+int sf_codec_read_outcome_state (const msgpack_object *head, const char **state,
+                                 size_t *state_size);
 
 //  RESULT item header (broker to client).
 typedef struct {

@@ -160,6 +160,8 @@ s_check_field (const char *field, const json_t *value, sf_error_t *error)
         return s_check_string (field, value, SF_TIMEFRAME_MAX, error);
     if (streq (field, "key"))
         return s_check_string (field, value, SF_KEY_MAX, error);
+    if (streq (field, "state_key"))
+        return s_check_string (field, value, SF_KEY_MAX, error);
     if (streq (field, "priority"))
         return s_check_int (field, value, 0, SF_PRIORITY_MAX, error);
     if (streq (field, "timeout_ms"))
@@ -284,6 +286,12 @@ int
 sf_job_set_key (sf_job_t *self, const char *key)
 {
     return s_set (self, "key", json_string (key));
+}
+
+int
+sf_job_set_state_key (sf_job_t *self, const char *state_key)
+{
+    return s_set (self, "state_key", json_string (state_key));
 }
 
 //  --------------------------------------------------------------------------

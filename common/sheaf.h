@@ -99,6 +99,11 @@ int sf_job_set_timeout (sf_job_t *self, int64_t timeout_ms);        //  >= 1
 int sf_job_set_retries (sf_job_t *self, int retries);               //  0-100
 int sf_job_set_backoff (sf_job_t *self, int64_t backoff_ms);        //  0-3600000
 int sf_job_set_key (sf_job_t *self, const char *key);               //  1-256 chars
+//  Continue the analyzer state kept under state_key (1-256 chars): the
+//  broker attaches the latest state stored under that key, and the
+//  worker, for an analyzer that keeps state, computes only the candles
+//  after it and returns the new state (docs/PROTOCOL.md 4.5.3).
+int sf_job_set_state_key (sf_job_t *self, const char *state_key);
 
 //  Set parameter name to a value given as JSON text ("14", "true",
 //  "\"abc\"", "{...}"). Returns -1 if the text is not JSON.

@@ -86,6 +86,16 @@ START_TEST (test_indicator_on_sample_data)
     double rsi = json_real_value (json_object_get (value, "rsi"));
     ck_assert_msg (rsi > 0 && rsi < 100, "rsi %g", rsi);
     json_decref (result);
+    //  With a state_key: the worker's state rides in the RESULTS header and
+    //  the client gets the same result
+    ck_assert_int_eq (s_sheaf ("submit", "rsi", "--symbol", "GOOG", "--timeframe", "1d",
+                               "--param", "period=14", "--param", "output=last",
+                               "--state-key", "goog-rsi14", "--wait", "--json", NULL), 0);
+    result = s_json ();
+    value = json_object_get (result, "result");
+    ck_assert (json_real_value (json_object_get (value, "rsi")) == rsi);
+    ck_assert_ptr_null (json_object_get (value, "state"));
+    json_decref (result);
     //  A symbol the data source lacks: DATA_FETCH with its context
     ck_assert_int_eq (s_sheaf ("submit", "sma", "--symbol", "NOPE", "--timeframe", "1d",
                                "--wait", "--json", NULL), 1);

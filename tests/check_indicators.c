@@ -113,7 +113,7 @@ s_expect_series (const char *name, const double *expected, size_t size, size_t l
         }
         ck_assert_int_eq (value->type, MSGPACK_OBJECT_FLOAT64);
         double got = value->via.f64, want = expected [i];
-        double scale = fabs (want) > 1? fabs (want): 1;
+        double scale = want != 0? fabs (want): 1;     //  Relative, absolute at 0
         ck_assert_msg (fabs (got - want) / scale <= 1e-9, "%s[%zu] = %.15g, want %.15g",
                        name, i, got, want);
     }
@@ -388,6 +388,73 @@ START_TEST (test_all_indicators_on_goog)
 END_TEST
 
 //  Flat candles: every zero-denominator rule gives 0.
+//  The sliding windows (stddev, bbands, volatility, mfi) against every
+//  window summed afresh, on each sample and several periods.
+START_TEST (test_windows_on_samples)
+{
+    static const char *samples [] = { "GOOG_1d", "SYNTH_1m", "EDGE_1m" };
+    static const int periods [] = { 2, 5, 14, 20, 50, 200 };
+    for (size_t f = 0; f < 3; f++) {
+        char path [600];
+        snprintf (path, sizeof path, "%s/%s.csv", s_data_dir, samples [f]);
+        sf_error_t error;
+        sf_candles_t *k = sf_candles_load_csv (path, &error);
+        ck_assert_msg (k, "%s", error.message);
+        size_t size = k->size;
+        double *want = calloc (size, sizeof (double));
+        double *want2 = calloc (size, sizeof (double));
+        double *tmp = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            for (size_t i = n - 1; i < size; i++)
+                want [i] = s_pop_sd (k->close, i, n);
+            ck_assert_int_eq (s_run ("stddev", k, NULL, (int) n, NULL), 0);
+            s_expect_series ("stddev", want, size, n - 1);
+
+            s_textbook_sma (k->close, size, n, want2);
+            for (size_t i = n - 1; i < size; i++)
+                want [i] = want2 [i] + 2 * s_pop_sd (k->close, i, n);
+            ck_assert_int_eq (s_run ("bbands", k, NULL, (int) n, NULL), 0);
+            s_expect_series ("upper", want, size, n - 1);
+
+            for (size_t i = 1; i < size; i++)
+                tmp [i] = log (k->close [i] / k->close [i - 1]);
+            for (size_t i = n; i < size; i++) {
+                double mean = 0, sq = 0;
+                for (size_t j = 0; j < n; j++)
+                    mean += tmp [i - j];
+                mean /= (double) n;
+                for (size_t j = 0; j < n; j++)
+                    sq += (tmp [i - j] - mean) * (tmp [i - j] - mean);
+                sq /= (double) (n - 1);
+                want [i] = sq < 1e-14? 0: sqrt (sq);
+            }
+            ck_assert_int_eq (s_run ("volatility", k, NULL, (int) n, NULL), 0);
+            s_expect_series ("volatility", want, size, n);
+
+            for (size_t i = 0; i < size; i++)
+                tmp [i] = (k->high [i] + k->low [i] + k->close [i]) / 3;
+            for (size_t i = n; i < size; i++) {
+                double pos = 0, neg = 0;
+                for (size_t j = i + 1 - n; j <= i; j++) {
+                    if (tmp [j] > tmp [j - 1])
+                        pos += tmp [j] * k->volume [j];
+                    if (tmp [j] < tmp [j - 1])
+                        neg += tmp [j] * k->volume [j];
+                }
+                want [i] = pos + neg < 1? 0: pos / (pos + neg) * 100;
+            }
+            ck_assert_int_eq (s_run ("mfi", k, NULL, (int) n, NULL), 0);
+            s_expect_series ("mfi", want, size, n);
+        }
+        free (want);
+        free (want2);
+        free (tmp);
+        sf_candles_destroy (&k);
+    }
+}
+END_TEST
+
 START_TEST (test_flat_prices)
 {
     sf_candles_t *flat = sf_candles_new (0);
@@ -533,7 +600,7 @@ static void
 s_expect_near (const char *name, double want)
 {
     double got = s_field (name);
-    double scale = fabs (want) > 1? fabs (want): 1;
+    double scale = want != 0? fabs (want): 1;     //  Relative, absolute at 0
     ck_assert_msg (fabs (got - want) / scale <= 1e-9, "%s = %.15g, want %.15g", name, got, want);
 }
 
@@ -793,6 +860,7 @@ main (void)
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_add_test (tc, test_sma_ema_rsi_on_goog);
     tcase_add_test (tc, test_all_indicators_on_goog);
+    tcase_add_test (tc, test_windows_on_samples);
     tcase_add_test (tc, test_flat_prices);
     tcase_add_test (tc, test_stats_on_goog);
     tcase_add_test (tc, test_report_on_goog);

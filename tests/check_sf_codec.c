@@ -838,6 +838,87 @@ START_TEST (test_job_key_nul)
 }
 END_TEST
 
+//  state_key: a string of 1-256 bytes; state: never from a client.
+START_TEST (test_job_state_fields)
+{
+    s_value_t *job = s_value_json ("{\"analyzer\":\"rsi\",\"state_key\":\"goog-rsi\"}");
+    sf_jobspec_t spec;
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), 0);
+    ck_assert_uint_eq (spec.state_key_size, 8);
+    ck_assert_int_eq (memcmp (spec.state_key, "goog-rsi", 8), 0);
+    s_value_destroy (&job);
+
+    job = s_value_json ("{\"analyzer\":\"rsi\",\"state_key\":\"\"}");
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), -1);
+    ck_assert_str_eq (error.message, "\"state_key\" must be a string of 1-256 characters");
+    s_value_destroy (&job);
+    job = s_value_json ("{\"analyzer\":\"rsi\",\"state_key\":7}");
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), -1);
+    s_value_destroy (&job);
+
+    //  A client's "state", and a NUL in the key
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    sf_mp_pack_kv_str (&pk, "analyzer", "rsi");
+    sf_mp_pack_kv_str (&pk, "state_key", "k");
+    sf_mp_pack_str (&pk, "state");
+    msgpack_pack_bin (&pk, 2);
+    msgpack_pack_bin_body (&pk, "xy", 2);
+    job = s_value_decode (&buffer);
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), -1);
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_str_eq (error.message, "\"state\" is set by the broker, not by clients");
+    s_value_destroy (&job);
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_str (&pk, "analyzer", "rsi");
+    sf_mp_pack_str (&pk, "state_key");
+    msgpack_pack_str (&pk, 3);
+    msgpack_pack_str_body (&pk, "a\0b", 3);
+    job = s_value_decode (&buffer);
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), -1);
+    ck_assert_str_eq (error.message, "\"state_key\" must not contain a NUL character");
+    s_value_destroy (&job);
+}
+END_TEST
+
+//  The broker's dispatch form: the job with "state" set, replaced if there.
+START_TEST (test_job_with_state)
+{
+    s_value_t *job = s_value_json ("{\"analyzer\":\"rsi\",\"state_key\":\"k\","
+                                   "\"params\":{\"period\":14}}");
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_codec_pack_job_state (&pk, &job->object, "\x01\x02\x03", 3);
+    s_value_t *with = s_value_decode (&buffer);
+    ck_assert_uint_eq (with->object.via.map.size, 4);
+    ck_assert (sf_mp_streq (sf_mp_get (&with->object, "analyzer"), "rsi"));
+    ck_assert_uint_eq (sf_mp_get (sf_mp_get (&with->object, "params"), "period")->via.u64, 14);
+    const msgpack_object *state = sf_mp_get (&with->object, "state");
+    ck_assert_int_eq (state->type, MSGPACK_OBJECT_BIN);
+    ck_assert_uint_eq (state->via.bin.size, 3);
+    ck_assert_int_eq (memcmp (state->via.bin.ptr, "\x01\x02\x03", 3), 0);
+
+    //  Again over the result: still one "state", the new one
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_codec_pack_job_state (&pk, &with->object, "", 0);
+    s_value_t *again = s_value_decode (&buffer);
+    ck_assert_uint_eq (again->object.via.map.size, 4);
+    ck_assert_uint_eq (sf_mp_get (&again->object, "state")->via.bin.size, 0);
+    s_value_destroy (&again);
+    s_value_destroy (&with);
+    s_value_destroy (&job);
+}
+END_TEST
+
 //  What JSON cannot express: repeated and non-string keys, bin strings.
 START_TEST (test_job_duplicate_field)
 {
@@ -1055,6 +1136,43 @@ START_TEST (test_outcome_head)
         ck_assert (sf_mp_streq (sf_mp_get (&head->object, "status"), sf_status_name (status)));
         s_value_destroy (&head);
     }
+}
+END_TEST
+
+//  The outcome header with a state: five keys, the state read back as
+//  bytes; without one, no state; a state that is not a bin is refused.
+START_TEST (test_outcome_head_state)
+{
+    static char big [100000];
+    memset (big, 0x5a, sizeof big);
+    sf_codec_pack_outcome_head_state (&s_pk, s_id, 3, SF_STATUS_OK, 77, big, sizeof big);
+    s_value_t *head = s_value_decode (&s_buffer);
+    ck_assert_uint_eq (head->object.via.map.size, 5);
+    uint8_t id [SF_UUID_SIZE];
+    uint32_t attempt;
+    sf_status_t status;
+    uint64_t run_us;
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_read_outcome_head (&head->object, id, &attempt, &status, &run_us,
+                                                  &error), 0);
+    ck_assert_uint_eq (attempt, 3);
+    const char *state;
+    size_t size;
+    ck_assert_int_eq (sf_codec_read_outcome_state (&head->object, &state, &size), 0);
+    ck_assert_uint_eq (size, sizeof big);
+    ck_assert_int_eq (memcmp (state, big, size), 0);
+    s_value_destroy (&head);
+
+    sf_codec_pack_outcome_head (&s_pk, s_id, 3, SF_STATUS_OK, 77);
+    head = s_value_decode (&s_buffer);
+    ck_assert_int_eq (sf_codec_read_outcome_state (&head->object, &state, &size), 0);
+    ck_assert_ptr_null (state);
+    ck_assert_uint_eq (size, 0);
+    s_value_destroy (&head);
+
+    head = s_value_json ("{\"state\":\"text\"}");
+    ck_assert_int_eq (sf_codec_read_outcome_state (&head->object, &state, &size), -1);
+    s_value_destroy (&head);
 }
 END_TEST
 
@@ -1338,6 +1456,9 @@ s_suite (void)
     tcase_add_test (tc, test_result_head_edges);
     tcase_add_test (tc, test_error_payload);
     tcase_add_test (tc, test_tag_and_id);
+    tcase_add_test (tc, test_job_state_fields);
+    tcase_add_test (tc, test_job_with_state);
+    tcase_add_test (tc, test_outcome_head_state);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -350,6 +350,12 @@ START_TEST (test_setters_ranges)
     ck_assert_int_eq (sf_job_set_key (job, text), -1);
     ck_assert_int_eq (sf_job_set_key (job, ""), -1);
 
+    text [256] = 0;
+    ck_assert_int_eq (sf_job_set_state_key (job, text), 0);
+    text [256] = 'k';
+    ck_assert_int_eq (sf_job_set_state_key (job, text), -1);
+    ck_assert_int_eq (sf_job_set_state_key (job, ""), -1);
+
     //  The last accepted value of each stands
     sf_jobspec_t spec;
     char analyzer [SF_NAME_MAX + 1];

@@ -21,6 +21,7 @@ sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
         self->pg = sf_source_pg_new (data_db);
     msgpack_sbuffer_init (&self->output);
     msgpack_packer_init (&self->packer, &self->output, msgpack_sbuffer_write);
+    msgpack_sbuffer_init (&self->new_state);
 }
 
 void
@@ -28,6 +29,7 @@ sf_actx_destroy (sf_actx_t *self)
 {
     sf_source_pg_destroy (&self->pg);
     msgpack_sbuffer_destroy (&self->output);
+    msgpack_sbuffer_destroy (&self->new_state);
     json_decref (self->context);
     self->context = NULL;
 }
@@ -45,6 +47,14 @@ sf_actx_reset (sf_actx_t *self, const sf_analyzer_t *analyzer, const msgpack_obj
     self->attempt = attempt;
     self->failed = false;
     self->code [0] = self->message [0] = 0;
+    //  A state that is not a bin is no state: the analyzer computes in full
+    const msgpack_object *state = sf_mp_get (job, "state");
+    bool is_bin = state && state->type == MSGPACK_OBJECT_BIN;
+    self->state = is_bin? state->via.bin.ptr: NULL;
+    self->state_size = is_bin? state->via.bin.size: 0;
+    self->wants_state = sf_mp_get (job, "state_key") != NULL;
+    self->has_new_state = false;
+    msgpack_sbuffer_clear (&self->new_state);
 }
 
 void
@@ -90,6 +100,27 @@ msgpack_packer *
 sf_actx_output (sf_actx_t *ctx)
 {
     return &ctx->packer;
+}
+
+const void *
+sf_actx_state (sf_actx_t *ctx, size_t *size)
+{
+    *size = ctx->state_size;
+    return ctx->state;
+}
+
+bool
+sf_actx_wants_state (sf_actx_t *ctx)
+{
+    return ctx->wants_state;
+}
+
+void
+sf_actx_set_state (sf_actx_t *ctx, const void *data, size_t size)
+{
+    msgpack_sbuffer_clear (&ctx->new_state);
+    msgpack_sbuffer_write (&ctx->new_state, (const char *) data, size);
+    ctx->has_new_state = true;
 }
 
 bool
@@ -212,8 +243,9 @@ sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
     return 0;
 }
 
-int
-sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
+//  The job's candles before any window: inline or from the data source.
+static int
+s_candles_all (sf_actx_t *ctx, sf_candles_t **candles_p)
 {
     *candles_p = NULL;
     sf_error_t error;
@@ -233,6 +265,16 @@ sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
         if (sf_actx_fetch (ctx, symbol, timeframe, &candles))
             return -1;
     }
+    *candles_p = candles;
+    return 0;
+}
+
+int
+sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
+{
+    sf_candles_t *candles;
+    if (s_candles_all (ctx, &candles))
+        return -1;
     double from, to;
     uint64_t limit = 0;
     if (s_bound (ctx, "from", &from) || s_bound (ctx, "to", &to)) {
@@ -241,6 +283,27 @@ sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
     }
     sf_mp_uint (sf_mp_get (ctx->job, "limit"), SF_LIMIT_MAX, &limit);
     sf_candles_window (candles, from, to, (size_t) limit);
+    *candles_p = candles;
+    return 0;
+}
+
+int
+sf_actx_candles_after (sf_actx_t *ctx, double after_ms, sf_candles_t **candles_p)
+{
+    sf_candles_t *candles;
+    if (s_candles_all (ctx, &candles))
+        return -1;
+    double from, to;
+    if (s_bound (ctx, "to", &to)) {
+        sf_candles_destroy (&candles);
+        return -1;
+    }
+    //  The first candle after after_ms: ts strictly increases
+    size_t first = 0;
+    while (first < candles->size && candles->ts [first] <= after_ms)
+        first++;
+    from = first < candles->size? candles->ts [first]: INFINITY;
+    sf_candles_window (candles, from, to, 0);
     *candles_p = candles;
     return 0;
 }

@@ -26,6 +26,11 @@ struct _sf_actx_t {
     char code [32];                 //  Failure code
     char message [256];             //  Failure message
     json_t *context;                //  Failure context (owned) or NULL
+    const char *state;              //  The job's "state" bytes or NULL (borrowed)
+    size_t state_size;              //  Their size
+    bool wants_state;               //  The job has a "state_key"
+    bool has_new_state;             //  sf_actx_set_state was called
+    msgpack_sbuffer new_state;      //  The state to return with the result
 };
 
 //  Prepare a context for a pool thread. Candles come from PostgreSQL when
@@ -44,6 +49,13 @@ void sf_actx_reset (sf_actx_t *self, const sf_analyzer_t *analyzer, const msgpac
 //  after failing the job with BAD_INPUT naming the param and what it must
 //  be (context: param, and min/max where they apply).
 int sf_actx_check_params (sf_actx_t *self);
+
+//  The job's candles with ts after after_ms (and not after its "to"),
+//  from inline candles or the data source; "from" and "limit" do not
+//  apply (a state fixes where its series continues). Returns 0 with
+//  *candles_p (the caller destroys it; it may be empty), or -1 after
+//  failing the job as sf_actx_candles does.
+int sf_actx_candles_after (sf_actx_t *self, double after_ms, sf_candles_t **candles_p);
 
 //  Pack the failure as an error map {code, message, context}.
 void sf_actx_pack_error (sf_actx_t *self, msgpack_packer *pk);

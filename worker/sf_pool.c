@@ -117,7 +117,10 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
         sf_actx_pack_error (ctx, results);
     }
     else {
-        sf_codec_pack_outcome_head (results, id, attempt, SF_STATUS_OK, run_us);
+        bool state = ctx->wants_state && ctx->has_new_state;
+        sf_codec_pack_outcome_head_state (results, id, attempt, SF_STATUS_OK, run_us,
+                                          state? ctx->new_state.data: NULL,
+                                          state? ctx->new_state.size: 0);
         msgpack_sbuffer_write ((msgpack_sbuffer *) results->data,
                                ctx->output.data, ctx->output.size);
     }

@@ -25,10 +25,6 @@
 //  caller frees it.
 double *sf_series_alloc (size_t size);
 
-//  Population standard deviation of the n values ending at x[i]: two
-//  passes, 0 when the variance is below 1e-14 (TA-Lib's rule).
-double sf_series_stddev (const double *x, size_t i, size_t n);
-
 //  The job's candles, at least lookback + 1 of them. Returns 0 with
 //  *candles_p (the caller destroys it), or -1 after failing the job
 //  (INSUFFICIENT_DATA with the counts in the context, or as
@@ -39,5 +35,63 @@ int sf_series_candles (sf_actx_t *ctx, size_t lookback, sf_candles_t **candles_p
 //  candles->size values whose first lookback are not used (null).
 void sf_series_pack (sf_actx_t *ctx, const sf_candles_t *candles, size_t lookback, bool last,
                      const char **names, const double **outputs, size_t count);
+
+//  --------------------------------------------------------------------------
+//  Streams: indicators computed candle by candle from a bounded state, so
+//  that a job with a state (docs/PROTOCOL.md 4.5.3) continues where the
+//  last one stopped in time proportional to its new candles. The full
+//  computation is the same steps from a zero state, so a series fed in
+//  chunks gives the very numbers one pass over it gives.
+
+typedef struct _sf_stream_t sf_stream_t;
+
+//  Fold candle i of candles, the seen-th candle of the series (from 0), into
+//  state, and write the outputs at that candle into out (ignored while
+//  seen < lookback).
+typedef void (sf_stream_step_fn) (const sf_stream_t *stream, double *state, uint64_t seen,
+                                  const sf_candles_t *candles, size_t i, double *out);
+
+struct _sf_stream_t {
+    size_t lookback;            //  First output at this candle (counting from 0)
+    size_t outputs;             //  Outputs per candle, at most 4
+    const char **names;         //  Their names
+    size_t state_size;          //  Doubles of state, zero to start with
+    const double *args;         //  The analyzer's parameters, for step
+    sf_stream_step_fn *step;    //  One candle
+};
+
+//  Run stream as the job asks: from the job's state when it carries a
+//  valid one (only candles after the state's last ts), else from the start
+//  over all its candles (fewer than lookback + 1 fail the job with
+//  INSUFFICIENT_DATA). Packs the result over the candles computed (last:
+//  their last values, or the state's when there are none), and the new
+//  state when the job has a state_key. Returns 0, or -1 after failing the
+//  job.
+int sf_series_stream (sf_actx_t *ctx, const sf_stream_t *stream, bool last);
+
+//  --------------------------------------------------------------------------
+//  Sliding windows: the variance of the last n values in O(1) a value.
+//  Sums of deviations from a shift K that is reset to the window's mean
+//  (and the sums recomputed, two-pass) every n values, so rounding never
+//  builds up over more than n updates and the sums do not cancel at high
+//  prices: the shift stays within the prices' recent range. A bound on the
+//  rounding gathered is kept too; when the variance left after the
+//  cancellation is not well above it (a quiet window after a wild one),
+//  that window is summed afresh, so a value never strays more than about
+//  1e-9 (relative) from the two-pass one. A window is SF_WINDOW_SIZE (n)
+//  doubles, zero to start with.
+
+#define SF_WINDOW_SIZE(n) ((n) + 4)
+
+//  Push x, the seen-th value (from 0), into window w of n.
+void sf_window_push (double *w, size_t n, uint64_t seen, double x);
+
+//  Variance of the full window (the last n values pushed) with divisor
+//  n - ddof (0 for population, 1 for sample); 0 below 1e-14 (TA-Lib's
+//  rule).
+double sf_window_variance (const double *w, size_t n, size_t ddof);
+
+//  Mean of the full window.
+double sf_window_mean (const double *w, size_t n);
 
 #endif

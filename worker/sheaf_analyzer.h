@@ -31,7 +31,10 @@
 
 //  The plugin ABI version. Checklist when sf_analyzer_t or a function here
 //  changes incompatibly: this number, worker/sf_analyzers.c (the check),
-//  examples/plugin_midpoint.c.
+//  examples/plugin_midpoint.c. Functions added without a change to
+//  sf_analyzer_t (the sf_actx_*state* functions) keep the number: plugins
+//  built before them load unchanged, and a plugin that calls them needs a
+//  worker that has them (dlopen names the missing symbol otherwise).
 #define SHEAF_ANALYZER_ABI 1
 
 typedef struct _sf_actx_t sf_actx_t;
@@ -107,6 +110,25 @@ int sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
 
 //  Where analyze packs its result (exactly one value).
 msgpack_packer *sf_actx_output (sf_actx_t *ctx);
+
+//  Incremental state (docs/PROTOCOL.md 4.5.3). A job may carry the state
+//  an earlier job of the same "state_key" handed back; an analyzer that
+//  keeps bounded state continues from it over the new candles only, and
+//  hands back its new state with sf_actx_set_state. The bytes come from
+//  the network: decode them with bounds checks and recompute in full when
+//  they are not a state this analyzer, version and params wrote.
+
+//  The job's state bytes and *size, or NULL (size 0) when it carries none
+//  (borrowed until analyze returns).
+const void *sf_actx_state (sf_actx_t *ctx, size_t *size);
+
+//  True when the job has a "state_key": the new state is wanted.
+bool sf_actx_wants_state (sf_actx_t *ctx);
+
+//  The new state to return with the result (copied; a later call replaces
+//  it). The worker sends it only when the job has a "state_key" and
+//  analyze succeeds.
+void sf_actx_set_state (sf_actx_t *ctx, const void *data, size_t size);
 
 //  True when the job should stop (the worker is shutting down). Long
 //  analyzers check it at reasonable intervals and then fail with code

@@ -93,6 +93,26 @@ s_check_job (const msgpack_object *job)
     S_REQUIRE (spec.retries <= SF_RETRIES_MAX);
     S_REQUIRE (spec.key == NULL || (spec.key_size >= 1 && spec.key_size <= SF_KEY_MAX));
     S_REQUIRE (spec.key == NULL || memchr (spec.key, 0, spec.key_size) == NULL);
+    S_REQUIRE (spec.state_key == NULL
+           || (spec.state_key_size >= 1 && spec.state_key_size <= SF_KEY_MAX
+           &&  memchr (spec.state_key, 0, spec.state_key_size) == NULL));
+    S_REQUIRE (sf_mp_get (job, "state") == NULL);
+    //  The broker's dispatch form of an accepted job reads back with its state
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_codec_pack_job_state (&pk, job, "state", 5);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    S_REQUIRE (msgpack_unpack_next (&unpacked, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS && offset == buffer.size);
+    const msgpack_object *state = sf_mp_get (&unpacked.data, "state");
+    S_REQUIRE (state && state->type == MSGPACK_OBJECT_BIN && state->via.bin.size == 5);
+    S_REQUIRE (unpacked.data.via.map.size == job->via.map.size + 1);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&buffer);
 }
 
 //  The three item headers: what reads back packs and reads again equal.
@@ -127,15 +147,24 @@ s_check_heads (const msgpack_object *head)
     uint64_t run_us, run_us2;
     if (sf_codec_read_outcome_head (head, id, &attempt, &status, &run_us, &error) == 0) {
         S_REQUIRE (status < SF_STATUS_INVALID);
+        //  A state, when there is one, is a bounded bin; it packs and reads back
+        const char *state = NULL, *state2 = NULL;
+        size_t state_size = 0, state_size2 = 0;
+        bool has_state = sf_codec_read_outcome_state (head, &state, &state_size) == 0;
+        S_REQUIRE (has_state || (!state && state_size == 0));
+        S_REQUIRE (state_size <= SF_STATE_MAX);
         msgpack_sbuffer_init (&buffer);
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        sf_codec_pack_outcome_head (&pk, id, attempt, status, run_us);
+        sf_codec_pack_outcome_head_state (&pk, id, attempt, status, run_us, state, state_size);
         msgpack_unpacked_init (&unpacked);
         s_decode_packed (&buffer, &unpacked, &object);
         S_REQUIRE (sf_codec_read_outcome_head (&object, id2, &attempt2, &status2, &run_us2,
                                                &error) == 0);
         S_REQUIRE (memcmp (id, id2, SF_UUID_SIZE) == 0);
         S_REQUIRE (attempt == attempt2 && status == status2 && run_us == run_us2);
+        S_REQUIRE (sf_codec_read_outcome_state (&object, &state2, &state_size2) == 0);
+        S_REQUIRE (state_size2 == state_size && (!state || !state_size
+                                                 || memcmp (state, state2, state_size) == 0));
         msgpack_unpacked_destroy (&unpacked);
         msgpack_sbuffer_destroy (&buffer);
     }

@@ -5,6 +5,9 @@
     index 1. The first atr, at index period, is the mean of tr[1 ..
     period]; then atr = (atr × (period - 1) + tr) / period. Params: period
     (1-100000, default 14); lookback period.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the previous close
+    and the atr (the sum of true ranges while the first is being built).
     ========================================================================= */
 
 #include <math.h>
@@ -32,23 +35,39 @@ sf_indicator_atr (const sf_candles_t *candles, size_t n, double *out)
         out [i] = (out [i - 1] * (double) (n - 1) + s_true_range (candles, i)) / (double) n;
 }
 
+//  One candle, as sf_indicator_atr does it. State: [previous close, atr
+//  or the sum of the first true ranges].
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    size_t n = (size_t) stream->args [0];
+    double high = candles->high [i], low = candles->low [i], previous = state [0];
+    state [0] = candles->close [i];
+    if (seen == 0)
+        return;
+    double range = fmax (high - low, fmax (fabs (high - previous), fabs (low - previous)));
+    if (seen < n)
+        state [1] += range;
+    else
+    if (seen == n)
+        state [1] = (state [1] + range) / (double) n;
+    else
+        state [1] = (state [1] * (double) (n - 1) + range) / (double) n;
+    out [0] = state [1];
+}
+
 static int
 s_analyze (sf_actx_t *ctx)
 {
     int period = sf_actx_int (ctx, "period");
     bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, (size_t) period, &candles))
-        return -1;
     size_t n = (size_t) period;
-    double *atr = sf_series_alloc (candles->size);
-    sf_indicator_atr (candles, n, atr);
     const char *names [] = { "atr" };
-    const double *outputs [] = { atr };
-    sf_series_pack (ctx, candles, n, last, names, outputs, 1);
-    free (atr);
-    sf_candles_destroy (&candles);
-    return 0;
+    double args [] = { (double) n };
+    sf_stream_t stream = { .lookback = n, .outputs = 1, .names = names,
+                           .state_size = 2, .args = args, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {

@@ -2,11 +2,13 @@
     bbands - Bollinger bands (TA-Lib BBANDS with SMA)
 
     middle = SMA(period) of closes; upper/lower = middle ± multiplier ×
-    population standard deviation of the same closes. Params: period
-    (2-100000, default 20), multiplier (0-100, default 2.0); lookback
-    period - 1. Outputs upper, middle, lower.
+    population standard deviation of the same closes, from a sliding
+    window (sf_window_push), O(1) a candle. Params: period (2-100000,
+    default 20), multiplier (0-100, default 2.0); lookback period - 1.
+    Outputs upper, middle, lower.
     ========================================================================= */
 
+#include <math.h>
 #include <stdlib.h>
 #include "indicators.h"
 #include "sf_series.h"
@@ -25,11 +27,16 @@ s_analyze (sf_actx_t *ctx)
     double *middle = sf_series_alloc (candles->size);
     double *lower = sf_series_alloc (candles->size);
     sf_indicator_sma (candles->close, candles->size, n, middle);
-    for (size_t i = n - 1; i < candles->size; i++) {
-        double band = multiplier * sf_series_stddev (candles->close, i, n);
+    double *window = sf_series_alloc (SF_WINDOW_SIZE (n));
+    for (size_t i = 0; i < candles->size; i++) {
+        sf_window_push (window, n, i, candles->close [i]);
+        if (i + 1 < n)
+            continue;
+        double band = multiplier * sqrt (sf_window_variance (window, n, 0));
         upper [i] = middle [i] + band;
         lower [i] = middle [i] - band;
     }
+    free (window);
     const char *names [] = { "upper", "middle", "lower" };
     const double *outputs [] = { upper, middle, lower };
     sf_series_pack (ctx, candles, n - 1, last, names, outputs, 3);
@@ -48,6 +55,6 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_bbands = {
-    .name = "bbands", .version = "1", .summary = "Bollinger bands (period 20, multiplier 2)",
+    .name = "bbands", .version = "2", .summary = "Bollinger bands (period 20, multiplier 2)",
     .analyze = s_analyze, .params = s_params
 };

@@ -4,37 +4,42 @@
     alpha = 2 / (period + 1); the first value, at index period - 1, is the
     SMA of the first `period` closes; then ema = alpha * close + (1 - alpha)
     * ema. Params: period (2-100000, default 20); lookback period - 1.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the ema and the sum
+    of the first closes while the seed is being built.
     ========================================================================= */
 
 #include <stdlib.h>
 #include "sf_series.h"
+
+//  One close. State: [ema, sum of the first n closes].
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    size_t n = (size_t) stream->args [0];
+    double alpha = 2.0 / ((double) n + 1.0), close = candles->close [i];
+    if (seen < n) {
+        state [1] += close;
+        if (seen == n - 1)
+            state [0] = state [1] / (double) n;
+    }
+    else
+        state [0] = alpha * close + (1.0 - alpha) * state [0];
+    out [0] = state [0];
+}
 
 static int
 s_analyze (sf_actx_t *ctx)
 {
     int period = sf_actx_int (ctx, "period");
     bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, (size_t) period - 1, &candles))
-        return -1;
     size_t n = (size_t) period;
-    double *ema = (double *) malloc (candles->size * sizeof (double));
-    if (!ema)
-        abort ();
-    const double *close = candles->close;
-    double alpha = 2.0 / ((double) n + 1.0);
-    double seed = 0;
-    for (size_t i = 0; i < n; i++)
-        seed += close [i];
-    ema [n - 1] = seed / (double) n;
-    for (size_t i = n; i < candles->size; i++)
-        ema [i] = alpha * close [i] + (1.0 - alpha) * ema [i - 1];
     const char *names [] = { "ema" };
-    const double *outputs [] = { ema };
-    sf_series_pack (ctx, candles, n - 1, last, names, outputs, 1);
-    free (ema);
-    sf_candles_destroy (&candles);
-    return 0;
+    double args [] = { (double) n };
+    sf_stream_t stream = { .lookback = n - 1, .outputs = 1, .names = names,
+                           .state_size = 2, .args = args, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {

@@ -9,10 +9,54 @@
     outputs start together once the signal exists. Params: fast (2-100000,
     default 12), slow (default 26, more than fast), signal (1-100000,
     default 9); lookback slow + signal - 2.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the three EMAs and,
+    while they are being seeded, the sums that seed them.
     ========================================================================= */
 
 #include <stdlib.h>
 #include "sf_series.h"
+
+//  The state's slots.
+enum { S_SLOW, S_FAST, S_SIGNAL, S_SLOW_SUM, S_FAST_SUM, S_SIGNAL_SUM, S_STATE };
+
+//  One close; args are slow, fast and signal.
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    size_t s = (size_t) stream->args [0], f = (size_t) stream->args [1];
+    size_t g = (size_t) stream->args [2], lookback = s + g - 2;
+    double close = candles->close [i];
+    if (seen < s) {
+        state [S_SLOW_SUM] += close;
+        if (seen >= s - f)
+            state [S_FAST_SUM] += close;
+        if (seen < s - 1)
+            return;
+        state [S_SLOW] = state [S_SLOW_SUM] / (double) s;
+        state [S_FAST] = state [S_FAST_SUM] / (double) f;
+    }
+    else {
+        double slow_k = 2.0 / ((double) s + 1), fast_k = 2.0 / ((double) f + 1);
+        state [S_SLOW] = slow_k * close + (1 - slow_k) * state [S_SLOW];
+        state [S_FAST] = fast_k * close + (1 - fast_k) * state [S_FAST];
+    }
+    double macd = state [S_FAST] - state [S_SLOW];
+    if (seen <= lookback) {
+        state [S_SIGNAL_SUM] += macd;
+        if (seen < lookback)
+            return;
+        state [S_SIGNAL] = state [S_SIGNAL_SUM] / (double) g;
+    }
+    else {
+        double signal_k = 2.0 / ((double) g + 1);
+        state [S_SIGNAL] = signal_k * macd + (1 - signal_k) * state [S_SIGNAL];
+    }
+    out [0] = macd;
+    out [1] = state [S_SIGNAL];
+    out [2] = macd - state [S_SIGNAL];
+}
 
 static int
 s_analyze (sf_actx_t *ctx)
@@ -26,50 +70,12 @@ s_analyze (sf_actx_t *ctx)
         return sf_actx_fail (ctx, "BAD_INPUT", "param \"slow\" (%d) must be more than "
                              "\"fast\" (%d)", slow, fast);
     }
-    size_t s = (size_t) slow, f = (size_t) fast, g = (size_t) signal_period;
-    size_t lookback = s + g - 2;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, lookback, &candles))
-        return -1;
-    size_t size = candles->size;
-    const double *close = candles->close;
-    double *macd = sf_series_alloc (size);
-    double *signal = sf_series_alloc (size);
-    double *hist = sf_series_alloc (size);
-
-    double slow_ema = 0, fast_ema = 0;
-    for (size_t i = 0; i < s; i++)
-        slow_ema += close [i];
-    slow_ema /= (double) s;
-    for (size_t i = s - f; i < s; i++)
-        fast_ema += close [i];
-    fast_ema /= (double) f;
-    double slow_k = 2.0 / ((double) s + 1), fast_k = 2.0 / ((double) f + 1);
-    macd [s - 1] = fast_ema - slow_ema;
-    for (size_t i = s; i < size; i++) {
-        slow_ema = slow_k * close [i] + (1 - slow_k) * slow_ema;
-        fast_ema = fast_k * close [i] + (1 - fast_k) * fast_ema;
-        macd [i] = fast_ema - slow_ema;
-    }
-    double signal_ema = 0;
-    for (size_t i = s - 1; i <= lookback; i++)
-        signal_ema += macd [i];
-    signal_ema /= (double) g;
-    double signal_k = 2.0 / ((double) g + 1);
-    for (size_t i = lookback; i < size; i++) {
-        if (i > lookback)
-            signal_ema = signal_k * macd [i] + (1 - signal_k) * signal_ema;
-        signal [i] = signal_ema;
-        hist [i] = macd [i] - signal [i];
-    }
     const char *names [] = { "macd", "signal", "hist" };
-    const double *outputs [] = { macd, signal, hist };
-    sf_series_pack (ctx, candles, lookback, last, names, outputs, 3);
-    free (macd);
-    free (signal);
-    free (hist);
-    sf_candles_destroy (&candles);
-    return 0;
+    double args [] = { (double) slow, (double) fast, (double) signal_period };
+    sf_stream_t stream = { .lookback = (size_t) slow + (size_t) signal_period - 2,
+                           .outputs = 3, .names = names, .state_size = S_STATE,
+                           .args = args, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {

@@ -6,6 +6,12 @@
     neither when equal; mfi = 100 × Σpos / (Σpos + Σneg) over the last
     `period` changes, 0 when the sum is below 1. Params: period (1-100000,
     default 14); lookback period.
+
+    O(1) a candle: the two window sums slide (the flow entering added, the
+    one leaving subtracted) and are summed afresh every `period` candles so
+    rounding never builds up; a sum whose window holds no flow of its kind
+    is exactly 0, as the count of such flows says, not a residue of
+    subtractions.
     ========================================================================= */
 
 #include <stdlib.h>
@@ -25,18 +31,54 @@ s_analyze (sf_actx_t *ctx)
     double *mfi = sf_series_alloc (size);
     for (size_t i = 0; i < size; i++)
         typical [i] = (candles->high [i] + candles->low [i] + candles->close [i]) / 3.0;
-    for (size_t i = n; i < size; i++) {
-        double positive = 0, negative = 0;
-        for (size_t j = i + 1 - n; j <= i; j++) {
-            double flow = typical [j] * candles->volume [j];
-            if (typical [j] > typical [j - 1])
-                positive += flow;
-            else
-            if (typical [j] < typical [j - 1])
-                negative += flow;
+    //  Signed flows: > 0 positive, < 0 negative (as -flow), 0 neither
+    double *flow = sf_series_alloc (size);
+    for (size_t j = 1; j < size; j++) {
+        double value = typical [j] * candles->volume [j];
+        flow [j] = typical [j] > typical [j - 1]? value:
+                   typical [j] < typical [j - 1]? -value: 0.0;
+    }
+    double positive = 0, negative = 0;
+    size_t positives = 0, negatives = 0;
+    for (size_t i = 1; i < size; i++) {
+        //  Window of flows i + 1 - n .. i
+        if (flow [i] > 0) {
+            positive += flow [i];
+            positives++;
         }
+        else
+        if (flow [i] < 0) {
+            negative -= flow [i];
+            negatives++;
+        }
+        double leaving = i > n? flow [i - n]: 0.0;
+        if (leaving > 0) {
+            positive -= leaving;
+            positives--;
+        }
+        else
+        if (leaving < 0) {
+            negative += leaving;
+            negatives--;
+        }
+        if (i < n)
+            continue;
+        if ((i - n) % n == 0) {
+            positive = negative = 0;        //  Afresh, in window order
+            for (size_t j = i + 1 - n; j <= i; j++)
+                if (flow [j] > 0)
+                    positive += flow [j];
+                else
+                if (flow [j] < 0)
+                    negative -= flow [j];
+        }
+        if (positives == 0)
+            positive = 0;
+        if (negatives == 0)
+            negative = 0;
         mfi [i] = positive + negative < 1.0? 0.0: 100.0 * positive / (positive + negative);
     }
+    free (flow);
     const char *names [] = { "mfi" };
     const double *outputs [] = { mfi };
     sf_series_pack (ctx, candles, n, last, names, outputs, 1);
@@ -53,6 +95,6 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_mfi = {
-    .name = "mfi", .version = "1", .summary = "money flow index (period 14)",
+    .name = "mfi", .version = "2", .summary = "money flow index (period 14)",
     .analyze = s_analyze, .params = s_params
 };

@@ -3,30 +3,37 @@
 
     obv[0] = volume[0]; then + volume when the close rose, - volume when it
     fell, unchanged when equal. No params; lookback 0.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the previous close
+    and the obv.
     ========================================================================= */
 
 #include <stdlib.h>
 #include "sf_series.h"
 
+//  One candle. State: [previous close, obv].
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    (void) stream;
+    double close = candles->close [i], volume = candles->volume [i];
+    if (seen == 0)
+        state [1] = volume;
+    else
+        state [1] = state [1] + (close > state [0]? volume: close < state [0]? -volume: 0.0);
+    state [0] = close;
+    out [0] = state [1];
+}
+
 static int
 s_analyze (sf_actx_t *ctx)
 {
     bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, 0, &candles))
-        return -1;
-    double *obv = sf_series_alloc (candles->size);
-    const double *close = candles->close;
-    obv [0] = candles->volume [0];
-    for (size_t i = 1; i < candles->size; i++)
-        obv [i] = obv [i - 1] + (close [i] > close [i - 1]? candles->volume [i]:
-                                 close [i] < close [i - 1]? -candles->volume [i]: 0.0);
     const char *names [] = { "obv" };
-    const double *outputs [] = { obv };
-    sf_series_pack (ctx, candles, 0, last, names, outputs, 1);
-    free (obv);
-    sf_candles_destroy (&candles);
-    return 0;
+    sf_stream_t stream = { .lookback = 0, .outputs = 1, .names = names,
+                           .state_size = 2, .args = NULL, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {

@@ -6,6 +6,9 @@
     period; after that avg = (avg * (period - 1) + x) / period. rsi =
     100 * gain / (gain + loss), 0 when gain + loss < 1e-14. Params: period
     (2-100000, default 14); lookback period.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the previous close
+    and the two averages (sums while the first ones are being built).
     ========================================================================= */
 
 #include <stdlib.h>
@@ -40,23 +43,45 @@ sf_indicator_rsi (const double *close, size_t size, size_t n, double *out)
     }
 }
 
+//  One close, as sf_indicator_rsi does it. State: [previous close, gain,
+//  loss].
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    size_t n = (size_t) stream->args [0];
+    double close = candles->close [i], change = close - state [0];
+    state [0] = close;
+    if (seen == 0)
+        return;
+    if (seen <= n) {
+        if (change > 0)
+            state [1] += change;
+        else
+            state [2] -= change;
+        if (seen == n) {
+            state [1] /= (double) n;
+            state [2] /= (double) n;
+        }
+    }
+    else {
+        state [1] = (state [1] * (double) (n - 1) + (change > 0? change: 0)) / (double) n;
+        state [2] = (state [2] * (double) (n - 1) + (change < 0? -change: 0)) / (double) n;
+    }
+    out [0] = s_rsi (state [1], state [2]);
+}
+
 static int
 s_analyze (sf_actx_t *ctx)
 {
     int period = sf_actx_int (ctx, "period");
     bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, (size_t) period, &candles))
-        return -1;
     size_t n = (size_t) period;
-    double *rsi = sf_series_alloc (candles->size);
-    sf_indicator_rsi (candles->close, candles->size, n, rsi);
     const char *names [] = { "rsi" };
-    const double *outputs [] = { rsi };
-    sf_series_pack (ctx, candles, n, last, names, outputs, 1);
-    free (rsi);
-    sf_candles_destroy (&candles);
-    return 0;
+    double args [] = { (double) n };
+    sf_stream_t stream = { .lookback = n, .outputs = 1, .names = names,
+                           .state_size = 3, .args = args, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {

@@ -4,6 +4,9 @@
     sma[i] = mean (close[i-period+1 .. i]); params: period (2-100000,
     default 20); lookback period - 1. A running sum, corrected every
     `period` steps by summing afresh, keeps long series from drifting.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the running sum and
+    the last `period` closes, in a ring indexed by candle number.
     ========================================================================= */
 
 #include <stdlib.h>
@@ -28,23 +31,37 @@ sf_indicator_sma (const double *close, size_t size, size_t n, double *out)
     }
 }
 
+//  One close, as sf_indicator_sma does it. State: [sum, ring of n closes].
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    size_t n = (size_t) stream->args [0];
+    double *ring = state + 1;
+    size_t slot = (size_t) (seen % n);
+    state [0] += candles->close [i];
+    if (seen >= n)
+        state [0] -= ring [slot];
+    ring [slot] = candles->close [i];
+    if ((seen + 1) % n == 0) {
+        state [0] = 0;          //  Afresh: the ring holds the window in order
+        for (size_t j = 0; j < n; j++)
+            state [0] += ring [j];
+    }
+    out [0] = state [0] / (double) n;
+}
+
 static int
 s_analyze (sf_actx_t *ctx)
 {
     int period = sf_actx_int (ctx, "period");
     bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, (size_t) period - 1, &candles))
-        return -1;
     size_t n = (size_t) period;
-    double *sma = sf_series_alloc (candles->size);
-    sf_indicator_sma (candles->close, candles->size, n, sma);
     const char *names [] = { "sma" };
-    const double *outputs [] = { sma };
-    sf_series_pack (ctx, candles, n - 1, last, names, outputs, 1);
-    free (sma);
-    sf_candles_destroy (&candles);
-    return 0;
+    double args [] = { (double) n };
+    sf_stream_t stream = { .lookback = n - 1, .outputs = 1, .names = names,
+                           .state_size = 1 + n, .args = args, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {

@@ -1,33 +1,40 @@
 /*  =========================================================================
     stddev - population standard deviation of closes (TA-Lib STDDEV, nbDev 1)
 
-    Over the last `period` closes, divided by n, computed in two passes
-    (more exact than running sums on long series at high prices); 0 when
-    the variance is below 1e-14. Params: period (2-100000, default 20);
-    lookback period - 1.
+    Over the last `period` closes, divided by n, from a sliding window
+    (sf_window_push: sums of deviations from a shift reset to the window's
+    mean every `period` candles, so O(1) a candle without the cancellation
+    of plain running sums at high prices); 0 when the variance is below
+    1e-14. Params: period (2-100000, default 20); lookback period - 1.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the window.
     ========================================================================= */
 
+#include <math.h>
 #include <stdlib.h>
 #include "sf_series.h"
+
+//  One close. State: the window.
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    size_t n = (size_t) stream->args [0];
+    sf_window_push (state, n, seen, candles->close [i]);
+    out [0] = seen + 1 >= n? sqrt (sf_window_variance (state, n, 0)): 0;
+}
 
 static int
 s_analyze (sf_actx_t *ctx)
 {
     int period = sf_actx_int (ctx, "period");
     bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, (size_t) period - 1, &candles))
-        return -1;
     size_t n = (size_t) period;
-    double *stddev = sf_series_alloc (candles->size);
-    for (size_t i = n - 1; i < candles->size; i++)
-        stddev [i] = sf_series_stddev (candles->close, i, n);
     const char *names [] = { "stddev" };
-    const double *outputs [] = { stddev };
-    sf_series_pack (ctx, candles, n - 1, last, names, outputs, 1);
-    free (stddev);
-    sf_candles_destroy (&candles);
-    return 0;
+    double args [] = { (double) n };
+    sf_stream_t stream = { .lookback = n - 1, .outputs = 1, .names = names,
+                           .state_size = SF_WINDOW_SIZE (n), .args = args, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {
@@ -37,6 +44,6 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_stddev = {
-    .name = "stddev", .version = "1", .summary = "population standard deviation (period 20)",
+    .name = "stddev", .version = "2", .summary = "population standard deviation (period 20)",
     .analyze = s_analyze, .params = s_params
 };

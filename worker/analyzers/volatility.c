@@ -4,8 +4,9 @@
     The sample standard deviation (divided by n - 1) of the last `period`
     values of ln (close / close[-1]); 0 when the variance is below 1e-14;
     multiplied by sqrt (periods_per_year) when that is given (e.g. 252
-    for daily candles). Params: period (2-100000, default 20),
-    periods_per_year (optional, 1-1000000); lookback period.
+    for daily candles). The window slides (sf_window_push), O(1) a candle.
+    Params: period (2-100000, default 20), periods_per_year (optional,
+    1-1000000); lookback period.
     ========================================================================= */
 
 #include <math.h>
@@ -16,21 +17,14 @@
 void
 sf_indicator_volatility (const double *close, size_t size, size_t n, double *out)
 {
-    double *returns = sf_series_alloc (size);
-    for (size_t i = 1; i < size; i++)
-        returns [i] = log (close [i] / close [i - 1]);
-    for (size_t i = n; i < size; i++) {
-        double mean = 0;
-        for (size_t j = i + 1 - n; j <= i; j++)
-            mean += returns [j];
-        mean /= (double) n;
-        double variance = 0;
-        for (size_t j = i + 1 - n; j <= i; j++)
-            variance += (returns [j] - mean) * (returns [j] - mean);
-        variance /= (double) (n - 1);
-        out [i] = variance < 1e-14? 0.0: sqrt (variance);
+    double *window = sf_series_alloc (SF_WINDOW_SIZE (n));
+    for (size_t i = 1; i < size; i++) {
+        //  The return at i is the (i - 1)-th value of the window
+        sf_window_push (window, n, i - 1, log (close [i] / close [i - 1]));
+        if (i >= n)
+            out [i] = sqrt (sf_window_variance (window, n, 1));
     }
-    free (returns);
+    free (window);
 }
 
 static int
@@ -70,7 +64,7 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_volatility = {
-    .name = "volatility", .version = "1",
+    .name = "volatility", .version = "2",
     .summary = "sample stdev of log returns (period 20, optionally annualised)",
     .analyze = s_analyze, .params = s_params
 };

@@ -4,32 +4,33 @@
     vwap = Σ (typical × volume) / Σ volume over every candle since the
     first, typical = (high + low + close) / 3, no session reset. While no
     volume has traded yet it is the typical price. No params; lookback 0.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the two sums.
     ========================================================================= */
 
 #include <stdlib.h>
 #include "sf_series.h"
 
+//  One candle. State: [Σ typical × volume, Σ volume].
+static void
+s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
+        size_t i, double *out)
+{
+    (void) stream, (void) seen;
+    double typical = (candles->high [i] + candles->low [i] + candles->close [i]) / 3.0;
+    state [0] += typical * candles->volume [i];
+    state [1] += candles->volume [i];
+    out [0] = state [1] > 0? state [0] / state [1]: typical;
+}
+
 static int
 s_analyze (sf_actx_t *ctx)
 {
     bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, 0, &candles))
-        return -1;
-    double *vwap = sf_series_alloc (candles->size);
-    double value = 0, volume = 0;
-    for (size_t i = 0; i < candles->size; i++) {
-        double typical = (candles->high [i] + candles->low [i] + candles->close [i]) / 3.0;
-        value += typical * candles->volume [i];
-        volume += candles->volume [i];
-        vwap [i] = volume > 0? value / volume: typical;
-    }
     const char *names [] = { "vwap" };
-    const double *outputs [] = { vwap };
-    sf_series_pack (ctx, candles, 0, last, names, outputs, 1);
-    free (vwap);
-    sf_candles_destroy (&candles);
-    return 0;
+    sf_stream_t stream = { .lookback = 0, .outputs = 1, .names = names,
+                           .state_size = 2, .args = NULL, .step = s_step };
+    return sf_series_stream (ctx, &stream, last);
 }
 
 static const sf_param_t s_params [] = {
