@@ -88,6 +88,7 @@ struct _sf_broker_t {
     sf_clients_t *clients;      //  Clients with work (owns records)
     zhashx_t *watchers;         //  Job id -> zlistx of waiting clients
     zhashx_t *names;            //  Worker names results point to (s_intern)
+    zhashx_t *states;           //  State key -> latest sf_store_blob_t (owned)
     s_ptrs_t dirty;             //  Queues to dispatch from
     s_ptrs_t send_workers;      //  Workers with a DISPATCH staged
     s_ptrs_t send_clients;      //  Clients with a RESULT staged (each a ref)
@@ -185,7 +186,7 @@ sf_broker_config_defaults (sf_broker_config_t *config)
 {
     config->frontend = SF_DEFAULT_FRONTEND;
     config->backend = SF_DEFAULT_BACKEND;
-    config->store = "memory";
+    config->store = "journal:sheaf-journal";
     config->heartbeat_ms = 1000;
     config->liveness = 3;
     config->result_max = 100000;
@@ -638,6 +639,48 @@ s_worker_lost (sf_broker_t *self, sf_wrec_t *worker, const char *why, bool died)
     sf_registry_remove (self->registry, &worker);
 }
 
+//  A job as dispatched: as submitted, plus the latest state of its state
+//  key if there is one (the worker goes on from it).
+static void
+s_pack_job (sf_broker_t *self, msgpack_packer *pk, sf_entry_t *entry)
+{
+    sf_store_blob_t *state = entry->state_key?
+        (sf_store_blob_t *) zhashx_lookup (self->states, entry->state_key): NULL;
+    if (!state) {
+        msgpack_sbuffer_write ((msgpack_sbuffer *) pk->data, entry->spec, entry->spec_size);
+        return;
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object job;
+    const char *why;
+    //  The spec passed sf_codec_job_check at submit: it decodes
+    sf_mp_next (&unpacked, entry->spec, entry->spec_size, &offset, &job, NULL, NULL, &why);
+    sf_codec_pack_job_state (pk, &job, state->data, state->size);
+    msgpack_unpacked_destroy (&unpacked);
+}
+
+//  Keep the latest state of a state key, in memory and in the store.
+static void
+s_save_state (sf_broker_t *self, const char *key, const char *data, size_t size)
+{
+    sf_store_blob_t *blob = (sf_store_blob_t *) zhashx_lookup (self->states, key);
+    if (!blob) {
+        blob = (sf_store_blob_t *) zmalloc (sizeof *blob);
+        zhashx_insert (self->states, key, blob);
+    }
+    free (blob->data);
+    blob->data = malloc (size? size: 1);
+    if (!blob->data)
+        abort ();
+    memcpy (blob->data, data, size);
+    blob->size = size;
+    sf_error_t error;
+    if (sf_store_state_saved (self->store, key, data, size, &error))
+        sf_log_error ("broker: store could not record a state: %s", error.message);
+}
+
 //  Hand queued jobs to workers with free credit, one job to each in turn.
 static void
 s_dispatch (sf_broker_t *self)
@@ -673,7 +716,7 @@ s_dispatch (sf_broker_t *self)
             }
             sf_codec_pack_dispatch_head (&worker->out.packer, entry->id, entry->attempt,
                                          entry->timeout_ms);
-            msgpack_sbuffer_write (&worker->out.buffer, entry->spec, entry->spec_size);
+            s_pack_job (self, &worker->out.packer, entry);
             sf_batchw_item (&worker->out);
             self->counters.dispatched++;
         }
@@ -711,7 +754,7 @@ static void
 s_flush (sf_broker_t *self)
 {
     sf_error_t error;
-    bool committed = sf_store_commit (self->store, &error) == 0;
+    bool committed = sf_store_commit (self->store, self->ledger, self->states, &error) == 0;
     if (!committed)
         sf_log_error ("broker: store commit failed: %s", error.message);
 
@@ -877,6 +920,8 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
         memcpy (entry->spec, raw, raw_size);
         entry->spec_size = (uint32_t) raw_size;
         entry->accepted_us = self->now_us;
+        if (spec.state_key)
+            entry->state_key = strndup (spec.state_key, spec.state_key_size);
         if (spec.key) {
             entry->key = strndup (spec.key, spec.key_size);
             if (!batch_keys)
@@ -1219,6 +1264,9 @@ static void
 s_revive (sf_broker_t *self, sf_entry_t *entry)
 {
     sf_ledger_revive (self->ledger, entry);
+    sf_error_t error;
+    if (sf_store_revived (self->store, entry, &error))
+        sf_log_error ("broker: store could not record a retry: %s", error.message);
     free (entry->payload);
     entry->payload = NULL;
     entry->payload_size = 0;
@@ -1293,8 +1341,11 @@ s_client_dead (sf_broker_t *self, sf_msg_t *msg)
             next = has_id? NULL: entry->next;
             if (retry)
                 s_revive (self, entry);
-            else
+            else {
+                if (sf_store_forgotten (self->store, entry, &error))
+                    sf_log_error ("broker: store could not record a purge: %s", error.message);
                 sf_ledger_forget (self->ledger, entry);
+            }
             count++;
         }
         sf_mp_pack_kv_uint (pk, "count", count);
@@ -1501,6 +1552,11 @@ s_worker_results (sf_broker_t *self, sf_msg_t *msg)
         entry->queue->running--;
         worker->done++;
         self->pass_items++;
+        const char *state;
+        size_t state_size;
+        if (status == SF_STATUS_OK && entry->state_key
+        &&  sf_codec_read_outcome_state (&head, &state, &state_size) == 0 && state)
+            s_save_state (self, entry->state_key, state, state_size);
         if (status == SF_STATUS_ERROR && entry->retries > 0)
             s_result_failed (self, entry, worker, run_us, raw, raw_size);
         else
@@ -1650,6 +1706,61 @@ s_purge_timer (zloop_t *loop, int timer_id, void *arg)
 //  ==========================================================================
 //  Construction and teardown
 
+static void
+s_blob_destructor (void **item)
+{
+    sf_store_blob_t *blob = (sf_store_blob_t *) *item;
+    free (blob->data);
+    free (blob);
+    *item = NULL;
+}
+
+//  A job the store held when the broker started: unfinished ones go back
+//  to their queues (to run again: what ran before the restart is lost),
+//  finished ones are kept as results or dead letters.
+static void
+s_recovered_job (void *arg, sf_entry_t *entry, const char *analyzer)
+{
+    sf_broker_t *self = (sf_broker_t *) arg;
+    entry->heap_pos = SF_TIMEQ_NONE;
+    entry->queue = analyzer? s_queue_for (self, analyzer, strlen (analyzer)):
+                             s_queue_of_spec (self, entry);
+    if (!entry->queue) {
+        sf_log_error ("broker: a recovered job's analyzer is over the queue limit; dropped");
+        sf_entry_destroy (&entry);
+        return;
+    }
+    entry->accepted_us = self->now_us - ((int64_t) zclock_time ()
+                                         - (int64_t) sf_uuid_ms (entry->id)) * 1000;
+    sf_ledger_insert (self->ledger, entry);
+    if (entry->state == SF_JOB_FINISHED) {
+        entry->worker_name = entry->worker_name && *entry->worker_name?
+                             s_intern (self, entry->worker_name): NULL;
+        sf_ledger_finished (self->ledger, entry, entry->finished_us);
+        entry->dispatched_us = entry->accepted_us;
+    }
+    else {
+        entry->worker_name = NULL;
+        self->unfinished++;
+        self->bytes_held += entry->spec_size;
+        sf_queue_push (entry->queue, entry);
+        s_mark_dirty (self, entry->queue);
+    }
+}
+
+static void
+s_recovered_state (void *arg, const char *key, const void *blob, size_t size)
+{
+    sf_broker_t *self = (sf_broker_t *) arg;
+    sf_store_blob_t *copy = (sf_store_blob_t *) zmalloc (sizeof *copy);
+    copy->data = malloc (size? size: 1);
+    if (!copy->data)
+        abort ();
+    memcpy (copy->data, blob, size);
+    copy->size = size;
+    zhashx_update (self->states, key, copy);
+}
+
 static zsock_t *
 s_bind (const char *endpoint)
 {
@@ -1708,6 +1819,8 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     self->clients = sf_clients_new ();
     self->watchers = sf_uuid_table (true);
     self->names = zhashx_new ();
+    self->states = zhashx_new ();
+    zhashx_set_destructor (self->states, s_blob_destructor);
     zhashx_set_destructor (self->names, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_destructor (self->watchers, s_watchers_destructor);
     self->acks = zlistx_new ();
@@ -1718,6 +1831,15 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     self->started_us = self->now_us = s_now_us ();
+    sf_store_recovery_t recovery = { s_recovered_job, s_recovered_state, self };
+    if (sf_store_recover (self->store, &recovery, error)) {
+        sf_broker_destroy (&self);
+        return NULL;
+    }
+    if (sf_ledger_size (self->ledger) || zhashx_size (self->states))
+        sf_log_info ("broker: recovered %zu unfinished jobs, %zu finished, %zu dead letters, "
+                     "%zu states", self->unfinished, sf_ledger_finished_count (self->ledger),
+                     sf_ledger_dead_count (self->ledger), zhashx_size (self->states));
 
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->frontend, s_frontend_reader, self);
@@ -1758,6 +1880,7 @@ sf_broker_destroy (sf_broker_t **self_p)
     sf_timeq_destroy (&self->timeq);
     sf_ledger_destroy (&self->ledger);
     zhashx_destroy (&self->names);
+    zhashx_destroy (&self->states);
     sf_store_destroy (&self->store);
     msgpack_sbuffer_destroy (&self->reply);
     msgpack_sbuffer_destroy (&self->scratch);

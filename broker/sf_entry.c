@@ -54,6 +54,7 @@ sf_entry_destroy (sf_entry_t **self_p)
     sf_entry_t *self = *self_p;
     free (self->spec);
     free (self->key);
+    free (self->state_key);
     free (self->payload);
     free (self->history);
     free (self);

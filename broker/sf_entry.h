@@ -43,6 +43,7 @@ struct _sf_entry_t {
     char *spec;                 //  Job map encoding (owned; freed at finish)
     uint32_t spec_size;         //  Its size
     char *key;                  //  Idempotency key or NULL (owned)
+    char *state_key;            //  Analyzer state key or NULL (owned)
     sf_crec_t *client;          //  Submitter while unfinished (counted ref)
     sf_wrec_t *worker;          //  Worker running it (borrowed)
     int64_t accepted_us;        //  Monotonic time of acceptance

@@ -18,6 +18,7 @@ static const struct {
     void *(*open) (const char *argument, sf_error_t *error);
 } s_backends [] = {
     { "memory", &sf_store_memory_ops, sf_store_memory_open },
+    { "journal", &sf_store_journal_ops, sf_store_journal_open },
 };
 
 sf_store_t *
@@ -38,7 +39,7 @@ sf_store_new (const char *uri, sf_error_t *error)
         self->state = state;
         return self;
     }
-    sf_error_set (error, "STORE", "unknown store \"%s\" (this broker has: memory)", uri);
+    sf_error_set (error, "STORE", "unknown store \"%s\" (this broker has: memory, journal:DIR)", uri);
     return NULL;
 }
 
@@ -65,9 +66,34 @@ sf_store_finished (sf_store_t *self, sf_entry_t *entry, sf_error_t *error)
 }
 
 int
-sf_store_commit (sf_store_t *self, sf_error_t *error)
+sf_store_revived (sf_store_t *self, sf_entry_t *entry, sf_error_t *error)
 {
-    return self->ops->commit (self->state, error);
+    return self->ops->revived (self->state, entry, error);
+}
+
+int
+sf_store_forgotten (sf_store_t *self, sf_entry_t *entry, sf_error_t *error)
+{
+    return self->ops->forgotten (self->state, entry, error);
+}
+
+int
+sf_store_state_saved (sf_store_t *self, const char *key, const void *blob, size_t size,
+                      sf_error_t *error)
+{
+    return self->ops->state_saved (self->state, key, blob, size, error);
+}
+
+int
+sf_store_commit (sf_store_t *self, sf_ledger_t *ledger, zhashx_t *states, sf_error_t *error)
+{
+    return self->ops->commit (self->state, ledger, states, error);
+}
+
+int
+sf_store_recover (sf_store_t *self, const sf_store_recovery_t *recovery, sf_error_t *error)
+{
+    return self->ops->recover (self->state, recovery, error);
 }
 
 const char *

@@ -2,12 +2,13 @@
     sf_store - where the broker makes jobs durable
 
     The broker keeps its working state in memory (ledger, queues) and tells
-    the store what changed: jobs accepted, jobs finished. A store may make
-    those changes durable when told (commit); the broker acknowledges a
-    submit only after the commit that covers it succeeded. Every backend
-    (memory here; the embedded journal and PostgreSQL implement the same
-    operations) is chosen by a URI: "memory", "journal:DIR",
-    "postgres:CONNINFO".
+    the store what changed: jobs accepted, finished, retried from the dead
+    letters or purged, and analyzer states saved. A store makes those
+    changes durable when told (commit); the broker acknowledges a submit
+    only after the commit that covers it succeeded. On start, a durable
+    store hands back what it holds (recover): every job it knows, in
+    acceptance order, and the latest state of each state key. Every backend
+    is chosen by a URI: "memory", "journal:DIR".
     ========================================================================= */
 
 #ifndef SF_STORE_H_INCLUDED
@@ -15,12 +16,38 @@
 
 #include "sf_entry.h"
 
+typedef struct _sf_ledger_t sf_ledger_t;
+typedef struct _zhashx_t zhashx_t;
+
+//  What recover hands back. job takes ownership of entry: state queued
+//  for an unfinished job (with its spec), finished with its status,
+//  payload and finished_us otherwise; analyzer names its analyzer when the
+//  entry has no spec, and entry->worker_name is borrowed for the call.
+//  state is given each state key's latest blob (borrowed for the call).
+typedef struct {
+    void (*job) (void *arg, sf_entry_t *entry, const char *analyzer);
+    void (*state) (void *arg, const char *key, const void *blob, size_t size);
+    void *arg;
+} sf_store_recovery_t;
+
+//  The live set a compaction keeps: every entry of the ledger, and the
+//  state keys (key -> sf_store_blob_t *).
+typedef struct {
+    void *data;                 //  The bytes (owned by the table)
+    size_t size;
+} sf_store_blob_t;
+
 //  Operations of a backend. Each returns 0, or -1 with error filled.
 typedef struct {
     const char *name;                               //  "memory", …
     int (*accepted) (void *state, sf_entry_t **entries, size_t count, sf_error_t *error);
     int (*finished) (void *state, sf_entry_t *entry, sf_error_t *error);
-    int (*commit) (void *state, sf_error_t *error);
+    int (*revived) (void *state, sf_entry_t *entry, sf_error_t *error);
+    int (*forgotten) (void *state, sf_entry_t *entry, sf_error_t *error);
+    int (*state_saved) (void *state, const char *key, const void *blob, size_t size,
+                        sf_error_t *error);
+    int (*commit) (void *state, sf_ledger_t *ledger, zhashx_t *states, sf_error_t *error);
+    int (*recover) (void *state, const sf_store_recovery_t *recovery, sf_error_t *error);
     void (*destroy) (void **state_p);
 } sf_store_ops_t;
 
@@ -35,11 +62,26 @@ void sf_store_destroy (sf_store_t **self_p);
 //  Record newly accepted jobs (not yet durable).
 int sf_store_accepted (sf_store_t *self, sf_entry_t **entries, size_t count, sf_error_t *error);
 
-//  Record a job's final status (not yet durable).
+//  Record a job's final status (not yet durable). A dead letter keeps its
+//  job and history.
 int sf_store_finished (sf_store_t *self, sf_entry_t *entry, sf_error_t *error);
 
-//  Make everything recorded so far durable.
-int sf_store_commit (sf_store_t *self, sf_error_t *error);
+//  Record that a dead letter runs again, or that a finished job (dead
+//  letter or result) is forgotten.
+int sf_store_revived (sf_store_t *self, sf_entry_t *entry, sf_error_t *error);
+int sf_store_forgotten (sf_store_t *self, sf_entry_t *entry, sf_error_t *error);
+
+//  Record the latest analyzer state of a state key.
+int sf_store_state_saved (sf_store_t *self, const char *key, const void *blob, size_t size,
+                          sf_error_t *error);
+
+//  Make everything recorded so far durable. A backend may compact its
+//  files here from the live set: the ledger and the state table.
+int sf_store_commit (sf_store_t *self, sf_ledger_t *ledger, zhashx_t *states,
+                     sf_error_t *error);
+
+//  Hand back what the store holds (once, before any other call).
+int sf_store_recover (sf_store_t *self, const sf_store_recovery_t *recovery, sf_error_t *error);
 
 //  The backend's name.
 const char *sf_store_name (sf_store_t *self);
@@ -47,5 +89,9 @@ const char *sf_store_name (sf_store_t *self);
 //  The memory backend: nothing survives the broker; every call succeeds.
 extern const sf_store_ops_t sf_store_memory_ops;
 void *sf_store_memory_open (const char *argument, sf_error_t *error);
+
+//  The journal backend (argument: DIR[,fsync=always|batch|off]).
+extern const sf_store_ops_t sf_store_journal_ops;
+void *sf_store_journal_open (const char *argument, sf_error_t *error);
 
 #endif

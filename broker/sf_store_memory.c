@@ -29,17 +29,32 @@ s_accepted (void *state, sf_entry_t **entries, size_t count, sf_error_t *error)
     return 0;
 }
 
+//  finished, revived, forgotten: nothing to keep
 static int
-s_finished (void *state, sf_entry_t *entry, sf_error_t *error)
+s_entry_noop (void *state, sf_entry_t *entry, sf_error_t *error)
 {
     (void) state, (void) entry, (void) error;
     return 0;
 }
 
 static int
-s_commit (void *state, sf_error_t *error)
+s_state_saved (void *state, const char *key, const void *blob, size_t size, sf_error_t *error)
 {
-    (void) state, (void) error;
+    (void) state, (void) key, (void) blob, (void) size, (void) error;
+    return 0;
+}
+
+static int
+s_commit (void *state, sf_ledger_t *ledger, zhashx_t *states, sf_error_t *error)
+{
+    (void) state, (void) ledger, (void) states, (void) error;
+    return 0;
+}
+
+static int
+s_recover (void *state, const sf_store_recovery_t *recovery, sf_error_t *error)
+{
+    (void) state, (void) recovery, (void) error;
     return 0;
 }
 
@@ -50,5 +65,6 @@ s_destroy (void **state_p)
 }
 
 const sf_store_ops_t sf_store_memory_ops = {
-    "memory", s_accepted, s_finished, s_commit, s_destroy
+    "memory", s_accepted, s_entry_noop, s_entry_noop, s_entry_noop, s_state_saved, s_commit,
+    s_recover, s_destroy
 };

@@ -25,8 +25,9 @@ trap stop EXIT INT TERM
 
 step () { printf '\n== %s\n' "$*"; }
 
-step "starting sheaf-broker ($frontend for clients, $backend for workers, memory store)"
-"$bin/sheaf-broker" --frontend "$frontend" --backend "$backend" 2>"$logs/broker.log" &
+step "starting sheaf-broker ($frontend for clients, $backend for workers, journal store)"
+"$bin/sheaf-broker" --frontend "$frontend" --backend "$backend" --store "journal:$logs/journal" \
+    2>"$logs/broker.log" &
 pids="$pids $!"
 for name in worker-a worker-b; do
     "$bin/sheaf-worker" --broker "$backend" --name "$name" --threads 2 --data-dir "$data" \

@@ -164,9 +164,9 @@ fleet_broker (fleet_t *self, char *const extra [])
 {
     char *argv [32] = {
         "sheaf-broker", "--frontend", self->frontend, "--backend", self->backend,
-        "--heartbeat", "200", "--liveness", "3"
+        "--heartbeat", "200", "--liveness", "3", "--store", "memory"
     };
-    int count = 9;
+    int count = 11;
     s_append (argv, &count, extra);
     self->broker = fleet_spawn (self, "broker", argv);
     return self->broker;

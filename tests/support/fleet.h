@@ -46,7 +46,8 @@ const char *fleet_bin (const char *name);
 pid_t fleet_spawn (fleet_t *self, const char *log_name, char *const argv []);
 
 //  Start the broker on the fleet's ports with fast heartbeats (200 ms,
-//  liveness 3); extra is NULL or a NULL-terminated list of more flags.
+//  liveness 3) and the memory store; extra is NULL or a NULL-terminated
+//  list of more flags (a later --store wins).
 pid_t fleet_broker (fleet_t *self, char *const extra []);
 
 //  Start a worker named name with threads threads and slots slots.
