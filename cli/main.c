@@ -20,6 +20,13 @@ s_usage (FILE *out)
 "                  a job's result, or its state (queued/running) if unfinished\n"
 "  status          queues, in-flight jobs, workers and counters of the broker\n"
 "  workers         the connected workers\n"
+"  schedule next EXPR [--tz ZONE] [-n N] [--from TIME]\n"
+"                  the next N (5) fire times of a schedule expression after\n"
+"                  TIME (ISO-8601, default now), in ZONE (default UTC)\n"
+"  schedule list [--schedule FILE] [--state DIR]\n"
+"                  a schedule file's entries (SHEAF_SCHEDULE) with their next\n"
+"                  fire, last fire and its outcome from the scheduler's state\n"
+"                  directory (SHEAF_STATE)\n"
 "\n"
 "Options (before or after the command):\n"
 "  --broker EP     broker frontend (SHEAF_BROKER, default %s)\n"
@@ -45,6 +52,7 @@ static const struct {
     { "result", sf_cli_result },
     { "status", sf_cli_status },
     { "workers", sf_cli_workers },
+    { "schedule", sf_cli_schedule },
 };
 
 int

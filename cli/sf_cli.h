@@ -31,6 +31,7 @@ int sf_cli_submit (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_result (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_status (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_workers (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_schedule (sf_cli_t *cli, int argc, char *argv []);
 
 //  Connect to the broker; exits with SF_EXIT_USAGE on a malformed endpoint.
 sf_client_t *sf_cli_connect (sf_cli_t *cli);
