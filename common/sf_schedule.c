@@ -152,7 +152,7 @@ static void
 s_jobs (s_parser_t *parser, sf_schedule_entry_t *entry, const char *value, int line, int column)
 {
     json_error_t jerror;
-    json_t *json = json_loads (value, JSON_REJECT_DUPLICATES, &jerror);
+    json_t *json = json_loads (value, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerror);
     if (!json) {
         s_error (parser, line, column + (jerror.position > 0? jerror.position - 1: 0),
                  "job: not valid JSON: %s", jerror.text);
