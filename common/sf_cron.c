@@ -612,7 +612,7 @@ sf_cron_next (sf_cron_t *self, int64_t after)
         if (second > 59) { second = 0; minute++; }
         if (minute > 59) { minute = 0; hour++; }
         if (hour > 23) { hour = 0; day++; }
-        if (day > s_month_days (year, month)) { day = 1; month++; }
+        if (month <= 12 && day > s_month_days (year, month)) { day = 1; month++; }
         if (month > 12) { month = 1; year++; continue; }
 
         if (!(self->months & (1 << month))) {

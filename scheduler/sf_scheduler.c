@@ -68,8 +68,15 @@ struct _sf_scheduler_t {
     zhashx_t *pending;          //  Unfinished job id -> s_entry_t (borrowed)
     int lock_fd;                //  DIR/leader.lock
     int timer_fd;               //  Wakes the loop at the next due instant
-    bool dirty;                 //  The checkpoint needs writing
+    bool dirty;                 //  Firings to write to the checkpoint now
+    bool outcomes;              //  Outcomes to write within a second
+    int64_t saved_ms;           //  When the checkpoint was last written
 };
+
+//  Outcomes alone are written at most once a second: with many entries a
+//  write per result would rewrite the whole checkpoint hundreds of times
+//  a second. A lost outcome is fetched from the broker after a restart.
+#define S_OUTCOME_SAVE_MS 1000
 
 static volatile sig_atomic_t s_hangup;
 
@@ -238,7 +245,7 @@ s_finished (sf_scheduler_t *self, s_entry_t *entry, const char *id, const char *
     for (size_t i = 0; i < record->id_count; i++)
         if (strcmp (record->ids [i], id) == 0 && strcmp (record->states [i], state)) {
             snprintf (record->states [i], sizeof record->states [i], "%s", state);
-            self->dirty = true;
+            self->outcomes = true;
             char when [64];
             sf_log_info ("scheduler: %s at %s ended %s (job=%s)", record->name,
                          s_time (record->last_fire, when), state, id);
@@ -340,7 +347,10 @@ s_fire (sf_scheduler_t *self, s_entry_t *entry, int64_t instant)
         }
         sf_error_t error;
         int rc = sf_client_submit_many (self->client, jobs, spec->job_count, ids, &error);
-        int64_t accepted_ms = s_now_ms ();
+        struct timespec clock;
+        clock_gettime (CLOCK_REALTIME, &clock);
+        int64_t accepted_us = (int64_t) clock.tv_sec * 1000000 + clock.tv_nsec / 1000;
+        int64_t accepted_ms = accepted_us / 1000;
         for (size_t i = 0; i < spec->job_count; i++)
             sf_job_destroy (&jobs [i]);
         if (rc && streq (error.code, "UNREACHABLE")) {
@@ -364,10 +374,11 @@ s_fire (sf_scheduler_t *self, s_entry_t *entry, int64_t instant)
             record->id_count = spec->job_count;
             record->last_fire = instant;
             record->last_fire_ms = accepted_ms;
-            int64_t due_ms = (instant + sf_schedule_jitter (spec, instant)) * 1000;
-            sf_log_info ("scheduler: fired %s at %s (job=%s key=schedule:%s:%s delay_ms=%lld)",
+            //  From the due instant to the broker's acknowledgement
+            int64_t due_us = (instant + sf_schedule_jitter (spec, instant)) * 1000000;
+            sf_log_info ("scheduler: fired %s at %s (job=%s key=schedule:%s:%s delay_us=%lld)",
                          spec->name, when, ids [0], spec->name, when,
-                         (long long) (accepted_ms - due_ms));
+                         (long long) (accepted_us - due_us));
         }
     }
     record->done = instant;
@@ -494,14 +505,21 @@ s_reload (sf_scheduler_t *self)
                  self->entry_count == 1? "y": "ies");
 }
 
+//  Write the checkpoint if firings changed it, or outcomes did and the
+//  last write is a second old (or force).
 static void
-s_save (sf_scheduler_t *self)
+s_save (sf_scheduler_t *self, bool force)
 {
+    int64_t now_ms = s_now_ms ();
+    if (!self->dirty && !(self->outcomes
+                          && (force || now_ms - self->saved_ms >= S_OUTCOME_SAVE_MS)))
+        return;
     sf_error_t error;
-    if (self->dirty && sf_checkpoint_save (self->checkpoint, &error) == 0)
-        self->dirty = false;
+    if (sf_checkpoint_save (self->checkpoint, &error) == 0) {
+        self->dirty = self->outcomes = false;
+        self->saved_ms = now_ms;
+    }
     else
-    if (self->dirty)
         sf_log_error ("scheduler: %s", error.message);
 }
 
@@ -520,6 +538,9 @@ s_arm (sf_scheduler_t *self)
         if (wake_ms < 0 || due_ms < wake_ms)
             wake_ms = due_ms;
     }
+    if (self->outcomes
+    &&  (wake_ms < 0 || self->saved_ms + S_OUTCOME_SAVE_MS < wake_ms))
+        wake_ms = self->saved_ms + S_OUTCOME_SAVE_MS;
     struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
     if (wake_ms >= 0) {
         spec.it_value.tv_sec = wake_ms / 1000;
@@ -546,7 +567,7 @@ sf_scheduler_run (sf_scheduler_t *self)
     for (size_t i = 0; i < self->entry_count; i++)
         if (self->entries [i].record->id_count)
             s_unfinished (self, &self->entries [i]);
-    s_save (self);
+    s_save (self, true);
     sf_log_info ("scheduler: %zu entr%s in force", self->entry_count,
                  self->entry_count == 1? "y": "ies");
 
@@ -562,7 +583,7 @@ sf_scheduler_run (sf_scheduler_t *self)
                 s_catch_up (self, entry, now_ms);
         }
         s_drain (self);
-        s_save (self);
+        s_save (self, false);
         s_arm (self);
         zmq_pollitem_t items [] = {
             { NULL, sf_client_fd (self->client), ZMQ_POLLIN, 0 },
@@ -579,7 +600,7 @@ sf_scheduler_run (sf_scheduler_t *self)
         }
     }
     s_drain (self);
-    s_save (self);
+    s_save (self, true);
     sf_log_info ("scheduler: stopped");
     return 0;
 }
