@@ -171,6 +171,9 @@ sf_cron_zone_valid (const char *zone)
     for (const char *c = zone; *c; c++)
         if (!isalnum ((unsigned char) *c) && !strchr ("_+-/", *c))
             return false;
+    //  The C library knows UTC without a tz database
+    if (strcmp (zone, "UTC") == 0)
+        return true;
     const char *dir = getenv ("TZDIR");
     char path [512];
     snprintf (path, sizeof path, "%s/%s", dir && *dir? dir: "/usr/share/zoneinfo", zone);

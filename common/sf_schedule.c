@@ -85,12 +85,13 @@ s_entry_destroy (sf_schedule_entry_t **entry_p)
     }
 }
 
-//  "30s", "5m", "1h30m", "0": seconds, or -1.
+//  "30s", "5m", "1h30m", "0", "0s": seconds, or -1.
 static int64_t
 s_seconds (const char *text)
 {
-    if (strcmp (text, "0") == 0)
-        return 0;
+    size_t zeros = strspn (text, "0");
+    if (zeros && (!text [zeros] || (strchr ("dhms", text [zeros]) && !text [zeros + 1])))
+        return 0;               //  "0", "0s": no delay
     sf_error_t error;
     int column;
     char every [80];

@@ -30,7 +30,8 @@ START_TEST (test_every_key)
         "  [pair]  \n"
         "schedule = @every 1h30m\n"
         "job = [{\"analyzer\": \"rsi\", \"symbol\": \"GOOG\", \"timeframe\": \"1d\"}, "
-        "{\"analyzer\": \"echo\"}]\n";
+        "{\"analyzer\": \"echo\"}]\n"
+        "grace = 0s\n";
     char *errors = NULL;
     sf_schedule_t *schedule = sf_schedule_parse (text, "test.conf", &errors);
     ck_assert_msg (schedule, "%s", errors);
@@ -62,7 +63,8 @@ START_TEST (test_every_key)
     ck_assert_int_eq (pair->job_count, 2);
     ck_assert_int_eq (pair->misfire, SF_MISFIRE_SKIP);     //  The defaults
     ck_assert_int_eq (pair->overlap, SF_OVERLAP_ALLOW);
-    ck_assert_int_eq (pair->grace, 10);
+    ck_assert_int_eq (pair->misfire_limit, 100);
+    ck_assert_int_eq (pair->grace, 0);
     ck_assert_int_eq (pair->jitter, 0);
     ck_assert_int_eq (sf_schedule_jitter (pair, 12345), 0);
     ck_assert_str_eq (sf_cron_zone (pair->cron), "UTC");
