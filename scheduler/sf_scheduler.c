@@ -71,6 +71,7 @@ struct _sf_scheduler_t {
     bool dirty;                 //  Firings to write to the checkpoint now
     bool outcomes;              //  Outcomes to write within a second
     int64_t saved_ms;           //  When the checkpoint was last written
+    bool unreachable;           //  The broker did not answer in this pass
 };
 
 //  Outcomes alone are written at most once a second: with many entries a
@@ -291,8 +292,12 @@ s_unfinished (sf_scheduler_t *self, s_entry_t *entry)
         else
         if (streq (error.code, "NOT_FOUND"))
             s_finished (self, entry, id, "lost");   //  The broker forgot it
-        else
+        else {
+            if (streq (error.code, "UNREACHABLE"))
+                self->unreachable = true;
             unfinished = true;
+            break;
+        }
     }
     return unfinished;
 }
@@ -322,8 +327,18 @@ s_fire (sf_scheduler_t *self, s_entry_t *entry, int64_t instant)
     sf_checkpoint_record_t *record = entry->record;
     char when [64];
     s_time (instant, when);
+    //  One timeout a pass is enough to know the broker is away: the other
+    //  due entries wait for the retry instead of timing out one by one
+    if (self->unreachable) {
+        entry->retry_ms = s_now_ms () + S_RETRY_MS;
+        return -1;
+    }
     bool skip = false;
     if (spec->overlap != SF_OVERLAP_ALLOW && s_unfinished (self, entry)) {
+        if (self->unreachable) {
+            entry->retry_ms = s_now_ms () + S_RETRY_MS;
+            return -1;
+        }
         if (spec->overlap == SF_OVERLAP_FORBID || s_replace (self, entry)) {
             sf_log_info ("scheduler: %s at %s skipped: the previous run is unfinished "
                          "(overlap = %s)", spec->name, when,
@@ -354,6 +369,7 @@ s_fire (sf_scheduler_t *self, s_entry_t *entry, int64_t instant)
         for (size_t i = 0; i < spec->job_count; i++)
             sf_job_destroy (&jobs [i]);
         if (rc && streq (error.code, "UNREACHABLE")) {
+            self->unreachable = true;
             sf_log_warning ("scheduler: %s at %s not accepted by the broker yet (%s); "
                             "trying again", spec->name, when, error.message);
             entry->retry_ms = accepted_ms + S_RETRY_MS;
@@ -564,7 +580,7 @@ sf_scheduler_run (sf_scheduler_t *self)
     }
     s_bind (self);
     //  Outcomes a previous scheduler did not see
-    for (size_t i = 0; i < self->entry_count; i++)
+    for (size_t i = 0; i < self->entry_count && !self->unreachable; i++)
         if (self->entries [i].record->id_count)
             s_unfinished (self, &self->entries [i]);
     s_save (self, true);
@@ -577,6 +593,7 @@ sf_scheduler_run (sf_scheduler_t *self)
             s_reload (self);
         }
         int64_t now_ms = s_now_ms ();
+        self->unreachable = false;
         for (size_t i = 0; i < self->entry_count && !zsys_interrupted; i++) {
             s_entry_t *entry = &self->entries [i];
             if (entry->retry_ms <= now_ms && s_due (entry->spec, entry->next, now_ms))

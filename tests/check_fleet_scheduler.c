@@ -319,6 +319,40 @@ START_TEST (test_standby_takes_over)
 }
 END_TEST
 
+//  The broker goes away for a while: firings are retried until it is
+//  back, keep their instants, and each becomes one job
+START_TEST (test_broker_outage)
+{
+    s_write ("tick.conf", s_every_second);
+    char *argv [] = { "sheaf-scheduler", "--schedule", s_path ("tick.conf"), "--state",
+                      s_path ("state"), "--broker", fleet->frontend, "--submit-timeout", "300",
+                      NULL };
+    pid_t scheduler = fleet_spawn (fleet, "scheduler", argv);
+    ck_assert (s_await_log ("scheduler", "fired tick", 3000));
+    ck_assert_int_eq (fleet_signal (fleet, fleet->broker, SIGTERM), 0);
+    zclock_sleep (2500);
+    ck_assert (s_await_log ("scheduler", "not accepted by the broker yet", 0));
+    fleet_broker (fleet, NULL);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    zclock_sleep (2500);
+    ck_assert_int_eq (fleet_signal (fleet, scheduler, SIGTERM), 0);
+
+    s_fires_t fires;
+    s_fires ("scheduler", "tick", &fires);
+    int64_t first, last;
+    //  No instant lost (the outage is within grace), none fired twice
+    size_t count = s_distinct (&fires, NULL, &first, &last, true);
+    ck_assert_int_ge (count, 5);
+    //  The new broker made one job for each instant it was sent
+    long long submitted = s_counter ("submitted");
+    size_t after = 0;
+    for (size_t i = 0; i < fires.count; i++)
+        after += fires.instants [i] > fires.instants [0];
+    ck_assert_int_le (submitted, (long long) after);
+    ck_assert_int_ge (submitted, (long long) after - 1);
+}
+END_TEST
+
 START_TEST (test_overlap_forbid)
 {
     s_write ("slow.conf",
@@ -404,6 +438,7 @@ s_suite (void)
     tcase_add_test (tc, test_every_second);
     tcase_add_test (tc, test_restart_misfire);
     tcase_add_test (tc, test_standby_takes_over);
+    tcase_add_test (tc, test_broker_outage);
     tcase_add_test (tc, test_overlap_forbid);
     tcase_add_test (tc, test_sighup);
     tcase_add_test (tc, test_bad_file_exit);
