@@ -29,6 +29,7 @@ override LDFLAGS += $(SANLD)
 COMMON_SRC  := $(sort $(wildcard common/*.c))
 BROKER_SRC  := $(sort $(wildcard broker/*.c))
 WORKER_SRC  := $(sort $(wildcard worker/*.c worker/analyzers/*.c))
+SCHEDULER_SRC := $(sort $(wildcard scheduler/*.c))
 CLI_SRC     := $(sort $(wildcard cli/*.c))
 CHECK_SRC   := $(sort $(wildcard tests/check_*.c))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
@@ -40,7 +41,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_A   := $(BUILD)/lib/libsheaf.a
 LIB_SO  := $(BUILD)/lib/libsheaf.so
-BINS    := $(BUILD)/bin/sheaf-broker $(BUILD)/bin/sheaf-worker $(BUILD)/bin/sheaf
+BINS    := $(BUILD)/bin/sheaf-broker $(BUILD)/bin/sheaf-worker $(BUILD)/bin/sheaf-scheduler \
+           $(BUILD)/bin/sheaf
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRC))
 EXAMPLES:= $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 PLUGINS := $(patsubst %.c,$(BUILD)/%.so,$(PLUGIN_SRC))
@@ -53,14 +55,15 @@ FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) $(EXAMPLES) $(PLUGINS) $(BENCHES)
 
-#  Unit and integration tests link the broker's and worker's classes too
+#  Unit and integration tests link the broker's, worker's and scheduler's classes too
 #  (everything but their main.c), so a class is tested where it lives.
 BROKER_LIB := $(call obj,$(filter-out broker/main.c,$(BROKER_SRC)))
 WORKER_LIB := $(call obj,$(filter-out worker/main.c,$(WORKER_SRC)))
+SCHEDULER_LIB := $(call obj,$(filter-out scheduler/main.c,$(SCHEDULER_SRC)))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iworker -Ibroker -Itests/support -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -Iworker -Ibroker -Ischeduler -Itests/support -MMD -MP -c $< -o $@
 
 $(LIB_A): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -90,6 +93,10 @@ $(BUILD)/%.so: %.c worker/sheaf_analyzer.h common/sf_candles.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iworker -shared $(LDFLAGS) -o $@ $<
 
+$(BUILD)/bin/sheaf-scheduler: $(call obj,$(SCHEDULER_SRC)) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/bin/sheaf: $(call obj,$(CLI_SRC)) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -103,7 +110,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(WORKER_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(SUPPORT_SRC)) $(BROKER_LIB) $(WORKER_LIB) $(LIB_A)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(SUPPORT_SRC)) $(BROKER_LIB) $(WORKER_LIB) \
+                  $(SCHEDULER_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LIBS)
 

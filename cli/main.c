@@ -25,6 +25,13 @@ s_usage (FILE *out)
 "  dead list|show ID|retry [ID]|purge [ID]\n"
 "                  the dead letters: jobs that exhausted their retries or were\n"
 "                  at too many worker deaths; retry or purge one, or all\n"
+"  schedule next EXPR [--tz ZONE] [-n N] [--from TIME]\n"
+"                  the next N (5) fire times of a schedule expression after\n"
+"                  TIME (ISO-8601, default now), in ZONE (default UTC)\n"
+"  schedule list [--schedule FILE] [--state DIR]\n"
+"                  a schedule file's entries (SHEAF_SCHEDULE) with their next\n"
+"                  fire, last fire and its outcome from the scheduler's state\n"
+"                  directory (SHEAF_STATE)\n"
 "\n"
 "Options (before or after the command):\n"
 "  --broker EP     broker frontend (SHEAF_BROKER, default %s)\n"
@@ -52,6 +59,7 @@ static const struct {
     { "workers", sf_cli_workers },
     { "cancel", sf_cli_cancel },
     { "dead", sf_cli_dead },
+    { "schedule", sf_cli_schedule },
 };
 
 int

@@ -31,6 +31,7 @@ int sf_cli_submit (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_result (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_status (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_workers (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_schedule (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_cancel (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_dead (sf_cli_t *cli, int argc, char *argv []);
 

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="make gcc libc6-dev pkg-config libczmq-dev libzmq3-dev libmsgpack-dev \
-libjansson-dev libpq-dev zlib1g-dev check postgresql"
+libjansson-dev libpq-dev zlib1g-dev check postgresql tzdata"
 
 missing=""
 for package in $PACKAGES; do
