@@ -113,6 +113,37 @@ START_TEST (test_worker_stopped_returns_its_jobs)
 }
 END_TEST
 
+START_TEST (test_frozen_worker_declared_dead)
+{
+    //  SIGSTOP: the worker neither answers nor leaves. Within the liveness
+    //  window (3 x 200 ms) the broker declares it dead and its jobs run at
+    //  the other worker; once it resumes, its results are late and dropped
+    pid_t frozen = fleet_worker (fleet, "frozen", 2, 4, NULL);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    zhashx_t *ids = s_submit_sleeps (client, 4, 400);
+    zclock_sleep (150);                 //  The four are running at "frozen"
+    kill (frozen, SIGSTOP);
+    int64_t stopped = zclock_mono ();
+    fleet_worker (fleet, "thawed", 4, 4, NULL);
+    int retried = s_collect_exactly_once (client, ids, 10000);
+    ck_assert_int_eq (retried, 4);
+    ck_assert_int_eq (s_counter (client, "workers_lost"), 1);
+    //  Lost after 600-800 ms, then 400 ms of sleep elsewhere
+    ck_assert_int_lt (zclock_mono () - stopped, 3000);
+    kill (frozen, SIGCONT);
+    long long late = 0;
+    for (int i = 0; i < 100 && late < 4; i++) {
+        zclock_sleep (50);
+        late = s_counter (client, "late_results_dropped");
+    }
+    ck_assert_int_eq (late, 4);
+    ck_assert_int_eq (s_counter (client, "ok"), 4);
+    zhashx_destroy (&ids);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 START_TEST (test_worker_reconnects_after_broker_restart)
 {
     fleet_worker (fleet, "steady", 1, 4, NULL);
@@ -190,6 +221,7 @@ main (void)
     tcase_set_timeout (tcase, 120);
     tcase_add_test (tcase, test_worker_killed_mid_run);
     tcase_add_test (tcase, test_worker_stopped_returns_its_jobs);
+    tcase_add_test (tcase, test_frozen_worker_declared_dead);
     tcase_add_test (tcase, test_worker_reconnects_after_broker_restart);
     tcase_add_test (tcase, test_worker_keeps_its_jobs_across_a_reconnect);
     suite_add_tcase (suite, tcase);
