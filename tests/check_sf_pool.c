@@ -43,7 +43,7 @@ s_add (sf_pool_t *pool, uint8_t id [SF_UUID_SIZE], const char *analyzer,
         sf_mp_pack_str (&pk, param);
         msgpack_pack_int64 (&pk, value);
     }
-    sf_pool_add (pool, buffer.data, buffer.size);
+    sf_pool_add (pool, id, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
 }
 
