@@ -181,9 +181,9 @@ fleet_worker (fleet_t *self, const char *name, int threads, int slots, char *con
     char *argv [32] = {
         "sheaf-worker", "--broker", self->backend, "--name", (char *) name,
         "--threads", threads_text, "--slots", slots_text,
-        "--heartbeat", "200", "--liveness", "3"
+        "--heartbeat", "200", "--liveness", "3", "--grace", "1000"
     };
-    int count = 13;
+    int count = 15;
     s_append (argv, &count, extra);
     return fleet_spawn (self, name, argv);
 }

@@ -49,7 +49,9 @@ pid_t fleet_spawn (fleet_t *self, const char *log_name, char *const argv []);
 //  liveness 3); extra is NULL or a NULL-terminated list of more flags.
 pid_t fleet_broker (fleet_t *self, char *const extra []);
 
-//  Start a worker named name with threads threads and slots slots.
+//  Start a worker named name with threads threads and slots slots, fast
+//  heartbeats and a grace period of one second (so that it stops within
+//  fleet_destroy's two seconds; a later --grace in extra wins).
 pid_t fleet_worker (fleet_t *self, const char *name, int threads, int slots,
                     char *const extra []);
 
