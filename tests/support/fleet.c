@@ -79,6 +79,24 @@ fleet_signal (fleet_t *self, pid_t pid, int sig)
     return status;
 }
 
+int
+fleet_wait (fleet_t *self, pid_t pid, int timeout_ms)
+{
+    int status = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (waitpid (pid, &status, WNOHANG) != pid) {
+        if (zclock_mono () >= deadline)
+            return -1;
+        zclock_sleep (10);
+    }
+    for (size_t i = 0; i < self->proc_count; i++)
+        if (self->procs [i] == pid)
+            self->procs [i] = 0;
+    if (pid == self->broker)
+        self->broker = 0;
+    return status;
+}
+
 //  Copy the processes' logs to stderr, so a failure shows why.
 static void
 s_dump_logs (fleet_t *self)

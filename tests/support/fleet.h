@@ -59,6 +59,10 @@ pid_t fleet_worker (fleet_t *self, const char *name, int threads, int slots,
 //  wait status.
 int fleet_signal (fleet_t *self, pid_t pid, int sig);
 
+//  Wait up to timeout_ms for pid to exit by itself, and forget it. Returns
+//  its wait status, or -1 if it is still running (it stays tracked).
+int fleet_wait (fleet_t *self, pid_t pid, int timeout_ms);
+
 //  Wait up to timeout_ms until the broker reports count workers. Returns
 //  true if it did.
 bool fleet_await_workers (fleet_t *self, size_t count, int timeout_ms);
