@@ -18,7 +18,7 @@ enum {
     EXIT_ANALYZER = 3,
     EXIT_BROKER = 4,
     EXIT_PLUGIN = 5,
-    EXIT_SUPERVISOR = 6
+    EXIT_SIGNALS = 6
 };
 
 #define S_PLUGINS_MAX 64
@@ -56,7 +56,7 @@ s_usage (FILE *out)
 "\n"
 "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 an analyzer failed to\n"
 "initialise, 4 the broker endpoint is malformed, 5 a plugin cannot be loaded,\n"
-"6 the supervisor cannot watch signals. A supervisor whose workers fail at\n"
+"6 signals cannot be watched (signalfd). A supervisor whose workers fail at\n"
 "start-up 5 times in a row exits with their code.\n",
              SF_DEFAULT_BACKEND);
 }
@@ -213,7 +213,7 @@ main (int argc, char *argv [])
         sf_supervisor_t *supervisor = sf_supervisor_new (&supervision, &error);
         if (!supervisor) {
             sf_log_error ("supervisor: %s", error.message);
-            return EXIT_SUPERVISOR;
+            return EXIT_SIGNALS;
         }
         int rc = sf_supervisor_run (supervisor);
         sf_supervisor_destroy (&supervisor);
@@ -231,7 +231,8 @@ main (int argc, char *argv [])
     if (!worker) {
         sf_log_error ("worker: %s", error.message);
         return streq (error.code, "PLUGIN")? EXIT_PLUGIN:
-               streq (error.code, "ANALYZER")? EXIT_ANALYZER: EXIT_BROKER;
+               streq (error.code, "ANALYZER")? EXIT_ANALYZER:
+               streq (error.code, "SIGNALS")? EXIT_SIGNALS: EXIT_BROKER;
     }
     int rc = sf_worker_run (worker);
     sf_worker_destroy (&worker);

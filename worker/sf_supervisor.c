@@ -22,7 +22,7 @@
     Restarts back off per child: 100 ms, doubled after each death up to
     10 s, back to 100 ms once a child has lived 10 s. A child that exits
     with a start-up code (2 usage, 3 analyzer, 4 broker endpoint, 5 plugin,
-    127 cannot run) within 10 s of its start failed at start-up; 5 of those
+    6 signals, 127 cannot run) within 10 s of its start failed at start-up; 5 of those
     in a row mean the configuration is wrong, and restarting would only
     loop, so the supervisor stops the others and exits with that code.
 
@@ -109,7 +109,7 @@ sf_supervisor_new (const sf_supervisor_config_t *config, sf_error_t *error)
     s_signal_set (&signals);
     int signal_fd = signalfd (-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (signal_fd < 0) {
-        sf_error_set (error, "SUPERVISOR", "cannot watch signals: %s", strerror (errno));
+        sf_error_set (error, "SIGNALS", "cannot watch signals: %s", strerror (errno));
         return NULL;
     }
     sf_supervisor_t *self = (sf_supervisor_t *) zmalloc (sizeof *self);
@@ -209,6 +209,7 @@ s_describe (int status, char *text, size_t size)
                           code == 3? "an analyzer failed to initialise":
                           code == 4? "the broker endpoint is malformed":
                           code == 5? "a plugin cannot be loaded":
+                          code == 6? "signals cannot be watched":
                           code == S_EXIT_EXEC? "cannot run the executable": NULL;
     if (meaning)
         snprintf (text, size, "exited with status %d (%s)", code, meaning);
@@ -220,7 +221,7 @@ s_describe (int status, char *text, size_t size)
 static bool
 s_startup_code (int code)
 {
-    return (code >= 2 && code <= 5) || code == S_EXIT_EXEC;
+    return (code >= 2 && code <= 6) || code == S_EXIT_EXEC;
 }
 
 //  Tell the broker that the worker called name died (reason: how), so that

@@ -34,7 +34,7 @@ void sf_supervisor_block_signals (void);
 //  Start the children and keep them running until SIGINT/SIGTERM; then
 //  forward SIGTERM to every child, wait for them (at most the grace period
 //  and 5 s more, then SIGKILL) and return 0. A child that fails at start-up
-//  5 times in a row (exit status 2-5 or 127 within 10 s of its start)
+//  5 times in a row (exit status 2-6 or 127 within 10 s of its start)
 //  makes the supervisor stop the others and return that status.
 int sf_supervisor_run (sf_supervisor_t *self);
 

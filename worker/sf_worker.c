@@ -476,10 +476,14 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
     sigaddset (&signals, SIGINT);
     sigaddset (&signals, SIGTERM);
     self->signal_fd = signalfd (-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (self->signal_fd >= 0) {
-        zmq_pollitem_t item = { NULL, self->signal_fd, ZMQ_POLLIN, 0 };
-        zloop_poller (self->loop, &item, s_signal_reader, self);
+    if (self->signal_fd < 0) {
+        //  Blocked and unread, SIGTERM would never stop the worker
+        sf_error_set (error, "SIGNALS", "cannot watch signals: %s", strerror (errno));
+        sf_worker_destroy (&self);
+        return NULL;
     }
+    zmq_pollitem_t item = { NULL, self->signal_fd, ZMQ_POLLIN, 0 };
+    zloop_poller (self->loop, &item, s_signal_reader, self);
     zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_heartbeat_timer, self);
     if (s_connect (self)) {
         sf_error_set (error, "BROKER", "cannot connect to %s", config->broker);

@@ -35,7 +35,8 @@ typedef struct _sf_worker_t sf_worker_t;
 //  the worker through a signalfd: the caller blocks them in every thread,
 //  before it starts any (sf_worker_block_signals). Returns NULL with error
 //  (code PLUGIN when a plugin cannot be loaded, ANALYZER when an
-//  analyzer's init failed, BROKER when the endpoint is malformed).
+//  analyzer's init failed, BROKER when the endpoint is malformed, SIGNALS
+//  when the signalfd cannot be made).
 sf_worker_t *sf_worker_new (const sf_worker_config_t *config, sf_error_t *error);
 
 //  Block SIGINT and SIGTERM in the calling thread and the threads it starts
