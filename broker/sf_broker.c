@@ -122,7 +122,7 @@ typedef struct {
 static s_handler_fn s_client_submit, s_client_status, s_client_fetch, s_client_cancel,
                     s_client_dead;
 static s_handler_fn s_worker_ready, s_worker_results, s_worker_heartbeat,
-                    s_worker_disconnect;
+                    s_worker_disconnect, s_worker_lost_report;
 
 static void s_flush (sf_broker_t *self);
 
@@ -140,6 +140,7 @@ static const s_route_t s_backend_routes [] = {
     { SF_CMD_RESULTS, s_worker_results },
     { SF_CMD_HEARTBEAT, s_worker_heartbeat },
     { SF_CMD_DISCONNECT, s_worker_disconnect },
+    { SF_CMD_LOST, s_worker_lost_report },
     { 0, NULL }
 };
 
@@ -1597,6 +1598,48 @@ s_worker_disconnect (sf_broker_t *self, sf_msg_t *msg)
                                           zmq_msg_size (&msg->routing));
     if (worker)
         s_worker_lost (self, worker, "disconnected", false);
+    return 0;
+}
+
+//  LOST {name, reason}: a supervisor saw the worker process called name
+//  die (killed by a signal, or a non-zero exit). Every registration under
+//  that name is lost at once, as a death: its jobs count the loss, and a
+//  poison job's dead letter says why (the crash signature). The sender is
+//  usually not a registered worker; nothing is answered unless the body is
+//  malformed. Rare, so the registry is scanned.
+static int
+s_worker_lost_report (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_object body;
+    if (s_request_map (self, self->backend, msg, &unpacked, &body))
+        return 0;
+    char name [SF_NAME_MAX + 1], reason [160] = "reported lost by its supervisor";
+    const msgpack_object *reason_field = sf_mp_get (&body, "reason");
+    sf_error_t error;
+    error.code [0] = 0;
+    if (sf_mp_strcpy (sf_mp_get (&body, "name"), name, sizeof name))
+        sf_error_set (&error, "PROTOCOL", "LOST needs \"name\", 1-64 characters");
+    else
+    if (reason_field && sf_mp_strcpy (reason_field, reason, sizeof reason))
+        sf_error_set (&error, "PROTOCOL", "LOST \"reason\" must be text of 1-159 bytes");
+    msgpack_unpacked_destroy (&unpacked);
+    if (error.code [0]) {
+        self->counters.malformed++;
+        s_reply_error (self->backend, msg, 0, &error);
+        return 0;
+    }
+    s_ptrs_t lost = { NULL, 0, 0 };
+    for (sf_wrec_t *worker = sf_registry_first (self->registry); worker;
+         worker = sf_registry_next (self->registry))
+        if (streq (worker->name, name))
+            s_ptrs_push (&lost, worker);
+    if (lost.size == 0)
+        sf_log_info ("broker: a supervisor reports a worker that is not registered "
+                     "(worker=%s reason=%s)", name, reason);
+    for (size_t i = 0; i < lost.size; i++)
+        s_worker_lost (self, (sf_wrec_t *) lost.items [i], reason, true);
+    free (lost.items);
     return 0;
 }
 

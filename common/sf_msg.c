@@ -27,6 +27,7 @@ sf_cmd_name (int command)
         case SF_CMD_RESULTS: return "RESULTS";
         case SF_CMD_HEARTBEAT: return "HEARTBEAT";
         case SF_CMD_DISCONNECT: return "DISCONNECT";
+        case SF_CMD_LOST: return "LOST";
         case SF_CMD_ACCEPTED: return "ACCEPTED";
         case SF_CMD_RESULT: return "RESULT";
         case SF_CMD_ERROR: return "ERROR";

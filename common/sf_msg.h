@@ -33,6 +33,7 @@ typedef enum {
     SF_CMD_RESULTS = 0x12,
     SF_CMD_HEARTBEAT = 0x13,
     SF_CMD_DISCONNECT = 0x14,
+    SF_CMD_LOST = 0x15,         //  A supervisor saw a worker process die
     //  Broker to client (ERROR also to workers)
     SF_CMD_ACCEPTED = 0x81,
     SF_CMD_RESULT = 0x82,

@@ -97,9 +97,9 @@ END_TEST
 
 START_TEST (test_worker_stopped_returns_its_jobs)
 {
-    //  SIGTERM: the worker says DISCONNECT and its jobs go back at once,
-    //  well before its heartbeats would have expired
-    pid_t leaving = fleet_worker (fleet, "leaving", 1, 8, NULL);
+    //  SIGTERM without a grace period: the worker says DISCONNECT and its
+    //  jobs go back at once, well before its heartbeats would have expired
+    pid_t leaving = fleet_worker (fleet, "leaving", 1, 8, (char *[]) { "--grace", "0", NULL });
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     zhashx_t *ids = s_submit_sleeps (client, 8, 2000);

@@ -8,6 +8,7 @@
 #include <check.h>
 #include "suite.h"
 #include <czmq.h>
+#include <signal.h>
 #include "fleet.h"
 #include "sf_codec.h"
 #include "sf_mp.h"
@@ -285,6 +286,63 @@ START_TEST (test_stale_lease_is_dropped)
 }
 END_TEST
 
+START_TEST (test_lost_report_ends_a_poison_job)
+{
+    //  One death is one too many here, so the report decides at once
+    fleet_signal (fleet, fleet->broker, SIGTERM);
+    fleet_broker (fleet, (char *[]) { "--max-losses", "1", NULL });
+    zsock_t *worker = s_raw (fleet->backend, "doomed-worker");
+    const char ready [] = "\x83\xa4" "name" "\xa6" "doomed" "\xa5" "slots" "\x01"
+                          "\xa9" "analyzers" "\x91\x82\xa4" "name" "\xa5" "ghost"
+                          "\xa7" "version" "\xa1" "1";
+    s_send (worker, "SF01", (size_t) 4, &CMD_READY, (size_t) 1, ready, sizeof ready - 1, NULL);
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *job = sf_job_new ("ghost");
+    char id [SF_ID_STRLEN + 1], state [16] = "";
+    sf_error_t error;
+    ck_assert_int_eq (sf_client_submit (client, job, id, &error), 0);
+    for (int tries = 0; tries < 100 && !streq (state, "running"); tries++) {
+        sf_client_fetch (client, id, false, 0, state, &error);
+        zclock_sleep (10);
+    }
+    ck_assert_str_eq (state, "running");
+
+    //  A supervisor's report: malformed, then of a name nobody has, then
+    //  of the worker that holds the job
+    const unsigned char lost_command = SF_CMD_LOST;
+    zsock_t *supervisor = s_raw (fleet->backend, NULL);
+    const char no_name [] = "\x81\xa6" "reason" "\xa1" "x";
+    s_send (supervisor, "SF01", (size_t) 4, &lost_command, (size_t) 1, no_name,
+            sizeof no_name - 1, NULL);
+    s_expect_error (supervisor, "PROTOCOL", "LOST needs \"name\"");
+    const char stranger [] = "\x82\xa4" "name" "\xa6" "nobody" "\xa6" "reason" "\xa1" "x";
+    s_send (supervisor, "SF01", (size_t) 4, &lost_command, (size_t) 1, stranger,
+            sizeof stranger - 1, NULL);
+    ck_assert_ptr_null (sf_client_wait (client, 300, &error));
+    const char doomed [] = "\x82\xa4" "name" "\xa6" "doomed" "\xa6" "reason"
+                           "\xbd" "killed by signal 11 (SIGSEGV)";
+    s_send (supervisor, "SF01", (size_t) 4, &lost_command, (size_t) 1, doomed,
+            sizeof doomed - 1, NULL);
+    sf_result_t *result = sf_client_wait (client, 3000, &error);
+    ck_assert_msg (result, "%s", error.message);
+    ck_assert_int_eq (sf_result_status (result), SF_STATUS_DEAD);
+    ck_assert_str_eq (sf_result_error_code (result), "WORKER_LOST");
+    ck_assert_msg (strstr (sf_result_error_message (result), "killed by signal 11 (SIGSEGV)"),
+                   "%s", sf_result_error_message (result));
+    sf_result_destroy (&result);
+
+    //  Not a client command
+    zsock_t *raw = s_raw (fleet->frontend, NULL);
+    s_send (raw, "SF01", (size_t) 4, &lost_command, (size_t) 1, doomed, sizeof doomed - 1, NULL);
+    s_expect_error (raw, "UNKNOWN_COMMAND", "LOST");
+    zsock_destroy (&raw);
+    zsock_destroy (&supervisor);
+    zsock_destroy (&worker);
+    sf_job_destroy (&job);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -295,6 +353,7 @@ main (void)
     tcase_add_test (tcase, test_frontend_rejects_bad_messages);
     tcase_add_test (tcase, test_backend_rejects_bad_messages);
     tcase_add_test (tcase, test_stale_lease_is_dropped);
+    tcase_add_test (tcase, test_lost_report_ends_a_poison_job);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }

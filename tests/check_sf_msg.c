@@ -149,8 +149,8 @@ START_TEST (test_every_command)
 {
     const int commands [] = {
         SF_CMD_SUBMIT, SF_CMD_STATUS, SF_CMD_FETCH, SF_CMD_READY, SF_CMD_RESULTS,
-        SF_CMD_HEARTBEAT, SF_CMD_DISCONNECT, SF_CMD_ACCEPTED, SF_CMD_RESULT, SF_CMD_ERROR,
-        SF_CMD_STATUS_REPLY, SF_CMD_STATE, SF_CMD_DISPATCH
+        SF_CMD_HEARTBEAT, SF_CMD_DISCONNECT, SF_CMD_LOST, SF_CMD_ACCEPTED, SF_CMD_RESULT,
+        SF_CMD_ERROR, SF_CMD_STATUS_REPLY, SF_CMD_STATE, SF_CMD_DISPATCH
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands [0]; i++) {
         ck_assert_int_eq (sf_msg_send (zsock_resolve (s_dealer), NULL, 0, commands [i],
@@ -225,6 +225,9 @@ START_TEST (test_unknown_command)
     s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0x7f");
     s_send_raw (3, "SF01", (size_t) 4, "\x00", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0x00");
+    //  The first worker command byte after LOST
+    s_send_raw (3, "SF01", (size_t) 4, "\x16", (size_t) 1, "\xc0", (size_t) 1);
+    s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0x16");
     s_send_raw (3, "SF01", (size_t) 4, "\xff", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0xff");
 }
@@ -409,6 +412,7 @@ START_TEST (test_cmd_names)
     ck_assert_str_eq (sf_cmd_name (SF_CMD_RESULTS), "RESULTS");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_HEARTBEAT), "HEARTBEAT");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_DISCONNECT), "DISCONNECT");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_LOST), "LOST");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_ACCEPTED), "ACCEPTED");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_RESULT), "RESULT");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_ERROR), "ERROR");
@@ -423,11 +427,11 @@ START_TEST (test_cmd_names)
     ck_assert_str_eq (sf_cmd_name (0), "UNKNOWN");
     ck_assert_str_eq (sf_cmd_name (-1), "UNKNOWN");
     ck_assert_str_eq (sf_cmd_name (0x101), "UNKNOWN");
-    //  Exactly 18 of the 256 command bytes are known
+    //  Exactly 19 of the 256 command bytes are known
     int known = 0;
     for (int c = 0; c < 256; c++)
         known += strcmp (sf_cmd_name (c), "UNKNOWN") != 0;
-    ck_assert_int_eq (known, 18);
+    ck_assert_int_eq (known, 19);
 }
 END_TEST
 

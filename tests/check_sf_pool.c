@@ -43,7 +43,7 @@ s_add (sf_pool_t *pool, uint8_t id [SF_UUID_SIZE], const char *analyzer,
         sf_mp_pack_str (&pk, param);
         msgpack_pack_int64 (&pk, value);
     }
-    sf_pool_add (pool, buffer.data, buffer.size);
+    sf_pool_add (pool, id, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
 }
 
@@ -154,6 +154,89 @@ START_TEST (test_flood_spreads_in_chunks)
 }
 END_TEST
 
+//  Ids withdrawn, appended by the withdrawn callback.
+static void
+s_withdrawn (void *arg, const uint8_t id [SF_UUID_SIZE])
+{
+    s_done (arg, id);
+}
+
+START_TEST (test_withdraw_returns_jobs_not_started)
+{
+    //  One thread: the first sleep runs, the rest of its chunk and the jobs
+    //  still waiting in the pool never start
+    sf_pool_t *pool = sf_pool_new (1, false, NULL, NULL);
+    uint8_t running [SF_UUID_SIZE], id [SF_UUID_SIZE];
+    s_add (pool, running, "sleep", "ms", 300);
+    for (int i = 0; i < 3; i++)
+        s_add (pool, id, "echo", "i", i);
+    sf_pool_kick (pool);                //  All four go to the thread in one chunk
+    for (int i = 0; i < 2; i++)
+        s_add (pool, id, "echo", "i", 10 + i);
+    sf_pool_kick (pool);                //  A second chunk
+    for (int i = 0; i < 2; i++)
+        s_add (pool, id, "echo", "i", 20 + i);
+    zclock_sleep (100);                 //  The sleep has started
+
+    s_answered_t withdrawn = { .count = 0 };
+    ck_assert_int_eq (sf_pool_withdraw (pool, s_withdrawn, &withdrawn), 7);
+    ck_assert_int_eq (withdrawn.count, 7);
+    for (size_t i = 0; i < withdrawn.count; i++)
+        ck_assert (memcmp (withdrawn.ids [i], running, SF_UUID_SIZE) != 0);
+    ck_assert_int_eq (sf_pool_withdraw (pool, s_withdrawn, &withdrawn), 0);
+
+    //  Only the running job is answered, with its result
+    sf_batchw_t out;
+    sf_batchw_init (&out);
+    sf_batchw_reset (&out, 0);
+    s_answered_t answered = { .count = 0 };
+    s_collect (pool, &out, &answered, 1);
+    ck_assert (memcmp (answered.ids [0], running, SF_UUID_SIZE) == 0);
+    ck_assert_int_eq (out.count, 1);
+    //  The second chunk's answer holds nothing, and nothing more starts
+    zpoller_t *poller = zpoller_new (sf_pool_pipe (pool, 0), NULL);
+    ck_assert_ptr_nonnull (zpoller_wait (poller, 2000));
+    ck_assert_int_eq (sf_pool_collect (pool, 0, &out, s_done, &answered), 0);
+    s_add (pool, id, "echo", "i", 30);
+    sf_pool_kick (pool);
+    ck_assert_ptr_null (zpoller_wait (poller, 200));
+    zpoller_destroy (&poller);
+    ck_assert_int_eq (out.count, 1);
+    ck_assert_int_eq (answered.count, 1);
+    sf_batchw_destroy (&out);
+    sf_pool_destroy (&pool);
+}
+END_TEST
+
+START_TEST (test_cancel_all_stops_running_jobs)
+{
+    sf_pool_t *pool = sf_pool_new (2, false, NULL, NULL);
+    uint8_t first [SF_UUID_SIZE], second [SF_UUID_SIZE];
+    s_add (pool, first, "sleep", "ms", 20000);
+    s_add (pool, second, "sleep", "ms", 20000);
+    sf_pool_kick (pool);
+    zclock_sleep (50);
+    int64_t start = zclock_mono ();
+    sf_pool_cancel_all (pool);
+    sf_batchw_t out;
+    sf_batchw_init (&out);
+    sf_batchw_reset (&out, 0);
+    s_answered_t answered = { .count = 0 };
+    s_collect (pool, &out, &answered, 2);
+    ck_assert_int_lt (zclock_mono () - start, 1000);
+    sf_batchw_finish (&out);
+    sf_batchr_t reader;
+    sf_error_t error;
+    ck_assert_int_eq (sf_batchr_open (&reader, out.buffer.data, out.buffer.size, 2, 100, &error), 0);
+    msgpack_object head, payload;
+    while (sf_batchr_next (&reader, &head, &payload, NULL, NULL, &error) == 0)
+        ck_assert (sf_mp_streq (sf_mp_get (&payload, "code"), "CANCELLED"));
+    sf_batchr_close (&reader);
+    sf_batchw_destroy (&out);
+    sf_pool_destroy (&pool);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -162,6 +245,8 @@ main (void)
     tcase_set_timeout (tcase, 30);
     tcase_add_test (tcase, test_every_job_answered);
     tcase_add_test (tcase, test_flood_spreads_in_chunks);
+    tcase_add_test (tcase, test_withdraw_returns_jobs_not_started);
+    tcase_add_test (tcase, test_cancel_all_stops_running_jobs);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }

@@ -461,7 +461,7 @@ s_pool_run (sf_pool_t *pool, const s_case_t *c, const sf_candles_t *candles, boo
     sf_uuid_v7 (id);
     sf_codec_pack_dispatch_head (&pk, id, 1, 1000);
     s_pack_job (&pk, c, candles, NULL, NULL, key, state, size, 0);
-    sf_pool_add (pool, buffer.data, buffer.size);
+    sf_pool_add (pool, id, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     sf_pool_kick (pool);
 

@@ -9,6 +9,7 @@
 #include "sf_analyzers.h"
 #include "sf_log.h"
 #include "sf_option.h"
+#include "sf_supervisor.h"
 #include "sf_worker.h"
 
 //  Exit codes, one per fatal start-up site (documented in --help).
@@ -16,7 +17,8 @@ enum {
     EXIT_USAGE = 2,
     EXIT_ANALYZER = 3,
     EXIT_BROKER = 4,
-    EXIT_PLUGIN = 5
+    EXIT_PLUGIN = 5,
+    EXIT_SIGNALS = 6
 };
 
 #define S_PLUGINS_MAX 64
@@ -42,6 +44,10 @@ s_usage (FILE *out)
 "  --data-db CONNINFO   candles from PostgreSQL (deploy/sql), before --data-dir\n"
 "                                                     SHEAF_DATA_DB   (none)\n"
 "  --plugin FILE.so     load analyzers from a plugin (repeatable)\n"
+"  --grace MS           after SIGTERM, time to finish running jobs before\n"
+"                       cancelling them (0: at once)  SHEAF_GRACE     (10000)\n"
+"  --processes N        run N worker processes NAME-1..NAME-N under a\n"
+"                       supervisor that restarts them SHEAF_PROCESSES (1)\n"
 "  --enable-test-analyzers\n"
 "                       also serve test-only analyzers (crash)\n"
 "  --list               list the analyzers and exit\n"
@@ -49,7 +55,9 @@ s_usage (FILE *out)
 "  -h, --help           this text\n"
 "\n"
 "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 an analyzer failed to\n"
-"initialise, 4 the broker endpoint is malformed, 5 a plugin cannot be loaded.\n",
+"initialise, 4 the broker endpoint is malformed, 5 a plugin cannot be loaded,\n"
+"6 signals cannot be watched (signalfd). A supervisor whose workers fail at\n"
+"start-up 5 times in a row exits with their code.\n",
              SF_DEFAULT_BACKEND);
 }
 
@@ -118,6 +126,11 @@ main (int argc, char *argv [])
         config.heartbeat_ms = (int) s_number ("heartbeat", env, 10, 600000);
     if ((env = getenv ("SHEAF_LIVENESS")) && *env)
         config.liveness = (int) s_number ("liveness", env, 1, 100);
+    if ((env = getenv ("SHEAF_GRACE")) && *env)
+        config.grace_ms = (int) s_number ("grace", env, 0, 3600000);
+    size_t processes = 1;
+    if ((env = getenv ("SHEAF_PROCESSES")) && *env)
+        processes = (size_t) s_number ("processes", env, 1, 1024);
     bool verbose = (env = getenv ("SHEAF_VERBOSE")) && streq (env, "1");
     bool list = false;
     const char *plugins [S_PLUGINS_MAX + 1] = { NULL };
@@ -133,6 +146,8 @@ main (int argc, char *argv [])
         { "data-dir", required_argument, NULL, 'd' },
         { "data-db", required_argument, NULL, 'D' },
         { "plugin", required_argument, NULL, 'p' },
+        { "grace", required_argument, NULL, 'g' },
+        { "processes", required_argument, NULL, 'P' },
         { "enable-test-analyzers", no_argument, NULL, 'T' },
         { "list", no_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
@@ -157,6 +172,8 @@ main (int argc, char *argv [])
                 }
                 plugins [plugin_count++] = optarg;
                 break;
+            case 'g': config.grace_ms = (int) s_number ("grace", optarg, 0, 3600000); break;
+            case 'P': processes = (size_t) s_number ("processes", optarg, 1, 1024); break;
             case 'T': config.tests = true; break;
             case 'l': list = true; break;
             case 'v': verbose = true; break;
@@ -184,6 +201,25 @@ main (int argc, char *argv [])
         sf_analyzers_unload ();
         return 0;
     }
+    if (processes > 1) {
+        //  Before anything starts a thread (signals reach the signalfd only)
+        sf_supervisor_block_signals ();
+        sf_log_init ("sheaf-worker", verbose);
+        sf_supervisor_config_t supervision = {
+            .processes = processes, .name = config.name, .broker = config.broker,
+            .grace_ms = config.grace_ms, .argv = argv
+        };
+        sf_error_t error;
+        sf_supervisor_t *supervisor = sf_supervisor_new (&supervision, &error);
+        if (!supervisor) {
+            sf_log_error ("supervisor: %s", error.message);
+            return EXIT_SIGNALS;
+        }
+        int rc = sf_supervisor_run (supervisor);
+        sf_supervisor_destroy (&supervisor);
+        return rc;
+    }
+    sf_worker_block_signals ();
     sf_log_init ("sheaf-worker", verbose);
     //  Candle columns of big jobs come from the heap and are reused from job
     //  to job instead of being mapped (and faulted in) afresh each time
@@ -195,7 +231,8 @@ main (int argc, char *argv [])
     if (!worker) {
         sf_log_error ("worker: %s", error.message);
         return streq (error.code, "PLUGIN")? EXIT_PLUGIN:
-               streq (error.code, "ANALYZER")? EXIT_ANALYZER: EXIT_BROKER;
+               streq (error.code, "ANALYZER")? EXIT_ANALYZER:
+               streq (error.code, "SIGNALS")? EXIT_SIGNALS: EXIT_BROKER;
     }
     int rc = sf_worker_run (worker);
     sf_worker_destroy (&worker);

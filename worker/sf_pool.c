@@ -7,8 +7,17 @@
     Chunks are sized so that the waiting jobs spread over the threads with
     room (at most 128 a chunk): long jobs go one or two at a time, floods of
     short ones in large chunks.
+
+    Withdrawing (a worker draining before it stops) must know which of the
+    jobs handed to a thread have started. Each thread claims its jobs one by
+    one on a counter it shares with the I/O thread (a compare-and-swap from
+    n to n + 1); the I/O thread freezes the counter by setting its top bit,
+    which makes every later claim fail. The value it saw is the number of
+    jobs the thread started, so the jobs after those, in the order they
+    were handed over, are exactly the ones that will never run.
     ========================================================================= */
 
+#include <stdatomic.h>
 #include <time.h>
 #include "sf_actx.h"
 #include "sf_analyzers.h"
@@ -19,13 +28,7 @@
 #define S_CHUNK_MAX 128         //  Most jobs in one chunk (smaller chunks keep
                                 //  the results flowing while the rest run)
 #define S_CHUNKS_PER_THREAD 2   //  Chunks a thread may hold
-
-typedef struct {
-    zactor_t *actor;            //  The thread
-    size_t chunks;              //  Chunks it holds
-    size_t jobs;                //  Jobs in them
-    size_t sizes [S_CHUNKS_PER_THREAD];  //  Their sizes, oldest first
-} s_thread_t;
+#define S_FROZEN ((uint64_t) 1 << 63)   //  A claim counter's freeze bit
 
 //  What every thread is started with (read-only while threads run).
 typedef struct {
@@ -34,6 +37,18 @@ typedef struct {
     char *data_dir;             //  CSV data source or NULL (owned)
     char *data_db;              //  PostgreSQL conninfo or NULL (owned)
 } s_settings_t;
+
+typedef struct {
+    zactor_t *actor;            //  The thread
+    const s_settings_t *settings;       //  Shared settings (the pool's)
+    _Atomic uint64_t claimed;   //  Jobs the thread started, | S_FROZEN
+    size_t chunks;              //  Chunks it holds
+    size_t jobs;                //  Jobs in them
+    size_t sizes [S_CHUNKS_PER_THREAD];  //  Their sizes, oldest first
+    uint8_t (*ids) [SF_UUID_SIZE];      //  Ids of the jobs it holds, in order
+    size_t id_count;            //  How many (withdrawn ones are cut off)
+    uint64_t handed;            //  Jobs ever handed to it
+} s_thread_t;
 
 struct _sf_pool_t {
     s_thread_t *threads;        //  The analyzer threads
@@ -44,10 +59,12 @@ struct _sf_pool_t {
     size_t waiting_size;        //  Bytes in use
     size_t waiting_max;         //  Room
     size_t *ends;               //  End offset of each waiting job
+    uint8_t (*ids) [SF_UUID_SIZE];      //  Id of each waiting job
     size_t first;               //  Index of the first unsent job in ends
     size_t job_count;           //  Entries in ends
     size_t job_max;             //  Room in ends
     size_t running;             //  Jobs handed to threads, not answered
+    bool withdrawn;             //  No more jobs start (sf_pool_withdraw)
 };
 
 static int64_t
@@ -130,8 +147,10 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
 static void
 s_thread (zsock_t *pipe, void *args)
 {
-    const s_settings_t *settings = (const s_settings_t *) args;
+    s_thread_t *self = (s_thread_t *) args;
+    const s_settings_t *settings = self->settings;
     bool tests = settings->tests;
+    uint64_t started = 0;       //  Jobs claimed so far
     sf_actx_t ctx;
     sf_actx_init (&ctx, settings->data_dir, settings->data_db);
     ctx.stops = settings->stops;
@@ -163,6 +182,11 @@ s_thread (zsock_t *pipe, void *args)
         const char *why;
         while (sf_mp_next (&head, data, size, &offset, &head_object, NULL, NULL, &why) == 0
            &&  sf_mp_next (&job, data, size, &offset, &job_object, NULL, NULL, &why) == 0) {
+            //  A failed claim: the I/O thread withdrew this job (and the rest)
+            uint64_t expected = started;
+            if (!atomic_compare_exchange_strong (&self->claimed, &expected, started + 1))
+                continue;
+            started++;
             size_t before = ids.size;
             s_run_job (&ctx, tests, &head_object, &job_object, &packer, &ids);
             if (ids.size > before)
@@ -197,8 +221,14 @@ sf_pool_new (size_t threads, bool tests, const char *data_dir, const char *data_
     self->settings.data_db = data_db? strdup (data_db): NULL;
     self->thread_count = threads;
     self->threads = (s_thread_t *) zmalloc (threads * sizeof (s_thread_t));
-    for (size_t i = 0; i < threads; i++)
-        self->threads [i].actor = zactor_new (s_thread, &self->settings);
+    for (size_t i = 0; i < threads; i++) {
+        s_thread_t *thread = &self->threads [i];
+        thread->settings = &self->settings;
+        atomic_init (&thread->claimed, 0);
+        thread->ids = (uint8_t (*) [SF_UUID_SIZE])
+                      zmalloc (S_CHUNKS_PER_THREAD * S_CHUNK_MAX * SF_UUID_SIZE);
+        thread->actor = zactor_new (s_thread, thread);
+    }
     return self;
 }
 
@@ -208,14 +238,17 @@ sf_pool_destroy (sf_pool_t **self_p)
     if (!self_p || !*self_p)
         return;
     sf_pool_t *self = *self_p;
-    for (size_t i = 0; i < self->thread_count; i++)
+    for (size_t i = 0; i < self->thread_count; i++) {
         zactor_destroy (&self->threads [i].actor);
+        free (self->threads [i].ids);
+    }
     free (self->threads);
     sf_stops_destroy (&self->settings.stops);
     free (self->settings.data_dir);
     free (self->settings.data_db);
     free (self->waiting);
     free (self->ends);
+    free (self->ids);
     free (self);
     *self_p = NULL;
 }
@@ -245,7 +278,7 @@ sf_pool_load (sf_pool_t *self)
 }
 
 void
-sf_pool_add (sf_pool_t *self, const char *item, size_t size)
+sf_pool_add (sf_pool_t *self, const uint8_t id [SF_UUID_SIZE], const char *item, size_t size)
 {
     //  Reclaim the space of sent jobs before growing
     if (self->first == self->job_count) {
@@ -261,11 +294,14 @@ sf_pool_add (sf_pool_t *self, const char *item, size_t size)
     if (self->job_count == self->job_max) {
         self->job_max = self->job_max? self->job_max * 2: 256;
         self->ends = (size_t *) realloc (self->ends, self->job_max * sizeof (size_t));
-        if (!self->ends)
+        self->ids = (uint8_t (*) [SF_UUID_SIZE]) realloc (self->ids,
+                                                          self->job_max * SF_UUID_SIZE);
+        if (!self->ends || !self->ids)
             abort ();
     }
     memcpy (self->waiting + self->waiting_size, item, size);
     self->waiting_size += size;
+    memcpy (self->ids [self->job_count], id, SF_UUID_SIZE);
     self->ends [self->job_count++] = self->waiting_size;
 }
 
@@ -273,7 +309,7 @@ void
 sf_pool_kick (sf_pool_t *self)
 {
     size_t waiting = self->job_count - self->first;
-    while (waiting > 0) {
+    while (waiting > 0 && !self->withdrawn) {
         //  The thread with room holding the fewest jobs
         s_thread_t *thread = NULL;
         size_t with_room = 0;
@@ -296,6 +332,9 @@ sf_pool_kick (sf_pool_t *self)
         uint32_t count = (uint32_t) chunk;
         zmsg_addmem (msg, &count, sizeof count);
         zmsg_send (&msg, thread->actor);
+        memcpy (thread->ids [thread->id_count], self->ids [self->first], chunk * SF_UUID_SIZE);
+        thread->id_count += chunk;
+        thread->handed += chunk;
         thread->sizes [thread->chunks] = chunk;
         thread->chunks++;
         thread->jobs += chunk;
@@ -337,9 +376,47 @@ sf_pool_collect (sf_pool_t *self, size_t index, sf_batchw_t *out,
     size_t chunk = thread->sizes [0];
     for (size_t i = 1; i < thread->chunks; i++)
         thread->sizes [i - 1] = thread->sizes [i];
+    //  Withdrawn jobs were cut off the end of the ids already
+    size_t gone = chunk < thread->id_count? chunk: thread->id_count;
+    memmove (thread->ids [0], thread->ids [gone], (thread->id_count - gone) * SF_UUID_SIZE);
+    thread->id_count -= gone;
     thread->chunks--;
     thread->jobs -= chunk;
     self->running -= chunk;
     zmsg_destroy (&msg);
     return (int) count;
+}
+
+size_t
+sf_pool_withdraw (sf_pool_t *self, void (*withdrawn) (void *arg, const uint8_t id [SF_UUID_SIZE]),
+                  void *arg)
+{
+    size_t count = 0;
+    if (self->withdrawn)
+        return 0;
+    self->withdrawn = true;
+    //  Waiting in the pool: never handed over
+    for (size_t i = self->first; i < self->job_count; i++, count++)
+        withdrawn (arg, self->ids [i]);
+    self->first = self->job_count = 0;
+    self->waiting_start = self->waiting_size = 0;
+    //  Handed to a thread: those after the ones it claimed
+    for (size_t i = 0; i < self->thread_count; i++) {
+        s_thread_t *thread = &self->threads [i];
+        uint64_t started = atomic_fetch_or (&thread->claimed, S_FROZEN) & ~S_FROZEN;
+        //  Every job of the chunks answered so far was claimed, so the jobs
+        //  never started are the last ones of the ids it holds
+        size_t unstarted = (size_t) (thread->handed - started);
+        assert (unstarted <= thread->id_count);
+        for (size_t j = thread->id_count - unstarted; j < thread->id_count; j++, count++)
+            withdrawn (arg, thread->ids [j]);
+        thread->id_count -= unstarted;
+    }
+    return count;
+}
+
+void
+sf_pool_cancel_all (sf_pool_t *self)
+{
+    sf_stops_all (self->settings.stops);
 }

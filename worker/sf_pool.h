@@ -33,9 +33,10 @@ size_t sf_pool_threads (sf_pool_t *self);
 //  The pipe of thread index, for the I/O loop to read results from.
 zsock_t *sf_pool_pipe (sf_pool_t *self, size_t index);
 
-//  Queue one job: a DISPATCH item (header and job map encodings, size
-//  bytes, copied).
-void sf_pool_add (sf_pool_t *self, const char *item, size_t size);
+//  Queue one job: id and its DISPATCH item (header and job map encodings,
+//  size bytes, copied).
+void sf_pool_add (sf_pool_t *self, const uint8_t id [SF_UUID_SIZE], const char *item,
+                  size_t size);
 
 //  Hand waiting jobs to threads with room.
 void sf_pool_kick (sf_pool_t *self);
@@ -44,8 +45,21 @@ void sf_pool_kick (sf_pool_t *self);
 //  CANCELLED without running; a running analyzer sees sf_actx_cancelled.
 void sf_pool_stop (sf_pool_t *self, const uint8_t id [SF_UUID_SIZE]);
 
-//  Jobs waiting or running.
+//  Jobs waiting or running (withdrawn ones count until their chunk is
+//  answered).
 size_t sf_pool_load (sf_pool_t *self);
+
+//  Start no more jobs: the jobs that have not started, whether waiting in
+//  the pool or handed to a thread, will never run and are not answered;
+//  calls withdrawn (arg, id) for each, and returns how many. Jobs running
+//  now run to their end and are answered as usual. Lasts for the pool's
+//  life (sf_pool_add and sf_pool_kick then start nothing).
+size_t sf_pool_withdraw (sf_pool_t *self,
+                         void (*withdrawn) (void *arg, const uint8_t id [SF_UUID_SIZE]),
+                         void *arg);
+
+//  Cancel every job, running or to come: analyzers see sf_actx_cancelled.
+void sf_pool_cancel_all (sf_pool_t *self);
 
 //  Receive one answer from thread index: append its RESULTS items to out
 //  and call done (arg, id) for each job it answers. Returns the number of

@@ -11,6 +11,7 @@ struct _sf_stops_t {
     pthread_mutex_t lock;       //  Guards ids
     zhashx_t *ids;              //  Set of job ids (keys copied)
     atomic_size_t size;         //  Its size, read without the lock
+    atomic_bool all;            //  Every job stops
 };
 
 sf_stops_t *
@@ -20,6 +21,7 @@ sf_stops_new (void)
     pthread_mutex_init (&self->lock, NULL);
     self->ids = sf_uuid_table (true);
     atomic_init (&self->size, 0);
+    atomic_init (&self->all, false);
     return self;
 }
 
@@ -55,9 +57,17 @@ sf_stops_remove (sf_stops_t *self, const uint8_t id [SF_UUID_SIZE])
     pthread_mutex_unlock (&self->lock);
 }
 
+void
+sf_stops_all (sf_stops_t *self)
+{
+    atomic_store (&self->all, true);
+}
+
 bool
 sf_stops_has (sf_stops_t *self, const uint8_t id [SF_UUID_SIZE])
 {
+    if (atomic_load (&self->all))
+        return true;
     if (atomic_load (&self->size) == 0)
         return false;
     pthread_mutex_lock (&self->lock);

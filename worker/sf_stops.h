@@ -22,6 +22,9 @@ void sf_stops_destroy (sf_stops_t **self_p);
 void sf_stops_add (sf_stops_t *self, const uint8_t id [SF_UUID_SIZE]);
 void sf_stops_remove (sf_stops_t *self, const uint8_t id [SF_UUID_SIZE]);
 
+//  Stop every job, held now or later (the worker gives up on them).
+void sf_stops_all (sf_stops_t *self);
+
 //  True when the job id should stop. Safe from any thread.
 bool sf_stops_has (sf_stops_t *self, const uint8_t id [SF_UUID_SIZE]);
 

@@ -16,9 +16,20 @@
     them in READY as "holding". The broker requeues whatever else it
     thought this worker had (e.g. results lost with the old socket), and
     results finished while disconnected go out after READY.
+
+    Draining uses the same rule. On SIGTERM the pool withdraws every job
+    that has not started, and the worker registers again with READY: those
+    jobs are not in "holding", so the broker puts them back in their queues
+    at once, and one slot keeps it from sending more while the running
+    jobs finish. Their results go out as usual; when the worker holds
+    nothing more, or the grace period is over (the rest is cancelled), it
+    sends DISCONNECT, and the broker requeues whatever is left. Results
+    must leave before DISCONNECT: after it, their lease is gone.
     ========================================================================= */
 
 #include <czmq.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 #include "sf_analyzers.h"
 #include "sf_codec.h"
@@ -45,6 +56,10 @@ struct _sf_worker_t {
     msgpack_sbuffer body;       //  Scratch body
     int liveness;               //  Intervals left before reconnecting
     int backoff_ms;             //  Wait before the next reconnect
+    int signal_fd;              //  SIGINT and SIGTERM (signalfd)
+    bool draining;              //  A stop signal came: finishing, taking nothing
+    size_t finished;            //  Jobs answered since draining began
+    size_t returned;            //  Jobs withdrawn while draining
 };
 
 void
@@ -61,6 +76,17 @@ sf_worker_config_defaults (sf_worker_config_t *config)
     config->data_dir = NULL;
     config->data_db = NULL;
     config->plugins = NULL;
+    config->grace_ms = 10000;
+}
+
+void
+sf_worker_block_signals (void)
+{
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
 }
 
 static int s_broker_reader (zloop_t *loop, zsock_t *socket, void *arg);
@@ -96,7 +122,8 @@ s_flush_results (sf_worker_t *self)
     sf_batchw_reset (&self->out, 0);
 }
 
-//  READY {name, slots, analyzers, holding}.
+//  READY {name, slots, analyzers, holding}. Draining, one slot: the broker
+//  sends nothing while the worker holds a job.
 static void
 s_send_ready (sf_worker_t *self)
 {
@@ -105,7 +132,7 @@ s_send_ready (sf_worker_t *self)
     msgpack_packer_init (&pk, &self->body, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 4);
     sf_mp_pack_kv_str (&pk, "name", self->name);
-    sf_mp_pack_kv_uint (&pk, "slots", self->config.slots);
+    sf_mp_pack_kv_uint (&pk, "slots", self->draining? 1: self->config.slots);
     size_t served = 0;
     for (size_t i = 0; i < sf_analyzers_count (); i++)
         served += sf_analyzers_served (sf_analyzers_at (i), self->config.tests);
@@ -194,9 +221,12 @@ s_on_dispatch (sf_worker_t *self, sf_msg_t *msg)
     while (rc == 0 && (rc = sf_batchr_next (&reader, &head, NULL, NULL, NULL, &error)) == 0) {
         uint8_t id [SF_UUID_SIZE];
         uint32_t attempt, timeout_ms;
-        if (sf_codec_read_dispatch_head (&head, id, &attempt, &timeout_ms, &error) == 0) {
+        //  Draining, a job is not taken: the broker sent it before our READY
+        //  (which requeued it) or takes it back at DISCONNECT
+        if (sf_codec_read_dispatch_head (&head, id, &attempt, &timeout_ms, &error) == 0
+        &&  !self->draining) {
             zhashx_update (self->held, id, (void *) 1);     //  A set: the value is unused
-            sf_pool_add (self->pool, reader.data + start, reader.offset - start);
+            sf_pool_add (self->pool, id, reader.data + start, reader.offset - start);
         }
         start = reader.offset;
     }
@@ -303,12 +333,78 @@ s_pool_reader (zloop_t *loop, zsock_t *socket, void *arg)
     sf_worker_t *self = (sf_worker_t *) arg;
     for (size_t i = 0; i < sf_pool_threads (self->pool); i++)
         if (sf_pool_pipe (self->pool, i) == socket) {
-            sf_pool_collect (self->pool, i, &self->out, s_job_answered, self);
+            int answered = sf_pool_collect (self->pool, i, &self->out, s_job_answered, self);
+            if (self->draining && answered > 0)
+                self->finished += (size_t) answered;
             break;
         }
     sf_pool_kick (self->pool);
     s_flush_results (self);
+    //  Drained: every job answered on the wire
+    return self->draining && zhashx_size (self->held) == 0? -1: 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Stopping: drain, or leave at once.
+
+static void
+s_job_withdrawn (void *arg, const uint8_t id [SF_UUID_SIZE])
+{
+    sf_worker_t *self = (sf_worker_t *) arg;
+    zhashx_delete (self->held, id);
+}
+
+//  Leave now: cancel what runs, send the results that are ready. Returns
+//  -1 to end the loop (the broker then hears DISCONNECT).
+static int
+s_leave_now (sf_worker_t *self)
+{
+    sf_pool_cancel_all (self->pool);
+    s_flush_results (self);
+    return -1;
+}
+
+static int
+s_grace_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_worker_t *self = (sf_worker_t *) arg;
+    sf_log_warning ("worker: grace period of %d ms over, cancelling %zu jobs (worker=%s)",
+                    self->config.grace_ms, zhashx_size (self->held), self->name);
+    return s_leave_now (self);
+}
+
+//  Begin draining: the jobs not started go back to the broker now.
+static int
+s_drain (sf_worker_t *self)
+{
+    self->draining = true;
+    self->returned = sf_pool_withdraw (self->pool, s_job_withdrawn, self);
+    s_send_ready (self);
+    sf_log_info ("worker: draining, %zu jobs returned, %zu to finish within %d ms (worker=%s)",
+                 self->returned, zhashx_size (self->held), self->config.grace_ms, self->name);
+    if (zhashx_size (self->held) == 0)
+        return -1;
+    zloop_timer (self->loop, (size_t) self->config.grace_ms, 1, s_grace_timer, self);
     return 0;
+}
+
+static int
+s_signal_reader (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop, (void) item;
+    sf_worker_t *self = (sf_worker_t *) arg;
+    struct signalfd_siginfo info;
+    int rc = 0;
+    while (rc == 0 && read (self->signal_fd, &info, sizeof info) == (ssize_t) sizeof info) {
+        sf_log_info ("worker: %s received (worker=%s)", info.ssi_signo == SIGINT? "SIGINT":
+                     "SIGTERM", self->name);
+        if (self->draining || self->config.grace_ms == 0)
+            rc = s_leave_now (self);
+        else
+            rc = s_drain (self);
+    }
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -346,6 +442,7 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
         return NULL;
     }
     sf_worker_t *self = (sf_worker_t *) zmalloc (sizeof *self);
+    self->signal_fd = -1;
     self->config = *config;
     if (self->config.slots == 0)
         self->config.slots = (uint32_t) (8 * config->threads);
@@ -374,6 +471,19 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
     self->loop = zloop_new ();
     for (size_t i = 0; i < sf_pool_threads (self->pool); i++)
         zloop_reader (self->loop, sf_pool_pipe (self->pool, i), s_pool_reader, self);
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    self->signal_fd = signalfd (-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->signal_fd < 0) {
+        //  Blocked and unread, SIGTERM would never stop the worker
+        sf_error_set (error, "SIGNALS", "cannot watch signals: %s", strerror (errno));
+        sf_worker_destroy (&self);
+        return NULL;
+    }
+    zmq_pollitem_t item = { NULL, self->signal_fd, ZMQ_POLLIN, 0 };
+    zloop_poller (self->loop, &item, s_signal_reader, self);
     zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_heartbeat_timer, self);
     if (s_connect (self)) {
         sf_error_set (error, "BROKER", "cannot connect to %s", config->broker);
@@ -392,8 +502,13 @@ sf_worker_run (sf_worker_t *self)
     //  Leaving: the broker requeues whatever this worker still holds
     if (self->dealer)
         s_send_nil (self, SF_CMD_DISCONNECT);
-    sf_log_info ("worker: stopping (worker=%s holding=%zu)", self->name,
-                 zhashx_size (self->held));
+    if (self->draining)
+        sf_log_info ("worker: stopping, %zu jobs finished while draining, %zu returned "
+                     "(worker=%s)", self->finished, self->returned + zhashx_size (self->held),
+                     self->name);
+    else
+        sf_log_info ("worker: stopping, %zu jobs returned (worker=%s)",
+                     zhashx_size (self->held), self->name);
     return 0;
 }
 
@@ -404,7 +519,11 @@ sf_worker_destroy (sf_worker_t **self_p)
         return;
     sf_worker_t *self = *self_p;
     zloop_destroy (&self->loop);
+    if (self->pool)
+        sf_pool_cancel_all (self->pool);        //  Threads stop quickly
     sf_pool_destroy (&self->pool);
+    if (self->signal_fd >= 0)
+        close (self->signal_fd);
     if (self->dealer) {
         zsock_set_linger (self->dealer, 500);   //  Let DISCONNECT leave
         zsock_destroy (&self->dealer);

@@ -22,20 +22,31 @@ typedef struct {
     const char *data_dir;       //  CSV data source directory or NULL
     const char *data_db;        //  PostgreSQL data source (conninfo) or NULL
     const char **plugins;       //  Plugin files to load (NULL-terminated) or NULL
+    int grace_ms;               //  Drain time after SIGTERM; 0: stop at once
 } sf_worker_config_t;
 
 //  Defaults: the broker's default backend, one thread per core, 8 slots a
-//  thread, 1000 ms heartbeats, liveness 3.
+//  thread, 1000 ms heartbeats, liveness 3, 10 s grace.
 void sf_worker_config_defaults (sf_worker_config_t *config);
 
 typedef struct _sf_worker_t sf_worker_t;
 
-//  Load the plugins, start the pool and connect. Returns NULL with error
+//  Load the plugins, start the pool and connect. SIGINT and SIGTERM reach
+//  the worker through a signalfd: the caller blocks them in every thread,
+//  before it starts any (sf_worker_block_signals). Returns NULL with error
 //  (code PLUGIN when a plugin cannot be loaded, ANALYZER when an
-//  analyzer's init failed, BROKER when the endpoint is malformed).
+//  analyzer's init failed, BROKER when the endpoint is malformed, SIGNALS
+//  when the signalfd cannot be made).
 sf_worker_t *sf_worker_new (const sf_worker_config_t *config, sf_error_t *error);
 
-//  Serve until SIGINT/SIGTERM, then tell the broker it leaves. Returns 0.
+//  Block SIGINT and SIGTERM in the calling thread and the threads it starts
+//  later, so that only the worker's signalfd sees them.
+void sf_worker_block_signals (void);
+
+//  Serve until SIGINT/SIGTERM, then drain: start no more jobs, return the
+//  ones not started to the broker, finish the running ones within the
+//  grace period (then cancel and return them), send their results and
+//  leave. A second signal, or a grace of 0, leaves at once. Returns 0.
 int sf_worker_run (sf_worker_t *self);
 
 void sf_worker_destroy (sf_worker_t **self_p);

@@ -79,6 +79,24 @@ fleet_signal (fleet_t *self, pid_t pid, int sig)
     return status;
 }
 
+int
+fleet_wait (fleet_t *self, pid_t pid, int timeout_ms)
+{
+    int status = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (waitpid (pid, &status, WNOHANG) != pid) {
+        if (zclock_mono () >= deadline)
+            return -1;
+        zclock_sleep (10);
+    }
+    for (size_t i = 0; i < self->proc_count; i++)
+        if (self->procs [i] == pid)
+            self->procs [i] = 0;
+    if (pid == self->broker)
+        self->broker = 0;
+    return status;
+}
+
 //  Copy the processes' logs to stderr, so a failure shows why.
 static void
 s_dump_logs (fleet_t *self)
@@ -181,9 +199,9 @@ fleet_worker (fleet_t *self, const char *name, int threads, int slots, char *con
     char *argv [32] = {
         "sheaf-worker", "--broker", self->backend, "--name", (char *) name,
         "--threads", threads_text, "--slots", slots_text,
-        "--heartbeat", "200", "--liveness", "3"
+        "--heartbeat", "200", "--liveness", "3", "--grace", "1000"
     };
-    int count = 13;
+    int count = 15;
     s_append (argv, &count, extra);
     return fleet_spawn (self, name, argv);
 }

@@ -50,13 +50,19 @@ pid_t fleet_spawn (fleet_t *self, const char *log_name, char *const argv []);
 //  list of more flags (a later --store wins).
 pid_t fleet_broker (fleet_t *self, char *const extra []);
 
-//  Start a worker named name with threads threads and slots slots.
+//  Start a worker named name with threads threads and slots slots, fast
+//  heartbeats and a grace period of one second (so that it stops within
+//  fleet_destroy's two seconds; a later --grace in extra wins).
 pid_t fleet_worker (fleet_t *self, const char *name, int threads, int slots,
                     char *const extra []);
 
 //  Send sig to pid and, for SIGKILL/SIGTERM, wait for it. Returns its
 //  wait status.
 int fleet_signal (fleet_t *self, pid_t pid, int sig);
+
+//  Wait up to timeout_ms for pid to exit by itself, and forget it. Returns
+//  its wait status, or -1 if it is still running (it stays tracked).
+int fleet_wait (fleet_t *self, pid_t pid, int timeout_ms);
 
 //  Wait up to timeout_ms until the broker reports count workers. Returns
 //  true if it did.
