@@ -13,12 +13,14 @@
 
 #include <stdint.h>
 #include "sheaf.h"
+#include "sf_codec.h"
 #include "sf_uuid.h"
 
 typedef struct _sf_queue_t sf_queue_t;
 typedef struct _sf_wrec_t sf_wrec_t;
 typedef struct _sf_crec_t sf_crec_t;
 typedef struct _sf_entry_t sf_entry_t;
+typedef struct _sf_group_t sf_group_t;
 
 typedef enum {
     SF_JOB_QUEUED,              //  Waiting in its queue
@@ -47,6 +49,8 @@ struct _sf_entry_t {
     const char *worker_name;    //  Who produced the result (interned, borrowed)
     char *payload;              //  Result or error map encoding (owned)
     uint32_t payload_size;      //  Its size
+    sf_group_t *group;          //  Its group, or NULL (borrowed; the group keeps it)
+    uint32_t index;             //  Its position in its group
     sf_entry_t *prev;           //  Links in its current list
     sf_entry_t *next;
 };
@@ -61,6 +65,11 @@ typedef struct {
 void sf_entry_list_append (sf_entry_list_t *list, sf_entry_t *entry);
 void sf_entry_list_prepend (sf_entry_list_t *list, sf_entry_t *entry);
 void sf_entry_list_remove (sf_entry_list_t *list, sf_entry_t *entry);
+
+//  A new queued-to-be entry for a checked job (spec) whose encoding is raw
+//  (raw_size bytes, copied), accepted at now_us; no id, queue or key yet.
+sf_entry_t *sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size,
+                          int64_t now_us);
 
 //  Free an entry and everything it owns (the client reference must have
 //  been released by then).

@@ -79,7 +79,16 @@ sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us)
 {
     entry->state = SF_JOB_FINISHED;
     entry->finished_us = now_us;
-    sf_entry_list_append (&self->finished, entry);
+    if (!entry->group)
+        sf_entry_list_append (&self->finished, entry);
+}
+
+void
+sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry)
+{
+    if (entry->key)
+        zhashx_delete (self->by_key, entry->key);
+    zhashx_delete (self->by_id, entry->id);
 }
 
 //  --------------------------------------------------------------------------

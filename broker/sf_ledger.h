@@ -32,8 +32,12 @@ sf_entry_t *sf_ledger_find (sf_ledger_t *self, const uint8_t id [SF_UUID_SIZE]);
 //  Unfinished or kept entry with this idempotency key, or NULL.
 sf_entry_t *sf_ledger_find_key (sf_ledger_t *self, const char *key, size_t key_size);
 
-//  Record that entry has reached its final status at now_us.
+//  Record that entry has reached its final status at now_us. An entry of a
+//  group is kept by its group, not evicted by purge (see sf_ledger_forget).
 void sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us);
+
+//  Remove a finished entry of a group and destroy it (its group is going).
+void sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry);
 
 //  Evict finished entries beyond the count limit or older than the TTL.
 //  Returns how many were evicted.

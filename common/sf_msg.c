@@ -21,6 +21,7 @@ sf_cmd_name (int command)
         case SF_CMD_SUBMIT: return "SUBMIT";
         case SF_CMD_STATUS: return "STATUS";
         case SF_CMD_FETCH: return "FETCH";
+        case SF_CMD_GROUP: return "GROUP";
         case SF_CMD_READY: return "READY";
         case SF_CMD_RESULTS: return "RESULTS";
         case SF_CMD_HEARTBEAT: return "HEARTBEAT";
@@ -30,6 +31,8 @@ sf_cmd_name (int command)
         case SF_CMD_ERROR: return "ERROR";
         case SF_CMD_STATUS_REPLY: return "STATUS_REPLY";
         case SF_CMD_STATE: return "STATE";
+        case SF_CMD_GROUP_RESULT: return "GROUP_RESULT";
+        case SF_CMD_GROUP_ITEM: return "GROUP_ITEM";
         case SF_CMD_DISPATCH: return "DISPATCH";
         default: return "UNKNOWN";
     }

@@ -26,6 +26,7 @@ typedef enum {
     SF_CMD_SUBMIT = 0x01,
     SF_CMD_STATUS = 0x02,
     SF_CMD_FETCH = 0x03,
+    SF_CMD_GROUP = 0x06,
     //  Worker to broker (HEARTBEAT and DISCONNECT go both ways)
     SF_CMD_READY = 0x11,
     SF_CMD_RESULTS = 0x12,
@@ -37,6 +38,8 @@ typedef enum {
     SF_CMD_ERROR = 0x83,
     SF_CMD_STATUS_REPLY = 0x84,
     SF_CMD_STATE = 0x85,
+    SF_CMD_GROUP_RESULT = 0x86,
+    SF_CMD_GROUP_ITEM = 0x87,
     //  Broker to worker
     SF_CMD_DISPATCH = 0x91
 } sf_cmd_t;
