@@ -1219,12 +1219,14 @@ s_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group, uint64_t tag
     }
     else {
         msgpack_packer *pk = s_reply_begin (self);
-        msgpack_pack_map (pk, 3);
+        msgpack_pack_map (pk, 4);
         sf_mp_pack_kv_uint (pk, "tag", tag);
         sf_mp_pack_str (pk, "id");
         msgpack_pack_bin (pk, SF_UUID_SIZE);
         msgpack_pack_bin_body (pk, group->id, SF_UUID_SIZE);
         sf_mp_pack_kv_str (pk, "state", "running");
+        sf_mp_pack_str (pk, "group");
+        msgpack_pack_true (pk);
         s_reply_send (self, self->frontend, msg, SF_CMD_STATE);
     }
 }

@@ -560,12 +560,16 @@ sf_codec_read_group_opts (const msgpack_object *header, sf_group_opts_t *opts,
 void
 sf_codec_pack_group_head (msgpack_packer *pk, const sf_group_head_t *head, bool item)
 {
-    msgpack_pack_map (pk, item? 3: 7 + SF_STATUS_INVALID);
+    msgpack_pack_map (pk, item? 3: 6 + SF_STATUS_INVALID);
     //  The tag and count first and fixed-width, as in every batch header
-    sf_mp_pack_str (pk, "tag");
-    msgpack_pack_uint64 (pk, head->tag);
-    sf_mp_pack_str (pk, "n");
-    msgpack_pack_uint32 (pk, head->n);
+    unsigned char fixed [16] = { 0xa3, 't', 'a', 'g', 0xcf, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1, 'n', 0xce };
+    for (int i = 0; i < 8; i++)
+        fixed [5 + i] = (unsigned char) (head->tag >> (56 - 8 * i));
+    pk->callback (pk->data, (const char *) fixed, sizeof fixed);
+    unsigned char count [4];
+    for (int i = 0; i < 4; i++)
+        count [i] = (unsigned char) (head->n >> (24 - 8 * i));
+    pk->callback (pk->data, (const char *) count, sizeof count);
     sf_mp_pack_str (pk, "group");
     msgpack_pack_bin (pk, SF_UUID_SIZE);
     msgpack_pack_bin_body (pk, head->group, SF_UUID_SIZE);
