@@ -1255,22 +1255,23 @@ s_groups_purge (sf_broker_t *self)
             kept += group->total;
     sf_group_t *group = (sf_group_t *) zlistx_first (self->group_list);
     while (group) {
-        sf_group_t *next = (sf_group_t *) zlistx_next (self->group_list);
+        void *handle = zlistx_cursor (self->group_list);
+        bool last = zlistx_next (self->group_list) == NULL;
         bool expired = self->now_us - group->answered_us
                      > (int64_t) self->config.result_ttl_ms * 1000;
-        if (group->answered && (expired || (kept > self->config.result_max && next))) {
+        if (group->answered && (expired || (kept > self->config.result_max && !last))) {
             kept -= group->total;
             for (uint32_t i = 0; i < group->total; i++)
                 sf_ledger_forget (self->ledger, group->items [i]);
             if (group->launched)
                 sf_ledger_forget (self->ledger, group->then);
-            zlistx_delete (self->group_list, zlistx_cursor (self->group_list));
+            zlistx_delete (self->group_list, handle);
             zhashx_delete (self->groups, group->id);
-            //  Deleting the cursor leaves the list without one: start over
+            //  The list's cursor went with the item: start over
             group = (sf_group_t *) zlistx_first (self->group_list);
-            continue;
         }
-        group = next;
+        else
+            group = (sf_group_t *) zlistx_item (self->group_list);
     }
 }
 

@@ -88,7 +88,7 @@ s_on_done (sf_gather_t *gather, void *arg)
 //  is reported with its number. Returns the jobs (count in *count), or
 //  NULL when a line was bad or the file could not be read.
 static sf_job_t **
-s_read_jobs (const char *path, size_t *count)
+s_read_jobs (const char *path, size_t max_jobs, size_t *count)
 {
     FILE *file = streq (path, "-")? stdin: fopen (path, "r");
     if (!file) {
@@ -129,7 +129,7 @@ s_read_jobs (const char *path, size_t *count)
         fprintf (stderr, "sheaf: gather: %s holds no jobs\n", path);
         bad++;
     }
-    if (!bad && size > 99999) {
+    if (!bad && size > max_jobs) {
         fprintf (stderr, "sheaf: gather: %s holds %zu jobs; a group holds at most 100000 "
                          "with its chord\n", path, size);
         bad++;
@@ -220,7 +220,7 @@ sf_cli_gather (sf_cli_t *cli, int argc, char *argv [])
         }
     }
     size_t count = 0;
-    sf_job_t **jobs = s_read_jobs (path, &count);
+    sf_job_t **jobs = s_read_jobs (path, opts.then? 99999: 100000, &count);
     if (!jobs) {
         sf_job_destroy (&opts.then);
         return SF_EXIT_USAGE;
