@@ -31,6 +31,7 @@ struct _sf_client_t {
     bool has_group;             //  The last ACCEPTED named a group
     zlistx_t *gathers;          //  Groups waiting for their answer (s_pending_t)
     uint64_t fetch_tag;         //  Tag of the group FETCH in progress, 0 if none
+    uint8_t fetch_id [SF_UUID_SIZE];    //  The group it asks for
     sf_gather_t *fetched;       //  Its answer, once arrived
 };
 
@@ -218,7 +219,10 @@ s_group_message (sf_client_t *self, int command, sf_error_t *error)
     if (pending && !item && head.tag != pending->tag)
         pending = NULL;         //  A FETCH of our own group: not its answer
     sf_gather_t *gather = pending? pending->gather: NULL;
-    if (!item && !pending && self->fetch_tag && head.tag == self->fetch_tag) {
+    //  A FETCH is answered with its tag now, or with tag 0 when it waited
+    if (!item && !pending && self->fetch_tag
+    &&  (head.tag == self->fetch_tag
+     || (head.tag == 0 && memcmp (head.group, self->fetch_id, SF_UUID_SIZE) == 0))) {
         sf_gather_destroy (&self->fetched);
         gather = self->fetched = sf_gather_new (head.group, head.total);
     }
@@ -714,6 +718,7 @@ sf_client_fetch_group (sf_client_t *self, const char *id, bool wait, int timeout
     if (s_send_request (self, SF_CMD_FETCH, error))
         return NULL;
     self->fetch_tag = tag;
+    memcpy (self->fetch_id, binary, SF_UUID_SIZE);
     sf_gather_destroy (&self->fetched);
     int64_t deadline = s_deadline (wait? timeout_ms: self->timeout_ms);
     sf_gather_t *gather = NULL;
