@@ -91,6 +91,8 @@ struct _sf_broker_t {
     zhashx_t *names;            //  Worker names results point to (s_intern)
     zhashx_t *groups;           //  Group id -> group (owns groups)
     zlistx_t *group_list;       //  The same groups, oldest first (borrowed)
+    zlistx_t *group_deadlines;  //  Running groups with a deadline (borrowed)
+    size_t group_items_kept;    //  Items of answered groups still kept
     s_ptrs_t send_groups;       //  Stream groups with a GROUP_ITEM staged
     s_ptrs_t dirty;             //  Queues to dispatch from
     s_ptrs_t send_workers;      //  Workers with a DISPATCH staged
@@ -1088,6 +1090,7 @@ s_group_answer (sf_broker_t *self, sf_group_t *group)
 {
     group->answered = true;
     group->answered_us = self->now_us;
+    self->group_items_kept += group->total;
     if (group->stream)
         s_group_send_stream (self, group);
     msgpack_sbuffer body;
@@ -1143,6 +1146,10 @@ s_group_launch_chord (sf_broker_t *self, sf_group_t *group)
 static void
 s_group_decided (sf_broker_t *self, sf_group_t *group)
 {
+    if (group->deadline_handle) {
+        zlistx_delete (self->group_deadlines, group->deadline_handle);
+        group->deadline_handle = NULL;
+    }
     sf_status_t status = group->state == SF_GROUP_TIMEOUT? SF_STATUS_TIMEOUT
                                                          : SF_STATUS_CANCELLED;
     for (uint32_t i = 0; i < group->total && group->finished < group->total; i++)
@@ -1235,11 +1242,16 @@ s_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group, uint64_t tag
 static void
 s_groups_tick (sf_broker_t *self)
 {
-    for (sf_group_t *group = (sf_group_t *) zlistx_first (self->group_list); group;
-         group = (sf_group_t *) zlistx_next (self->group_list))
-        if (group->deadline_us && self->now_us >= group->deadline_us
-        &&  sf_group_end (group, SF_GROUP_TIMEOUT))
+    //  Deciding a group takes it off the list: start over after each
+    sf_group_t *group = (sf_group_t *) zlistx_first (self->group_deadlines);
+    while (group) {
+        if (self->now_us >= group->deadline_us && sf_group_end (group, SF_GROUP_TIMEOUT)) {
             s_group_decided (self, group);
+            group = (sf_group_t *) zlistx_first (self->group_deadlines);
+        }
+        else
+            group = (sf_group_t *) zlistx_next (self->group_deadlines);
+    }
 }
 
 //  Forget answered groups, oldest first, while the items they keep are more
@@ -1248,19 +1260,15 @@ s_groups_tick (sf_broker_t *self)
 static void
 s_groups_purge (sf_broker_t *self)
 {
-    size_t kept = 0;
-    for (sf_group_t *group = (sf_group_t *) zlistx_first (self->group_list); group;
-         group = (sf_group_t *) zlistx_next (self->group_list))
-        if (group->answered)
-            kept += group->total;
     sf_group_t *group = (sf_group_t *) zlistx_first (self->group_list);
     while (group) {
         void *handle = zlistx_cursor (self->group_list);
         bool last = zlistx_next (self->group_list) == NULL;
         bool expired = self->now_us - group->answered_us
                      > (int64_t) self->config.result_ttl_ms * 1000;
-        if (group->answered && (expired || (kept > self->config.result_max && !last))) {
-            kept -= group->total;
+        if (group->answered
+        &&  (expired || (self->group_items_kept > self->config.result_max && !last))) {
+            self->group_items_kept -= group->total;
             for (uint32_t i = 0; i < group->total; i++)
                 sf_ledger_forget (self->ledger, group->items [i]);
             if (group->launched)
@@ -1374,6 +1382,8 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
     }
     zhashx_insert (self->groups, group->id, group);
     zlistx_add_end (self->group_list, group);
+    if (group->deadline_us)
+        group->deadline_handle = zlistx_add_end (self->group_deadlines, group);
     self->counters.submitted += total;
     self->pass_items += count;
 
@@ -1508,22 +1518,23 @@ s_purge_timer (zloop_t *loop, int timer_id, void *arg)
     sf_broker_t *self = (sf_broker_t *) arg;
     self->now_us = s_now_us ();
     size_t evicted = sf_ledger_purge (self->ledger, self->now_us);
+    s_groups_purge (self);
     if (evicted)
         sf_log_debug ("broker: evicted %zu finished results", evicted);
     return 0;
 }
 
-//  Group duty: time out groups past their deadline, forget answered ones
-//  past the retention limits.
+//  Group duty: time out groups past their deadline.
 static int
 s_group_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     sf_broker_t *self = (sf_broker_t *) arg;
+    if (!zlistx_size (self->group_deadlines))
+        return 0;
     self->now_us = s_now_us ();
     s_groups_tick (self);
     s_flush (self);
-    s_groups_purge (self);
     return 0;
 }
 
@@ -1592,6 +1603,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     self->groups = sf_uuid_table (false);       //  Keys live in the groups
     zhashx_set_destructor (self->groups, s_group_destructor);
     self->group_list = zlistx_new ();
+    self->group_deadlines = zlistx_new ();
     self->acks = zlistx_new ();
     zlistx_set_destructor (self->acks, s_ack_destructor);
     sf_msg_init (&self->msg);
@@ -1637,6 +1649,7 @@ sf_broker_destroy (sf_broker_t **self_p)
             group->client = NULL;
             zlistx_destroy (&group->waiters);
         }
+    zlistx_destroy (&self->group_deadlines);
     zlistx_destroy (&self->group_list);
     zhashx_destroy (&self->groups);
     zlistx_destroy (&self->acks);

@@ -38,6 +38,7 @@ struct _sf_group_t {
     bool launched;              //  The chord is in the ledger and its queue
     bool answered;              //  GROUP_RESULT was sent (or could not be)
     int64_t deadline_us;        //  Monotonic deadline, 0 for none
+    void *deadline_handle;      //  In the broker's deadline list while running
     int64_t answered_us;        //  When it answered (retention counts from here)
     sf_batchw_t *stream;        //  GROUP_ITEM being built (stream groups)
     bool flagged;               //  In the broker's stream send list
