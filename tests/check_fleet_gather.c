@@ -2,8 +2,8 @@
     check_fleet_gather - groups against a real broker and worker: every
     policy decides as documented, results come in submission order with
     their index, a deadline answers with what there is, streamed items
-    arrive as they finish, a group outlives its client, a chord receives
-    the gathered results, `sheaf gather` checks its file before sending,
+    arrive as they finish, a group outlives its client and is kept within
+    the retention limit, a chord receives the gathered results, `sheaf gather` checks its file before sending,
     and a group of 100,000 jobs completes
     ========================================================================= */
 
@@ -490,6 +490,46 @@ START_TEST (test_hundred_thousand_jobs)
 }
 END_TEST
 
+
+//  A broker keeping at most 3 finished items.
+static void
+s_setup_small (void)
+{
+    fleet = fleet_new ();
+    char *flags [] = { "--result-max", "3", NULL };
+    fleet_broker (fleet, flags);
+    char *extra [] = { "--enable-test-analyzers", NULL };
+    fleet_worker (fleet, "gw", 2, 16, extra);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+}
+
+START_TEST (test_kept_groups_are_bounded)
+{
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    const char *specs [] = { "{\"analyzer\":\"echo\"}", "{\"analyzer\":\"echo\"}" };
+    sf_gather_t *first = s_gather (client, specs, 2, NULL);
+    sf_gather_t *second = s_gather (client, specs, 2, NULL);
+    char first_id [SF_ID_STRLEN + 1], item_id [SF_ID_STRLEN + 1];
+    snprintf (first_id, sizeof first_id, "%s", sf_gather_id (first));
+    snprintf (item_id, sizeof item_id, "%s", sf_result_id (sf_gather_item (first, 0)));
+    zclock_sleep (1300);                //  Past a purge tick
+    //  Four items kept is one group too many: the older goes, with its jobs
+    sf_error_t error;
+    ck_assert (sf_client_fetch_group (client, first_id, false, 0, &error) == NULL);
+    ck_assert_str_eq (error.code, "NOT_FOUND");
+    ck_assert (sf_client_fetch (client, item_id, false, 0, NULL, &error) == NULL);
+    ck_assert_str_eq (error.code, "NOT_FOUND");
+    //  The newest group is kept even though it alone is near the limit
+    sf_gather_t *again = sf_client_fetch_group (client, sf_gather_id (second), false, 0, &error);
+    ck_assert_msg (again, "%s", error.message);
+    ck_assert_int_eq (sf_gather_count (again, SF_STATUS_OK), 2);
+    sf_gather_destroy (&again);
+    sf_gather_destroy (&first);
+    sf_gather_destroy (&second);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -508,6 +548,11 @@ main (void)
     tcase_add_test (tcase, test_cli_gather);
     tcase_add_test (tcase, test_cli_bad_lines_submit_nothing);
     suite_add_tcase (suite, tcase);
+    TCase *small = tcase_create ("retention");
+    tcase_add_checked_fixture (small, s_setup_small, fleet_teardown);
+    tcase_set_timeout (small, 60);
+    tcase_add_test (small, test_kept_groups_are_bounded);
+    suite_add_tcase (suite, small);
     TCase *scale = tcase_create ("scale");
     tcase_add_checked_fixture (scale, s_setup, fleet_teardown);
     tcase_set_timeout (scale, 300);
