@@ -49,8 +49,8 @@ struct _sf_entry_t {
     const char *worker_name;    //  Who produced the result (interned, borrowed)
     char *payload;              //  Result or error map encoding (owned)
     uint32_t payload_size;      //  Its size
+    uint32_t index;             //  Its position in its group (fills padding)
     sf_group_t *group;          //  Its group, or NULL (borrowed; the group keeps it)
-    uint32_t index;             //  Its position in its group
     sf_entry_t *prev;           //  Links in its current list
     sf_entry_t *next;
 };
