@@ -11,17 +11,23 @@
 #include "suite.h"
 #include <czmq.h>
 #include <jansson.h>
+#include <math.h>
 #include "fleet.h"
 #include "sheaf.h"
 
 static char out [1 << 20];
+static pid_t s_worker;          //  The fixture's worker
 
 static void
 s_setup (void)
 {
     fleet_setup ();
-    char *extra [] = { "--enable-test-analyzers", NULL };
-    fleet_worker (fleet, "gw", 4, 64, extra);
+    //  The project's sample candles, for report jobs
+    static char data_dir [512];
+    const char *src = getenv ("SHEAF_SRC");
+    snprintf (data_dir, sizeof data_dir, "%s/data", src? src: ".");
+    char *extra [] = { "--enable-test-analyzers", "--data-dir", data_dir, NULL };
+    s_worker = fleet_worker (fleet, "gw", 4, 64, extra);
     ck_assert (fleet_await_workers (fleet, 1, 5000));
 }
 
@@ -95,11 +101,21 @@ END_TEST
 
 START_TEST (test_fail_fast_cancels_the_rest)
 {
+    //  A worker with one slot gets the jobs one at a time: the echo first
+    //  (its queue is the first to get jobs), then the report (its queue
+    //  comes before sleep's in the worker's registration), which fails: the
+    //  echo surely finished before the failure, and the slow jobs are still
+    //  queued when they are cancelled
+    fleet_signal (fleet, s_worker, SIGTERM);
+    char *extra [] = { "--enable-test-analyzers", NULL };
+    fleet_worker (fleet, "gw1", 1, 1, extra);
+    zclock_sleep (300);                 //  The old worker's DISCONNECT is in
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     const char *specs [] = {
         "{\"analyzer\":\"echo\",\"params\":{\"i\":0}}",
         "{\"analyzer\":\"sleep\",\"params\":{\"ms\":4000}}",
-        "{\"analyzer\":\"fail\",\"priority\":0}",
+        "{\"analyzer\":\"report\",\"symbol\":\"NOPE\",\"timeframe\":\"1d\"}",
         "{\"analyzer\":\"sleep\",\"params\":{\"ms\":4000}}"
     };
     sf_gather_opts_t opts = { SF_GATHER_FAIL_FAST, 0, 0, false, NULL };
@@ -108,6 +124,7 @@ START_TEST (test_fail_fast_cancels_the_rest)
     ck_assert_msg (zclock_mono () - start < 3000, "fail-fast waited for the slow jobs");
     ck_assert_str_eq (sf_gather_state (gather), "failed");
     ck_assert_int_eq (sf_result_status (sf_gather_item (gather, 2)), SF_STATUS_ERROR);
+    ck_assert_str_eq (sf_result_error_code (sf_gather_item (gather, 2)), "DATA_FETCH");
     //  The successful item's result is still in the answer
     ck_assert_int_eq (sf_result_status (sf_gather_item (gather, 0)), SF_STATUS_OK);
     ck_assert_int_eq (s_value (sf_gather_item (gather, 0), "i"), 0);
@@ -357,6 +374,57 @@ START_TEST (test_chord_gets_the_results)
 }
 END_TEST
 
+START_TEST (test_periodic_report_chord)
+{
+    //  Per-symbol report jobs gathered, then one summary over them
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    const char *specs [] = {
+        "{\"analyzer\":\"report\",\"symbol\":\"GOOG\",\"timeframe\":\"1d\"}",
+        "{\"analyzer\":\"report\",\"symbol\":\"GOOG\",\"timeframe\":\"1d\",\"limit\":120}",
+        "{\"analyzer\":\"report\",\"symbol\":\"NOPE\",\"timeframe\":\"1d\"}"
+    };
+    sf_job_t *then = s_job ("{\"analyzer\":\"summary\"}");
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, then };
+    sf_gather_t *gather = s_gather (client, specs, 3, &opts);
+    ck_assert_str_eq (sf_gather_state (gather), "ok");
+    ck_assert_int_eq (sf_gather_count (gather, SF_STATUS_ERROR), 1);
+    const sf_result_t *chord = sf_gather_then (gather);
+    ck_assert_msg (chord && sf_result_status (chord) == SF_STATUS_OK, "no summary");
+    char *text = sf_result_value_json (chord);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    ck_assert_int_eq (json_integer_value (json_object_get (value, "items")), 3);
+    ck_assert_int_eq (json_integer_value (json_object_get (value, "ok")), 2);
+    json_t *failed = json_object_get (value, "failed");
+    ck_assert_int_eq (json_array_size (failed), 1);
+    ck_assert_int_eq (json_integer_value (json_array_get (failed, 0)), 2);
+    json_t *trend = json_object_get (value, "trend");
+    ck_assert_int_eq (json_integer_value (json_object_get (trend, "up"))
+                    + json_integer_value (json_object_get (trend, "down"))
+                    + json_integer_value (json_object_get (trend, "flat")), 2);
+    //  The change of each report, as the summary saw it
+    json_t *change = json_object_get (value, "change");
+    double changes [2];
+    for (int i = 0; i < 2; i++) {
+        char *item = sf_result_value_json (sf_gather_item (gather, (size_t) i));
+        json_t *report = json_loads (item, 0, NULL);
+        free (item);
+        changes [i] = json_real_value (json_object_get (report, "change"));
+        json_decref (report);
+    }
+    int best = changes [0] >= changes [1]? 0: 1;
+    json_t *top = json_object_get (change, "best");
+    ck_assert_int_eq (json_integer_value (json_object_get (top, "index")), best);
+    ck_assert (json_real_value (json_object_get (top, "change")) == changes [best]);
+    ck_assert (fabs (json_real_value (json_object_get (change, "mean"))
+                     - (changes [0] + changes [1]) / 2) < 1e-12);
+    json_decref (value);
+    sf_gather_destroy (&gather);
+    sf_job_destroy (&then);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 //  Write text to the fleet's directory as name; returns its path (static).
 static const char *
 s_file (const char *name, const char *text)
@@ -545,6 +613,7 @@ main (void)
     tcase_add_test (tcase, test_stream_order_and_summary);
     tcase_add_test (tcase, test_group_outlives_its_client);
     tcase_add_test (tcase, test_chord_gets_the_results);
+    tcase_add_test (tcase, test_periodic_report_chord);
     tcase_add_test (tcase, test_cli_gather);
     tcase_add_test (tcase, test_cli_bad_lines_submit_nothing);
     suite_add_tcase (suite, tcase);
