@@ -60,11 +60,12 @@ s_number (const msgpack_object *value)
 static int
 s_analyze (sf_actx_t *ctx)
 {
+    //  Checked against its declaration; only its presence is left to see
     const msgpack_object *results = sf_actx_param (ctx, "results");
-    if (!results || results->type != MSGPACK_OBJECT_ARRAY) {
+    if (!results) {
         sf_actx_context_str (ctx, "param", "results");
-        return sf_actx_fail (ctx, "BAD_INPUT", "param \"results\" must be the gathered "
-                             "results (run summary as a group's chord)");
+        return sf_actx_fail (ctx, "BAD_INPUT", "param \"results\" is required "
+                             "(run summary as a group's chord)");
     }
     s_tally_t trend = { { "up", "down", "flat" }, { 0 } };
     s_tally_t rsi = { { "overbought", "oversold", "neutral" }, { 0 } };
@@ -131,8 +132,14 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
+static const sf_param_t s_params [] = {
+    { "results", SF_PARAM_RESULTS, 0, 0, 100000, NULL,
+      "the gathered results (given by the broker to a group's chord)" },
+    { NULL }
+};
+
 const sf_analyzer_t sf_analyzer_summary = {
     .name = "summary", .version = "1",
     .summary = "a group's chord: counts, trends, RSI states and change over gathered reports",
-    .analyze = s_analyze
+    .analyze = s_analyze, .params = s_params
 };
