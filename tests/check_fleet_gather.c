@@ -527,6 +527,86 @@ START_TEST (test_cli_bad_lines_submit_nothing)
 }
 END_TEST
 
+//  Counts one client's streamed items and keeps its answer.
+typedef struct {
+    size_t items;               //  Streamed items seen
+    bool mixed;                 //  An item of another group arrived
+    long base;                  //  This client's first "i"
+    sf_gather_t *answer;        //  The summary
+} s_share_t;
+
+static void
+s_share_item (size_t index, sf_result_t *result, void *arg)
+{
+    s_share_t *share = (s_share_t *) arg;
+    share->items++;
+    share->mixed |= s_value (result, "i") != share->base + (long) index;
+    sf_result_destroy (&result);
+}
+
+static void
+s_share_done (sf_gather_t *gather, void *arg)
+{
+    ((s_share_t *) arg)->answer = gather;
+}
+
+START_TEST (test_concurrent_groups)
+{
+    //  Five clients, each with a group of 2,000 jobs in flight at once:
+    //  every group gets exactly its own items, all of them
+    enum { CLIENTS = 5, JOBS = 2000 };
+    sf_client_t *clients [CLIENTS];
+    s_share_t shares [CLIENTS];
+    memset (shares, 0, sizeof shares);
+    sf_job_t **jobs = (sf_job_t **) malloc (JOBS * sizeof *jobs);
+    for (int c = 0; c < CLIENTS; c++) {
+        clients [c] = sf_client_new (fleet->frontend);
+        shares [c].base = c * 100000;
+        for (int i = 0; i < JOBS; i++) {
+            jobs [i] = sf_job_new ("echo");
+            char value [16];
+            snprintf (value, sizeof value, "%d", c * 100000 + i);
+            sf_job_set_param (jobs [i], "i", value);
+        }
+        sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, c % 2 == 0, NULL };
+        char id [SF_ID_STRLEN + 1];
+        sf_error_t error;
+        ck_assert (sf_gather_start (clients [c], jobs, JOBS, &opts, s_share_item, s_share_done,
+                                    &shares [c], id, &error) == 0);
+        for (int i = 0; i < JOBS; i++)
+            sf_job_destroy (&jobs [i]);
+    }
+    free (jobs);
+    int64_t deadline = zclock_mono () + 30000;
+    size_t done = 0;
+    while (done < CLIENTS && zclock_mono () < deadline) {
+        done = 0;
+        for (int c = 0; c < CLIENTS; c++) {
+            sf_event_t event;
+            ck_assert (sf_client_recv (clients [c], 10, &event) == 0);
+            done += shares [c].answer != NULL;
+        }
+    }
+    ck_assert_int_eq (done, CLIENTS);
+    for (int c = 0; c < CLIENTS; c++) {
+        sf_gather_t *answer = shares [c].answer;
+        ck_assert_str_eq (sf_gather_state (answer), "ok");
+        ck_assert_int_eq (sf_gather_count (answer, SF_STATUS_OK), JOBS);
+        ck_assert (!shares [c].mixed);
+        if (c % 2 == 0)
+            ck_assert_int_eq (shares [c].items, JOBS);      //  Streamed
+        else {
+            ck_assert_int_eq (shares [c].items, 0);
+            for (int i = 0; i < JOBS; i += 499)
+                ck_assert_int_eq (s_value (sf_gather_item (answer, (size_t) i), "i"),
+                                  c * 100000 + i);
+        }
+        sf_gather_destroy (&shares [c].answer);
+        sf_client_destroy (&clients [c]);
+    }
+}
+END_TEST
+
 START_TEST (test_hundred_thousand_jobs)
 {
     enum { JOBS = 100000 };
@@ -625,6 +705,7 @@ main (void)
     TCase *scale = tcase_create ("scale");
     tcase_add_checked_fixture (scale, s_setup, fleet_teardown);
     tcase_set_timeout (scale, 300);
+    tcase_add_test (scale, test_concurrent_groups);
     tcase_add_test (scale, test_hundred_thousand_jobs);
     suite_add_tcase (suite, scale);
     return suite_run (suite);
