@@ -3,8 +3,9 @@
     policy decides as documented, results come in submission order with
     their index, a deadline answers with what there is, streamed items
     arrive as they finish, a group outlives its client and is kept within
-    the retention limit, a chord receives the gathered results, `sheaf gather` checks its file before sending,
-    and a group of 100,000 jobs completes
+    the retention limit, a chord receives the gathered results, `sheaf
+    gather` checks its file before sending, concurrent groups of several
+    clients each get their own items, and a group of 100,000 jobs completes
     ========================================================================= */
 
 #include <check.h>
