@@ -755,10 +755,16 @@ s_client_status (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_kv_uint (pk, "idle_ms", (uint64_t) (self->now_us - worker->last_seen_us) / 1000);
     }
     sf_mp_pack_str (pk, "jobs");
-    msgpack_pack_map (pk, 3);
+    msgpack_pack_map (pk, 5);
     sf_mp_pack_kv_uint (pk, "queued", queued);
     sf_mp_pack_kv_uint (pk, "running", running);
     sf_mp_pack_kv_uint (pk, "finished_kept", sf_ledger_finished_count (self->ledger));
+    size_t answered = 0;
+    for (sf_group_t *group = (sf_group_t *) zlistx_first (self->group_list); group;
+         group = (sf_group_t *) zlistx_next (self->group_list))
+        answered += group->answered;
+    sf_mp_pack_kv_uint (pk, "groups_running", zlistx_size (self->group_list) - answered);
+    sf_mp_pack_kv_uint (pk, "groups_kept", answered);
 
     const s_counters_t *c = &self->counters;
     sf_mp_pack_str (pk, "counters");

@@ -314,6 +314,11 @@ START_TEST (test_group_outlives_its_client)
     ck_assert_int_eq (s_value (sf_gather_item (gather, 1), "i"), 1);
     sf_gather_destroy (&gather);
     sf_client_destroy (&other);
+    //  The broker shows it kept, none running
+    char *status_argv [] = { "sheaf", "--broker", fleet->frontend, "status", "--json", NULL };
+    ck_assert_int_eq (fleet_run (fleet, status_argv, out, sizeof out, 10000), 0);
+    ck_assert_msg (strstr (out, "\"groups_running\":0") && strstr (out, "\"groups_kept\":1"),
+                   "%s", out);
 
     //  And from the command line, after it finished
     char *argv [] = { "sheaf", "--broker", fleet->frontend, "result", id, "--json", NULL };
