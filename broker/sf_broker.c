@@ -29,6 +29,7 @@
 #include "sf_broker.h"
 #include "sf_clients.h"
 #include "sf_codec.h"
+#include "sf_group.h"
 #include "sf_ledger.h"
 #include "sf_log.h"
 #include "sf_mp.h"
@@ -45,6 +46,10 @@
 //  works (measured: 1.3x the throughput of 256-message passes).
 #define S_DRAIN_MAX 64
 #define S_PASS_ITEMS 128
+
+//  How often group deadlines are checked: a group times out at most this
+//  late.
+#define S_GROUP_TICK_MS 50
 
 //  A growable array of borrowed pointers.
 typedef struct {
@@ -89,6 +94,11 @@ struct _sf_broker_t {
     zhashx_t *watchers;         //  Job id -> zlistx of waiting clients
     zhashx_t *names;            //  Worker names results point to (s_intern)
     zhashx_t *states;           //  State key -> latest sf_store_blob_t (owned)
+    zhashx_t *groups;           //  Group id -> group (owns groups)
+    zlistx_t *group_list;       //  The same groups, oldest first (borrowed)
+    zlistx_t *group_deadlines;  //  Running groups with a deadline (borrowed)
+    size_t group_items_kept;    //  Items of answered groups still kept
+    s_ptrs_t send_groups;       //  Stream groups with a GROUP_ITEM staged
     s_ptrs_t dirty;             //  Queues to dispatch from
     s_ptrs_t send_workers;      //  Workers with a DISPATCH staged
     s_ptrs_t send_clients;      //  Clients with a RESULT staged (each a ref)
@@ -120,11 +130,12 @@ typedef struct {
 } s_route_t;
 
 static s_handler_fn s_client_submit, s_client_status, s_client_fetch, s_client_cancel,
-                    s_client_dead;
+                    s_client_dead, s_client_group;
 static s_handler_fn s_worker_ready, s_worker_results, s_worker_heartbeat,
                     s_worker_disconnect, s_worker_lost_report;
 
 static void s_flush (sf_broker_t *self);
+static int s_group_cancel (sf_broker_t *self, sf_group_t *group);
 
 static const s_route_t s_frontend_routes [] = {
     { SF_CMD_SUBMIT, s_client_submit },
@@ -132,6 +143,7 @@ static const s_route_t s_frontend_routes [] = {
     { SF_CMD_FETCH, s_client_fetch },
     { SF_CMD_CANCEL, s_client_cancel },
     { SF_CMD_DEAD, s_client_dead },
+    { SF_CMD_GROUP, s_client_group },
     { 0, NULL }
 };
 
@@ -333,6 +345,8 @@ s_intern (sf_broker_t *self, const char *name)
     return copy;
 }
 
+static void s_group_item_finished (sf_broker_t *self, sf_entry_t *entry);
+
 //  Give an entry its final status and deliver it to its client and to
 //  every client waiting on it. payload is copied.
 static void
@@ -376,6 +390,8 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
             zhashx_delete (self->watchers, entry->id);
         }
     }
+    if (entry->group)
+        s_group_item_finished (self, entry);
 }
 
 //  Put one of a worker's in-flight jobs back at the front of its queue.
@@ -562,7 +578,8 @@ s_cancel_entry (sf_broker_t *self, sf_entry_t *entry, sf_status_t status)
             return -1;
     }
     s_error_map (self, entry, status == SF_STATUS_CANCELLED? "CANCELLED": "TIMEOUT",
-                 status == SF_STATUS_CANCELLED? "cancelled on request": "deadline passed");
+                 status == SF_STATUS_CANCELLED? "the job was cancelled":
+                                                "the group's deadline passed first");
     s_finish (self, entry, status, NULL, 0, self->scratch.data, self->scratch.size);
     return 0;
 }
@@ -748,6 +765,8 @@ s_send_dispatches (sf_broker_t *self)
     return unreachable.size;
 }
 
+static void s_group_send_stream (sf_broker_t *self, sf_group_t *group);
+
 //  --------------------------------------------------------------------------
 //  End of a pass: commit, acknowledge, dispatch, send.
 
@@ -779,6 +798,10 @@ s_flush (sf_broker_t *self)
         s_dispatch (self);
         s_send_dispatches (self);
     }
+
+    for (size_t i = 0; i < self->send_groups.size; i++)
+        s_group_send_stream (self, (sf_group_t *) self->send_groups.items [i]);
+    self->send_groups.size = 0;
 
     for (size_t i = 0; i < self->send_clients.size; i++) {
         sf_crec_t *client = (sf_crec_t *) self->send_clients.items [i];
@@ -908,21 +931,8 @@ s_client_submit (sf_broker_t *self, sf_msg_t *msg)
                 continue;
             }
         }
-        sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
+        sf_entry_t *entry = sf_entry_new (&spec, raw, raw_size, self->now_us);
         sf_uuid_v7 (entry->id);
-        entry->priority = (uint8_t) spec.priority;
-        entry->timeout_ms = spec.timeout_ms;
-        entry->retries = spec.retries;
-        entry->backoff_ms = spec.backoff_ms;
-        entry->heap_pos = SF_TIMEQ_NONE;
-        entry->spec = (char *) malloc (raw_size);
-        if (!entry->spec)
-            abort ();
-        memcpy (entry->spec, raw, raw_size);
-        entry->spec_size = (uint32_t) raw_size;
-        entry->accepted_us = self->now_us;
-        if (spec.state_key)
-            entry->state_key = strndup (spec.state_key, spec.state_key_size);
         if (spec.key) {
             entry->key = strndup (spec.key, spec.key_size);
             if (!batch_keys)
@@ -1087,13 +1097,19 @@ s_client_status (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_kv_uint (pk, "idle_ms", (uint64_t) (self->now_us - worker->last_seen_us) / 1000);
     }
     sf_mp_pack_str (pk, "jobs");
-    msgpack_pack_map (pk, 6);
+    msgpack_pack_map (pk, 8);
     sf_mp_pack_kv_uint (pk, "queued", queued);
     sf_mp_pack_kv_uint (pk, "running", running);
     sf_mp_pack_kv_uint (pk, "retrying", self->delayed);
     sf_mp_pack_kv_uint (pk, "bytes_held", self->bytes_held);
     sf_mp_pack_kv_uint (pk, "finished_kept", sf_ledger_finished_count (self->ledger));
     sf_mp_pack_kv_uint (pk, "dead_letters", sf_ledger_dead_count (self->ledger));
+    size_t answered = 0;
+    for (sf_group_t *group = (sf_group_t *) zlistx_first (self->group_list); group;
+         group = (sf_group_t *) zlistx_next (self->group_list))
+        answered += group->answered;
+    sf_mp_pack_kv_uint (pk, "groups_running", zlistx_size (self->group_list) - answered);
+    sf_mp_pack_kv_uint (pk, "groups_kept", answered);
 
     const s_counters_t *c = &self->counters;
     sf_mp_pack_str (pk, "counters");
@@ -1116,6 +1132,9 @@ s_client_status (sf_broker_t *self, sf_msg_t *msg)
     s_reply_send (self, self->frontend, msg, SF_CMD_STATUS_REPLY);
     return 0;
 }
+
+static void s_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group,
+                           uint64_t tag, bool wait);
 
 //  FETCH: a finished job's result now; an unfinished one's state, or its
 //  result when it finishes (wait).
@@ -1143,6 +1162,11 @@ s_client_fetch (sf_broker_t *self, sf_msg_t *msg)
     sf_entry_t *entry = sf_ledger_find (self->ledger, id);
     char text [SF_ID_STRLEN + 1];
     sf_uuid_str (id, text);
+    sf_group_t *group = entry? NULL: (sf_group_t *) zhashx_lookup (self->groups, id);
+    if (group) {
+        s_group_fetch (self, msg, group, tag, wait);
+        return 0;
+    }
     if (!entry) {
         sf_error_set (&error, "NOT_FOUND", "no job %s (unknown, or its result expired)", text);
         s_reply_error (self->frontend, msg, tag, &error);
@@ -1185,7 +1209,8 @@ s_client_fetch (sf_broker_t *self, sf_msg_t *msg)
     return 0;
 }
 
-//  CANCEL {tag, ids}: end each unfinished job now with status cancelled.
+//  CANCEL {tag, ids}: end each unfinished job now with status cancelled; a
+//  group id cancels every unfinished item of the group.
 //  Replies {tag, items: [{id, outcome}]}, outcome "cancelled", "finished"
 //  (too late: the job keeps its status) or "unknown".
 static int
@@ -1214,9 +1239,14 @@ s_client_cancel (sf_broker_t *self, sf_msg_t *msg)
         abort ();
     for (size_t i = 0; i < count; i++) {
         uint8_t id [SF_UUID_SIZE];
-        sf_entry_t *entry = sf_codec_id (&ids->via.array.ptr [i], id) == 0?
-                            sf_ledger_find (self->ledger, id): NULL;
-        outcome [i] = !entry? 'u': s_cancel_entry (self, entry, SF_STATUS_CANCELLED) == 0? 'c': 'f';
+        bool valid = sf_codec_id (&ids->via.array.ptr [i], id) == 0;
+        sf_entry_t *entry = valid? sf_ledger_find (self->ledger, id): NULL;
+        sf_group_t *group = valid && !entry? (sf_group_t *) zhashx_lookup (self->groups, id):
+                                             NULL;
+        if (entry)
+            outcome [i] = s_cancel_entry (self, entry, SF_STATUS_CANCELLED) == 0? 'c': 'f';
+        else
+            outcome [i] = !group? 'u': s_group_cancel (self, group) == 0? 'c': 'f';
     }
     self->pass_items += count;
     msgpack_packer *pk = s_reply_begin (self);
@@ -1644,6 +1674,381 @@ s_worker_lost_report (sf_broker_t *self, sf_msg_t *msg)
 }
 
 //  ==========================================================================
+//  Groups (sf_group): one GROUP message submits every job of a group; the
+//  broker fans them out, gathers their results and answers once.
+
+static void
+s_group_destructor (void **item)
+{
+    sf_group_destroy ((sf_group_t **) item);
+}
+
+//  Send a stream group's staged GROUP_ITEM.
+static void
+s_group_send_stream (sf_broker_t *self, sf_group_t *group)
+{
+    group->flagged = false;
+    if (!group->stream->count)
+        return;
+    sf_batchw_finish (group->stream);
+    if (group->client
+    &&  sf_msg_send (zsock_resolve (self->frontend), group->client->identity,
+                     group->client->identity_size, SF_CMD_GROUP_ITEM,
+                     group->stream->buffer.data, group->stream->buffer.size))
+        self->counters.undelivered += group->stream->count;
+    group->stream->count = 0;
+}
+
+//  Send a decided group's GROUP_RESULT to its client and its waiters.
+static void
+s_group_answer (sf_broker_t *self, sf_group_t *group)
+{
+    group->answered = true;
+    group->answered_us = self->now_us;
+    self->group_items_kept += group->total;
+    if (group->stream)
+        s_group_send_stream (self, group);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    if (group->client) {
+        sf_group_pack_answer (group, group->tag, !group->opts.stream, &body);
+        if (sf_msg_send (zsock_resolve (self->frontend), group->client->identity,
+                         group->client->identity_size, SF_CMD_GROUP_RESULT, body.data, body.size))
+            self->counters.undelivered++;
+        sf_clients_release (self->clients, &group->client);
+    }
+    while (group->waiters && zlistx_size (group->waiters)) {
+        sf_crec_t *waiter = (sf_crec_t *) zlistx_detach (group->waiters, NULL);
+        msgpack_sbuffer_clear (&body);
+        sf_group_pack_answer (group, 0, true, &body);
+        if (sf_msg_send (zsock_resolve (self->frontend), waiter->identity,
+                         waiter->identity_size, SF_CMD_GROUP_RESULT, body.data, body.size))
+            self->counters.undelivered++;
+        sf_clients_release (self->clients, &waiter);
+    }
+    msgpack_sbuffer_destroy (&body);
+    char text [SF_ID_STRLEN + 1];
+    sf_uuid_str (group->id, text);
+    sf_log_debug ("broker: group answered (group=%s state=%s ok=%u of %u)", text,
+                  sf_group_state_name (group->state), group->counts [SF_STATUS_OK], group->total);
+}
+
+//  Queue the chord with the gathered results as its params.results.
+static void
+s_group_launch_chord (sf_broker_t *self, sf_group_t *group)
+{
+    sf_entry_t *entry = group->then;
+    msgpack_sbuffer spec;
+    msgpack_sbuffer_init (&spec);
+    sf_group_pack_chord (group, entry->spec, entry->spec_size, &spec);
+    free (entry->spec);
+    entry->spec = spec.data;            //  The buffer's memory, taken over
+    entry->spec_size = (uint32_t) spec.size;
+    entry->accepted_us = self->now_us;
+    sf_uuid_v7 (entry->id);
+    sf_error_t error;
+    if (sf_store_accepted (self->store, &entry, 1, &error))
+        sf_log_error ("broker: store could not record a chord: %s", error.message);
+    sf_ledger_insert (self->ledger, entry);
+    group->launched = true;
+    self->unfinished++;
+    self->bytes_held += entry->spec_size;
+    sf_queue_push (entry->queue, entry);
+    s_mark_dirty (self, entry->queue);
+    self->counters.submitted++;
+}
+
+//  A group was decided: cancel what is unfinished, then run the chord
+//  (when the group succeeded) or answer.
+static void
+s_group_decided (sf_broker_t *self, sf_group_t *group)
+{
+    if (group->deadline_handle) {
+        zlistx_delete (self->group_deadlines, group->deadline_handle);
+        group->deadline_handle = NULL;
+    }
+    sf_status_t status = group->state == SF_GROUP_TIMEOUT? SF_STATUS_TIMEOUT
+                                                         : SF_STATUS_CANCELLED;
+    for (uint32_t i = 0; i < group->total && group->finished < group->total; i++)
+        s_cancel_entry (self, group->items [i], status);
+    if (group->then && group->state == SF_GROUP_OK)
+        s_group_launch_chord (self, group);
+    else
+        s_group_answer (self, group);
+}
+
+//  The s_finish hook: an entry of a group has its final status.
+static void
+s_group_item_finished (sf_broker_t *self, sf_entry_t *entry)
+{
+    sf_group_t *group = entry->group;
+    if (entry == group->then) {
+        s_group_answer (self, group);
+        return;
+    }
+    bool decided = sf_group_item_done (group, entry);
+    if (group->stream && group->client) {
+        sf_group_stream_item (group, entry);
+        if (group->stream->count == SF_BATCH_MAX)
+            s_group_send_stream (self, group);
+        else
+        if (!group->flagged) {
+            group->flagged = true;
+            s_ptrs_push (&self->send_groups, group);
+        }
+    }
+    if (decided)
+        s_group_decided (self, group);
+}
+
+//  End a running group on request: every unfinished item is cancelled and
+//  the group answers with state cancelled. Returns 0, or -1 when the group
+//  was decided already.
+static int
+s_group_cancel (sf_broker_t *self, sf_group_t *group)
+{
+    if (!sf_group_end (group, SF_GROUP_CANCELLED))
+        return -1;
+    s_group_decided (self, group);
+    return 0;
+}
+
+//  FETCH of a group id: the whole answer when decided and answered; else
+//  its state now, or the answer later (wait).
+static void
+s_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group, uint64_t tag, bool wait)
+{
+    const void *identity = zmq_msg_data (&msg->routing);
+    size_t identity_size = zmq_msg_size (&msg->routing);
+    if (group->answered) {
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        sf_group_pack_answer (group, tag, true, &body);
+        if (sf_msg_send (zsock_resolve (self->frontend), identity, identity_size,
+                         SF_CMD_GROUP_RESULT, body.data, body.size))
+            self->counters.undelivered++;
+        msgpack_sbuffer_destroy (&body);
+    }
+    else
+    if (wait) {
+        if (!group->waiters)
+            group->waiters = zlistx_new ();
+        sf_crec_t *client = sf_clients_hold (self->clients, identity, identity_size);
+        if (!client)
+            return;
+        if (zlistx_find (group->waiters, client))
+            sf_clients_release (self->clients, &client);
+        else
+            zlistx_add_end (group->waiters, client);
+    }
+    else {
+        msgpack_packer *pk = s_reply_begin (self);
+        msgpack_pack_map (pk, 4);
+        sf_mp_pack_kv_uint (pk, "tag", tag);
+        sf_mp_pack_str (pk, "id");
+        msgpack_pack_bin (pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (pk, group->id, SF_UUID_SIZE);
+        sf_mp_pack_kv_str (pk, "state", "running");
+        sf_mp_pack_str (pk, "group");
+        msgpack_pack_true (pk);
+        s_reply_send (self, self->frontend, msg, SF_CMD_STATE);
+    }
+}
+
+//  Time out running groups whose deadline has passed.
+static void
+s_groups_tick (sf_broker_t *self)
+{
+    //  Deciding a group takes it off the list: start over after each
+    sf_group_t *group = (sf_group_t *) zlistx_first (self->group_deadlines);
+    while (group) {
+        if (self->now_us >= group->deadline_us && sf_group_end (group, SF_GROUP_TIMEOUT)) {
+            s_group_decided (self, group);
+            group = (sf_group_t *) zlistx_first (self->group_deadlines);
+        }
+        else
+            group = (sf_group_t *) zlistx_next (self->group_deadlines);
+    }
+}
+
+//  Forget answered groups, oldest first, while the items they keep are more
+//  than --result-max (the newest is always kept) or once they are older
+//  than --result-ttl. Their entries go with them.
+static void
+s_groups_purge (sf_broker_t *self)
+{
+    sf_group_t *group = (sf_group_t *) zlistx_first (self->group_list);
+    while (group) {
+        void *handle = zlistx_cursor (self->group_list);
+        bool last = zlistx_next (self->group_list) == NULL;
+        bool expired = self->now_us - group->answered_us
+                     > (int64_t) self->config.result_ttl_ms * 1000;
+        if (group->answered
+        &&  (expired || (self->group_items_kept > self->config.result_max && !last))) {
+            self->group_items_kept -= group->total;
+            for (uint32_t i = 0; i < group->total; i++)
+                sf_ledger_forget (self->ledger, group->items [i]);
+            if (group->launched)
+                sf_ledger_forget (self->ledger, group->then);
+            zlistx_delete (self->group_list, handle);
+            zhashx_delete (self->groups, group->id);
+            //  The list's cursor went with the item: start over
+            group = (sf_group_t *) zlistx_first (self->group_list);
+        }
+        else
+            group = (sf_group_t *) zlistx_item (self->group_list);
+    }
+}
+
+//  GROUP: validate the whole batch like SUBMIT, then accept the group whole
+//  or not at all. Jobs of a group are ordinary entries in the ledger, the
+//  store and the queues; their results go to the group, not the client.
+static int
+s_client_group (sf_broker_t *self, sf_msg_t *msg)
+{
+    sf_error_t error;
+    sf_batchr_t reader;
+    sf_group_opts_t opts;
+    sf_entry_t **fresh = NULL;
+    uint32_t count = 0;
+    sf_group_t *group = NULL;
+
+    if (sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 1,
+                        SF_BATCH_MAX, &error))
+        goto rejected;
+    {
+        //  The header again, for the group's options (the reader took tag and n)
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        size_t offset = 0;
+        msgpack_object header;
+        const char *why;
+        sf_mp_next (&unpacked, sf_msg_data (msg), sf_msg_size (msg), &offset, &header,
+                    NULL, NULL, &why);
+        int rc = sf_codec_read_group_opts (&header, &opts, &error);
+        msgpack_unpacked_destroy (&unpacked);
+        if (rc)
+            goto rejected;
+    }
+    if (reader.count < (opts.then? 2u: 1u)) {
+        sf_error_set (&error, "BAD_INPUT", "GROUP holds no jobs%s",
+                      opts.then? " besides its chord": "");
+        goto rejected;
+    }
+    uint32_t total = reader.count - (opts.then? 1: 0);
+    if (opts.min_ok > total) {
+        sf_error_set (&error, "BAD_INPUT", "min_ok %u is more than the %u jobs of the group",
+                      opts.min_ok, total);
+        goto rejected;
+    }
+    fresh = (sf_entry_t **) malloc (reader.count * sizeof *fresh);
+    if (!fresh)
+        abort ();
+    msgpack_object job;
+    const char *raw;
+    size_t raw_size;
+    int rc;
+    while ((rc = sf_batchr_next (&reader, &job, NULL, &raw, &raw_size, &error)) == 0) {
+        sf_jobspec_t spec;
+        if (sf_codec_job_check (&job, &spec, &error)) {
+            char why [sizeof error.message];
+            snprintf (why, sizeof why, "%s", error.message);
+            sf_error_set (&error, "BAD_INPUT", "job %u: %s", count, why);
+            goto rejected;
+        }
+        if (spec.key) {
+            //  A key would make an item another job's: not in a group
+            sf_error_set (&error, "BAD_INPUT", "job %u: a job in a group has no \"key\"", count);
+            goto rejected;
+        }
+        sf_entry_t *entry = sf_entry_new (&spec, raw, raw_size, self->now_us);
+        entry->queue = s_queue_find (self, spec.analyzer, spec.analyzer_size);
+        fresh [count++] = entry;
+    }
+    if (rc < 0)
+        goto rejected;
+    for (uint32_t i = 0; i < count; i++)
+        if (!fresh [i]->queue && !(fresh [i]->queue = s_queue_of_spec (self, fresh [i]))) {
+            sf_error_set (&error, "BUSY", "the broker already has %zu analyzer queues",
+                          self->config.max_analyzers);
+            goto rejected;
+        }
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < total; i++) {
+        sf_uuid_v7 (fresh [i]->id);
+        bytes += fresh [i]->spec_size;
+    }
+    if (s_over_limits (self, fresh, total, bytes, &error)) {
+        self->counters.busy++;
+        s_reply_busy (self, msg, reader.tag, &error);
+        goto refused;
+    }
+    if (sf_store_accepted (self->store, fresh, total, &error))
+        goto rejected;
+
+    //  Accepted: the group, its entries in the ledger and the queues
+    group = sf_group_new (&opts, reader.tag, total, self->now_us);
+    sf_crec_t *client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
+                                         zmq_msg_size (&msg->routing));
+    group->client = client;
+    for (uint32_t i = 0; i < total; i++) {
+        sf_entry_t *entry = fresh [i];
+        entry->group = group;
+        entry->index = i;
+        group->items [i] = entry;
+        sf_ledger_insert (self->ledger, entry);
+        sf_queue_push (entry->queue, entry);
+        s_mark_dirty (self, entry->queue);
+    }
+    if (opts.then) {
+        group->then = fresh [total];
+        group->then->group = group;
+        group->then->index = total;
+    }
+    zhashx_insert (self->groups, group->id, group);
+    zlistx_add_end (self->group_list, group);
+    if (group->deadline_us)
+        group->deadline_handle = zlistx_add_end (self->group_deadlines, group);
+    self->counters.submitted += total;
+    self->unfinished += total;
+    self->bytes_held += bytes;
+    self->pass_items += count;
+
+    s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
+    sf_clients_ref (client);
+    ack->client = client;
+    ack->tag = reader.tag;
+    msgpack_sbuffer_init (&ack->body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &ack->body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    sf_mp_pack_kv_uint (&pk, "tag", reader.tag);
+    sf_mp_pack_str (&pk, "group");
+    msgpack_pack_bin (&pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (&pk, group->id, SF_UUID_SIZE);
+    sf_mp_pack_str (&pk, "ids");
+    msgpack_pack_array (&pk, total);
+    for (uint32_t i = 0; i < total; i++) {
+        msgpack_pack_bin (&pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (&pk, fresh [i]->id, SF_UUID_SIZE);
+    }
+    zlistx_add_end (self->acks, ack);
+    sf_batchr_close (&reader);
+    free (fresh);
+    return 0;
+
+rejected:
+    sf_log_debug ("broker: group rejected: %s", error.message);
+    s_reply_error (self->frontend, msg, reader.tag, &error);
+refused:
+    for (uint32_t i = 0; i < count; i++)
+        sf_entry_destroy (&fresh [i]);
+    sf_batchr_close (&reader);
+    free (fresh);
+    return 0;
+}
+
+//  ==========================================================================
 //  Readers and timers
 
 //  Drain one socket through its routing table, then flush.
@@ -1741,8 +2146,23 @@ s_purge_timer (zloop_t *loop, int timer_id, void *arg)
     sf_broker_t *self = (sf_broker_t *) arg;
     self->now_us = s_now_us ();
     size_t evicted = sf_ledger_purge (self->ledger, self->now_us);
+    s_groups_purge (self);
     if (evicted)
         sf_log_debug ("broker: evicted %zu finished results", evicted);
+    return 0;
+}
+
+//  Group duty: time out groups past their deadline.
+static int
+s_group_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_broker_t *self = (sf_broker_t *) arg;
+    if (!zlistx_size (self->group_deadlines))
+        return 0;
+    self->now_us = s_now_us ();
+    s_groups_tick (self);
+    s_flush (self);
     return 0;
 }
 
@@ -1866,6 +2286,10 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     zhashx_set_destructor (self->states, s_blob_destructor);
     zhashx_set_destructor (self->names, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_destructor (self->watchers, s_watchers_destructor);
+    self->groups = sf_uuid_table (false);       //  Keys live in the groups
+    zhashx_set_destructor (self->groups, s_group_destructor);
+    self->group_list = zlistx_new ();
+    self->group_deadlines = zlistx_new ();
     self->acks = zlistx_new ();
     zlistx_set_destructor (self->acks, s_ack_destructor);
     sf_msg_init (&self->msg);
@@ -1889,6 +2313,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     zloop_reader (self->loop, self->backend, s_backend_reader, self);
     zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_heartbeat_timer, self);
     zloop_timer (self->loop, 1000, 0, s_purge_timer, self);
+    zloop_timer (self->loop, S_GROUP_TICK_MS, 0, s_group_timer, self);
     sf_log_info ("broker: serving clients at %s, workers at %s, store %s",
                  config->frontend, config->backend, sf_store_name (self->store));
     return self;
@@ -1915,6 +2340,15 @@ sf_broker_destroy (sf_broker_t **self_p)
         for (sf_entry_t *entry = sf_ledger_first (self->ledger); entry;
              entry = sf_ledger_next (self->ledger))
             entry->client = NULL;
+    if (self->groups)
+        for (sf_group_t *group = (sf_group_t *) zhashx_first (self->groups); group;
+             group = (sf_group_t *) zhashx_next (self->groups)) {
+            group->client = NULL;
+            zlistx_destroy (&group->waiters);
+        }
+    zlistx_destroy (&self->group_deadlines);
+    zlistx_destroy (&self->group_list);
+    zhashx_destroy (&self->groups);
     zlistx_destroy (&self->acks);
     zhashx_destroy (&self->watchers);
     sf_clients_destroy (&self->clients);
@@ -1931,6 +2365,7 @@ sf_broker_destroy (sf_broker_t **self_p)
     free (self->dirty.items);
     free (self->send_workers.items);
     free (self->send_clients.items);
+    free (self->send_groups.items);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     free (self);

@@ -3,6 +3,7 @@
     ========================================================================= */
 
 #include <stdlib.h>
+#include <string.h>
 #include "sf_entry.h"
 
 void
@@ -44,6 +45,31 @@ sf_entry_list_remove (sf_entry_list_t *list, sf_entry_t *entry)
         list->tail = entry->prev;
     entry->prev = entry->next = NULL;
     list->size--;
+}
+
+sf_entry_t *
+sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size, int64_t now_us)
+{
+    sf_entry_t *self = (sf_entry_t *) calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->priority = (uint8_t) spec->priority;
+    self->timeout_ms = spec->timeout_ms;
+    self->retries = spec->retries;
+    self->backoff_ms = spec->backoff_ms;
+    self->heap_pos = UINT32_MAX;
+    if (spec->state_key) {
+        self->state_key = strndup (spec->state_key, spec->state_key_size);
+        if (!self->state_key)
+            abort ();
+    }
+    self->spec = (char *) malloc (raw_size);
+    if (!self->spec)
+        abort ();
+    memcpy (self->spec, raw, raw_size);
+    self->spec_size = (uint32_t) raw_size;
+    self->accepted_us = now_us;
+    return self;
 }
 
 void

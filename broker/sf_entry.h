@@ -13,12 +13,14 @@
 
 #include <stdint.h>
 #include "sheaf.h"
+#include "sf_codec.h"
 #include "sf_uuid.h"
 
 typedef struct _sf_queue_t sf_queue_t;
 typedef struct _sf_wrec_t sf_wrec_t;
 typedef struct _sf_crec_t sf_crec_t;
 typedef struct _sf_entry_t sf_entry_t;
+typedef struct _sf_group_t sf_group_t;
 
 typedef enum {
     SF_JOB_QUEUED,              //  Waiting in its queue
@@ -38,7 +40,7 @@ struct _sf_entry_t {
     uint32_t failures;          //  Failed attempts counted against retries
     uint32_t losses;            //  Workers that died while running it
     int64_t due_us;             //  Deadline (running) or retry time (delayed)
-    uint32_t heap_pos;          //  Place in the broker's sf_timeq
+    uint32_t heap_pos;          //  Place in the broker's sf_timeq (UINT32_MAX: none)
     sf_queue_t *queue;          //  Its analyzer's queue (borrowed)
     char *spec;                 //  Job map encoding (owned; freed at finish)
     uint32_t spec_size;         //  Its size
@@ -57,6 +59,8 @@ struct _sf_entry_t {
     char *history;              //  Failed attempts, msgpack maps (owned)
     uint32_t history_size;      //  Its size
     uint32_t history_count;     //  Maps in it
+    uint32_t index;             //  Its position in its group (fills padding)
+    sf_group_t *group;          //  Its group, or NULL (borrowed; the group keeps it)
     sf_entry_t *prev;           //  Links in its current list
     sf_entry_t *next;
 };
@@ -71,6 +75,12 @@ typedef struct {
 void sf_entry_list_append (sf_entry_list_t *list, sf_entry_t *entry);
 void sf_entry_list_prepend (sf_entry_list_t *list, sf_entry_t *entry);
 void sf_entry_list_remove (sf_entry_list_t *list, sf_entry_t *entry);
+
+//  A new queued-to-be entry for a checked job (spec) whose encoding is raw
+//  (raw_size bytes, copied), accepted at now_us, with its state key; no
+//  id, queue or idempotency key yet.
+sf_entry_t *sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size,
+                          int64_t now_us);
 
 //  Free an entry and everything it owns (the client reference must have
 //  been released by then).

@@ -82,7 +82,9 @@ sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us)
 {
     entry->state = SF_JOB_FINISHED;
     entry->finished_us = now_us;
-    sf_entry_list_append (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished, entry);
+    if (!entry->group)      //  A group keeps its own
+        sf_entry_list_append (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished,
+                              entry);
 }
 
 sf_entry_t *
@@ -106,7 +108,9 @@ sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry)
 void
 sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry)
 {
-    sf_entry_list_remove (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished, entry);
+    if (!entry->group)
+        sf_entry_list_remove (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished,
+                              entry);
     if (entry->key)
         zhashx_delete (self->by_key, entry->key);
     zhashx_delete (self->by_id, entry->id);

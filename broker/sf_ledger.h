@@ -35,7 +35,8 @@ sf_entry_t *sf_ledger_find (sf_ledger_t *self, const uint8_t id [SF_UUID_SIZE]);
 sf_entry_t *sf_ledger_find_key (sf_ledger_t *self, const char *key, size_t key_size);
 
 //  Record that entry has reached its final status (entry->status) at
-//  now_us; a dead one becomes a dead letter.
+//  now_us; a dead one becomes a dead letter. An entry of a group is kept
+//  by its group, in neither list, and not evicted by purge.
 void sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us);
 
 //  Dead letters, oldest first: the first, then entry->next; NULL at the end.
@@ -45,7 +46,8 @@ size_t sf_ledger_dead_count (sf_ledger_t *self);
 //  Take a dead letter off the dead list, to run it again.
 void sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry);
 
-//  Remove a finished entry or dead letter and free it.
+//  Remove a finished entry, a dead letter or a finished entry of a group
+//  (its group is going) and free it.
 void sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry);
 
 //  Evict finished entries beyond the count limit or older than the TTL,

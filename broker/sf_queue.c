@@ -41,6 +41,13 @@ sf_queue_push_front (sf_queue_t *self, sf_entry_t *entry)
     self->depth++;
 }
 
+void
+sf_queue_remove (sf_queue_t *self, sf_entry_t *entry)
+{
+    sf_entry_list_remove (&self->fifo [entry->priority], entry);
+    self->depth--;
+}
+
 sf_entry_t *
 sf_queue_pop (sf_queue_t *self)
 {
@@ -55,13 +62,6 @@ sf_queue_pop (sf_queue_t *self)
         }
     }
     return NULL;
-}
-
-void
-sf_queue_remove (sf_queue_t *self, sf_entry_t *entry)
-{
-    sf_entry_list_remove (&self->fifo [entry->priority], entry);
-    self->depth--;
 }
 
 void

@@ -40,11 +40,11 @@ void sf_queue_push (sf_queue_t *self, sf_entry_t *entry);
 //  worker runs before newer ones).
 void sf_queue_push_front (sf_queue_t *self, sf_entry_t *entry);
 
-//  Take the oldest entry of the highest priority, or NULL.
-sf_entry_t *sf_queue_pop (sf_queue_t *self);
-
 //  Take a queued entry out of its FIFO (a cancelled job).
 void sf_queue_remove (sf_queue_t *self, sf_entry_t *entry);
+
+//  Take the oldest entry of the highest priority, or NULL.
+sf_entry_t *sf_queue_pop (sf_queue_t *self);
 
 //  Add or remove a worker that serves this analyzer.
 void sf_queue_add_worker (sf_queue_t *self, sf_wrec_t *worker);

@@ -18,7 +18,13 @@ s_usage (FILE *out)
 "                  [--state-key KEY] [--wait]\n"
 "                  submit a job; prints its id, or with --wait its result\n"
 "  result ID [--wait]\n"
-"                  a job's result, or its state (queued/running) if unfinished\n"
+"                  a job's or a group's result, or its state if unfinished\n"
+"  gather [--policy all|fail-fast|any] [--min-ok N] [--timeout MS] [--stream]\n"
+"         [--then JOB_JSON] FILE\n"
+"                  run FILE's jobs (one JSON job a line, - for stdin) as one\n"
+"                  group; prints each result as a JSON line in input order\n"
+"                  (--stream: as they finish, then a summary). --timeout is\n"
+"                  the group's deadline; --then runs a job on the results\n"
 "  status          queues, in-flight jobs, workers and counters of the broker\n"
 "  workers         the connected workers\n"
 "  cancel ID...    cancel jobs: queued ones at once, running ones at their worker\n"
@@ -42,9 +48,11 @@ s_usage (FILE *out)
 "--param values that parse as JSON (numbers, true/false/null, objects, arrays,\n"
 "quoted strings) are sent as such; anything else is sent as a string.\n"
 "\n"
-"Exit codes: 0 ok, 1 the job ended with a status other than ok, 2 usage,\n"
+"Exit codes: 0 ok, 1 the job (or an item of a group that succeeded) ended\n"
+"with a status other than ok, 2 usage (also a bad job line; nothing is sent),\n"
 "3 broker unreachable (no reply in time), 4 request rejected by the broker,\n"
-"5 no such job, 6 the job has not finished (yet).\n",
+"5 no such job or group, 6 not finished (yet), 7 the group failed, timed out\n"
+"or was cancelled.\n",
              SF_DEFAULT_FRONTEND);
 }
 
@@ -60,6 +68,7 @@ static const struct {
     { "cancel", sf_cli_cancel },
     { "dead", sf_cli_dead },
     { "schedule", sf_cli_schedule },
+    { "gather", sf_cli_gather },
 };
 
 int

@@ -1,5 +1,6 @@
 /*  =========================================================================
-    result - `sheaf result ID [--wait]`: a job's result or its state
+    result - `sheaf result ID [--wait]`: a job's or a group's result, or
+    its state
     ========================================================================= */
 
 #include <czmq.h>
@@ -45,6 +46,25 @@ sf_cli_result (sf_cli_t *cli, int argc, char *argv [])
     char state [16] = "";
     sf_error_t error;
     int rc;
+    //  A group's id answers with the group; a job's with NOT_A_GROUP
+    sf_gather_t *gather = sf_client_fetch_group (client, id, wait, timeout, &error);
+    if (gather || !streq (error.code, "NOT_A_GROUP")) {
+        if (gather)
+            rc = sf_cli_print_gather (cli, gather, NULL, false);
+        else
+        if (streq (error.code, "NOT_FINISHED")) {
+            if (cli->json)
+                printf ("{\"group\":\"%s\",\"state\":\"running\"}\n", id);
+            else
+                printf ("running\n");
+            rc = SF_EXIT_NOT_FINISHED;
+        }
+        else
+            rc = sf_cli_fail ("result", &error);
+        sf_gather_destroy (&gather);
+        sf_client_destroy (&client);
+        return rc;
+    }
     sf_result_t *result = sf_client_fetch (client, id, wait, timeout, state, &error);
     if (result) {
         rc = sf_cli_print_result (cli, result);

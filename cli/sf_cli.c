@@ -84,3 +84,44 @@ sf_cli_print_result (sf_cli_t *cli, sf_result_t *result)
                  sf_result_error_code (result), sf_result_error_message (result));
     return sf_result_status (result) == SF_STATUS_OK? SF_EXIT_OK: SF_EXIT_JOB_FAILED;
 }
+
+int
+sf_cli_print_gather (sf_cli_t *cli, sf_gather_t *gather, sf_result_t **held, bool streamed)
+{
+    const sf_result_t *then = sf_gather_then (gather);
+    if (then) {
+        char *text = sf_result_json (then);
+        puts (text);
+        free (text);
+    }
+    else
+    if (!streamed)
+        for (size_t i = 0; i < sf_gather_size (gather); i++) {
+            const sf_result_t *item = sf_gather_item (gather, i);
+            if (!item && held)
+                item = held [i];
+            if (item) {
+                char *text = sf_result_json (item);
+                puts (text);
+                free (text);
+            }
+        }
+    if (cli->json || streamed) {
+        char *text = sf_gather_json (gather);
+        puts (text);
+        free (text);
+    }
+    size_t failed = sf_gather_count (gather, SF_STATUS_ERROR)
+                  + sf_gather_count (gather, SF_STATUS_DEAD);
+    if (!streq (sf_gather_state (gather), "ok")) {
+        fprintf (stderr, "sheaf: group %s ended %s: %zu of %zu items ok\n", sf_gather_id (gather),
+                 sf_gather_state (gather), sf_gather_count (gather, SF_STATUS_OK),
+                 sf_gather_size (gather));
+        return SF_EXIT_GROUP_FAILED;
+    }
+    if (then)                   //  The chord's result is the group's
+        return sf_result_status (then) == SF_STATUS_OK? SF_EXIT_OK: SF_EXIT_JOB_FAILED;
+    if (failed)
+        return SF_EXIT_JOB_FAILED;
+    return SF_EXIT_OK;
+}

@@ -16,7 +16,8 @@ enum {
     SF_EXIT_UNREACHABLE = 3,    //  No reply from the broker in time
     SF_EXIT_REJECTED = 4,       //  The broker refused the request
     SF_EXIT_NOT_FOUND = 5,      //  No such job
-    SF_EXIT_NOT_FINISHED = 6    //  The job has not finished (yet)
+    SF_EXIT_NOT_FINISHED = 6,   //  The job has not finished (yet)
+    SF_EXIT_GROUP_FAILED = 7    //  A group failed, timed out or was cancelled
 };
 
 //  Options every command takes.
@@ -31,6 +32,7 @@ int sf_cli_submit (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_result (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_status (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_workers (sf_cli_t *cli, int argc, char *argv []);
+int sf_cli_gather (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_schedule (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_cancel (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_dead (sf_cli_t *cli, int argc, char *argv []);
@@ -47,6 +49,15 @@ sf_client_t *sf_cli_connect (sf_cli_t *cli);
 //  Print a finished result (JSON object with --json, else the value or the
 //  error) and return the exit code its status calls for.
 int sf_cli_print_result (sf_cli_t *cli, sf_result_t *result);
+
+//  Print a group's answer: unless streamed, every item as a JSON line in
+//  input order (held[i] when the answer does not carry item i; held may be
+//  NULL); with a chord that ran, only its result; then the summary with
+//  --json or when streamed. Returns the exit code: 0 group ok and every
+//  item ok (with a chord: the chord ok), 1 group ok but an item (with a
+//  chord: the chord) did not end ok, 7 group failed.
+int sf_cli_print_gather (sf_cli_t *cli, sf_gather_t *gather, sf_result_t **held,
+                         bool streamed);
 
 //  Report a failed call and return the exit code its error code calls for.
 int sf_cli_fail (const char *what, const sf_error_t *error);

@@ -73,6 +73,8 @@ sf_cli_status (sf_cli_t *cli, int argc, char *argv [])
             s_int (status, "uptime_ms") / 1000);
     printf ("jobs: %lld queued, %lld running, %lld finished results kept\n",
             s_int (jobs, "queued"), s_int (jobs, "running"), s_int (jobs, "finished_kept"));
+    printf ("groups: %lld running, %lld answered and kept\n",
+            s_int (jobs, "groups_running"), s_int (jobs, "groups_kept"));
     printf ("\n%-24s %10s %10s %8s\n", "queue", "queued", "running", "workers");
     size_t index;
     json_t *queue;

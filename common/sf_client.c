@@ -9,6 +9,7 @@
 
 #include <czmq.h>
 #include "sf_codec.h"
+#include "sf_gather.h"
 #include "sf_job.h"
 #include "sf_json.h"
 #include "sf_log.h"
@@ -27,7 +28,24 @@ struct _sf_client_t {
     uint8_t (*ids) [SF_UUID_SIZE];  //  Ids of the last ACCEPTED
     size_t ids_count;           //  How many
     size_t ids_max;             //  Room in ids
+    uint8_t group [SF_UUID_SIZE];   //  Group id of the last ACCEPTED, if any
+    bool has_group;             //  The last ACCEPTED named a group
+    zlistx_t *gathers;          //  Groups waiting for their answer (s_pending_t)
+    uint64_t fetch_tag;         //  Tag of the group FETCH in progress, 0 if none
+    uint8_t fetch_id [SF_UUID_SIZE];    //  The group it asks for
+    sf_gather_t *fetched;       //  Its answer, once arrived
 };
+
+//  A group this client submitted and has not had the answer of.
+typedef struct {
+    uint8_t group [SF_UUID_SIZE];   //  Its id
+    uint64_t tag;               //  The GROUP's tag
+    sf_gather_t *gather;        //  The answer being built
+    sf_gather_item_fn *on_item; //  Streamed items go here, if set
+    sf_gather_done_fn *on_done; //  The answer goes here, if set
+    void *arg;                  //  For the callbacks
+    bool done;                  //  The answer arrived (no on_done)
+} s_pending_t;
 
 //  What one incoming message was, for the calls that wait on it.
 typedef struct {
@@ -36,8 +54,18 @@ typedef struct {
     sf_error_t error;           //  ERROR: what the broker said
     char *text;                 //  STATUS, CANCEL, DEAD replies: JSON (owned)
     char state [16];            //  STATE: the job's state; CANCEL_REPLY: outcome
+    bool group;                 //  STATE: of a group
     uint64_t retry_after_ms;    //  ERROR BUSY: the broker's hint
 } s_reply_t;
+
+static void
+s_pending_destructor (void **item)
+{
+    s_pending_t *pending = (s_pending_t *) *item;
+    sf_gather_destroy (&pending->gather);
+    free (pending);
+    *item = NULL;
+}
 
 static void
 s_result_destructor (void **item)
@@ -74,6 +102,8 @@ sf_client_new (const char *endpoint)
     self->next_tag = 1;
     self->stash = zlistx_new ();
     zlistx_set_destructor (self->stash, s_result_destructor);
+    self->gathers = zlistx_new ();
+    zlistx_set_destructor (self->gathers, s_pending_destructor);
     sf_batchw_init (&self->writer);
     sf_msg_init (&self->msg);
     return self;
@@ -88,6 +118,8 @@ sf_client_destroy (sf_client_t **self_p)
     sf_msg_close (&self->msg);
     sf_batchw_destroy (&self->writer);
     zlistx_destroy (&self->stash);
+    zlistx_destroy (&self->gathers);
+    sf_gather_destroy (&self->fetched);
     zsock_destroy (&self->dealer);
     free (self->ids);
     free (self);
@@ -170,6 +202,69 @@ s_take_ids (sf_client_t *self, const msgpack_object *ids)
     return 0;
 }
 
+//  The pending group with this id, or NULL.
+static s_pending_t *
+s_pending_find (sf_client_t *self, const uint8_t group [SF_UUID_SIZE])
+{
+    for (s_pending_t *pending = (s_pending_t *) zlistx_first (self->gathers); pending;
+         pending = (s_pending_t *) zlistx_next (self->gathers))
+        if (memcmp (pending->group, group, SF_UUID_SIZE) == 0)
+            return pending;
+    return NULL;
+}
+
+//  A GROUP_ITEM or GROUP_RESULT: items to their pending group (or its
+//  on_item), the answer to its on_done, or to a group FETCH in progress.
+static int
+s_group_message (sf_client_t *self, int command, sf_error_t *error)
+{
+    sf_group_head_t head;
+    sf_result_t **results;
+    bool item = command == SF_CMD_GROUP_ITEM;
+    if (sf_gather_decode (sf_msg_data (&self->msg), sf_msg_size (&self->msg), item, &head,
+                          &results, error))
+        return -1;
+    s_pending_t *pending = s_pending_find (self, head.group);
+    if (pending && !item && head.tag != pending->tag)
+        pending = NULL;         //  A FETCH of our own group: not its answer
+    sf_gather_t *gather = pending? pending->gather: NULL;
+    //  A FETCH is answered with its tag now, or with tag 0 when it waited
+    if (!item && !pending && self->fetch_tag
+    &&  (head.tag == self->fetch_tag
+     || (head.tag == 0 && memcmp (head.group, self->fetch_id, SF_UUID_SIZE) == 0))) {
+        sf_gather_destroy (&self->fetched);
+        gather = self->fetched = sf_gather_new (head.group, head.total);
+    }
+    for (uint32_t i = 0; i < head.n; i++) {
+        bool then = !item && head.then && i + 1 == head.n;
+        if (item && pending && pending->on_item) {
+            long index = sf_result_index (results [i]);
+            pending->on_item ((size_t) index, results [i], pending->arg);
+        }
+        else
+        if (gather)
+            sf_gather_put (gather, results [i], then);
+        else
+            sf_result_destroy (&results [i]);
+    }
+    free (results);
+    if (!item && gather) {
+        sf_gather_finish (gather, &head);
+        if (pending && pending->on_done) {
+            pending->gather = NULL;
+            void *handle = zlistx_find (self->gathers, pending);
+            sf_gather_done_fn *on_done = pending->on_done;
+            void *arg = pending->arg;
+            zlistx_delete (self->gathers, handle);
+            on_done (gather, arg);
+        }
+        else
+        if (pending)
+            pending->done = true;
+    }
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Wait up to deadline for one message and decode it into reply. Results
 //  go to the stash. Returns 0, or 1 when nothing (valid) came in time.
@@ -194,6 +289,13 @@ s_receive (sf_client_t *self, int64_t deadline, s_reply_t *reply)
             sf_log_warning ("client: malformed RESULT from the broker: %s", error.message);
         return 0;
     }
+    if (reply->command == SF_CMD_GROUP_ITEM || reply->command == SF_CMD_GROUP_RESULT) {
+        if (s_group_message (self, reply->command, &error))
+            sf_log_warning ("client: malformed %s from the broker: %s",
+                            sf_cmd_name (reply->command), error.message);
+        reply->command = -1;        //  Handled here; no reply to match
+        return 0;
+    }
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     msgpack_object body;
@@ -211,6 +313,7 @@ s_receive (sf_client_t *self, int64_t deadline, s_reply_t *reply)
             case SF_CMD_ACCEPTED:
                 if (s_take_ids (self, sf_mp_get (&body, "ids")))
                     reply->command = -1;
+                self->has_group = sf_codec_id (sf_mp_get (&body, "group"), self->group) == 0;
                 break;
             case SF_CMD_ERROR:
                 if (sf_mp_strcpy (sf_mp_get (&body, "code"), reply->error.code,
@@ -244,6 +347,7 @@ s_receive (sf_client_t *self, int64_t deadline, s_reply_t *reply)
             case SF_CMD_STATE:
                 if (sf_mp_strcpy (sf_mp_get (&body, "state"), reply->state, sizeof reply->state))
                     strcpy (reply->state, "unknown");
+                reply->group = sf_mp_get (&body, "group") != NULL;
                 break;
             default:
                 break;
@@ -578,4 +682,188 @@ sf_client_accepted_id (sf_client_t *self, size_t index, char id [SF_ID_STRLEN + 
         return -1;
     sf_uuid_str (self->ids [index], id);
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Gathering.
+
+//  Send a group and wait for its acceptance; the pending record is added to
+//  self->gathers and returned, or NULL with error.
+static s_pending_t *
+s_gather_send (sf_client_t *self, sf_job_t **jobs, size_t count, const sf_gather_opts_t *opts,
+               sf_error_t *error)
+{
+    static const sf_gather_opts_t defaults = { SF_GATHER_ALL, 0, 0, false, NULL };
+    if (!opts)
+        opts = &defaults;
+    size_t items = count + (opts->then? 1: 0);
+    if (count == 0 || items > SF_BATCH_MAX) {
+        sf_error_set (error, "BAD_INPUT", "a group holds 1-%d jobs with its chord, not %zu",
+                      SF_BATCH_MAX, items);
+        return NULL;
+    }
+    static const char *policies [] = { "all", "fail-fast", "any" };
+    if ((unsigned) opts->policy > SF_GATHER_ANY || opts->min_ok > count) {
+        sf_error_set (error, "BAD_INPUT", "unknown policy, or min_ok above the %zu jobs", count);
+        return NULL;
+    }
+    uint64_t tag = self->next_tag++;
+    msgpack_sbuffer_clear (&self->writer.buffer);
+    msgpack_packer *pk = &self->writer.packer;
+    msgpack_pack_map (pk, 7);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_kv_uint (pk, "n", items);
+    sf_mp_pack_kv_str (pk, "policy", policies [opts->policy]);
+    sf_mp_pack_kv_uint (pk, "min_ok", opts->min_ok);
+    sf_mp_pack_kv_uint (pk, "timeout_ms", opts->timeout_ms);
+    sf_mp_pack_str (pk, "stream");
+    if (opts->stream)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    sf_mp_pack_str (pk, "then");
+    if (opts->then)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    for (size_t i = 0; i < count; i++)
+        sf_job_pack (jobs [i], pk);
+    if (opts->then)
+        sf_job_pack (opts->then, pk);
+    if (s_send_request (self, SF_CMD_GROUP, error))
+        return NULL;
+    s_reply_t reply;
+    if (s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
+        return NULL;
+    if (reply.command == SF_CMD_ERROR) {
+        *error = reply.error;
+        return NULL;
+    }
+    if (reply.command != SF_CMD_ACCEPTED || !self->has_group || self->ids_count != count) {
+        sf_error_set (error, "PROTOCOL", "broker acknowledged %zu of %zu jobs, group %s",
+                      self->ids_count, count, self->has_group? "named": "missing");
+        return NULL;
+    }
+    s_pending_t *pending = (s_pending_t *) calloc (1, sizeof *pending);
+    if (!pending)
+        abort ();
+    memcpy (pending->group, self->group, SF_UUID_SIZE);
+    pending->tag = tag;
+    pending->gather = sf_gather_new (self->group, count);
+    zlistx_add_end (self->gathers, pending);
+    return pending;
+}
+
+int
+sf_gather_start (sf_client_t *self, sf_job_t **jobs, size_t count,
+                 const sf_gather_opts_t *opts, sf_gather_item_fn *on_item,
+                 sf_gather_done_fn *on_done, void *arg,
+                 char group_id [SF_ID_STRLEN + 1], sf_error_t *error)
+{
+    s_pending_t *pending = s_gather_send (self, jobs, count, opts, error);
+    if (!pending)
+        return -1;
+    pending->on_item = on_item;
+    pending->on_done = on_done;
+    pending->arg = arg;
+    sf_uuid_str (pending->group, group_id);
+    return 0;
+}
+
+sf_gather_t *
+sf_gather (sf_client_t *self, sf_job_t **jobs, size_t count, const sf_gather_opts_t *opts,
+           int timeout_ms, sf_error_t *error)
+{
+    s_pending_t *pending = s_gather_send (self, jobs, count, opts, error);
+    if (!pending)
+        return NULL;
+    int64_t deadline = s_deadline (timeout_ms);
+    s_reply_t reply;
+    while (!pending->done) {
+        if (s_receive (self, deadline, &reply) == 1) {
+            char id [SF_ID_STRLEN + 1];
+            sf_uuid_str (pending->group, id);
+            sf_error_set (error, "TIMEOUT", "group %s did not finish within %d ms", id,
+                          timeout_ms);
+            zlistx_delete (self->gathers, zlistx_find (self->gathers, pending));
+            return NULL;
+        }
+        free (reply.text);
+    }
+    sf_gather_t *gather = pending->gather;
+    pending->gather = NULL;
+    zlistx_delete (self->gathers, zlistx_find (self->gathers, pending));
+    return gather;
+}
+
+sf_gather_t *
+sf_client_fetch_group (sf_client_t *self, const char *id, bool wait, int timeout_ms,
+                       sf_error_t *error)
+{
+    uint8_t binary [SF_UUID_SIZE];
+    if (sf_uuid_parse (id, binary)) {
+        sf_error_set (error, "BAD_INPUT", "\"%s\" is not a group id (a UUID)", id);
+        return NULL;
+    }
+    char canonical [SF_ID_STRLEN + 1];
+    sf_uuid_str (binary, canonical);
+    uint64_t tag = self->next_tag++;
+    msgpack_sbuffer_clear (&self->writer.buffer);
+    msgpack_packer *pk = &self->writer.packer;
+    msgpack_pack_map (pk, 3);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_str (pk, "id");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, binary, SF_UUID_SIZE);
+    sf_mp_pack_str (pk, "wait");
+    if (wait)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    if (s_send_request (self, SF_CMD_FETCH, error))
+        return NULL;
+    self->fetch_tag = tag;
+    memcpy (self->fetch_id, binary, SF_UUID_SIZE);
+    sf_gather_destroy (&self->fetched);
+    int64_t deadline = s_deadline (wait? timeout_ms: self->timeout_ms);
+    sf_gather_t *gather = NULL;
+    while (true) {
+        s_reply_t reply;
+        if (s_receive (self, deadline, &reply) == 1) {
+            if (wait)
+                sf_error_set (error, "TIMEOUT", "group %s did not finish within %d ms",
+                              canonical, timeout_ms);
+            else
+                sf_error_set (error, "UNREACHABLE", "no reply from the broker within %d ms",
+                              self->timeout_ms);
+            break;
+        }
+        free (reply.text);
+        if (self->fetched) {
+            gather = self->fetched;
+            self->fetched = NULL;
+            break;
+        }
+        //  A job's id: its result comes as a RESULT, or its state unmarked
+        bool stashed = false;
+        for (sf_result_t *result = (sf_result_t *) zlistx_first (self->stash); result;
+             result = (sf_result_t *) zlistx_next (self->stash))
+            stashed |= streq (sf_result_id (result), canonical);
+        if (stashed || (reply.command == SF_CMD_STATE && reply.tag == tag && !reply.group)) {
+            sf_error_set (error, "NOT_A_GROUP", "%s is a job, not a group", canonical);
+            break;
+        }
+        if (reply.tag != tag)
+            continue;
+        if (reply.command == SF_CMD_ERROR) {
+            *error = reply.error;
+            break;
+        }
+        if (reply.command == SF_CMD_STATE) {
+            sf_error_set (error, "NOT_FINISHED", "group %s is %s", canonical, reply.state);
+            break;
+        }
+    }
+    self->fetch_tag = 0;
+    return gather;
 }

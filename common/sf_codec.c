@@ -494,8 +494,10 @@ sf_codec_pack_result_head (msgpack_packer *out, const sf_result_head_t *head)
     s_small_t small = { .size = 0 };
     msgpack_packer packer, *pk = &packer;
     msgpack_packer_init (pk, &small, s_small_write);
-    msgpack_pack_map (pk, 8);
+    msgpack_pack_map (pk, head->indexed? 9: 8);
     s_pack_kv_id (pk, head->id);
+    if (head->indexed)
+        sf_mp_pack_kv_uint (pk, "index", head->index);
     sf_mp_pack_kv_str (pk, "status", sf_status_name (head->status));
     sf_mp_pack_kv_str (pk, "analyzer", head->analyzer);
     sf_mp_pack_kv_str (pk, "worker", head->worker);
@@ -513,12 +515,12 @@ sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
     static const sf_mp_key_t keys [] = {
         SF_MP_KEY ("id"), SF_MP_KEY ("status"), SF_MP_KEY ("analyzer"), SF_MP_KEY ("worker"),
         SF_MP_KEY ("attempts"), SF_MP_KEY ("queued_us"), SF_MP_KEY ("run_us"),
-        SF_MP_KEY ("total_us")
+        SF_MP_KEY ("total_us"), SF_MP_KEY ("index")
     };
-    const msgpack_object *field [8];
+    const msgpack_object *field [9];
     uint64_t attempts;
     memset (out, 0, sizeof *out);
-    if (sf_mp_fields (head, keys, 8, field, NULL) || sf_codec_id (field [0], out->id))
+    if (sf_mp_fields (head, keys, 9, field, NULL) || sf_codec_id (field [0], out->id))
         return sf_error_set (error, "PROTOCOL", "result needs \"id\", 16 bytes");
     if (s_read_status (field [1], &out->status))
         return sf_error_set (error, "PROTOCOL", "result needs a known \"status\"");
@@ -537,6 +539,162 @@ sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
     sf_mp_uint (field [5], UINT64_MAX, &out->queued_us);
     sf_mp_uint (field [6], UINT64_MAX, &out->run_us);
     sf_mp_uint (field [7], UINT64_MAX, &out->total_us);
+    uint64_t index;
+    if (field [8]) {
+        if (sf_mp_uint (field [8], UINT32_MAX, &index))
+            return sf_error_set (error, "PROTOCOL", "result \"index\" must be an unsigned integer");
+        out->indexed = true;
+        out->index = (uint32_t) index;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Groups.
+
+static const char *s_policy_names [] = { "all", "fail-fast", "any" };
+static const char *s_group_state_names [] = { "running", "ok", "failed", "timeout", "cancelled" };
+
+const char *
+sf_policy_name (sf_policy_t policy)
+{
+    return policy < SF_POLICY_INVALID? s_policy_names [policy]: "invalid";
+}
+
+sf_policy_t
+sf_policy_parse (const char *name, size_t size)
+{
+    for (int i = 0; i < SF_POLICY_INVALID; i++)
+        if (strlen (s_policy_names [i]) == size && memcmp (s_policy_names [i], name, size) == 0)
+            return (sf_policy_t) i;
+    return SF_POLICY_INVALID;
+}
+
+const char *
+sf_group_state_name (sf_group_state_t state)
+{
+    return state < SF_GROUP_INVALID? s_group_state_names [state]: "invalid";
+}
+
+sf_group_state_t
+sf_group_state_parse (const char *name, size_t size)
+{
+    for (int i = 0; i < SF_GROUP_INVALID; i++)
+        if (strlen (s_group_state_names [i]) == size
+        &&  memcmp (s_group_state_names [i], name, size) == 0)
+            return (sf_group_state_t) i;
+    return SF_GROUP_INVALID;
+}
+
+//  A bool value, or absent (false). Returns 0 or -1.
+static int
+s_read_bool (const msgpack_object *value, bool *out)
+{
+    *out = false;
+    if (!value)
+        return 0;
+    if (value->type != MSGPACK_OBJECT_BOOLEAN)
+        return -1;
+    *out = value->via.boolean;
+    return 0;
+}
+
+int
+sf_codec_read_group_opts (const msgpack_object *header, sf_group_opts_t *opts,
+                          sf_error_t *error)
+{
+    memset (opts, 0, sizeof *opts);
+    const msgpack_object *value = sf_mp_get (header, "policy");
+    if (value) {
+        if (value->type != MSGPACK_OBJECT_STR
+        ||  (opts->policy = sf_policy_parse (value->via.str.ptr, value->via.str.size))
+            == SF_POLICY_INVALID)
+            return sf_error_set (error, "PROTOCOL",
+                                 "GROUP \"policy\" must be \"all\", \"fail-fast\" or \"any\"");
+    }
+    uint64_t number;
+    if ((value = sf_mp_get (header, "min_ok"))) {
+        if (sf_mp_uint (value, SF_BATCH_MAX, &number))
+            return sf_error_set (error, "PROTOCOL", "GROUP \"min_ok\" must be 0-%d", SF_BATCH_MAX);
+        opts->min_ok = (uint32_t) number;
+    }
+    if ((value = sf_mp_get (header, "timeout_ms"))) {
+        if (sf_mp_uint (value, UINT32_MAX, &number))
+            return sf_error_set (error, "PROTOCOL", "GROUP \"timeout_ms\" must be 0-4294967295");
+        opts->timeout_ms = (uint32_t) number;
+    }
+    if (s_read_bool (sf_mp_get (header, "stream"), &opts->stream))
+        return sf_error_set (error, "PROTOCOL", "GROUP \"stream\" must be a bool");
+    if (s_read_bool (sf_mp_get (header, "then"), &opts->then))
+        return sf_error_set (error, "PROTOCOL", "GROUP \"then\" must be a bool");
+    return 0;
+}
+
+void
+sf_codec_pack_group_head (msgpack_packer *pk, const sf_group_head_t *head, bool item)
+{
+    msgpack_pack_map (pk, item? 3: 6 + SF_STATUS_INVALID);
+    //  The tag and count first and fixed-width, as in every batch header
+    unsigned char fixed [16] = { 0xa3, 't', 'a', 'g', 0xcf, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1, 'n', 0xce };
+    for (int i = 0; i < 8; i++)
+        fixed [5 + i] = (unsigned char) (head->tag >> (56 - 8 * i));
+    pk->callback (pk->data, (const char *) fixed, sizeof fixed);
+    unsigned char count [4];
+    for (int i = 0; i < 4; i++)
+        count [i] = (unsigned char) (head->n >> (24 - 8 * i));
+    pk->callback (pk->data, (const char *) count, sizeof count);
+    sf_mp_pack_str (pk, "group");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, head->group, SF_UUID_SIZE);
+    if (item)
+        return;
+    sf_mp_pack_kv_str (pk, "state", sf_group_state_name (head->state));
+    sf_mp_pack_kv_uint (pk, "total", head->total);
+    for (int status = 0; status < SF_STATUS_INVALID; status++)
+        sf_mp_pack_kv_uint (pk, sf_status_name ((sf_status_t) status), head->counts [status]);
+    sf_mp_pack_str (pk, "then");
+    if (head->then)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+}
+
+int
+sf_codec_read_group_head (const msgpack_object *head, sf_group_head_t *out, bool item,
+                          sf_error_t *error)
+{
+    memset (out, 0, sizeof *out);
+    if (!head || head->type != MSGPACK_OBJECT_MAP)
+        return sf_error_set (error, "PROTOCOL", "group header must be a map");
+    uint64_t number;
+    out->tag = sf_codec_tag (head);
+    if (sf_mp_uint (sf_mp_get (head, "n"), SF_BATCH_MAX, &number))
+        return sf_error_set (error, "PROTOCOL", "group header needs \"n\", a count");
+    out->n = (uint32_t) number;
+    if (sf_codec_id (sf_mp_get (head, "group"), out->group))
+        return sf_error_set (error, "PROTOCOL", "group header needs \"group\", 16 bytes");
+    if (item)
+        return 0;
+    const msgpack_object *state = sf_mp_get (head, "state");
+    if (!state || state->type != MSGPACK_OBJECT_STR
+    ||  (out->state = sf_group_state_parse (state->via.str.ptr, state->via.str.size))
+        == SF_GROUP_INVALID || out->state == SF_GROUP_RUNNING)
+        return sf_error_set (error, "PROTOCOL", "group header needs a final \"state\"");
+    if (sf_mp_uint (sf_mp_get (head, "total"), SF_BATCH_MAX, &number))
+        return sf_error_set (error, "PROTOCOL", "group header needs \"total\", 0-%d",
+                             SF_BATCH_MAX);
+    out->total = (uint32_t) number;
+    for (int status = 0; status < SF_STATUS_INVALID; status++) {
+        if (sf_mp_uint (sf_mp_get (head, sf_status_name ((sf_status_t) status)), out->total,
+                        &number))
+            return sf_error_set (error, "PROTOCOL", "group header needs \"%s\", 0-total",
+                                 sf_status_name ((sf_status_t) status));
+        out->counts [status] = (uint32_t) number;
+    }
+    if (s_read_bool (sf_mp_get (head, "then"), &out->then))
+        return sf_error_set (error, "PROTOCOL", "group header \"then\" must be a bool");
+    if (out->n > out->total + (out->then? 1: 0))
+        return sf_error_set (error, "PROTOCOL", "group header \"n\" is above \"total\"");
     return 0;
 }
 

@@ -156,6 +156,8 @@ typedef struct {
     uint64_t queued_us;         //  Waiting in the broker
     uint64_t run_us;            //  Running at the worker
     uint64_t total_us;          //  Acceptance to final status
+    bool indexed;               //  A group item: index is set
+    uint32_t index;             //  Its position in its group (GROUP_RESULT, GROUP_ITEM)
 } sf_result_head_t;
 
 //  Pack a RESULT header; analyzer and worker names are at most SF_NAME_MAX
@@ -166,6 +168,67 @@ void sf_codec_pack_result_head (msgpack_packer *pk, const sf_result_head_t *head
 //  given (each SF_NAME_MAX + 1 bytes) and pointed at from *head.
 int sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
                                char *analyzer, char *worker, sf_error_t *error);
+
+//  --------------------------------------------------------------------------
+//  Groups (docs/PROTOCOL.md, "Groups"): the options a GROUP header carries
+//  next to its tag and count, and the header of GROUP_RESULT and GROUP_ITEM.
+
+typedef enum {
+    SF_POLICY_ALL,              //  Wait for every item
+    SF_POLICY_FAIL_FAST,        //  The first failed item fails the group
+    SF_POLICY_ANY,              //  The first ok item wins
+    SF_POLICY_INVALID           //  Not a policy
+} sf_policy_t;
+
+//  The policy's wire name ("all", "fail-fast", "any"), and back.
+const char *sf_policy_name (sf_policy_t policy);
+sf_policy_t sf_policy_parse (const char *name, size_t size);
+
+typedef struct {
+    sf_policy_t policy;         //  When the group is decided
+    uint32_t min_ok;            //  Quorum: decided ok at this many ok items (0: none)
+    uint32_t timeout_ms;        //  Deadline from acceptance (0: none)
+    bool stream;                //  Send each item as it finishes (GROUP_ITEM)
+    bool then;                  //  The last job is the chord, run on the results
+} sf_group_opts_t;
+
+//  Read the options of a GROUP header map (absent keys take defaults).
+//  Returns 0, or -1 with error (code PROTOCOL) naming the key.
+int sf_codec_read_group_opts (const msgpack_object *header, sf_group_opts_t *opts,
+                              sf_error_t *error);
+
+//  A group's final state, in GROUP_RESULT.
+typedef enum {
+    SF_GROUP_RUNNING,           //  Not decided (never sent in GROUP_RESULT)
+    SF_GROUP_OK,                //  The policy was met
+    SF_GROUP_FAILED,            //  The policy can no longer be met
+    SF_GROUP_TIMEOUT,           //  The deadline came first
+    SF_GROUP_CANCELLED,         //  Cancelled on request
+    SF_GROUP_INVALID            //  Not a state
+} sf_group_state_t;
+
+const char *sf_group_state_name (sf_group_state_t state);
+sf_group_state_t sf_group_state_parse (const char *name, size_t size);
+
+//  Header map of GROUP_RESULT and GROUP_ITEM (batches of result items).
+typedef struct {
+    uint64_t tag;               //  The GROUP's tag (FETCH's for a fetched group)
+    uint32_t n;                 //  Items in this message
+    uint8_t group [SF_UUID_SIZE];   //  Group id
+    sf_group_state_t state;     //  GROUP_RESULT: the outcome
+    uint32_t total;             //  Items in the group
+    uint32_t counts [SF_STATUS_INVALID];    //  Finished items by status
+    bool then;                  //  GROUP_RESULT: the last item is the chord's
+} sf_group_head_t;
+
+//  Pack a GROUP_RESULT header (item is false) or a GROUP_ITEM header (only
+//  tag, n, group). The map starts like every batch header (fixmap, uint64
+//  tag, uint32 n), so sf_batchw_finish can patch n after the items.
+void sf_codec_pack_group_head (msgpack_packer *pk, const sf_group_head_t *head, bool item);
+
+//  Read either header. Returns 0, or -1 with error (code PROTOCOL).
+int sf_codec_read_group_head (const msgpack_object *head, sf_group_head_t *out, bool item,
+                              sf_error_t *error);
 
 //  An error payload {code, message, context}; context is a map or NULL.
 void sf_codec_pack_error (msgpack_packer *pk, const char *code, const char *message,

@@ -23,6 +23,7 @@ sf_cmd_name (int command)
         case SF_CMD_FETCH: return "FETCH";
         case SF_CMD_CANCEL: return "CANCEL";
         case SF_CMD_DEAD: return "DEAD";
+        case SF_CMD_GROUP: return "GROUP";
         case SF_CMD_READY: return "READY";
         case SF_CMD_RESULTS: return "RESULTS";
         case SF_CMD_HEARTBEAT: return "HEARTBEAT";
@@ -35,6 +36,8 @@ sf_cmd_name (int command)
         case SF_CMD_STATE: return "STATE";
         case SF_CMD_CANCEL_REPLY: return "CANCEL_REPLY";
         case SF_CMD_DEAD_REPLY: return "DEAD_REPLY";
+        case SF_CMD_GROUP_RESULT: return "GROUP_RESULT";
+        case SF_CMD_GROUP_ITEM: return "GROUP_ITEM";
         case SF_CMD_DISPATCH: return "DISPATCH";
         case SF_CMD_STOP: return "STOP";
         default: return "UNKNOWN";

@@ -28,6 +28,7 @@ typedef enum {
     SF_CMD_FETCH = 0x03,
     SF_CMD_CANCEL = 0x04,
     SF_CMD_DEAD = 0x05,
+    SF_CMD_GROUP = 0x06,
     //  Worker to broker (HEARTBEAT and DISCONNECT go both ways)
     SF_CMD_READY = 0x11,
     SF_CMD_RESULTS = 0x12,
@@ -42,6 +43,8 @@ typedef enum {
     SF_CMD_STATE = 0x85,
     SF_CMD_CANCEL_REPLY = 0x88,
     SF_CMD_DEAD_REPLY = 0x89,
+    SF_CMD_GROUP_RESULT = 0x86,
+    SF_CMD_GROUP_ITEM = 0x87,
     //  Broker to worker
     SF_CMD_DISPATCH = 0x91,
     SF_CMD_STOP = 0x92          //  Stop running these jobs (cancel, timeout)

@@ -105,6 +105,12 @@ sf_result_worker (const sf_result_t *self)
     return self->worker;
 }
 
+long
+sf_result_index (const sf_result_t *self)
+{
+    return self->head.indexed? (long) self->head.index: -1;
+}
+
 unsigned
 sf_result_attempts (const sf_result_t *self)
 {
@@ -181,6 +187,8 @@ sf_result_json (const sf_result_t *self)
 {
     json_t *root = json_object ();
     json_object_set_new (root, "id", json_string (self->id));
+    if (self->head.indexed)
+        json_object_set_new (root, "index", json_integer (self->head.index));
     json_object_set_new (root, "status", json_string (sf_status_name (self->head.status)));
     json_object_set_new (root, "analyzer", json_string (self->analyzer));
     if (self->head.status == SF_STATUS_OK)

@@ -136,6 +136,10 @@ const char *sf_result_analyzer (const sf_result_t *self);
 const char *sf_result_worker (const sf_result_t *self);      //  "" if none ran it
 unsigned sf_result_attempts (const sf_result_t *self);
 
+//  The result's position in its group (submission order, from 0), or -1
+//  when the job was not submitted in a group.
+long sf_result_index (const sf_result_t *self);
+
 //  Error code and message when the status is not ok; NULL when it is ok.
 const char *sf_result_error_code (const sf_result_t *self);
 const char *sf_result_error_message (const sf_result_t *self);
@@ -219,6 +223,89 @@ int sf_client_cancel (sf_client_t *self, const char *id, sf_error_t *error);
 //  dead letters for list and show, a count for retry and purge; NULL with
 //  error on failure (NOT_FOUND for an id that is no dead letter).
 char *sf_client_dead (sf_client_t *self, const char *op, const char *id, sf_error_t *error);
+
+//  --------------------------------------------------------------------------
+//  Gathering: a group of jobs the broker runs and answers for as one. One
+//  message submits the whole group; the broker fans the jobs out, applies
+//  the policy as results come in, cancels what is no longer needed, and
+//  sends one answer with every item in submission order.
+
+typedef enum {
+    SF_GATHER_ALL,              //  Wait for every item; each has its own status
+    SF_GATHER_FAIL_FAST,        //  The first failed item fails the group
+    SF_GATHER_ANY               //  The first ok item wins (hedged requests)
+} sf_gather_policy_t;
+
+typedef struct {
+    sf_gather_policy_t policy;  //  When the group is decided (default: all)
+    unsigned min_ok;            //  Quorum: ok as soon as this many items are ok
+                                //  (0: none; when set, it replaces the policy)
+    unsigned timeout_ms;        //  Answer with what there is at this deadline
+                                //  (0: none); unfinished items end as timeout
+    bool stream;                //  Items as they finish (on_item), then the summary
+    sf_job_t *then;             //  Chord (borrowed) or NULL: a job run after the
+                                //  group succeeded, with the results in
+                                //  params.results; its result is the group's
+} sf_gather_opts_t;
+
+//  A group's answer.
+typedef struct _sf_gather_t sf_gather_t;
+
+//  Called for each streamed item; takes the result (index is its position).
+typedef void (sf_gather_item_fn) (size_t index, sf_result_t *result, void *arg);
+
+//  Called once with the answer; takes the gather.
+typedef void (sf_gather_done_fn) (sf_gather_t *gather, void *arg);
+
+//  Gather count jobs (1-100000 with the chord) under opts (NULL: all) and
+//  wait up to timeout_ms (-1 forever) for the answer. Returns the answer
+//  (the caller owns it), or NULL with error: the broker's rejection,
+//  UNREACHABLE, or TIMEOUT (the group goes on in the broker; its id is in
+//  the message and sf_client_fetch_group gets it later).
+sf_gather_t *sf_gather (sf_client_t *self, sf_job_t **jobs, size_t count,
+                        const sf_gather_opts_t *opts, int timeout_ms, sf_error_t *error);
+
+//  Submit a group and return once the broker has accepted it, writing its
+//  id to group_id. on_item (with opts->stream; may be NULL) and on_done
+//  are then called from inside this client's receiving calls
+//  (sf_client_recv and the others) as the group progresses. Returns 0, or
+//  -1 with error.
+int sf_gather_start (sf_client_t *self, sf_job_t **jobs, size_t count,
+                     const sf_gather_opts_t *opts, sf_gather_item_fn *on_item,
+                     sf_gather_done_fn *on_done, void *arg,
+                     char group_id [SF_ID_STRLEN + 1], sf_error_t *error);
+
+//  Fetch a group's answer by its id, also after its client went away. When
+//  the group is still running: with wait, wait up to timeout_ms; without,
+//  NULL with error NOT_FINISHED. NULL with NOT_FOUND for an unknown id.
+sf_gather_t *sf_client_fetch_group (sf_client_t *self, const char *id, bool wait,
+                                    int timeout_ms, sf_error_t *error);
+
+void sf_gather_destroy (sf_gather_t **self_p);
+
+//  The group's id (text form).
+const char *sf_gather_id (const sf_gather_t *self);
+
+//  How the group ended: "ok" (its policy was met), "failed" (it no longer
+//  could be), "timeout" (the deadline came first), "cancelled".
+const char *sf_gather_state (const sf_gather_t *self);
+
+//  Items in the group (the chord not counted), and how many ended with
+//  status.
+size_t sf_gather_size (const sf_gather_t *self);
+size_t sf_gather_count (const sf_gather_t *self, sf_status_t status);
+
+//  Item index's result (borrowed), or NULL when the answer did not carry it
+//  (a streamed item handed to on_item).
+const sf_result_t *sf_gather_item (const sf_gather_t *self, size_t index);
+
+//  The chord's result (borrowed), or NULL when there was no chord or it did
+//  not run (the group did not succeed).
+const sf_result_t *sf_gather_then (const sf_gather_t *self);
+
+//  The summary as one JSON object {"group", "state", "total", "ok", "error",
+//  "timeout", "cancelled", "dead"}; the caller frees it.
+char *sf_gather_json (const sf_gather_t *self);
 
 //  --------------------------------------------------------------------------
 //  Asynchronous use: send without waiting, then read events as they come

@@ -181,7 +181,7 @@ START_TEST (test_status_and_workers)
     ck_assert_str_eq (json_string_value (json_object_get (status, "store")), "memory");
     json_decref (status);
     ck_assert_int_eq (s_sheaf ("workers", NULL), 0);
-    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "sma,ema,wma,rsi,macd") && strstr (out, "stats,report,correlation,echo,sleep,fail,midpoint"),
+    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "sma,ema,wma,rsi,macd") && strstr (out, "stats,report,correlation,summary,echo,sleep,fail,midpoint"),
                    "%s", out);
     ck_assert_int_eq (s_sheaf ("status", NULL), 0);
     ck_assert_msg (strstr (out, "submitted=1"), "%s", out);

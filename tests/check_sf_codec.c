@@ -1271,6 +1271,145 @@ s_result (const char *fields_json)
     return s_value_decode (&s_buffer);
 }
 
+START_TEST (test_result_head_index)
+{
+    //  A group item carries its index; a plain result has none
+    sf_result_head_t in = { .status = SF_STATUS_OK, .analyzer = "echo", .worker = "",
+                            .attempts = 1, .indexed = true, .index = 99999 };
+    memcpy (in.id, s_id, SF_UUID_SIZE);
+    sf_codec_pack_result_head (&s_pk, &in);
+    s_value_t *head = s_value_decode (&s_buffer);
+    sf_result_head_t out;
+    char analyzer [SF_NAME_MAX + 1], worker [SF_NAME_MAX + 1];
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_read_result_head (&head->object, &out, analyzer, worker,
+                                                 &error), 0);
+    ck_assert (out.indexed);
+    ck_assert_uint_eq (out.index, 99999);
+    s_value_destroy (&head);
+    head = s_result ("{\"status\": \"ok\", \"analyzer\": \"echo\", \"attempts\": 1}");
+    ck_assert_int_eq (sf_codec_read_result_head (&head->object, &out, analyzer, worker,
+                                                 &error), 0);
+    ck_assert (!out.indexed);
+    s_value_destroy (&head);
+    head = s_result ("{\"status\": \"ok\", \"analyzer\": \"echo\", \"attempts\": 1,"
+                     " \"index\": -1}");
+    ck_assert_int_eq (sf_codec_read_result_head (&head->object, &out, analyzer, worker,
+                                                 &error), -1);
+    ck_assert_str_eq (error.code, "PROTOCOL");
+    s_value_destroy (&head);
+}
+END_TEST
+
+START_TEST (test_group_opts)
+{
+    sf_group_opts_t opts;
+    sf_error_t error;
+    s_value_t *header = s_value_json ("{\"tag\": 1, \"n\": 2}");
+    ck_assert_int_eq (sf_codec_read_group_opts (&header->object, &opts, &error), 0);
+    ck_assert_int_eq (opts.policy, SF_POLICY_ALL);
+    ck_assert_uint_eq (opts.min_ok, 0);
+    ck_assert_uint_eq (opts.timeout_ms, 0);
+    ck_assert (!opts.stream && !opts.then);
+    s_value_destroy (&header);
+    header = s_value_json ("{\"n\": 2, \"policy\": \"any\", \"min_ok\": 2,"
+                           " \"timeout_ms\": 4294967295, \"stream\": true, \"then\": true}");
+    ck_assert_int_eq (sf_codec_read_group_opts (&header->object, &opts, &error), 0);
+    ck_assert_int_eq (opts.policy, SF_POLICY_ANY);
+    ck_assert_uint_eq (opts.min_ok, 2);
+    ck_assert_uint_eq (opts.timeout_ms, UINT32_MAX);
+    ck_assert (opts.stream && opts.then);
+    s_value_destroy (&header);
+    const char *bad [] = {
+        "{\"policy\": \"most\"}", "{\"policy\": 1}", "{\"min_ok\": 100001}",
+        "{\"min_ok\": -1}", "{\"timeout_ms\": 4294967296}", "{\"stream\": 1}",
+        "{\"then\": \"yes\"}"
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        header = s_value_json (bad [i]);
+        ck_assert_msg (sf_codec_read_group_opts (&header->object, &opts, &error) == -1,
+                       "accepted %s", bad [i]);
+        ck_assert_str_eq (error.code, "PROTOCOL");
+        s_value_destroy (&header);
+    }
+    ck_assert_int_eq (sf_policy_parse ("fail-fast", 9), SF_POLICY_FAIL_FAST);
+    ck_assert_str_eq (sf_policy_name (SF_POLICY_FAIL_FAST), "fail-fast");
+}
+END_TEST
+
+START_TEST (test_group_head)
+{
+    sf_group_head_t in = { .tag = UINT64_MAX, .n = 3, .state = SF_GROUP_TIMEOUT, .total = 2,
+                           .counts = { 1, 0, 1, 0, 0 }, .then = true };
+    memcpy (in.group, s_id, SF_UUID_SIZE);
+    sf_codec_pack_group_head (&s_pk, &in, false);
+    //  It starts like every batch header, so a batch reader takes it
+    sf_batchr_t reader;
+    sf_error_t error;
+    ck_assert_int_eq (sf_batchr_open (&reader, s_buffer.data, s_buffer.size, 2, SF_BATCH_MAX,
+                                      &error), 0);
+    ck_assert (reader.tag == UINT64_MAX);
+    ck_assert_uint_eq (reader.count, 3);
+    sf_batchr_close (&reader);
+    s_value_t *head = s_value_decode (&s_buffer);
+    sf_group_head_t out;
+    ck_assert_int_eq (sf_codec_read_group_head (&head->object, &out, false, &error), 0);
+    ck_assert_mem_eq (&out, &in, sizeof in);
+    s_value_destroy (&head);
+
+    //  A GROUP_ITEM header has tag, n and group only
+    sf_codec_pack_group_head (&s_pk, &in, true);
+    head = s_value_decode (&s_buffer);
+    ck_assert_int_eq (head->object.via.map.size, 3);
+    ck_assert_int_eq (sf_codec_read_group_head (&head->object, &out, true, &error), 0);
+    ck_assert_uint_eq (out.n, 3);
+    ck_assert_mem_eq (out.group, s_id, SF_UUID_SIZE);
+    //  ... which is not a GROUP_RESULT header
+    ck_assert_int_eq (sf_codec_read_group_head (&head->object, &out, false, &error), -1);
+    ck_assert_str_eq (error.code, "PROTOCOL");
+    s_value_destroy (&head);
+
+    //  Never trust a count: more items than the group has, a count above
+    //  the total, a state that is not final
+    const char *bad [] = {
+        "{\"n\": 2, \"state\": \"ok\", \"total\": 1, \"ok\": 1, \"error\": 0, "
+        "\"timeout\": 0, \"cancelled\": 0, \"dead\": 0}",
+        "{\"n\": 1, \"state\": \"ok\", \"total\": 1, \"ok\": 2, \"error\": 0, "
+        "\"timeout\": 0, \"cancelled\": 0, \"dead\": 0}",
+        "{\"n\": 0, \"state\": \"running\", \"total\": 1, \"ok\": 0, \"error\": 0, "
+        "\"timeout\": 0, \"cancelled\": 0, \"dead\": 0}",
+        "{\"n\": 0, \"state\": \"ok\", \"total\": 100001, \"ok\": 0, \"error\": 0, "
+        "\"timeout\": 0, \"cancelled\": 0, \"dead\": 0}",
+        "{\"n\": 0, \"state\": \"ok\", \"total\": 1}"
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        //  The group id is added as bin16 (JSON has no bin)
+        json_t *json = json_loads (bad [i], 0, NULL);
+        ck_assert_ptr_nonnull (json);
+        msgpack_sbuffer_clear (&s_buffer);
+        msgpack_pack_map (&s_pk, json_object_size (json) + 1);
+        sf_mp_pack_str (&s_pk, "group");
+        msgpack_pack_bin (&s_pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (&s_pk, s_id, SF_UUID_SIZE);
+        const char *key;
+        json_t *value;
+        json_object_foreach (json, key, value) {
+            sf_mp_pack_str (&s_pk, key);
+            if (json_is_string (value))
+                sf_mp_pack_str (&s_pk, json_string_value (value));
+            else
+                msgpack_pack_uint64 (&s_pk, (uint64_t) json_integer_value (value));
+        }
+        json_decref (json);
+        head = s_value_decode (&s_buffer);
+        ck_assert_msg (sf_codec_read_group_head (&head->object, &out, false, &error) == -1,
+                       "accepted %s", bad [i]);
+        ck_assert_str_eq (error.code, "PROTOCOL");
+        s_value_destroy (&head);
+    }
+}
+END_TEST
+
 START_TEST (test_result_head_edges)
 {
     sf_result_head_t out;
@@ -1454,6 +1593,9 @@ s_suite (void)
     tcase_add_test (tc, test_outcome_head_bad);
     tcase_add_test (tc, test_result_head);
     tcase_add_test (tc, test_result_head_edges);
+    tcase_add_test (tc, test_result_head_index);
+    tcase_add_test (tc, test_group_opts);
+    tcase_add_test (tc, test_group_head);
     tcase_add_test (tc, test_error_payload);
     tcase_add_test (tc, test_tag_and_id);
     tcase_add_test (tc, test_job_state_fields);

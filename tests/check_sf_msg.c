@@ -424,14 +424,20 @@ START_TEST (test_cmd_names)
     ck_assert_str_eq (sf_cmd_name (SF_CMD_CANCEL_REPLY), "CANCEL_REPLY");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_DEAD_REPLY), "DEAD_REPLY");
     ck_assert_str_eq (sf_cmd_name (SF_CMD_STOP), "STOP");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_GROUP), "GROUP");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_GROUP_RESULT), "GROUP_RESULT");
+    ck_assert_str_eq (sf_cmd_name (SF_CMD_GROUP_ITEM), "GROUP_ITEM");
+    ck_assert_int_eq (SF_CMD_GROUP, 0x06);
+    ck_assert_int_eq (SF_CMD_GROUP_RESULT, 0x86);
+    ck_assert_int_eq (SF_CMD_GROUP_ITEM, 0x87);
     ck_assert_str_eq (sf_cmd_name (0), "UNKNOWN");
     ck_assert_str_eq (sf_cmd_name (-1), "UNKNOWN");
     ck_assert_str_eq (sf_cmd_name (0x101), "UNKNOWN");
-    //  Exactly 19 of the 256 command bytes are known
+    //  Exactly 22 of the 256 command bytes are known
     int known = 0;
     for (int c = 0; c < 256; c++)
         known += strcmp (sf_cmd_name (c), "UNKNOWN") != 0;
-    ck_assert_int_eq (known, 19);
+    ck_assert_int_eq (known, 22);
 }
 END_TEST
 

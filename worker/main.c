@@ -98,6 +98,9 @@ s_list (bool tests)
                 case SF_PARAM_SYMBOLS:
                     snprintf (range, sizeof range, "%.0f-%.0f symbols", param->min, param->max);
                     break;
+                case SF_PARAM_RESULTS:
+                    snprintf (range, sizeof range, "gathered results");
+                    break;
             }
             printf ("    %-18s %-26s %s\n", param->name, range, param->summary);
         }

@@ -401,6 +401,25 @@ s_check_value (sf_actx_t *ctx, const sf_param_t *param, const msgpack_object *va
             return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be a list of %.0f-%.0f "
                                  "symbols of 1-64 characters", param->name, param->min, param->max);
         }
+        case SF_PARAM_RESULTS: {
+            //  Each item as the broker packs it for a chord: a map with an
+            //  index and a status
+            bool good = value->type == MSGPACK_OBJECT_ARRAY
+                     && value->via.array.size >= param->min && value->via.array.size <= param->max;
+            for (uint32_t i = 0; good && i < value->via.array.size; i++) {
+                const msgpack_object *item = &value->via.array.ptr [i];
+                uint64_t index;
+                good = item->type == MSGPACK_OBJECT_MAP
+                    && sf_mp_uint (sf_mp_get (item, "index"), UINT32_MAX, &index) == 0
+                    && sf_mp_get (item, "status")
+                    && sf_mp_get (item, "status")->type == MSGPACK_OBJECT_STR;
+            }
+            if (good)
+                return 0;
+            return sf_actx_fail (ctx, "BAD_INPUT", "param \"%s\" must be gathered results, "
+                                 "a list of {index, status, result | error} (run as a chord)",
+                                 param->name);
+        }
     }
     return 0;
 }

@@ -45,7 +45,9 @@ typedef enum {
     SF_PARAM_REAL,              //  A number in [min, max]
     SF_PARAM_CHOICE,            //  One of the words in choices ("a|b|c")
     SF_PARAM_TEXT,              //  A string of 1-255 characters
-    SF_PARAM_SYMBOLS            //  A list of min-max symbols (strings)
+    SF_PARAM_SYMBOLS,           //  A list of min-max symbols (strings)
+    SF_PARAM_RESULTS            //  A group's gathered results, as a chord
+                                //  receives them: a list of min-max maps
 } sf_param_type_t;
 
 //  One declared parameter. A table of them ends with a NULL name.

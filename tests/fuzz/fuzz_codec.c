@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sf_codec.h"
+#include "sf_gather.h"
 #include "sf_json.h"
 #include "sf_mp.h"
 #include "sf_result.h"
@@ -316,9 +317,76 @@ s_read_batch (const uint8_t *data, size_t size, int per_item, bool decode)
     return rc == 1? (int) items: -1;
 }
 
+//  --------------------------------------------------------------------------
+//  Group bodies: GROUP's options, and GROUP_RESULT / GROUP_ITEM as the
+//  client decodes them. Accepted options are in range; a decoded body has
+//  exactly n results, each indexed as its header allows; a header that
+//  reads back packs and reads again to the same values.
+
+static void
+s_read_group (const char *data, size_t size)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object header;
+    const char *why = NULL;
+    if (sf_mp_next (&unpacked, data, size, &offset, &header, NULL, NULL, &why) == 0) {
+        sf_group_opts_t opts;
+        sf_error_t error;
+        if (sf_codec_read_group_opts (&header, &opts, &error) == 0)
+            S_REQUIRE (opts.policy < SF_POLICY_INVALID && opts.min_ok <= SF_BATCH_MAX);
+        else
+            s_check_error (&error, "PROTOCOL");
+        for (int item = 0; item < 2; item++) {
+            sf_group_head_t head;
+            if (sf_codec_read_group_head (&header, &head, item, &error)) {
+                s_check_error (&error, "PROTOCOL");
+                continue;
+            }
+            S_REQUIRE (item || head.n <= head.total + head.then);
+            msgpack_sbuffer buffer;
+            msgpack_sbuffer_init (&buffer);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+            sf_codec_pack_group_head (&pk, &head, item);
+            msgpack_unpacked again;
+            msgpack_unpacked_init (&again);
+            msgpack_object object;
+            s_decode_packed (&buffer, &again, &object);
+            sf_group_head_t copy;
+            S_REQUIRE (sf_codec_read_group_head (&object, &copy, item, &error) == 0);
+            S_REQUIRE (memcmp (&copy, &head, sizeof head) == 0);
+            msgpack_unpacked_destroy (&again);
+            msgpack_sbuffer_destroy (&buffer);
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+
+    for (int item = 0; item < 2; item++) {
+        sf_group_head_t head;
+        sf_result_t **results;
+        sf_error_t error;
+        if (sf_gather_decode (data, size, item, &head, &results, &error)) {
+            s_check_error (&error, "PROTOCOL");
+            continue;
+        }
+        for (uint32_t i = 0; i < head.n; i++) {
+            long index = sf_result_index (results [i]);
+            S_REQUIRE (index >= 0);
+            if (!item)
+                S_REQUIRE ((size_t) index <= head.total);
+            s_check_json (sf_result_json (results [i]));
+            sf_result_destroy (&results [i]);
+        }
+        free (results);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
+    s_read_group ((const char *) data, size);
     s_read_batch (data, size, 1, true);
     //  Decoded or only checked, a body is read to the same end
     int decoded = s_read_batch (data, size, 2, true);

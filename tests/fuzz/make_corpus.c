@@ -189,6 +189,54 @@ s_codec_seeds (void)
     sf_batchw_item (&writer);
     sf_batchw_finish (&writer);
     s_write (target, "submit_deep", writer.buffer.data, writer.buffer.size);
+    //  A GROUP header with every option, one job and a chord
+    msgpack_sbuffer_clear (&writer.buffer);
+    msgpack_pack_map (pk, 7);
+    sf_mp_pack_kv_uint (pk, "tag", 9);
+    sf_mp_pack_kv_uint (pk, "n", 2);
+    sf_mp_pack_kv_str (pk, "policy", "fail-fast");
+    sf_mp_pack_kv_uint (pk, "min_ok", 1);
+    sf_mp_pack_kv_uint (pk, "timeout_ms", 5000);
+    sf_mp_pack_str (pk, "stream");
+    msgpack_pack_true (pk);
+    sf_mp_pack_str (pk, "then");
+    msgpack_pack_true (pk);
+    msgpack_pack_map (pk, 1);
+    sf_mp_pack_kv_str (pk, "analyzer", "echo");
+    msgpack_pack_map (pk, 1);
+    sf_mp_pack_kv_str (pk, "analyzer", "correlation");
+    s_write (target, "group_two", writer.buffer.data, writer.buffer.size);
+
+    //  A GROUP_RESULT: two items and the chord's
+    sf_group_head_t group = { .tag = 9, .n = 3, .state = SF_GROUP_OK, .total = 2,
+                              .counts = { 1, 1 }, .then = true };
+    memcpy (group.group, id, SF_UUID_SIZE);
+    msgpack_sbuffer_clear (&writer.buffer);
+    sf_codec_pack_group_head (pk, &group, false);
+    for (uint32_t i = 0; i < 3; i++) {
+        sf_result_head_t head = { .status = i == 1? SF_STATUS_ERROR: SF_STATUS_OK,
+                                  .analyzer = "echo", .worker = "w1", .attempts = 1,
+                                  .indexed = true, .index = i };
+        memcpy (head.id, id, SF_UUID_SIZE);
+        sf_codec_pack_result_head (pk, &head);
+        if (i == 1)
+            sf_codec_pack_error (pk, "ANALYSIS", "failed", NULL);
+        else
+            msgpack_pack_map (pk, 0);
+    }
+    s_write (target, "group_result", writer.buffer.data, writer.buffer.size);
+
+    //  A GROUP_ITEM with one streamed item
+    group.n = 1;
+    msgpack_sbuffer_clear (&writer.buffer);
+    sf_codec_pack_group_head (pk, &group, true);
+    sf_result_head_t item = { .status = SF_STATUS_CANCELLED, .analyzer = "sleep", .worker = "",
+                              .indexed = true, .index = 1 };
+    memcpy (item.id, id, SF_UUID_SIZE);
+    sf_codec_pack_result_head (pk, &item);
+    sf_codec_pack_error (pk, "CANCELLED", "the job was cancelled", NULL);
+    s_write (target, "group_item", writer.buffer.data, writer.buffer.size);
+
     sf_batchw_destroy (&writer);
 }
 

@@ -27,6 +27,7 @@
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
+    X (summary)                                                                \
     X (echo)                                                                   \
     X (sleep)                                                                  \
     X (fail)                                                                   \

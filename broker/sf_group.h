@@ -1,0 +1,81 @@
+/*  =========================================================================
+    sf_group - a group of jobs the broker gathers for one client (GROUP)
+
+    One GROUP message submits every job of a group; the broker fans them
+    out as ordinary entries, and each entry points back at its group and
+    its index. The group keeps only what gathering needs: one entry pointer
+    per item (8 bytes), counters, the policy and a deadline. Results stay
+    where s_finish put them, in the entries; the group reads them from
+    there when it answers, so a result is copied once more only into the
+    message that carries it.
+
+    The group decides its state from the items as they finish
+    (sf_group_item_done); the broker acts on the decision: it cancels the
+    unfinished items, runs the chord if there is one, and answers. A
+    decided group keeps its entries (the ledger does not evict them) until
+    the broker forgets the group.
+    ========================================================================= */
+
+#ifndef SF_GROUP_H_INCLUDED
+#define SF_GROUP_H_INCLUDED
+
+#include <czmq.h>
+#include "sf_codec.h"
+#include "sf_entry.h"
+
+struct _sf_group_t {
+    uint8_t id [SF_UUID_SIZE];  //  Group id (UUIDv7)
+    sf_group_opts_t opts;       //  Policy, quorum, deadline, stream, chord
+    sf_group_state_t state;     //  SF_GROUP_RUNNING until decided
+    uint64_t tag;               //  The GROUP's tag, echoed in the answer
+    sf_crec_t *client;          //  Whom to answer (counted ref), until answered
+    zlistx_t *waiters;          //  Clients waiting through FETCH (refs), or NULL
+    sf_entry_t **items;         //  Item entries in submission order (ledger-owned)
+    uint32_t total;             //  Items, the chord not counted
+    uint32_t finished;          //  Items with a final status
+    uint32_t counts [SF_STATUS_INVALID];    //  Finished items by status
+    sf_entry_t *then;           //  Chord entry: owned until launched, then ledger's
+    bool launched;              //  The chord is in the ledger and its queue
+    bool answered;              //  GROUP_RESULT was sent (or could not be)
+    int64_t deadline_us;        //  Monotonic deadline, 0 for none
+    void *deadline_handle;      //  In the broker's deadline list while running
+    int64_t answered_us;        //  When it answered (retention counts from here)
+    sf_batchw_t *stream;        //  GROUP_ITEM being built (stream groups)
+    bool flagged;               //  In the broker's stream send list
+};
+
+//  A running group of total items (entries set by the caller) for a GROUP
+//  with tag and opts, accepted at now_us. Id from sf_uuid_v7.
+sf_group_t *sf_group_new (const sf_group_opts_t *opts, uint64_t tag, uint32_t total,
+                          int64_t now_us);
+
+//  Free the group, its item array, its stream buffer and a chord that was
+//  never launched. Item entries, the client and waiters are not touched:
+//  the broker releases them first.
+void sf_group_destroy (sf_group_t **self_p);
+
+//  An item entry has finished: count it and, while the group is running,
+//  apply the policy. Returns true when this item decided the group
+//  (self->state is then no longer SF_GROUP_RUNNING).
+bool sf_group_item_done (sf_group_t *self, sf_entry_t *entry);
+
+//  End a running group with state (timeout, cancelled). Returns false
+//  when it was decided already.
+bool sf_group_end (sf_group_t *self, sf_group_state_t state);
+
+//  Stage a finished item in the GROUP_ITEM body being built.
+void sf_group_stream_item (sf_group_t *self, sf_entry_t *entry);
+
+//  Pack the whole answer, a GROUP_RESULT body with tag, into buffer: every
+//  item in submission order (none for a stream group, whose items went as
+//  GROUP_ITEM) and the chord's result last when it ran.
+void sf_group_pack_answer (sf_group_t *self, uint64_t tag, bool with_items,
+                           msgpack_sbuffer *buffer);
+
+//  The chord's job map: the one given (spec) with "results" added to its
+//  params, an array of {index, status, result | error} in submission
+//  order. Packed into buffer.
+void sf_group_pack_chord (sf_group_t *self, const char *spec, size_t spec_size,
+                          msgpack_sbuffer *buffer);
+
+#endif
