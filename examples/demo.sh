@@ -1,14 +1,17 @@
 #!/bin/sh
-#  demo.sh - a whole fleet on this machine for a minute: a broker, two
-#  workers reading the sample candles in data/, indicator jobs on them and
-#  jobs from a C program, results printed, then everything stopped again.
+#  demo.sh - a whole fleet on this machine for a minute: a broker on its
+#  journal, a supervisor with two workers reading the sample candles in
+#  data/, the scheduler firing a periodic report, analysis jobs submitted
+#  one by one and gathered as groups, a cancel, a C program, errors shown,
+#  then everything stopped again.
 #
 #  Ports: SHEAF_DEMO_FRONTEND / SHEAF_DEMO_BACKEND (default 127.0.0.1:15555
 #  and :15556, away from the defaults of a real fleet).
 set -eu
 
 build=${SHEAF_BUILD:-build}
-data=$(cd "$(dirname "$0")/../data" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+data=$(cd "$here/../data" && pwd)
 bin=$build/bin
 frontend=${SHEAF_DEMO_FRONTEND:-tcp://127.0.0.1:15555}
 backend=${SHEAF_DEMO_BACKEND:-tcp://127.0.0.1:15556}
@@ -29,13 +32,12 @@ step "starting sheaf-broker ($frontend for clients, $backend for workers, journa
 "$bin/sheaf-broker" --frontend "$frontend" --backend "$backend" --store "journal:$logs/journal" \
     2>"$logs/broker.log" &
 pids="$pids $!"
-for name in worker-a worker-b; do
-    "$bin/sheaf-worker" --broker "$backend" --name "$name" --threads 2 --data-dir "$data" \
-        2>"$logs/$name.log" &
-    pids="$pids $!"
-done
 
-step "waiting for both workers to register"
+step "starting sheaf-worker --processes 2: a supervisor and its two workers"
+"$bin/sheaf-worker" --broker "$backend" --name worker --processes 2 --threads 2 \
+    --data-dir "$data" 2>"$logs/workers.log" &
+pids="$pids $!"
+
 tries=0
 until [ "$("$bin/sheaf" --timeout 500 workers --json 2>/dev/null | grep -o '"slots"' | wc -l)" -ge 2 ]; do
     tries=$((tries + 1))
@@ -48,23 +50,32 @@ until [ "$("$bin/sheaf" --timeout 500 workers --json 2>/dev/null | grep -o '"slo
 done
 "$bin/sheaf" workers
 
+step "starting sheaf-scheduler with examples/demo.schedule (a GOOG report every 2 s)"
+"$bin/sheaf-scheduler" --schedule "$here/demo.schedule" --state "$logs/scheduler" \
+    --broker "$frontend" 2>"$logs/scheduler.log" &
+scheduler=$!
+pids="$pids $scheduler"
+
 step "sheaf submit rsi --symbol GOOG --timeframe 1d --param output=last --wait --json"
 "$bin/sheaf" submit rsi --symbol GOOG --timeframe 1d --param output=last --wait --json
 
-step "sma, ema and rsi on GOOG 1d and SYNTH 1m, submitted together, then gathered"
-ids=""
+step "sma, ema and rsi on GOOG 1d and SYNTH 1m, gathered as one group (sheaf gather)"
 for symbol in GOOG:1d SYNTH:1m; do
     for analyzer in sma ema rsi; do
-        ids="$ids $("$bin/sheaf" submit "$analyzer" --symbol "${symbol%%:*}" \
-                    --timeframe "${symbol##*:}" --param output=last)"
+        printf '{"analyzer": "%s", "symbol": "%s", "timeframe": "%s", "params": {"output": "last"}}\n' \
+            "$analyzer" "${symbol%%:*}" "${symbol##*:}"
     done
-done
-for id in $ids; do
-    "$bin/sheaf" result "$id" --wait --json
-done
+done >"$logs/indicators.jsonl"
+"$bin/sheaf" gather "$logs/indicators.jsonl"
 
-step "a report and return statistics for GOOG (daily, 2004-2008)"
-"$bin/sheaf" submit report --symbol GOOG --timeframe 1d --param periods_per_year=252 --wait --json
+step "a periodic report: per-symbol reports gathered, then one summary job over them (a chord)"
+for symbol in GOOG:1d SYNTH:1m; do
+    printf '{"analyzer": "report", "symbol": "%s", "timeframe": "%s", "params": {"periods_per_year": 252}}\n' \
+        "${symbol%%:*}" "${symbol##*:}"
+done >"$logs/reports.jsonl"
+"$bin/sheaf" gather --then '{"analyzer": "summary"}' "$logs/reports.jsonl"
+
+step "return statistics for GOOG (daily, 2004-2008)"
 "$bin/sheaf" submit stats --symbol GOOG --timeframe 1d --wait --json
 
 step "the same on a symbol the data source does not have: a DATA_FETCH error"
@@ -76,10 +87,19 @@ step "a batch of 8 jobs from a C program (examples/gather_echo.c), gathered"
 step "a job that fails carries its error code, message and context"
 "$bin/sheaf" submit fail --param message='"no candles for XYZ"' --wait --json || true
 
-step "a slow job: submitted, asked about while it runs, then waited for"
-id=$("$bin/sheaf" submit sleep --param ms=500)
+step "a slow job: submitted, asked about while it runs, then cancelled"
+id=$("$bin/sheaf" submit sleep --param ms=30000)
+sleep 0.2
 echo "job $id is $("$bin/sheaf" result "$id" || true)"
-"$bin/sheaf" result "$id" --wait --json
+"$bin/sheaf" cancel "$id"
+"$bin/sheaf" result "$id" --json || true
+
+step "what the scheduler fired meanwhile (stopped after a few seconds; sheaf schedule list)"
+sleep 4
+kill "$scheduler"
+wait "$scheduler" || true
+grep -o 'goog-report at .* ended [a-z]*' "$logs/scheduler.log" || true
+"$bin/sheaf" schedule list --schedule "$here/demo.schedule" --state "$logs/scheduler"
 
 step "sheaf status"
 "$bin/sheaf" status
