@@ -1,7 +1,7 @@
 /*  =========================================================================
     sf_msg - the envelope of every sheaf message (docs/PROTOCOL.md, "Frames")
 
-    A message is three ZeroMQ frames: the protocol signature "SF01", one
+    A message is three ZeroMQ frames: the protocol signature "SF02", one
     command byte, and a msgpack body. A ROUTER socket adds the peer's routing
     id in front. sf_msg receives and validates the envelope without copying
     the body; sf_msg_send sends one.
@@ -18,7 +18,7 @@
 //  Protocol signature: "SF" and a two-digit version. Checklist when the
 //  version changes: this constant, docs/PROTOCOL.md, the version test in
 //  tests/check_sf_msg.c.
-#define SF_PROTO_SIGNATURE "SF01"
+#define SF_PROTO_SIGNATURE "SF02"
 #define SF_PROTO_SIGNATURE_SIZE 4
 
 typedef enum {

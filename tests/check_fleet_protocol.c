@@ -52,7 +52,7 @@ s_recv (zsock_t *socket, char *code, char *message)
     ck_assert_msg (msg, "no reply within 3 s");
     ck_assert_int_eq (zmsg_size (msg), 3);
     zframe_t *signature = zmsg_first (msg);
-    ck_assert (zframe_streq (signature, "SF01"));
+    ck_assert (zframe_streq (signature, "SF02"));
     int command = *zframe_data (zmsg_next (msg));
     zframe_t *body = zmsg_next (msg);
     code [0] = message [0] = 0;
@@ -124,33 +124,33 @@ START_TEST (test_frontend_rejects_bad_messages)
     s_send (raw, "garbage", (size_t) 7, NULL);
     s_expect_error (raw, "PROTOCOL", "signature");
 
-    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1, &NIL, (size_t) 1, NULL);
-    s_expect_error (raw, "VERSION", "SF02");
+    s_send (raw, "SF03", (size_t) 4, &CMD_SUBMIT, (size_t) 1, &NIL, (size_t) 1, NULL);
+    s_expect_error (raw, "VERSION", "SF03");
 
-    s_send (raw, "SF01", (size_t) 4, &CMD_UNKNOWN, (size_t) 1, &NIL, (size_t) 1, NULL);
+    s_send (raw, "SF02", (size_t) 4, &CMD_UNKNOWN, (size_t) 1, &NIL, (size_t) 1, NULL);
     s_expect_error (raw, "UNKNOWN_COMMAND", "0x7f");
 
-    s_send (raw, "SF01", (size_t) 4, &CMD_SUBMIT, (size_t) 1, NULL);
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1, NULL);
     s_expect_error (raw, "PROTOCOL", "no body");
 
-    s_send (raw, "SF01", (size_t) 4, &CMD_SUBMIT, (size_t) 1, &NIL, (size_t) 1,
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1, &NIL, (size_t) 1,
             "x", (size_t) 1, NULL);
     s_expect_error (raw, "PROTOCOL", "more than 3 frames");
 
-    s_send (raw, "SF01", (size_t) 4, &CMD_READY, (size_t) 1, &NIL, (size_t) 1, NULL);
+    s_send (raw, "SF02", (size_t) 4, &CMD_READY, (size_t) 1, &NIL, (size_t) 1, NULL);
     s_expect_error (raw, "UNKNOWN_COMMAND", "READY");
 
     //  A batch announcing three jobs but holding one
     const char job [] = "\x81\xa8" "analyzer" "\xa4" "echo";
     s_body (&body, 7, 3, job, sizeof job - 1);
-    s_send (raw, "SF01", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
             body.buffer.data, body.buffer.size, NULL);
     s_expect_error (raw, "PROTOCOL", "announced 3");
 
     //  An array claiming 4 billion elements in 5 bytes
     const char liar [] = "\xdd\xff\xff\xff\xff";
     s_body (&body, 8, 1, liar, sizeof liar - 1);
-    s_send (raw, "SF01", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
             body.buffer.data, body.buffer.size, NULL);
     s_expect_error (raw, "PROTOCOL", "declared length");
 
@@ -158,20 +158,20 @@ START_TEST (test_frontend_rejects_bad_messages)
     const char jobs [] = "\x81\xa8" "analyzer" "\xa4" "echo"
                          "\x82\xa8" "analyzer" "\xa4" "echo" "\xa8" "priority" "\x0c";
     s_body (&body, 9, 2, jobs, sizeof jobs - 1);
-    s_send (raw, "SF01", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
             body.buffer.data, body.buffer.size, NULL);
     s_expect_error (raw, "BAD_INPUT", "job 1: \"priority\" must be an integer 0-9");
 
     //  Truncated at every length: always an error, never silence or a crash
     s_body (&body, 10, 1, job, sizeof job - 1);
     for (size_t cut = 0; cut < body.buffer.size; cut++) {
-        s_send (raw, "SF01", (size_t) 4, &CMD_SUBMIT, (size_t) 1, body.buffer.data, cut, NULL);
+        s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1, body.buffer.data, cut, NULL);
         char code [32], message [256];
         ck_assert_int_eq (s_recv (raw, code, message), SF_CMD_ERROR);
         ck_assert_str_eq (code, "PROTOCOL");
     }
 
-    s_send (raw, "SF01", (size_t) 4, &CMD_STATUS, (size_t) 1, "\x91\x01", (size_t) 2, NULL);
+    s_send (raw, "SF02", (size_t) 4, &CMD_STATUS, (size_t) 1, "\x91\x01", (size_t) 2, NULL);
     s_expect_error (raw, "PROTOCOL", "must be a map");
 
     sf_batchw_destroy (&body);
@@ -186,24 +186,24 @@ START_TEST (test_backend_rejects_bad_messages)
     s_send (raw, "garbage", (size_t) 7, NULL);
     s_expect_error (raw, "PROTOCOL", "signature");
 
-    s_send (raw, "SF01", (size_t) 4, &CMD_SUBMIT, (size_t) 1, &NIL, (size_t) 1, NULL);
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1, &NIL, (size_t) 1, NULL);
     s_expect_error (raw, "UNKNOWN_COMMAND", "SUBMIT");
 
     const char no_slots [] = "\x83\xa4" "name" "\xa1" "x" "\xa5" "slots" "\x00"
                              "\xa9" "analyzers" "\x90";
-    s_send (raw, "SF01", (size_t) 4, &CMD_READY, (size_t) 1, no_slots, sizeof no_slots - 1,
+    s_send (raw, "SF02", (size_t) 4, &CMD_READY, (size_t) 1, no_slots, sizeof no_slots - 1,
             NULL);
     s_expect_error (raw, "PROTOCOL", "slots");
 
     //  An unregistered worker is told to register
     char code [32], message [256];
-    s_send (raw, "SF01", (size_t) 4, &CMD_HEARTBEAT, (size_t) 1, &NIL, (size_t) 1, NULL);
+    s_send (raw, "SF02", (size_t) 4, &CMD_HEARTBEAT, (size_t) 1, &NIL, (size_t) 1, NULL);
     ck_assert_int_eq (s_recv (raw, code, message), SF_CMD_DISCONNECT);
 
     sf_batchw_t body;
     sf_batchw_init (&body);
     s_body (&body, 0, 0, "", 0);
-    s_send (raw, "SF01", (size_t) 4, &CMD_RESULTS, (size_t) 1,
+    s_send (raw, "SF02", (size_t) 4, &CMD_RESULTS, (size_t) 1,
             body.buffer.data, body.buffer.size, NULL);
     ck_assert_int_eq (s_recv (raw, code, message), SF_CMD_DISCONNECT);
     sf_batchw_destroy (&body);
@@ -222,7 +222,7 @@ START_TEST (test_stale_lease_is_dropped)
     const char ready [] = "\x83\xa4" "name" "\xa5" "ghost" "\xa5" "slots" "\x01"
                           "\xa9" "analyzers" "\x91\x82\xa4" "name" "\xa5" "ghost"
                           "\xa7" "version" "\xa1" "1";
-    s_send (worker, "SF01", (size_t) 4, &CMD_READY, (size_t) 1, ready, sizeof ready - 1, NULL);
+    s_send (worker, "SF02", (size_t) 4, &CMD_READY, (size_t) 1, ready, sizeof ready - 1, NULL);
 
     sf_client_t *client = sf_client_new (fleet->frontend);
     sf_job_t *job = sf_job_new ("ghost");
@@ -265,7 +265,7 @@ START_TEST (test_stale_lease_is_dropped)
         msgpack_pack_uint32 (&body.packer, lease);
         sf_batchw_item (&body);
         sf_batchw_finish (&body);
-        s_send (worker, "SF01", (size_t) 4, &CMD_RESULTS, (size_t) 1,
+        s_send (worker, "SF02", (size_t) 4, &CMD_RESULTS, (size_t) 1,
                 body.buffer.data, body.buffer.size, NULL);
     }
     sf_batchw_destroy (&body);
@@ -295,7 +295,7 @@ START_TEST (test_lost_report_ends_a_poison_job)
     const char ready [] = "\x83\xa4" "name" "\xa6" "doomed" "\xa5" "slots" "\x01"
                           "\xa9" "analyzers" "\x91\x82\xa4" "name" "\xa5" "ghost"
                           "\xa7" "version" "\xa1" "1";
-    s_send (worker, "SF01", (size_t) 4, &CMD_READY, (size_t) 1, ready, sizeof ready - 1, NULL);
+    s_send (worker, "SF02", (size_t) 4, &CMD_READY, (size_t) 1, ready, sizeof ready - 1, NULL);
     sf_client_t *client = sf_client_new (fleet->frontend);
     sf_job_t *job = sf_job_new ("ghost");
     char id [SF_ID_STRLEN + 1], state [16] = "";
@@ -312,16 +312,16 @@ START_TEST (test_lost_report_ends_a_poison_job)
     const unsigned char lost_command = SF_CMD_LOST;
     zsock_t *supervisor = s_raw (fleet->backend, NULL);
     const char no_name [] = "\x81\xa6" "reason" "\xa1" "x";
-    s_send (supervisor, "SF01", (size_t) 4, &lost_command, (size_t) 1, no_name,
+    s_send (supervisor, "SF02", (size_t) 4, &lost_command, (size_t) 1, no_name,
             sizeof no_name - 1, NULL);
     s_expect_error (supervisor, "PROTOCOL", "LOST needs \"name\"");
     const char stranger [] = "\x82\xa4" "name" "\xa6" "nobody" "\xa6" "reason" "\xa1" "x";
-    s_send (supervisor, "SF01", (size_t) 4, &lost_command, (size_t) 1, stranger,
+    s_send (supervisor, "SF02", (size_t) 4, &lost_command, (size_t) 1, stranger,
             sizeof stranger - 1, NULL);
     ck_assert_ptr_null (sf_client_wait (client, 300, &error));
     const char doomed [] = "\x82\xa4" "name" "\xa6" "doomed" "\xa6" "reason"
                            "\xbd" "killed by signal 11 (SIGSEGV)";
-    s_send (supervisor, "SF01", (size_t) 4, &lost_command, (size_t) 1, doomed,
+    s_send (supervisor, "SF02", (size_t) 4, &lost_command, (size_t) 1, doomed,
             sizeof doomed - 1, NULL);
     sf_result_t *result = sf_client_wait (client, 3000, &error);
     ck_assert_msg (result, "%s", error.message);
@@ -333,7 +333,7 @@ START_TEST (test_lost_report_ends_a_poison_job)
 
     //  Not a client command
     zsock_t *raw = s_raw (fleet->frontend, NULL);
-    s_send (raw, "SF01", (size_t) 4, &lost_command, (size_t) 1, doomed, sizeof doomed - 1, NULL);
+    s_send (raw, "SF02", (size_t) 4, &lost_command, (size_t) 1, doomed, sizeof doomed - 1, NULL);
     s_expect_error (raw, "UNKNOWN_COMMAND", "LOST");
     zsock_destroy (&raw);
     zsock_destroy (&supervisor);

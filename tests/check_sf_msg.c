@@ -192,8 +192,8 @@ END_TEST
 
 START_TEST (test_signature_wrong_size)
 {
-    s_send_raw (3, "SF01x", (size_t) 5, "\x01", (size_t) 1, "\xc0", (size_t) 1);
-    s_expect_bad ("PROTOCOL", "first frame is not a sheaf signature (want \"SF01\")");
+    s_send_raw (3, "SF02x", (size_t) 5, "\x01", (size_t) 1, "\xc0", (size_t) 1);
+    s_expect_bad ("PROTOCOL", "first frame is not a sheaf signature (want \"SF02\")");
     s_send_raw (3, "SF0", (size_t) 3, "\x01", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("PROTOCOL", "first frame is not a sheaf signature");
 }
@@ -211,58 +211,60 @@ END_TEST
 //  sf_msg.h for when the protocol version changes.
 START_TEST (test_version)
 {
-    ck_assert_str_eq (SF_PROTO_SIGNATURE, "SF01");
-    s_send_raw (3, "SF02", (size_t) 4, "\x01", (size_t) 1, "\xc0", (size_t) 1);
-    s_expect_bad ("VERSION", "protocol SF02 is not supported; this peer speaks SF01");
+    ck_assert_str_eq (SF_PROTO_SIGNATURE, "SF02");
+    s_send_raw (3, "SF03", (size_t) 4, "\x01", (size_t) 1, "\xc0", (size_t) 1);
+    s_expect_bad ("VERSION", "protocol SF03 is not supported; this peer speaks SF02");
     s_send_raw (3, "SF00", (size_t) 4, "\x01", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("VERSION", "protocol SF00");
+    s_send_raw (3, "SF01", (size_t) 4, "\x01", (size_t) 1, "\xc0", (size_t) 1);
+    s_expect_bad ("VERSION", "protocol SF01 is not supported; this peer speaks SF02");
 }
 END_TEST
 
 START_TEST (test_unknown_command)
 {
-    s_send_raw (3, "SF01", (size_t) 4, "\x7f", (size_t) 1, "\xc0", (size_t) 1);
+    s_send_raw (3, "SF02", (size_t) 4, "\x7f", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0x7f");
-    s_send_raw (3, "SF01", (size_t) 4, "\x00", (size_t) 1, "\xc0", (size_t) 1);
+    s_send_raw (3, "SF02", (size_t) 4, "\x00", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0x00");
     //  The first worker command byte after LOST
-    s_send_raw (3, "SF01", (size_t) 4, "\x16", (size_t) 1, "\xc0", (size_t) 1);
+    s_send_raw (3, "SF02", (size_t) 4, "\x16", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0x16");
-    s_send_raw (3, "SF01", (size_t) 4, "\xff", (size_t) 1, "\xc0", (size_t) 1);
+    s_send_raw (3, "SF02", (size_t) 4, "\xff", (size_t) 1, "\xc0", (size_t) 1);
     s_expect_bad ("UNKNOWN_COMMAND", "unknown command 0xff");
 }
 END_TEST
 
 START_TEST (test_command_wrong_size)
 {
-    s_send_raw (3, "SF01", (size_t) 4, "\x01\x01", (size_t) 2, "\xc0", (size_t) 1);
+    s_send_raw (3, "SF02", (size_t) 4, "\x01\x01", (size_t) 2, "\xc0", (size_t) 1);
     s_expect_bad ("PROTOCOL", "command frame must be 1 byte, not 2");
-    s_send_raw (3, "SF01", (size_t) 4, "", (size_t) 0, "\xc0", (size_t) 1);
+    s_send_raw (3, "SF02", (size_t) 4, "", (size_t) 0, "\xc0", (size_t) 1);
     s_expect_bad ("PROTOCOL", "command frame must be 1 byte, not 0");
 }
 END_TEST
 
 START_TEST (test_no_command)
 {
-    s_send_raw (1, "SF01", (size_t) 4);
+    s_send_raw (1, "SF02", (size_t) 4);
     s_expect_bad ("PROTOCOL", "message has no command frame");
 }
 END_TEST
 
 START_TEST (test_no_body)
 {
-    s_send_raw (2, "SF01", (size_t) 4, "\x01", (size_t) 1);
+    s_send_raw (2, "SF02", (size_t) 4, "\x01", (size_t) 1);
     s_expect_bad ("PROTOCOL", "SUBMIT has no body frame");
 }
 END_TEST
 
 START_TEST (test_four_frames)
 {
-    s_send_raw (4, "SF01", (size_t) 4, "\x12", (size_t) 1, "\xc0", (size_t) 1,
+    s_send_raw (4, "SF02", (size_t) 4, "\x12", (size_t) 1, "\xc0", (size_t) 1,
                 "extra", (size_t) 5);
     s_expect_bad ("PROTOCOL", "RESULTS has more than 3 frames");
     //  Many extra frames are all drained too
-    s_send_raw (7, "SF01", (size_t) 4, "\x12", (size_t) 1, "\xc0", (size_t) 1,
+    s_send_raw (7, "SF02", (size_t) 4, "\x12", (size_t) 1, "\xc0", (size_t) 1,
                 "1", (size_t) 1, "2", (size_t) 1, "3", (size_t) 1, "4", (size_t) 1);
     s_expect_bad ("PROTOCOL", "more than 3 frames");
 }
@@ -272,9 +274,9 @@ END_TEST
 //  is reported once, and the good one is not swallowed.
 START_TEST (test_bad_burst_then_good)
 {
-    s_send_raw (2, "SF01", (size_t) 4, "\x01", (size_t) 1);
+    s_send_raw (2, "SF02", (size_t) 4, "\x01", (size_t) 1);
     s_send_raw (3, "SF09", (size_t) 4, "\x01", (size_t) 1, "\xc0", (size_t) 1);
-    s_send_raw (5, "SF01", (size_t) 4, "\x01", (size_t) 1, "a", (size_t) 1, "b", (size_t) 1,
+    s_send_raw (5, "SF02", (size_t) 4, "\x01", (size_t) 1, "a", (size_t) 1, "b", (size_t) 1,
                 "c", (size_t) 1);
     const char *codes [] = { "PROTOCOL", "VERSION", "PROTOCOL" };
     for (int i = 0; i < 3; i++) {
@@ -299,7 +301,7 @@ START_TEST (test_dealer_side)
     void *router = zsock_resolve (s_router);
 
     ck_assert_int_eq (zmq_send (router, routing, routing_size, ZMQ_SNDMORE), (int) routing_size);
-    ck_assert_int_eq (zmq_send (router, "SF02", 4, ZMQ_SNDMORE), 4);
+    ck_assert_int_eq (zmq_send (router, "SF03", 4, ZMQ_SNDMORE), 4);
     ck_assert_int_eq (zmq_send (router, "\x81", 1, ZMQ_SNDMORE), 1);
     ck_assert_int_eq (zmq_send (router, "\xc0", 1, 0), 1);
     ck_assert_int_eq (sf_msg_send (router, routing, routing_size, SF_CMD_ACCEPTED, "ok", 2), 0);
