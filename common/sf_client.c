@@ -392,6 +392,27 @@ s_send_request (sf_client_t *self, int command, sf_error_t *error)
     return 0;
 }
 
+//  Send FETCH {tag, id, wait}; its tag goes to *tag.
+static int
+s_send_fetch (sf_client_t *self, const uint8_t id [SF_UUID_SIZE], bool wait, uint64_t *tag,
+              sf_error_t *error)
+{
+    *tag = self->next_tag++;
+    msgpack_sbuffer_clear (&self->writer.buffer);
+    msgpack_packer *pk = &self->writer.packer;
+    msgpack_pack_map (pk, 3);
+    sf_mp_pack_kv_uint (pk, "tag", *tag);
+    sf_mp_pack_str (pk, "id");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, id, SF_UUID_SIZE);
+    sf_mp_pack_str (pk, "wait");
+    if (wait)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    return s_send_request (self, SF_CMD_FETCH, error);
+}
+
 //  Wait for the reply to tag; results arriving meanwhile are stashed.
 //  Returns 0 with *reply filled, or -1 with error UNREACHABLE on timeout.
 static int
@@ -499,20 +520,8 @@ sf_client_fetch (sf_client_t *self, const char *id, bool wait, int timeout_ms,
     if (result)
         return result;
 
-    uint64_t tag = self->next_tag++;
-    msgpack_sbuffer_clear (&self->writer.buffer);
-    msgpack_packer *pk = &self->writer.packer;
-    msgpack_pack_map (pk, 3);
-    sf_mp_pack_kv_uint (pk, "tag", tag);
-    sf_mp_pack_str (pk, "id");
-    msgpack_pack_bin (pk, SF_UUID_SIZE);
-    msgpack_pack_bin_body (pk, binary, SF_UUID_SIZE);
-    sf_mp_pack_str (pk, "wait");
-    if (wait)
-        msgpack_pack_true (pk);
-    else
-        msgpack_pack_false (pk);
-    if (s_send_request (self, SF_CMD_FETCH, error))
+    uint64_t tag;
+    if (s_send_fetch (self, binary, wait, &tag, error))
         return NULL;
 
     //  The answer is a RESULT (now, or when the job ends if wait), a STATE
@@ -807,20 +816,8 @@ sf_client_fetch_group (sf_client_t *self, const char *id, bool wait, int timeout
     }
     char canonical [SF_ID_STRLEN + 1];
     sf_uuid_str (binary, canonical);
-    uint64_t tag = self->next_tag++;
-    msgpack_sbuffer_clear (&self->writer.buffer);
-    msgpack_packer *pk = &self->writer.packer;
-    msgpack_pack_map (pk, 3);
-    sf_mp_pack_kv_uint (pk, "tag", tag);
-    sf_mp_pack_str (pk, "id");
-    msgpack_pack_bin (pk, SF_UUID_SIZE);
-    msgpack_pack_bin_body (pk, binary, SF_UUID_SIZE);
-    sf_mp_pack_str (pk, "wait");
-    if (wait)
-        msgpack_pack_true (pk);
-    else
-        msgpack_pack_false (pk);
-    if (s_send_request (self, SF_CMD_FETCH, error))
+    uint64_t tag;
+    if (s_send_fetch (self, binary, wait, &tag, error))
         return NULL;
     self->fetch_tag = tag;
     memcpy (self->fetch_id, binary, SF_UUID_SIZE);

@@ -12,21 +12,6 @@
 #include "sheaf.h"
 
 
-//  A counter from the broker's status JSON.
-static long long
-s_counter (sf_client_t *client, const char *name)
-{
-    sf_error_t error;
-    char *text = sf_client_status (client, &error);
-    ck_assert_msg (text, "status failed: %s", error.message);
-    json_t *status = json_loads (text, 0, NULL);
-    free (text);
-    long long value = json_integer_value (
-        json_object_get (json_object_get (status, "counters"), name));
-    json_decref (status);
-    return value;
-}
-
 //  Submit count sleep jobs of ms each; their ids go into a new hash.
 static zhashx_t *
 s_submit_sleeps (sf_client_t *client, int count, int ms)
@@ -87,9 +72,9 @@ START_TEST (test_worker_killed_mid_run)
 
     int retried = s_collect_exactly_once (client, ids, 20000);
     ck_assert_msg (retried > 0, "no job was re-run, so the kill hit no running job");
-    ck_assert_int_ge (s_counter (client, "requeued"), retried);
-    ck_assert_int_eq (s_counter (client, "workers_lost"), 1);
-    ck_assert_int_eq (s_counter (client, "ok"), 120);
+    ck_assert_int_ge (fleet_counter (client, "requeued"), retried);
+    ck_assert_int_eq (fleet_counter (client, "workers_lost"), 1);
+    ck_assert_int_eq (fleet_counter (client, "ok"), 120);
     zhashx_destroy (&ids);
     sf_client_destroy (&client);
 }
@@ -107,7 +92,7 @@ START_TEST (test_worker_stopped_returns_its_jobs)
     fleet_signal (fleet, leaving, SIGTERM);
     fleet_worker (fleet, "successor", 8, 8, NULL);
     s_collect_exactly_once (client, ids, 20000);
-    ck_assert_int_eq (s_counter (client, "requeued"), 8);
+    ck_assert_int_eq (fleet_counter (client, "requeued"), 8);
     zhashx_destroy (&ids);
     sf_client_destroy (&client);
 }
@@ -128,17 +113,17 @@ START_TEST (test_frozen_worker_declared_dead)
     fleet_worker (fleet, "thawed", 4, 4, NULL);
     int retried = s_collect_exactly_once (client, ids, 10000);
     ck_assert_int_eq (retried, 4);
-    ck_assert_int_eq (s_counter (client, "workers_lost"), 1);
+    ck_assert_int_eq (fleet_counter (client, "workers_lost"), 1);
     //  Lost after 600-800 ms, then 400 ms of sleep elsewhere
     ck_assert_int_lt (zclock_mono () - stopped, 3000);
     kill (frozen, SIGCONT);
     long long late = 0;
     for (int i = 0; i < 100 && late < 4; i++) {
         zclock_sleep (50);
-        late = s_counter (client, "late_results_dropped");
+        late = fleet_counter (client, "late_results_dropped");
     }
     ck_assert_int_eq (late, 4);
-    ck_assert_int_eq (s_counter (client, "ok"), 4);
+    ck_assert_int_eq (fleet_counter (client, "ok"), 4);
     zhashx_destroy (&ids);
     sf_client_destroy (&client);
 }
@@ -193,9 +178,9 @@ START_TEST (test_worker_keeps_its_jobs_across_a_reconnect)
     zclock_sleep (1000);
     kill (broker, SIGCONT);
     s_collect_exactly_once (client, ids, 10000);
-    ck_assert_int_eq (s_counter (client, "requeued"), 0);
-    ck_assert_int_eq (s_counter (client, "dispatched"), 1);
-    ck_assert_int_eq (s_counter (client, "workers_lost"), 0);
+    ck_assert_int_eq (fleet_counter (client, "requeued"), 0);
+    ck_assert_int_eq (fleet_counter (client, "dispatched"), 1);
+    ck_assert_int_eq (fleet_counter (client, "workers_lost"), 0);
     //  And the worker did reconnect
     char path [128];
     snprintf (path, sizeof path, "%s/hasty.log", fleet->dir);

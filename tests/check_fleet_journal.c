@@ -39,16 +39,6 @@ s_crash_and_restart (void)
     fleet_broker (fleet, argv);
 }
 
-static void
-s_submit (sf_client_t *client, const char *json, char id [SF_ID_STRLEN + 1])
-{
-    sf_error_t error;
-    sf_job_t *job = sf_job_from_json (json, &error);
-    ck_assert_msg (job, "%s", error.message);
-    ck_assert_msg (sf_client_submit (client, job, id, &error) == 0, "%s", error.message);
-    sf_job_destroy (&job);
-}
-
 //  The final status of job id, waiting for it.
 static sf_status_t
 s_final (sf_client_t *client, const char *id, int timeout_ms)
@@ -121,21 +111,21 @@ START_TEST (test_cancel_dead_key_survive)
     char queued [SF_ID_STRLEN + 1], dead [SF_ID_STRLEN + 1], keyed [SF_ID_STRLEN + 1],
          again [SF_ID_STRLEN + 1], waiting [SF_ID_STRLEN + 1];
     //  An analyzer nobody serves: the job waits; then it is cancelled
-    s_submit (client, "{\"analyzer\":\"nobody-serves-this\"}", queued);
+    fleet_submit_json (client, "{\"analyzer\":\"nobody-serves-this\"}", queued);
     sf_error_t error;
     ck_assert_int_eq (sf_client_cancel (client, queued, &error), 0);
-    s_submit (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\"},"
+    fleet_submit_json (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\"},"
                       "\"retries\":1,\"backoff_ms\":10}", dead);
     ck_assert_int_eq (s_final (client, dead, 5000), SF_STATUS_DEAD);
-    s_submit (client, "{\"analyzer\":\"echo\",\"key\":\"daily:2026-11-26\"}", keyed);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"key\":\"daily:2026-11-26\"}", keyed);
     ck_assert_int_eq (s_final (client, keyed, 5000), SF_STATUS_OK);
-    s_submit (client, "{\"analyzer\":\"nobody-serves-this\",\"params\":{\"n\":2}}", waiting);
+    fleet_submit_json (client, "{\"analyzer\":\"nobody-serves-this\",\"params\":{\"n\":2}}", waiting);
 
     s_crash_and_restart ();
     ck_assert_int_eq (s_final (client, queued, 2000), SF_STATUS_CANCELLED);
     ck_assert_int_eq (s_final (client, keyed, 2000), SF_STATUS_OK);
     //  The key is remembered: the same submit gets the same id
-    s_submit (client, "{\"analyzer\":\"echo\",\"key\":\"daily:2026-11-26\"}", again);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"key\":\"daily:2026-11-26\"}", again);
     ck_assert_str_eq (again, keyed);
     //  The dead letter is there, with its history
     char *text = sf_client_dead (client, "show", dead, &error);
@@ -164,7 +154,7 @@ START_TEST (test_state_key_survives)
     const char *json = "{\"analyzer\":\"sma\",\"symbol\":\"GOOG\",\"timeframe\":\"1d\","
                        "\"params\":{\"period\":20},\"state_key\":\"goog-sma20\"}";
     char first [SF_ID_STRLEN + 1], second [SF_ID_STRLEN + 1];
-    s_submit (client, json, first);
+    fleet_submit_json (client, json, first);
     sf_error_t error;
     sf_result_t *result = sf_client_wait (client, 5000, &error);
     ck_assert_msg (result, "%s", error.message);
@@ -179,7 +169,7 @@ START_TEST (test_state_key_survives)
     //  from the last candle, and there is nothing new to compute
     s_crash_and_restart ();
     ck_assert (fleet_await_workers (fleet, 1, 10000));
-    s_submit (client, json, second);
+    fleet_submit_json (client, json, second);
     result = sf_client_fetch (client, second, true, 5000, NULL, &error);
     ck_assert_msg (result, "%s", error.message);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
@@ -200,7 +190,7 @@ START_TEST (test_damaged_tail_keeps_the_rest)
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     char id [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":7}}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":7}}", id);
     ck_assert_int_eq (s_final (client, id, 5000), SF_STATUS_OK);
     fleet_signal (fleet, fleet->broker, SIGKILL);
     //  Garbage after the last record, as a torn write would leave
@@ -214,7 +204,7 @@ START_TEST (test_damaged_tail_keeps_the_rest)
     fleet_broker (fleet, argv);
     ck_assert_int_eq (s_final (client, id, 3000), SF_STATUS_OK);
     //  And it goes on: a new job is taken and finished
-    s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":8}}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":8}}", id);
     ck_assert_int_eq (s_final (client, id, 10000), SF_STATUS_OK);
     sf_client_destroy (&client);
 }

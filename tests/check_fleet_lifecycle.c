@@ -13,17 +13,6 @@
 #include "fleet.h"
 #include "sheaf.h"
 
-//  Submit a job given as JSON; its id goes to id.
-static void
-s_submit (sf_client_t *client, const char *json, char id [SF_ID_STRLEN + 1])
-{
-    sf_error_t error;
-    sf_job_t *job = sf_job_from_json (json, &error);
-    ck_assert_msg (job, "%s", error.message);
-    ck_assert_msg (sf_client_submit (client, job, id, &error) == 0, "%s", error.message);
-    sf_job_destroy (&job);
-}
-
 //  Wait for the result of the job id, which this client submitted.
 static sf_result_t *
 s_result (sf_client_t *client, const char *id, int timeout_ms)
@@ -49,18 +38,6 @@ s_state (sf_client_t *client, const char *id)
     return state;
 }
 
-//  Wait until the job id is in state, polling; false if it never is.
-static bool
-s_await_state (sf_client_t *client, const char *id, const char *state, int timeout_ms)
-{
-    for (int waited = 0; waited < timeout_ms; waited += 20) {
-        if (streq (s_state (client, id), state))
-            return true;
-        zclock_sleep (20);
-    }
-    return false;
-}
-
 START_TEST (test_timeout_stops_the_attempt)
 {
     fleet_worker (fleet, "w", 1, 2, (char *[]) { "--enable-test-analyzers", NULL });
@@ -68,7 +45,7 @@ START_TEST (test_timeout_stops_the_attempt)
     sf_client_t *client = sf_client_new (fleet->frontend);
     char id [SF_ID_STRLEN + 1];
     int64_t start = zclock_mono ();
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":20000},"
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":20000},"
                       "\"timeout_ms\":300,\"retries\":0}", id);
     sf_result_t *result = s_result (client, id, 5000);
     int64_t took = zclock_mono () - start;
@@ -77,7 +54,7 @@ START_TEST (test_timeout_stops_the_attempt)
     ck_assert_int_lt (took, 3000);
     sf_result_destroy (&result);
     //  The worker was told to stop: its one thread is free for the next job
-    s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":1}}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":1}}", id);
     result = s_result (client, id, 3000);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
     sf_result_destroy (&result);
@@ -91,7 +68,7 @@ START_TEST (test_timeouts_retried_then_dead)
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     char id [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":10000},"
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":10000},"
                       "\"timeout_ms\":200,\"retries\":2,\"backoff_ms\":100}", id);
     sf_result_t *result = s_result (client, id, 8000);
     ck_assert_str_eq (sf_status_name (sf_result_status (result)), "dead");
@@ -110,7 +87,7 @@ START_TEST (test_transient_errors_retried_with_backoff)
     char id [SF_ID_STRLEN + 1];
     //  Backoff 200 ms: retries after 100-200 ms, then 200-400 ms
     int64_t start = zclock_mono ();
-    s_submit (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\"},"
+    fleet_submit_json (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\"},"
                       "\"retries\":2,\"backoff_ms\":200}", id);
     sf_result_t *result = s_result (client, id, 8000);
     int64_t took = zclock_mono () - start;
@@ -121,14 +98,14 @@ START_TEST (test_transient_errors_retried_with_backoff)
     sf_result_destroy (&result);
 
     //  A deterministic error is final at once, whatever the retries
-    s_submit (client, "{\"analyzer\":\"fail\",\"retries\":3}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"fail\",\"retries\":3}", id);
     result = s_result (client, id, 3000);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_ERROR);
     ck_assert_int_eq (sf_result_attempts (result), 1);
     sf_result_destroy (&result);
 
     //  Without retries a transient error is an error, not a dead letter
-    s_submit (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\"},"
+    fleet_submit_json (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\"},"
                       "\"retries\":0}", id);
     result = s_result (client, id, 3000);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_ERROR);
@@ -143,7 +120,7 @@ START_TEST (test_dead_letters_listed_retried_purged)
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     char id [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\","
+    fleet_submit_json (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\","
                       "\"message\":\"feed down\"},\"retries\":1,\"backoff_ms\":10}", id);
     sf_result_t *result = s_result (client, id, 5000);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_DEAD);
@@ -200,9 +177,9 @@ START_TEST (test_cancel_queued_running_finished)
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     char running [SF_ID_STRLEN + 1], queued [SF_ID_STRLEN + 1], later [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":20000}}", running);
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":20000}}", queued);
-    ck_assert (s_await_state (client, running, "running", 3000));
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":20000}}", running);
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":20000}}", queued);
+    ck_assert (fleet_await_state (client, running, "running", 3000));
     ck_assert_str_eq (s_state (client, queued), "queued");
 
     sf_error_t error;
@@ -217,7 +194,7 @@ START_TEST (test_cancel_queued_running_finished)
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_CANCELLED);
     sf_result_destroy (&result);
     //  The worker stopped the analyzer: its single slot runs the next job
-    s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":2}}", later);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":2}}", later);
     result = s_result (client, later, 3000);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
     ck_assert_int_lt (zclock_mono () - start, 3000);
@@ -237,7 +214,7 @@ START_TEST (test_poison_job_goes_dead_fleet_goes_on)
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     char poison [SF_ID_STRLEN + 1], fine [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"crash\",\"retries\":5}", poison);
+    fleet_submit_json (client, "{\"analyzer\":\"crash\",\"retries\":5}", poison);
     //  Each worker that takes it dies; a new one is started (as a
     //  supervisor would) until the job has been at two deaths
     for (int deaths = 0; deaths < 2; deaths++) {
@@ -253,7 +230,7 @@ START_TEST (test_poison_job_goes_dead_fleet_goes_on)
     ck_assert_str_eq (sf_result_error_code (result), "WORKER_LOST");
     sf_result_destroy (&result);
     //  The last worker lives and serves
-    s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":3}}", fine);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":3}}", fine);
     result = s_result (client, fine, 5000);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
     sf_result_destroy (&result);
@@ -270,8 +247,8 @@ START_TEST (test_busy_beyond_limits)
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     char id [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":600}}", id);
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":600}}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":600}}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":600}}", id);
 
     //  Without waiting: BUSY at once
     sf_client_set_busy_wait (client, 0);

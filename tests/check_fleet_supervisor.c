@@ -81,52 +81,6 @@ s_log_count (const char *log_name, const char *text)
     return count;
 }
 
-//  A counter from the broker's status JSON.
-static long long
-s_counter (sf_client_t *client, const char *name)
-{
-    sf_error_t error;
-    char *text = sf_client_status (client, &error);
-    ck_assert_msg (text, "status failed: %s", error.message);
-    json_t *status = json_loads (text, 0, NULL);
-    free (text);
-    long long value = json_integer_value (
-        json_object_get (json_object_get (status, "counters"), name));
-    json_decref (status);
-    return value;
-}
-
-//  Submit one job from its JSON form; its id goes to id.
-static void
-s_submit (sf_client_t *client, const char *json, char id [SF_ID_STRLEN + 1])
-{
-    sf_error_t error;
-    sf_job_t *job = sf_job_from_json (json, &error);
-    ck_assert_msg (job, "%s", error.message);
-    ck_assert_msg (sf_client_submit (client, job, id, &error) == 0, "%s", error.message);
-    sf_job_destroy (&job);
-}
-
-//  Wait up to timeout_ms until job id is in state at the broker.
-static bool
-s_await_state (sf_client_t *client, const char *id, const char *state, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (zclock_mono () < deadline) {
-        char now [16] = "";
-        sf_error_t error;
-        sf_result_t *result = sf_client_fetch (client, id, false, 0, now, &error);
-        if (result) {
-            sf_result_destroy (&result);
-            return false;
-        }
-        if (streq (now, state))
-            return true;
-        zclock_sleep (20);
-    }
-    return false;
-}
-
 //  --------------------------------------------------------------------------
 
 START_TEST (test_supervisor_restarts_a_killed_worker)
@@ -159,7 +113,7 @@ START_TEST (test_supervisor_restarts_a_killed_worker)
 
     sf_client_t *client = sf_client_new (fleet->frontend);
     char id [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":1}}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":1}}", id);
     sf_error_t error;
     sf_result_t *result = sf_client_wait (client, 5000, &error);
     ck_assert_msg (result, "%s", error.message);
@@ -243,12 +197,12 @@ START_TEST (test_every_job_once_while_workers_are_killed)
     sf_result_t *extra = sf_client_wait (client, 500, &error);
     ck_assert_msg (!extra, "a result arrived twice");
     //  The kills hit jobs in flight, and the supervisor saw every one
-    long long requeued = s_counter (client, "requeued");
+    long long requeued = fleet_counter (client, "requeued");
     ck_assert_int_gt (requeued, 0);
     ck_assert_int_eq (s_log_count ("kill", "killed by signal 9 (SIGKILL)"), KILLS);
     fprintf (stderr, "supervisor: %d jobs in %.1f s through %d kills, %lld requeued, "
              "%lld workers lost\n", TOTAL, (double) (zclock_mono () - start) / 1000, KILLS,
-             requeued, s_counter (client, "workers_lost"));
+             requeued, fleet_counter (client, "workers_lost"));
     ck_assert (s_await_children (supervisor, 3, 15000));
     zhashx_destroy (&pending);
     sf_client_destroy (&client);
@@ -267,10 +221,10 @@ START_TEST (test_crash_jobs_dead_while_echo_jobs_flow)
     char id [SF_ID_STRLEN + 1];
     for (int i = 0; i < ECHOES; i++) {
         if (i % (ECHOES / CRASHES) == 0) {
-            s_submit (client, "{\"analyzer\":\"crash\"}", id);
+            fleet_submit_json (client, "{\"analyzer\":\"crash\"}", id);
             zhashx_insert (crashes, id, (void *) 1);
         }
-        s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":1}}", id);
+        fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":1}}", id);
         zhashx_insert (echoes, id, (void *) 1);
     }
     for (int i = 0; i < CRASHES + ECHOES; i++) {
@@ -305,7 +259,7 @@ START_TEST (test_crash_jobs_dead_while_echo_jobs_flow)
     json_decref (list);
     free (dead);
     //  And the fleet still serves
-    s_submit (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":2}}", id);
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":2}}", id);
     sf_result_t *result = sf_client_wait (client, 5000, &error);
     ck_assert_msg (result, "%s", error.message);
     ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
@@ -324,9 +278,9 @@ START_TEST (test_drain_finishes_running_returns_the_rest)
     sf_client_t *client = sf_client_new (fleet->frontend);
     char ids [6][SF_ID_STRLEN + 1];
     for (int i = 0; i < 6; i++)
-        s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":1500}}", ids [i]);
+        fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":1500}}", ids [i]);
     for (int i = 0; i < 6; i++)
-        ck_assert (s_await_state (client, ids [i], "running", 3000));
+        ck_assert (fleet_await_state (client, ids [i], "running", 3000));
     fleet_worker (fleet, "successor", 4, 8, NULL);
     ck_assert (fleet_await_workers (fleet, 2, 5000));
     zclock_sleep (200);                 //  The two have started
@@ -361,7 +315,7 @@ START_TEST (test_drain_finishes_running_returns_the_rest)
     ck_assert_int_eq (s_log_count ("drainer", "draining, 4 jobs returned, 2 to finish"), 1);
     ck_assert_int_eq (s_log_count ("drainer", "2 jobs finished while draining, 4 returned"), 1);
     //  Returned and left in order: no job counted a worker death
-    ck_assert_int_eq (s_counter (client, "requeued"), 4);
+    ck_assert_int_eq (fleet_counter (client, "requeued"), 4);
     ck_assert_int_eq (s_log_count ("broker", "heartbeat expired"), 0);
     sf_error_t error;
     ck_assert_ptr_null (sf_client_wait (client, 300, &error));
@@ -376,9 +330,9 @@ START_TEST (test_drain_cancels_what_outlasts_the_grace)
     ck_assert (fleet_await_workers (fleet, 1, 5000));
     sf_client_t *client = sf_client_new (fleet->frontend);
     char running [SF_ID_STRLEN + 1], waiting [SF_ID_STRLEN + 1];
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":3000}}", running);
-    s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":3000}}", waiting);
-    ck_assert (s_await_state (client, waiting, "running", 3000));
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":3000}}", running);
+    fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":3000}}", waiting);
+    ck_assert (fleet_await_state (client, waiting, "running", 3000));
     zclock_sleep (200);
     int64_t stopped = zclock_mono ();
     kill (hasty, SIGTERM);
@@ -417,9 +371,9 @@ START_TEST (test_supervisor_stops_cleanly)
     sf_client_t *client = sf_client_new (fleet->frontend);
     char ids [4][SF_ID_STRLEN + 1];
     for (int i = 0; i < 4; i++)
-        s_submit (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":5000}}", ids [i]);
+        fleet_submit_json (client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":5000}}", ids [i]);
     for (int i = 0; i < 4; i++)
-        ck_assert (s_await_state (client, ids [i], "running", 3000));
+        ck_assert (fleet_await_state (client, ids [i], "running", 3000));
 
     int status = fleet_signal (fleet, supervisor, SIGTERM);
     ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0,

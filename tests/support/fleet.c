@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <czmq.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -292,4 +293,47 @@ void
 fleet_teardown (void)
 {
     ck_assert_int_eq (fleet_destroy (&fleet), 0);
+}
+
+void
+fleet_submit_json (sf_client_t *client, const char *json, char id [SF_ID_STRLEN + 1])
+{
+    sf_error_t error;
+    sf_job_t *job = sf_job_from_json (json, &error);
+    ck_assert_msg (job, "%s", error.message);
+    ck_assert_msg (sf_client_submit (client, job, id, &error) == 0, "%s", error.message);
+    sf_job_destroy (&job);
+}
+
+long long
+fleet_counter (sf_client_t *client, const char *name)
+{
+    sf_error_t error;
+    char *text = sf_client_status (client, &error);
+    ck_assert_msg (text, "status failed: %s", error.message);
+    json_t *status = json_loads (text, 0, NULL);
+    free (text);
+    long long value = json_integer_value (
+        json_object_get (json_object_get (status, "counters"), name));
+    json_decref (status);
+    return value;
+}
+
+bool
+fleet_await_state (sf_client_t *client, const char *id, const char *state, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        char now [16] = "";
+        sf_error_t error;
+        sf_result_t *result = sf_client_fetch (client, id, false, 0, now, &error);
+        if (result) {
+            sf_result_destroy (&result);
+            return false;
+        }
+        if (streq (now, state))
+            return true;
+        zclock_sleep (20);
+    }
+    return false;
 }

@@ -83,6 +83,19 @@ int fleet_run (fleet_t *self, char *const argv [], char *out, size_t out_size,
 //  and starts its broker; fleet_teardown stops it and fails the test when a
 //  process did not exit cleanly.
 extern fleet_t *fleet;
+
+//  Submit one job given in its JSON form; its id goes to id. Fails the test
+//  on a bad job or a refused submit.
+#include "sheaf.h"
+void fleet_submit_json (sf_client_t *client, const char *json, char id [SF_ID_STRLEN + 1]);
+
+//  Wait up to timeout_ms until job id is in state ("queued", "running",
+//  "retrying") at the broker; false if it never is or finishes first.
+bool fleet_await_state (sf_client_t *client, const char *id, const char *state,
+                        int timeout_ms);
+
+//  A counter of the broker's status ("ok", "requeued", …).
+long long fleet_counter (sf_client_t *client, const char *name);
 void fleet_setup (void);
 void fleet_teardown (void);
 
