@@ -429,6 +429,28 @@ s_await (sf_client_t *self, uint64_t tag, int64_t deadline, s_reply_t *reply,
     }
 }
 
+//  Send the request map built in self->writer (command, tag) and return
+//  the JSON text of its reply (the caller frees it), or NULL with error:
+//  the broker's ERROR, UNREACHABLE, or PROTOCOL when the reply lacks its
+//  value (missing says how).
+static char *
+s_ask_text (sf_client_t *self, int command, uint64_t tag, const char *missing,
+            sf_error_t *error)
+{
+    s_reply_t reply;
+    if (s_send_request (self, command, error)
+    ||  s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
+        return NULL;
+    if (reply.command == SF_CMD_ERROR) {
+        *error = reply.error;
+        return NULL;
+    }
+    if (!reply.text)
+        sf_error_set (error, "PROTOCOL", "broker sent %s", missing);
+    return reply.text;
+}
+
+
 //  --------------------------------------------------------------------------
 //  Submit jobs and wait for their acceptance.
 
@@ -566,18 +588,7 @@ sf_client_status (sf_client_t *self, sf_error_t *error)
     msgpack_sbuffer_clear (&self->writer.buffer);
     msgpack_pack_map (&self->writer.packer, 1);
     sf_mp_pack_kv_uint (&self->writer.packer, "tag", tag);
-    if (s_send_request (self, SF_CMD_STATUS, error))
-        return NULL;
-    s_reply_t reply;
-    if (s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
-        return NULL;
-    if (reply.command == SF_CMD_ERROR) {
-        *error = reply.error;
-        return NULL;
-    }
-    if (!reply.text)
-        sf_error_set (error, "PROTOCOL", "broker sent a status without \"status\"");
-    return reply.text;
+    return s_ask_text (self, SF_CMD_STATUS, tag, "a status without \"status\"", error);
 }
 
 //  --------------------------------------------------------------------------
@@ -635,17 +646,8 @@ sf_client_dead (sf_client_t *self, const char *op, const char *id, sf_error_t *e
         msgpack_pack_bin (pk, SF_UUID_SIZE);
         msgpack_pack_bin_body (pk, binary, SF_UUID_SIZE);
     }
-    s_reply_t reply;
-    if (s_send_request (self, SF_CMD_DEAD, error)
-    ||  s_await (self, tag, s_deadline (self->timeout_ms), &reply, error))
-        return NULL;
-    if (reply.command == SF_CMD_ERROR) {
-        *error = reply.error;
-        return NULL;
-    }
-    if (!reply.text)
-        sf_error_set (error, "PROTOCOL", "broker sent a DEAD_REPLY without \"dead\" or \"count\"");
-    return reply.text;
+    return s_ask_text (self, SF_CMD_DEAD, tag, "a DEAD_REPLY without \"dead\" or \"count\"",
+                       error);
 }
 
 //  --------------------------------------------------------------------------
