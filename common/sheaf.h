@@ -249,7 +249,8 @@ typedef struct {
     const char *key;            //  Idempotency key (borrowed; 1-256 bytes) or NULL:
                                 //  while the broker keeps a group with this key,
                                 //  a GROUP with it gets that group (its id, its
-                                //  items and, once decided, its answer) and
+                                //  items and, once decided, its answer with
+                                //  every item, none through on_item) and
                                 //  nothing new is queued
 } sf_gather_opts_t;
 
