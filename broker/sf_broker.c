@@ -63,6 +63,8 @@ typedef struct {
     sf_crec_t *client;          //  Whom to tell (holds a reference)
     uint64_t tag;               //  The SUBMIT's tag
     msgpack_sbuffer body;       //  ACCEPTED body
+    sf_group_t *join;           //  A GROUP with a known key: answer it from this
+                                //  group once ACCEPTED is sent (else NULL)
 } s_ack_t;
 
 //  What the broker counts, for status.
@@ -95,6 +97,7 @@ struct _sf_broker_t {
     zhashx_t *names;            //  Worker names results point to (s_intern)
     zhashx_t *states;           //  State key -> latest sf_store_blob_t (owned)
     zhashx_t *groups;           //  Group id -> group (owns groups)
+    zhashx_t *group_keys;       //  Idempotency key -> group (borrowed), while kept
     zlistx_t *group_list;       //  The same groups, oldest first (borrowed)
     zlistx_t *group_deadlines;  //  Running groups with a deadline (borrowed)
     size_t group_items_kept;    //  Items of answered groups still kept
@@ -766,6 +769,8 @@ s_send_dispatches (sf_broker_t *self)
 }
 
 static void s_group_send_stream (sf_broker_t *self, sf_group_t *group);
+static void s_group_join (sf_broker_t *self, sf_group_t *group, sf_crec_t *client,
+                          uint64_t tag);
 
 //  --------------------------------------------------------------------------
 //  End of a pass: commit, acknowledge, dispatch, send.
@@ -781,9 +786,12 @@ s_flush (sf_broker_t *self)
     s_ack_t *ack;
     while ((ack = (s_ack_t *) zlistx_detach (self->acks, NULL))) {
         sf_crec_t *client = ack->client;
-        if (committed)
+        if (committed) {
             sf_msg_send (zsock_resolve (self->frontend), client->identity,
                          client->identity_size, SF_CMD_ACCEPTED, ack->body.data, ack->body.size);
+            if (ack->join)
+                s_group_join (self, ack->join, client, ack->tag);
+        }
         else
             sf_msg_send_error (zsock_resolve (self->frontend), client->identity,
                                client->identity_size, ack->tag, &error);
@@ -1718,13 +1726,15 @@ s_group_answer (sf_broker_t *self, sf_group_t *group)
         sf_clients_release (self->clients, &group->client);
     }
     while (group->waiters && zlistx_size (group->waiters)) {
-        sf_crec_t *waiter = (sf_crec_t *) zlistx_detach (group->waiters, NULL);
+        sf_group_waiter_t *waiter = (sf_group_waiter_t *) zlistx_first (group->waiters);
         msgpack_sbuffer_clear (&body);
-        sf_group_pack_answer (group, 0, true, &body);
-        if (sf_msg_send (zsock_resolve (self->frontend), waiter->identity,
-                         waiter->identity_size, SF_CMD_GROUP_RESULT, body.data, body.size))
+        sf_group_pack_answer (group, waiter->tag, true, &body);
+        if (sf_msg_send (zsock_resolve (self->frontend), waiter->client->identity,
+                         waiter->client->identity_size, SF_CMD_GROUP_RESULT, body.data,
+                         body.size))
             self->counters.undelivered++;
-        sf_clients_release (self->clients, &waiter);
+        sf_clients_release (self->clients, &waiter->client);
+        zlistx_delete (group->waiters, zlistx_cursor (group->waiters));
     }
     msgpack_sbuffer_destroy (&body);
     char text [SF_ID_STRLEN + 1];
@@ -1831,15 +1841,9 @@ s_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group, uint64_t tag
     }
     else
     if (wait) {
-        if (!group->waiters)
-            group->waiters = zlistx_new ();
         sf_crec_t *client = sf_clients_hold (self->clients, identity, identity_size);
-        if (!client)
-            return;
-        if (zlistx_find (group->waiters, client))
+        if (client && !sf_group_wait (group, client, 0))
             sf_clients_release (self->clients, &client);
-        else
-            zlistx_add_end (group->waiters, client);
     }
     else {
         msgpack_packer *pk = s_reply_begin (self);
@@ -1853,6 +1857,27 @@ s_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group, uint64_t tag
         msgpack_pack_true (pk);
         s_reply_send (self, self->frontend, msg, SF_CMD_STATE);
     }
+}
+
+//  A GROUP whose key named this group was acknowledged: answer it with
+//  its own tag and every item, now if the group has answered, else when
+//  it does.
+static void
+s_group_join (sf_broker_t *self, sf_group_t *group, sf_crec_t *client, uint64_t tag)
+{
+    if (group->answered) {
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        sf_group_pack_answer (group, tag, true, &body);
+        if (sf_msg_send (zsock_resolve (self->frontend), client->identity,
+                         client->identity_size, SF_CMD_GROUP_RESULT, body.data, body.size))
+            self->counters.undelivered++;
+        msgpack_sbuffer_destroy (&body);
+        return;
+    }
+    sf_clients_ref (client);
+    if (!sf_group_wait (group, client, tag))
+        sf_clients_release (self->clients, &client);
 }
 
 //  Time out running groups whose deadline has passed.
@@ -1891,6 +1916,8 @@ s_groups_purge (sf_broker_t *self)
             if (group->launched)
                 sf_ledger_forget (self->ledger, group->then);
             zlistx_delete (self->group_list, handle);
+            if (group->key)
+                zhashx_delete (self->group_keys, group->key);
             zhashx_delete (self->groups, group->id);
             //  The list's cursor went with the item: start over
             group = (sf_group_t *) zlistx_first (self->group_list);
@@ -1898,6 +1925,34 @@ s_groups_purge (sf_broker_t *self)
         else
             group = (sf_group_t *) zlistx_item (self->group_list);
     }
+}
+
+//  Acknowledge a GROUP (tag) with group's id and item ids, after the
+//  store commit; join: the GROUP named group by its key, and is answered
+//  from it.
+static void
+s_group_ack (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_group_t *group, bool join)
+{
+    s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
+    ack->client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
+                                   zmq_msg_size (&msg->routing));
+    ack->tag = tag;
+    ack->join = join? group: NULL;
+    msgpack_sbuffer_init (&ack->body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &ack->body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    sf_mp_pack_kv_uint (&pk, "tag", tag);
+    sf_mp_pack_str (&pk, "group");
+    msgpack_pack_bin (&pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (&pk, group->id, SF_UUID_SIZE);
+    sf_mp_pack_str (&pk, "ids");
+    msgpack_pack_array (&pk, group->total);
+    for (uint32_t i = 0; i < group->total; i++) {
+        msgpack_pack_bin (&pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (&pk, group->items [i]->id, SF_UUID_SIZE);
+    }
+    zlistx_add_end (self->acks, ack);
 }
 
 //  GROUP: validate the whole batch like SUBMIT, then accept the group whole
@@ -1912,6 +1967,7 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
     sf_entry_t **fresh = NULL;
     uint32_t count = 0;
     sf_group_t *group = NULL;
+    char key [SF_KEY_MAX + 1];          //  The key, out of the header's buffer
 
     if (sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 1,
                         SF_BATCH_MAX, &error))
@@ -1926,6 +1982,11 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_next (&unpacked, sf_msg_data (msg), sf_msg_size (msg), &offset, &header,
                     NULL, NULL, &why);
         int rc = sf_codec_read_group_opts (&header, &opts, &error);
+        if (rc == 0 && opts.key) {
+            memcpy (key, opts.key, opts.key_size);
+            key [opts.key_size] = 0;
+            opts.key = key;
+        }
         msgpack_unpacked_destroy (&unpacked);
         if (rc)
             goto rejected;
@@ -1967,6 +2028,16 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
     }
     if (rc < 0)
         goto rejected;
+    if (opts.key) {
+        //  A key the broker knows: the group it names answers this GROUP too
+        sf_group_t *known = (sf_group_t *) zhashx_lookup (self->group_keys, key);
+        if (known) {
+            self->counters.deduplicated++;
+            s_group_ack (self, msg, reader.tag, known, true);
+            sf_log_debug ("broker: group answered by its key (key=%s)", key);
+            goto refused;
+        }
+    }
     for (uint32_t i = 0; i < count; i++)
         if (!fresh [i]->queue && !(fresh [i]->queue = s_queue_of_spec (self, fresh [i]))) {
             sf_error_set (&error, "BUSY", "the broker already has %zu analyzer queues",
@@ -1988,9 +2059,8 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
 
     //  Accepted: the group, its entries in the ledger and the queues
     group = sf_group_new (&opts, reader.tag, total, self->now_us);
-    sf_crec_t *client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
-                                         zmq_msg_size (&msg->routing));
-    group->client = client;
+    group->client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
+                                     zmq_msg_size (&msg->routing));
     for (uint32_t i = 0; i < total; i++) {
         sf_entry_t *entry = fresh [i];
         entry->group = group;
@@ -2006,6 +2076,8 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
         group->then->index = total;
     }
     zhashx_insert (self->groups, group->id, group);
+    if (group->key)
+        zhashx_insert (self->group_keys, group->key, group);
     zlistx_add_end (self->group_list, group);
     if (group->deadline_us)
         group->deadline_handle = zlistx_add_end (self->group_deadlines, group);
@@ -2014,25 +2086,7 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
     self->bytes_held += bytes;
     self->pass_items += count;
 
-    s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
-    sf_clients_ref (client);
-    ack->client = client;
-    ack->tag = reader.tag;
-    msgpack_sbuffer_init (&ack->body);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &ack->body, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 3);
-    sf_mp_pack_kv_uint (&pk, "tag", reader.tag);
-    sf_mp_pack_str (&pk, "group");
-    msgpack_pack_bin (&pk, SF_UUID_SIZE);
-    msgpack_pack_bin_body (&pk, group->id, SF_UUID_SIZE);
-    sf_mp_pack_str (&pk, "ids");
-    msgpack_pack_array (&pk, total);
-    for (uint32_t i = 0; i < total; i++) {
-        msgpack_pack_bin (&pk, SF_UUID_SIZE);
-        msgpack_pack_bin_body (&pk, fresh [i]->id, SF_UUID_SIZE);
-    }
-    zlistx_add_end (self->acks, ack);
+    s_group_ack (self, msg, reader.tag, group, false);
     sf_batchr_close (&reader);
     free (fresh);
     return 0;
@@ -2288,6 +2342,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     zhashx_set_destructor (self->watchers, s_watchers_destructor);
     self->groups = sf_uuid_table (false);       //  Keys live in the groups
     zhashx_set_destructor (self->groups, s_group_destructor);
+    self->group_keys = zhashx_new ();
     self->group_list = zlistx_new ();
     self->group_deadlines = zlistx_new ();
     self->acks = zlistx_new ();
@@ -2348,6 +2403,7 @@ sf_broker_destroy (sf_broker_t **self_p)
         }
     zlistx_destroy (&self->group_deadlines);
     zlistx_destroy (&self->group_list);
+    zhashx_destroy (&self->group_keys);
     zhashx_destroy (&self->groups);
     zlistx_destroy (&self->acks);
     zhashx_destroy (&self->watchers);

@@ -18,6 +18,12 @@ sf_group_new (const sf_group_opts_t *opts, uint64_t tag, uint32_t total, int64_t
     sf_group_t *self = (sf_group_t *) zmalloc (sizeof *self);
     sf_uuid_v7 (self->id);
     self->opts = *opts;
+    if (opts->key) {
+        self->key = strndup (opts->key, opts->key_size);
+        if (!self->key)
+            abort ();
+        self->opts.key = self->key;
+    }
     self->tag = tag;
     self->total = total;
     self->items = (sf_entry_t **) calloc (total? total: 1, sizeof (sf_entry_t *));
@@ -45,9 +51,35 @@ sf_group_destroy (sf_group_t **self_p)
         free (self->stream);
     }
     zlistx_destroy (&self->waiters);
+    free (self->key);
     free (self->items);
     free (self);
     *self_p = NULL;
+}
+
+static void
+s_waiter_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+bool
+sf_group_wait (sf_group_t *self, sf_crec_t *client, uint64_t tag)
+{
+    if (!self->waiters) {
+        self->waiters = zlistx_new ();
+        zlistx_set_destructor (self->waiters, s_waiter_destroy);
+    }
+    for (sf_group_waiter_t *waiter = (sf_group_waiter_t *) zlistx_first (self->waiters);
+         waiter; waiter = (sf_group_waiter_t *) zlistx_next (self->waiters))
+        if (waiter->client == client && waiter->tag == tag)
+            return false;
+    sf_group_waiter_t *waiter = (sf_group_waiter_t *) zmalloc (sizeof *waiter);
+    waiter->client = client;
+    waiter->tag = tag;
+    zlistx_add_end (self->waiters, waiter);
+    return true;
 }
 
 //  --------------------------------------------------------------------------

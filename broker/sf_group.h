@@ -14,6 +14,10 @@
     unfinished items, runs the chord if there is one, and answers. A
     decided group keeps its entries (the ledger does not evict them) until
     the broker forgets the group.
+
+    Besides its client, a group answers waiters: clients that FETCHed it
+    with wait (answered with tag 0) and clients whose GROUP carried the
+    group's idempotency key (answered with their own GROUP's tag).
     ========================================================================= */
 
 #ifndef SF_GROUP_H_INCLUDED
@@ -23,13 +27,20 @@
 #include "sf_codec.h"
 #include "sf_entry.h"
 
+//  A client to answer besides the submitter.
+typedef struct {
+    sf_crec_t *client;          //  Whom (counted ref, released by the broker)
+    uint64_t tag;               //  Tag of the answer: 0 for a FETCH, else the GROUP's
+} sf_group_waiter_t;
+
 struct _sf_group_t {
     uint8_t id [SF_UUID_SIZE];  //  Group id (UUIDv7)
-    sf_group_opts_t opts;       //  Policy, quorum, deadline, stream, chord
+    sf_group_opts_t opts;       //  Policy, quorum, deadline, stream, chord, key
+    char *key;                  //  Idempotency key (owned; opts.key points here) or NULL
     sf_group_state_t state;     //  SF_GROUP_RUNNING until decided
     uint64_t tag;               //  The GROUP's tag, echoed in the answer
     sf_crec_t *client;          //  Whom to answer (counted ref), until answered
-    zlistx_t *waiters;          //  Clients waiting through FETCH (refs), or NULL
+    zlistx_t *waiters;          //  sf_group_waiter_t to answer too (owned), or NULL
     sf_entry_t **items;         //  Item entries in submission order (ledger-owned)
     uint32_t total;             //  Items, the chord not counted
     uint32_t finished;          //  Items with a final status
@@ -45,14 +56,21 @@ struct _sf_group_t {
 };
 
 //  A running group of total items (entries set by the caller) for a GROUP
-//  with tag and opts, accepted at now_us. Id from sf_uuid_v7.
+//  with tag and opts, accepted at now_us. Id from sf_uuid_v7; the key is
+//  copied.
 sf_group_t *sf_group_new (const sf_group_opts_t *opts, uint64_t tag, uint32_t total,
                           int64_t now_us);
 
-//  Free the group, its item array, its stream buffer and a chord that was
-//  never launched. Item entries, the client and waiters are not touched:
-//  the broker releases them first.
+//  Free the group, its key, its item array, its stream buffer, its waiter
+//  records and a chord that was never launched. Item entries, the client
+//  and the waiters' clients are not touched: the broker releases them
+//  first.
 void sf_group_destroy (sf_group_t **self_p);
+
+//  Answer client (whose reference the group takes) with tag too. A client
+//  already waiting with the same tag is not added twice: returns false
+//  and the caller keeps its reference.
+bool sf_group_wait (sf_group_t *self, sf_crec_t *client, uint64_t tag);
 
 //  An item entry has finished: count it and, while the group is running,
 //  apply the policy. Returns true when this item decided the group

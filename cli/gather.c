@@ -149,7 +149,7 @@ s_read_jobs (const char *path, size_t max_jobs, size_t *count)
 int
 sf_cli_gather (sf_cli_t *cli, int argc, char *argv [])
 {
-    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, NULL };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, NULL, NULL };
     const char *path = NULL, *then = NULL;
     for (int i = 0; i < argc; i++) {
         const char *option = argv [i];
@@ -197,6 +197,9 @@ sf_cli_gather (sf_cli_t *cli, int argc, char *argv [])
             else
             if (streq (option, "--then"))
                 then = value;
+            else
+            if (streq (option, "--key"))
+                opts.key = value;
             else
             if (streq (option, "--broker"))
                 cli->broker = value;
@@ -274,7 +277,9 @@ sf_cli_gather (sf_cli_t *cli, int argc, char *argv [])
             s_draw (&run, true);
             fputc ('\n', stderr);
         }
-        rc = sf_cli_print_gather (cli, run.answer, run.held, run.stream);
+        //  A known key answers with its group, which may hold other jobs
+        bool own = sf_gather_size (run.answer) == count;
+        rc = sf_cli_print_gather (cli, run.answer, own? run.held: NULL, run.stream);
     }
     for (size_t i = 0; i < count; i++)
         sf_result_destroy (&run.held [i]);

@@ -155,10 +155,14 @@ s_list (sf_cli_t *cli, int argc, char *argv [])
             json_object_set_new (item, "next", next >= 0? json_string (next_text): json_null ());
             json_object_set_new (item, "last_fire", record && record->last_fire?
                                  json_string (last_text): json_null ());
+            //  A group firing is its group id; a job firing its job ids
+            bool group = record && record->group && record->id_count;
             json_t *ids = json_array ();
-            for (size_t j = 0; record && j < record->id_count; j++)
+            for (size_t j = 0; record && !group && j < record->id_count; j++)
                 json_array_append_new (ids, json_string (record->ids [j]));
             json_object_set_new (item, "jobs", ids);
+            json_object_set_new (item, "group", group? json_string (record->ids [0]):
+                                 json_null ());
             json_array_append_new (list, item);
         }
         else

@@ -95,10 +95,11 @@ sf_cli_print_gather (sf_cli_t *cli, sf_gather_t *gather, sf_result_t **held, boo
         free (text);
     }
     else
-    if (!streamed)
+        //  Streamed items were printed as they came; an answer may still
+        //  carry them all (a GROUP answered through its key)
         for (size_t i = 0; i < sf_gather_size (gather); i++) {
             const sf_result_t *item = sf_gather_item (gather, i);
-            if (!item && held)
+            if (!item && held && !streamed)
                 item = held [i];
             if (item) {
                 char *text = sf_result_json (item);

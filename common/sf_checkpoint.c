@@ -4,12 +4,15 @@
 
     The file is text, one record a line after a version line:
 
-        sheaf-scheduler checkpoint 1
-        NAME DONE LAST_FIRE LAST_FIRE_MS ID:STATE,ID:STATE|-
+        sheaf-scheduler checkpoint 2
+        NAME DONE LAST_FIRE LAST_FIRE_MS jobs|group ID:STATE,ID:STATE|-
 
-    Names are restricted to A-Z a-z 0-9 _ . - by the schedule parser, so
-    spaces separate the fields safely. Checklist: a change of this layout
-    changes the version number and the reader below together.
+    `group` says the one id is a group's (the firing of a group entry).
+    Version 1 files (no jobs|group field: jobs) are read too, so a
+    scheduler upgraded in place carries on. Names are restricted to A-Z
+    a-z 0-9 _ . - by the schedule parser, so spaces separate the fields
+    safely. Checklist: a change of this layout changes the version number
+    and the reader below together.
     ========================================================================= */
 
 #include <czmq.h>
@@ -18,7 +21,8 @@
 #include <sys/stat.h>
 #include "sf_checkpoint.h"
 
-#define S_HEADER "sheaf-scheduler checkpoint 1"
+#define S_HEADER "sheaf-scheduler checkpoint 2"
+#define S_HEADER_V1 "sheaf-scheduler checkpoint 1"
 
 struct _sf_checkpoint_t {
     char *dir;                  //  State directory
@@ -102,11 +106,13 @@ sf_checkpoint_reload (sf_checkpoint_t *self, sf_error_t *error)
     char line [2048];
     int number = 0;
     int rc = 0;
+    bool kinds = true;          //  Version 2: records say jobs or group
     while (fgets (line, sizeof line, file)) {
         number++;
         line [strcspn (line, "\n")] = 0;
         if (number == 1) {
-            if (strcmp (line, S_HEADER)) {
+            kinds = strcmp (line, S_HEADER_V1) != 0;
+            if (kinds && strcmp (line, S_HEADER)) {
                 rc = sf_error_set (error, "STATE", "%s:1: not a checkpoint of this version "
                                    "(expected \"%s\")", self->path, S_HEADER);
                 break;
@@ -115,12 +121,19 @@ sf_checkpoint_reload (sf_checkpoint_t *self, sf_error_t *error)
         }
         sf_checkpoint_record_t record;
         memset (&record, 0, sizeof record);
-        char name [SF_SCHEDULE_NAME_MAX + 2], ids [1024];
+        char name [SF_SCHEDULE_NAME_MAX + 2], ids [1024], kind [8] = "jobs";
         long long done, last_fire, last_fire_ms;
-        if (sscanf (line, "%65s %lld %lld %lld %1023s", name, &done, &last_fire, &last_fire_ms,
-                    ids) != 5
+        int fields = kinds?
+            sscanf (line, "%65s %lld %lld %lld %7s %1023s", name, &done, &last_fire,
+                    &last_fire_ms, kind, ids):
+            sscanf (line, "%65s %lld %lld %lld %1023s", name, &done, &last_fire,
+                    &last_fire_ms, ids) + 1;
+        record.group = strcmp (kind, "group") == 0;
+        if (fields != 6
         ||  strlen (name) > SF_SCHEDULE_NAME_MAX
-        ||  s_parse_ids (&record, ids)) {
+        ||  (!record.group && strcmp (kind, "jobs"))
+        ||  s_parse_ids (&record, ids)
+        ||  (record.group && record.id_count != 1)) {
             rc = sf_error_set (error, "STATE", "%s:%d: malformed record", self->path, number);
             break;
         }
@@ -176,8 +189,9 @@ sf_checkpoint_save (sf_checkpoint_t *self, sf_error_t *error)
     fprintf (file, "%s\n", S_HEADER);
     for (sf_checkpoint_record_t *record = (sf_checkpoint_record_t *) zhashx_first (self->records);
          record; record = (sf_checkpoint_record_t *) zhashx_next (self->records)) {
-        fprintf (file, "%s %lld %lld %lld ", record->name, (long long) record->done,
-                 (long long) record->last_fire, (long long) record->last_fire_ms);
+        fprintf (file, "%s %lld %lld %lld %s ", record->name, (long long) record->done,
+                 (long long) record->last_fire, (long long) record->last_fire_ms,
+                 record->group? "group": "jobs");
         if (record->id_count == 0)
             fputc ('-', file);
         for (size_t i = 0; i < record->id_count; i++)

@@ -20,9 +20,11 @@ typedef struct {
     int64_t done;               //  Every scheduled instant up to this one is handled
     int64_t last_fire;          //  Scheduled instant of the last firing, 0 if none
     int64_t last_fire_ms;       //  When the broker accepted it (epoch ms)
-    size_t id_count;            //  Jobs of the last firing
+    bool group;                 //  The last firing was a group: ids [0] is its id
+    size_t id_count;            //  Jobs of the last firing (1 for a group)
     char ids [SF_SCHEDULE_JOBS_MAX][SF_ID_STRLEN + 1];  //  Their ids
     char states [SF_SCHEDULE_JOBS_MAX][12];  //  "pending" or a final status name
+                                //  (a group: its outcome, sf_scheduler)
 } sf_checkpoint_record_t;
 
 typedef struct _sf_checkpoint_t sf_checkpoint_t;
@@ -46,8 +48,10 @@ sf_checkpoint_record_t *sf_checkpoint_put (sf_checkpoint_t *self, const char *na
 //  Write every record atomically. 0 or -1 with error.
 int sf_checkpoint_save (sf_checkpoint_t *self, sf_error_t *error);
 
-//  The outcome of a record's last firing: "none", "pending" while a job is
-//  unfinished, "ok" when all ended ok, else the first other final status.
+//  The outcome of a record's last firing: "none", "pending" while a job (or
+//  the group) is unfinished, "ok" when all ended ok, else the first other
+//  final status (a group's: "failed", "timeout", "cancelled", or its
+//  chord's status).
 const char *sf_checkpoint_outcome (const sf_checkpoint_record_t *record);
 
 #endif

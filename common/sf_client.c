@@ -704,7 +704,7 @@ static s_pending_t *
 s_gather_send (sf_client_t *self, sf_job_t **jobs, size_t count, const sf_gather_opts_t *opts,
                sf_error_t *error)
 {
-    static const sf_gather_opts_t defaults = { SF_GATHER_ALL, 0, 0, false, NULL };
+    static const sf_gather_opts_t defaults = { SF_GATHER_ALL, 0, 0, false, NULL, NULL };
     if (!opts)
         opts = &defaults;
     size_t items = count + (opts->then? 1: 0);
@@ -718,12 +718,20 @@ s_gather_send (sf_client_t *self, sf_job_t **jobs, size_t count, const sf_gather
         sf_error_set (error, "BAD_INPUT", "unknown policy, or min_ok above the %zu jobs", count);
         return NULL;
     }
+    size_t key_size = opts->key? strlen (opts->key): 0;
+    if (opts->key && (key_size == 0 || key_size > SF_KEY_MAX)) {
+        sf_error_set (error, "BAD_INPUT", "a group's \"key\" must be a string of 1-%d "
+                      "characters", SF_KEY_MAX);
+        return NULL;
+    }
     uint64_t tag = self->next_tag++;
     msgpack_sbuffer_clear (&self->writer.buffer);
     msgpack_packer *pk = &self->writer.packer;
-    msgpack_pack_map (pk, 7);
+    msgpack_pack_map (pk, opts->key? 8: 7);
     sf_mp_pack_kv_uint (pk, "tag", tag);
     sf_mp_pack_kv_uint (pk, "n", items);
+    if (opts->key)
+        sf_mp_pack_kv_str (pk, "key", opts->key);
     sf_mp_pack_kv_str (pk, "policy", policies [opts->policy]);
     sf_mp_pack_kv_uint (pk, "min_ok", opts->min_ok);
     sf_mp_pack_kv_uint (pk, "timeout_ms", opts->timeout_ms);
@@ -750,7 +758,9 @@ s_gather_send (sf_client_t *self, sf_job_t **jobs, size_t count, const sf_gather
         *error = reply.error;
         return NULL;
     }
-    if (reply.command != SF_CMD_ACCEPTED || !self->has_group || self->ids_count != count) {
+    //  A known key names a group the broker has: its items, however many
+    if (reply.command != SF_CMD_ACCEPTED || !self->has_group || self->ids_count == 0
+    ||  (!opts->key && self->ids_count != count)) {
         sf_error_set (error, "PROTOCOL", "broker acknowledged %zu of %zu jobs, group %s",
                       self->ids_count, count, self->has_group? "named": "missing");
         return NULL;
@@ -760,7 +770,7 @@ s_gather_send (sf_client_t *self, sf_job_t **jobs, size_t count, const sf_gather
         abort ();
     memcpy (pending->group, self->group, SF_UUID_SIZE);
     pending->tag = tag;
-    pending->gather = sf_gather_new (self->group, count);
+    pending->gather = sf_gather_new (self->group, self->ids_count);
     zlistx_add_end (self->gathers, pending);
     return pending;
 }

@@ -627,6 +627,16 @@ sf_codec_read_group_opts (const msgpack_object *header, sf_group_opts_t *opts,
         return sf_error_set (error, "PROTOCOL", "GROUP \"stream\" must be a bool");
     if (s_read_bool (sf_mp_get (header, "then"), &opts->then))
         return sf_error_set (error, "PROTOCOL", "GROUP \"then\" must be a bool");
+    //  Checked like a job's key: a wrong key is the caller's input
+    if ((value = sf_mp_get (header, "key"))) {
+        if (s_check_str (value, "key", SF_KEY_MAX, error))
+            return -1;
+        if (memchr (value->via.str.ptr, 0, value->via.str.size))
+            return sf_error_set (error, "BAD_INPUT",
+                                 "\"key\" must not contain a NUL character");
+        opts->key = value->via.str.ptr;
+        opts->key_size = value->via.str.size;
+    }
     return 0;
 }
 

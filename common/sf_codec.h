@@ -190,10 +190,14 @@ typedef struct {
     uint32_t timeout_ms;        //  Deadline from acceptance (0: none)
     bool stream;                //  Send each item as it finishes (GROUP_ITEM)
     bool then;                  //  The last job is the chord, run on the results
+    const char *key;            //  Idempotency key (borrowed from the header) or NULL
+    size_t key_size;            //  Its length
 } sf_group_opts_t;
 
 //  Read the options of a GROUP header map (absent keys take defaults).
-//  Returns 0, or -1 with error (code PROTOCOL) naming the key.
+//  Returns 0, or -1 with error naming the key: code PROTOCOL, or
+//  BAD_INPUT for a "key" that is not a valid idempotency key (as for a
+//  job's "key"). opts->key points into the header's buffer.
 int sf_codec_read_group_opts (const msgpack_object *header, sf_group_opts_t *opts,
                               sf_error_t *error);
 

@@ -38,6 +38,8 @@ typedef struct {
     char *zone;                 //  Its timezone = value
     int zone_line;              //  Where that is
     int zone_column;
+    const char *template_key;   //  "job" or "group" when the entry has one, or NULL
+    int template_line;          //  Where
     bool skipping;              //  Inside a section whose header was bad
 } s_parser_t;
 
@@ -80,6 +82,8 @@ s_entry_destroy (sf_schedule_entry_t **entry_p)
         sf_cron_destroy (&entry->cron);
         for (size_t i = 0; i < entry->job_count; i++)
             free (entry->jobs [i]);
+        free (entry->jobs);
+        free (entry->then);
         free (entry);
         *entry_p = NULL;
     }
@@ -116,7 +120,7 @@ s_close_entry (s_parser_t *parser)
     if (!parser->schedule_text)
         s_error (parser, entry->line, 1, "[%s] has no schedule", entry->name);
     if (!entry->job_count && !parser->entry_bad)
-        s_error (parser, entry->line, 1, "[%s] has no job", entry->name);
+        s_error (parser, entry->line, 1, "[%s] has no job (a job or a group key)", entry->name);
     if (parser->schedule_text && !parser->entry_bad) {
         sf_error_t error;
         int column = 1;
@@ -145,7 +149,51 @@ s_close_entry (s_parser_t *parser)
     free (parser->zone);
     parser->schedule_text = NULL;
     parser->zone = NULL;
+    parser->template_key = NULL;
     parser->entry_bad = false;
+}
+
+//  The second of job and group in one entry: returns true (and reports it)
+//  when the entry has one already.
+static bool
+s_template_twice (s_parser_t *parser, const char *key, int line)
+{
+    if (parser->template_key) {
+        if (strcmp (parser->template_key, key) == 0)
+            s_error (parser, line, 1, "%s: given twice in [%s] (first on line %d)", key,
+                     parser->entry->name, parser->template_line);
+        else
+            s_error (parser, line, 1, "%s: [%s] has a %s already (line %d); an entry fires "
+                     "a job or a group, not both", key, parser->entry->name,
+                     parser->template_key, parser->template_line);
+        return true;
+    }
+    parser->template_key = key;
+    parser->template_line = line;
+    return false;
+}
+
+//  One job template of a job list or a group (what names it in messages):
+//  checked as a job without a key. Returns its compact JSON (the caller
+//  frees it), or NULL after reporting the mistake at line and column.
+static char *
+s_template (s_parser_t *parser, json_t *item, const char *what, int line, int column)
+{
+    if (json_is_object (item) && json_object_get (item, "key")) {
+        s_error (parser, line, column, "%s: \"key\" is set by the scheduler "
+                 "(schedule:NAME:TIME)", what);
+        return NULL;
+    }
+    char *text = json_dumps (item, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    sf_error_t error;
+    sf_job_t *job = sf_job_from_json (text, &error);
+    if (!job) {
+        s_error (parser, line, column, "%s: %s", what, error.message);
+        free (text);
+        return NULL;
+    }
+    sf_job_destroy (&job);
+    return text;
 }
 
 //  job = {...} or [{...}, ...]: validate each template as a job.
@@ -165,40 +213,119 @@ s_jobs (s_parser_t *parser, sf_schedule_entry_t *entry, const char *value, int l
     else
     if (json_array_size (list) == 0 || json_array_size (list) > SF_SCHEDULE_JOBS_MAX)
         s_error (parser, line, column, "job: a list holds 1-%d jobs", SF_SCHEDULE_JOBS_MAX);
-    else
-    if (entry->job_count)
-        s_error (parser, line, 1, "job: given twice in [%s]", entry->name);
     else {
+        entry->jobs = (char **) calloc (json_array_size (list), sizeof (char *));
+        if (!entry->jobs)
+            abort ();
         size_t index;
         json_t *item;
         json_array_foreach (list, index, item) {
-            if (json_is_object (item) && json_object_get (item, "key")) {
-                s_error (parser, line, column, "job %zu: \"key\" is set by the scheduler "
-                         "(schedule:NAME:TIME)", index + 1);
-                break;
-            }
-            char *text = json_dumps (item, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-            sf_error_t error;
-            sf_job_t *job = sf_job_from_json (text, &error);
-            if (!job && json_is_array (json))
-                s_error (parser, line, column, "job %zu: %s", index + 1, error.message);
+            char what [32];
+            if (json_is_array (json))
+                snprintf (what, sizeof what, "job %zu", index + 1);
             else
-            if (!job)
-                s_error (parser, line, column, "job: %s", error.message);
-            if (!job) {
-                free (text);
+                snprintf (what, sizeof what, "job");
+            char *text = s_template (parser, item, what, line, column);
+            if (!text)
                 break;
-            }
-            sf_job_destroy (&job);
             entry->jobs [entry->job_count++] = text;
-        }
-        if (parser->entry_bad) {
-            for (size_t i = 0; i < entry->job_count; i++)
-                free (entry->jobs [i]);
-            entry->job_count = 0;
         }
     }
     json_decref (list);
+    json_decref (json);
+}
+
+//  group = {"jobs": [...], "then": {...}, "policy": ..., "min_ok": N,
+//  "timeout_ms": N}: validate the options and every template.
+static void
+s_group (s_parser_t *parser, sf_schedule_entry_t *entry, const char *value, int line,
+         int column)
+{
+    json_error_t jerror;
+    json_t *json = json_loads (value, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerror);
+    if (!json) {
+        s_error (parser, line, column + (jerror.position > 0? jerror.position - 1: 0),
+                 "group: not valid JSON: %s", jerror.text);
+        return;
+    }
+    if (!json_is_object (json)) {
+        s_error (parser, line, column, "group: expected a JSON object {\"jobs\": [...], ...}");
+        json_decref (json);
+        return;
+    }
+    const char *name;
+    json_t *item;
+    json_object_foreach (json, name, item)
+        if (strcmp (name, "jobs") && strcmp (name, "then") && strcmp (name, "policy")
+        &&  strcmp (name, "min_ok") && strcmp (name, "timeout_ms")) {
+            s_error (parser, line, column, "group: unknown field \"%.32s\" (jobs, then, "
+                     "policy, min_ok, timeout_ms)", name);
+            json_decref (json);
+            return;
+        }
+    json_t *jobs = json_object_get (json, "jobs");
+    json_t *then = json_object_get (json, "then");
+    json_t *policy = json_object_get (json, "policy");
+    json_t *min_ok = json_object_get (json, "min_ok");
+    json_t *timeout = json_object_get (json, "timeout_ms");
+    if (!jobs)
+        s_error (parser, line, column, "group: \"jobs\" is missing (a list of 1-%d jobs)",
+                 SF_SCHEDULE_GROUP_MAX);
+    else
+    if (!json_is_array (jobs) || json_array_size (jobs) == 0
+    ||  json_array_size (jobs) > SF_SCHEDULE_GROUP_MAX)
+        s_error (parser, line, column, "group: \"jobs\" is a list of 1-%d jobs",
+                 SF_SCHEDULE_GROUP_MAX);
+    if (policy) {
+        const char *text = json_string_value (policy);
+        if (text && strcmp (text, "all") == 0)
+            entry->policy = SF_GATHER_ALL;
+        else
+        if (text && strcmp (text, "fail-fast") == 0)
+            entry->policy = SF_GATHER_FAIL_FAST;
+        else
+        if (text && strcmp (text, "any") == 0)
+            entry->policy = SF_GATHER_ANY;
+        else
+            s_error (parser, line, column, "group: \"policy\" is \"all\", \"fail-fast\" "
+                     "or \"any\"");
+    }
+    if (timeout) {
+        if (!json_is_integer (timeout) || json_integer_value (timeout) < 0
+        ||  json_integer_value (timeout) > UINT32_MAX)
+            s_error (parser, line, column, "group: \"timeout_ms\" is a number 0-4294967295");
+        else
+            entry->timeout_ms = (unsigned) json_integer_value (timeout);
+    }
+    if (min_ok) {
+        size_t count = json_is_array (jobs)? json_array_size (jobs): 0;
+        if (!json_is_integer (min_ok) || json_integer_value (min_ok) < 0
+        ||  (json_int_t) count < json_integer_value (min_ok))
+            s_error (parser, line, column, "group: \"min_ok\" is a number from 0 to the "
+                     "number of jobs (%zu)", count);
+        else
+            entry->min_ok = (unsigned) json_integer_value (min_ok);
+    }
+    if (then && !json_is_object (then))
+        s_error (parser, line, column, "group: \"then\" is a job (a JSON object)");
+    else
+    if (then)
+        entry->then = s_template (parser, then, "group: then", line, column);
+    if (!parser->entry_bad) {
+        entry->group = true;
+        entry->jobs = (char **) calloc (json_array_size (jobs), sizeof (char *));
+        if (!entry->jobs)
+            abort ();
+        size_t index;
+        json_array_foreach (jobs, index, item) {
+            char what [32];
+            snprintf (what, sizeof what, "group: job %zu", index + 1);
+            char *text = s_template (parser, item, what, line, column);
+            if (!text)
+                break;
+            entry->jobs [entry->job_count++] = text;
+        }
+    }
     json_decref (json);
 }
 
@@ -228,8 +355,15 @@ s_key (s_parser_t *parser, const char *key, const char *value, int line, int col
                      "name such as Europe/London)", value);
     }
     else
-    if (strcmp (key, "job") == 0)
-        s_jobs (parser, entry, value, line, column);
+    if (strcmp (key, "job") == 0) {
+        if (!s_template_twice (parser, "job", line))
+            s_jobs (parser, entry, value, line, column);
+    }
+    else
+    if (strcmp (key, "group") == 0) {
+        if (!s_template_twice (parser, "group", line))
+            s_group (parser, entry, value, line, column);
+    }
     else
     if (strcmp (key, "jitter") == 0 || strcmp (key, "grace") == 0) {
         int64_t seconds = s_seconds (value);
@@ -291,8 +425,8 @@ s_key (s_parser_t *parser, const char *key, const char *value, int line, int col
             entry->end = instant;
     }
     else
-        s_error (parser, line, 1, "unknown key \"%.32s\" (schedule, timezone, job, jitter, "
-                 "grace, misfire, misfire_limit, overlap, start, end)", key);
+        s_error (parser, line, 1, "unknown key \"%.32s\" (schedule, timezone, job, group, "
+                 "jitter, grace, misfire, misfire_limit, overlap, start, end)", key);
 }
 
 static bool

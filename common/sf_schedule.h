@@ -17,6 +17,10 @@
         start = 2026-01-01T00:00:00Z
         end = 2027-01-01
 
+    Instead of `job`, an entry may fire a group (one JSON object on one
+    line): group = {"jobs": [{...}, ...], "then": {...}, "policy": "all",
+    "min_ok": 0, "timeout_ms": 0}.
+
     Every mistake in a file is reported as FILE:LINE:COLUMN: message.
     ========================================================================= */
 
@@ -25,10 +29,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "sheaf.h"
 #include "sf_cron.h"
 
 #define SF_SCHEDULE_NAME_MAX 64
-#define SF_SCHEDULE_JOBS_MAX 16
+#define SF_SCHEDULE_JOBS_MAX 16         //  Jobs of a `job = [...]` list
+#define SF_SCHEDULE_GROUP_MAX 1000      //  Jobs of a `group` (a line holds 4096 bytes)
 
 //  What to do with firings missed while no scheduler ran.
 typedef enum {
@@ -48,8 +54,13 @@ typedef struct {
     char name [SF_SCHEDULE_NAME_MAX + 1];   //  [name]
     int line;                   //  Line of the [name] header
     sf_cron_t *cron;            //  schedule + timezone
-    char *jobs [SF_SCHEDULE_JOBS_MAX];      //  Job templates as JSON objects
-    size_t job_count;           //  1 .. SF_SCHEDULE_JOBS_MAX
+    char **jobs;                //  Job templates as JSON objects (owned)
+    size_t job_count;           //  1 .. SF_SCHEDULE_JOBS_MAX, or SF_SCHEDULE_GROUP_MAX
+    bool group;                 //  The jobs are one group's items (group = ...)
+    char *then;                 //  The group's chord as a JSON object, or NULL
+    sf_gather_policy_t policy;  //  The group's policy
+    unsigned min_ok;            //  The group's quorum (0: none)
+    unsigned timeout_ms;        //  The group's deadline (0: none)
     int64_t jitter;             //  Seconds, a fixed delay 0..jitter per firing
     int64_t grace;              //  Seconds a firing may be late and still count
     sf_misfire_t misfire;       //  Policy for older missed firings

@@ -246,6 +246,12 @@ typedef struct {
     sf_job_t *then;             //  Chord (borrowed) or NULL: a job run after the
                                 //  group succeeded, with the results in
                                 //  params.results; its result is the group's
+    const char *key;            //  Idempotency key (borrowed; 1-256 bytes) or NULL:
+                                //  while the broker keeps a group with this key,
+                                //  a GROUP with it gets that group (its id, its
+                                //  items and, once decided, its answer with
+                                //  every item, none through on_item) and
+                                //  nothing new is queued
 } sf_gather_opts_t;
 
 //  A group's answer.

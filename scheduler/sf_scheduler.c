@@ -27,9 +27,16 @@
     - clock moved forwards: instants it jumped over are late; those later
       than `grace` count as missed and follow the misfire policy.
 
-    Outcomes: the broker pushes each job's result to the client that
-    submitted it; results of jobs a previous scheduler submitted are
-    fetched by id at startup and before an overlap decision.
+    Groups: an entry with a group template fires one GROUP carrying the
+    key (the broker keeps groups by key as it keeps jobs by key); the
+    group id stands for the firing in the checkpoint, and the group's
+    answer (GROUP_RESULT, handed to s_group_done by the client library)
+    gives the outcome.
+
+    Outcomes: the broker pushes each job's result, and each group's
+    answer, to the client that submitted it; outcomes of jobs and groups
+    a previous scheduler submitted are fetched by id at startup and before
+    an overlap decision.
     ========================================================================= */
 
 #include <czmq.h>
@@ -229,10 +236,36 @@ s_finished (sf_scheduler_t *self, s_entry_t *entry, const char *id, const char *
             snprintf (record->states [i], sizeof record->states [i], "%s", state);
             self->outcomes = true;
             char when [64];
-            sf_log_info ("scheduler: %s at %s ended %s (job=%s)", record->name,
-                         s_time (record->last_fire, when), state, id);
+            sf_log_info ("scheduler: %s at %s ended %s (%s=%s)", record->name,
+                         s_time (record->last_fire, when), state,
+                         record->group? "group": "job", id);
         }
     zhashx_delete (self->pending, id);
+}
+
+//  A group's outcome: its state, and when it succeeded with a chord the
+//  chord's status (the chord's result is the group's).
+static const char *
+s_group_outcome (const sf_gather_t *gather)
+{
+    const sf_result_t *then = sf_gather_then (gather);
+    if (streq (sf_gather_state (gather), "ok") && then)
+        return sf_status_name (sf_result_status (then));
+    return sf_gather_state (gather);
+}
+
+//  A group this scheduler fired has answered (called from inside the
+//  client's receiving calls); takes the gather.
+static void
+s_group_done (sf_gather_t *gather, void *arg)
+{
+    sf_scheduler_t *self = (sf_scheduler_t *) arg;
+    char id [SF_ID_STRLEN + 1];
+    snprintf (id, sizeof id, "%s", sf_gather_id (gather));
+    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->pending, id);
+    if (entry)
+        s_finished (self, entry, id, s_group_outcome (gather));
+    sf_gather_destroy (&gather);
 }
 
 //  Read every event waiting on the client; results update outcomes.
@@ -265,12 +298,23 @@ s_unfinished (sf_scheduler_t *self, s_entry_t *entry)
         strcpy (id, record->ids [i]);
         char state [16];
         sf_error_t error;
-        sf_result_t *result = sf_client_fetch (self->client, id, false, 0, state, &error);
-        if (result) {
-            s_finished (self, entry, id, sf_status_name (sf_result_status (result)));
-            sf_result_destroy (&result);
+        if (record->group) {
+            //  A group's answer, or NOT_FINISHED while it runs
+            sf_gather_t *gather = sf_client_fetch_group (self->client, id, false, 0, &error);
+            if (gather) {
+                s_finished (self, entry, id, s_group_outcome (gather));
+                sf_gather_destroy (&gather);
+                continue;
+            }
         }
-        else
+        else {
+            sf_result_t *result = sf_client_fetch (self->client, id, false, 0, state, &error);
+            if (result) {
+                s_finished (self, entry, id, sf_status_name (sf_result_status (result)));
+                sf_result_destroy (&result);
+                continue;
+            }
+        }
         if (streq (error.code, "NOT_FOUND"))
             s_finished (self, entry, id, "lost");   //  The broker forgot it
         else {
@@ -314,6 +358,138 @@ s_replace (sf_scheduler_t *self, s_entry_t *entry)
 //  --------------------------------------------------------------------------
 //  Firing
 
+//  Record a firing the broker accepted at accepted_us: its ids (a group's
+//  one id), pending, and log it.
+static void
+s_fired (sf_scheduler_t *self, s_entry_t *entry, int64_t instant, const char *when,
+         char ids [][SF_ID_STRLEN + 1], size_t count, int64_t accepted_us)
+{
+    sf_schedule_entry_t *spec = entry->spec;
+    sf_checkpoint_record_t *record = entry->record;
+    for (size_t i = 0; i < count; i++) {
+        strcpy (record->ids [i], ids [i]);
+        strcpy (record->states [i], "pending");
+        zhashx_update (self->pending, ids [i], entry);
+    }
+    record->id_count = count;
+    record->group = spec->group;
+    record->last_fire = instant;
+    record->last_fire_ms = accepted_us / 1000;
+    //  From the due instant to the broker's acknowledgement
+    int64_t due_us = (instant + sf_schedule_jitter (spec, instant)) * 1000000;
+    if (spec->group)
+        sf_log_info ("scheduler: fired %s at %s (group=%s items=%zu key=schedule:%s:%s "
+                     "delay_us=%lld)", spec->name, when, ids [0], spec->job_count,
+                     spec->name, when, (long long) (accepted_us - due_us));
+    else
+        sf_log_info ("scheduler: fired %s at %s (job=%s key=schedule:%s:%s delay_us=%lld)",
+                     spec->name, when, ids [0], spec->name, when,
+                     (long long) (accepted_us - due_us));
+}
+
+static int64_t
+s_now_us (void)
+{
+    struct timespec clock;
+    clock_gettime (CLOCK_REALTIME, &clock);
+    return (int64_t) clock.tv_sec * 1000000 + clock.tv_nsec / 1000;
+}
+
+//  The broker's answer to a firing's submission (rc, error): 0 when the
+//  instant is handled (accepted, or rejected for good: logged), -1 when
+//  the broker did not answer and the firing is tried again. The previous
+//  firing's ids are dropped once the broker has answered.
+static int
+s_submitted (sf_scheduler_t *self, s_entry_t *entry, const char *when, int rc,
+             sf_error_t *error, int64_t now_us)
+{
+    sf_checkpoint_record_t *record = entry->record;
+    if (rc && streq (error->code, "UNREACHABLE")) {
+        self->unreachable = true;
+        sf_log_warning ("scheduler: %s at %s not accepted by the broker yet (%s); "
+                        "trying again", entry->spec->name, when, error->message);
+        entry->retry_ms = now_us / 1000 + S_RETRY_MS;
+        return -1;
+    }
+    for (size_t i = 0; i < record->id_count; i++)
+        zhashx_delete (self->pending, record->ids [i]);
+    record->id_count = 0;
+    if (rc)
+        sf_log_error ("scheduler: %s at %s rejected by the broker: %s", entry->spec->name,
+                      when, error->message);
+    return 0;
+}
+
+//  Submit entry's jobs for instant, each with its key. 0 when handled,
+//  -1 to try again.
+static int
+s_submit_jobs (sf_scheduler_t *self, s_entry_t *entry, int64_t instant, const char *when)
+{
+    sf_schedule_entry_t *spec = entry->spec;
+    sf_job_t *jobs [SF_SCHEDULE_JOBS_MAX];
+    char ids [SF_SCHEDULE_JOBS_MAX][SF_ID_STRLEN + 1];
+    char key [SF_SCHEDULE_NAME_MAX + 100];
+    for (size_t i = 0; i < spec->job_count; i++) {
+        sf_error_t error;
+        jobs [i] = sf_job_from_json (spec->jobs [i], &error);
+        assert (jobs [i]);          //  The parser checked each template
+        if (spec->job_count == 1)
+            snprintf (key, sizeof key, "schedule:%s:%s", spec->name, when);
+        else
+            snprintf (key, sizeof key, "schedule:%s:%s:%zu", spec->name, when, i);
+        sf_job_set_key (jobs [i], key);
+    }
+    sf_error_t error;
+    int rc = sf_client_submit_many (self->client, jobs, spec->job_count, ids, &error);
+    int64_t accepted_us = s_now_us ();
+    for (size_t i = 0; i < spec->job_count; i++)
+        sf_job_destroy (&jobs [i]);
+    if (s_submitted (self, entry, when, rc, &error, accepted_us))
+        return -1;
+    if (rc == 0)
+        s_fired (self, entry, instant, when, ids, spec->job_count, accepted_us);
+    return 0;
+}
+
+//  Submit entry's group for instant, with the group key; its answer comes
+//  to s_group_done. 0 when handled, -1 to try again.
+static int
+s_submit_group (sf_scheduler_t *self, s_entry_t *entry, int64_t instant, const char *when)
+{
+    sf_schedule_entry_t *spec = entry->spec;
+    sf_job_t **jobs = (sf_job_t **) calloc (spec->job_count, sizeof (sf_job_t *));
+    if (!jobs)
+        abort ();
+    sf_error_t error;
+    for (size_t i = 0; i < spec->job_count; i++) {
+        jobs [i] = sf_job_from_json (spec->jobs [i], &error);
+        assert (jobs [i]);          //  The parser checked each template
+    }
+    char key [SF_SCHEDULE_NAME_MAX + 100];
+    snprintf (key, sizeof key, "schedule:%s:%s", spec->name, when);
+    sf_gather_opts_t opts = {
+        .policy = spec->policy,
+        .min_ok = spec->min_ok,
+        .timeout_ms = spec->timeout_ms,
+        .then = spec->then? sf_job_from_json (spec->then, &error): NULL,
+        .key = key
+    };
+    assert (!spec->then || opts.then);
+    char ids [1][SF_ID_STRLEN + 1];
+    int rc = sf_gather_start (self->client, jobs, spec->job_count, &opts, NULL,
+                              s_group_done, self, ids [0], &error);
+    int64_t accepted_us = s_now_us ();
+    for (size_t i = 0; i < spec->job_count; i++)
+        sf_job_destroy (&jobs [i]);
+    free (jobs);
+    sf_job_destroy (&opts.then);
+    if (s_submitted (self, entry, when, rc, &error, accepted_us))
+        return -1;
+    if (rc == 0)
+        s_fired (self, entry, instant, when, ids, 1, accepted_us);
+    return 0;
+}
+
 //  Fire entry's instant. Returns 0 when the instant is handled (fired,
 //  skipped by the overlap policy, or rejected by the broker), -1 when it
 //  must be tried again (no acknowledgement from the broker).
@@ -344,55 +520,10 @@ s_fire (sf_scheduler_t *self, s_entry_t *entry, int64_t instant)
         }
     }
     if (!skip) {
-        sf_job_t *jobs [SF_SCHEDULE_JOBS_MAX];
-        char ids [SF_SCHEDULE_JOBS_MAX][SF_ID_STRLEN + 1];
-        char key [SF_SCHEDULE_NAME_MAX + 100];
-        for (size_t i = 0; i < spec->job_count; i++) {
-            sf_error_t error;
-            jobs [i] = sf_job_from_json (spec->jobs [i], &error);
-            assert (jobs [i]);          //  The parser checked each template
-            if (spec->job_count == 1)
-                snprintf (key, sizeof key, "schedule:%s:%s", spec->name, when);
-            else
-                snprintf (key, sizeof key, "schedule:%s:%s:%zu", spec->name, when, i);
-            sf_job_set_key (jobs [i], key);
-        }
-        sf_error_t error;
-        int rc = sf_client_submit_many (self->client, jobs, spec->job_count, ids, &error);
-        struct timespec clock;
-        clock_gettime (CLOCK_REALTIME, &clock);
-        int64_t accepted_us = (int64_t) clock.tv_sec * 1000000 + clock.tv_nsec / 1000;
-        int64_t accepted_ms = accepted_us / 1000;
-        for (size_t i = 0; i < spec->job_count; i++)
-            sf_job_destroy (&jobs [i]);
-        if (rc && streq (error.code, "UNREACHABLE")) {
-            self->unreachable = true;
-            sf_log_warning ("scheduler: %s at %s not accepted by the broker yet (%s); "
-                            "trying again", spec->name, when, error.message);
-            entry->retry_ms = accepted_ms + S_RETRY_MS;
-            return -1;
-        }
-        for (size_t i = 0; i < record->id_count; i++)
-            zhashx_delete (self->pending, record->ids [i]);
-        record->id_count = 0;
+        int rc = spec->group? s_submit_group (self, entry, instant, when):
+                              s_submit_jobs (self, entry, instant, when);
         if (rc)
-            sf_log_error ("scheduler: %s at %s rejected by the broker: %s", spec->name, when,
-                          error.message);
-        else {
-            for (size_t i = 0; i < spec->job_count; i++) {
-                strcpy (record->ids [i], ids [i]);
-                strcpy (record->states [i], "pending");
-                zhashx_update (self->pending, ids [i], entry);
-            }
-            record->id_count = spec->job_count;
-            record->last_fire = instant;
-            record->last_fire_ms = accepted_ms;
-            //  From the due instant to the broker's acknowledgement
-            int64_t due_us = (instant + sf_schedule_jitter (spec, instant)) * 1000000;
-            sf_log_info ("scheduler: fired %s at %s (job=%s key=schedule:%s:%s delay_us=%lld)",
-                         spec->name, when, ids [0], spec->name, when,
-                         (long long) (accepted_us - due_us));
-        }
+            return -1;
     }
     record->done = instant;
     entry->next = sf_schedule_next (spec, instant);

@@ -119,7 +119,7 @@ START_TEST (test_fail_fast_cancels_the_rest)
         "{\"analyzer\":\"report\",\"symbol\":\"NOPE\",\"timeframe\":\"1d\"}",
         "{\"analyzer\":\"sleep\",\"params\":{\"ms\":4000}}"
     };
-    sf_gather_opts_t opts = { SF_GATHER_FAIL_FAST, 0, 0, false, NULL };
+    sf_gather_opts_t opts = { SF_GATHER_FAIL_FAST, 0, 0, false, NULL, NULL };
     int64_t start = zclock_mono ();
     sf_gather_t *gather = s_gather (client, specs, 4, &opts);
     ck_assert_msg (zclock_mono () - start < 3000, "fail-fast waited for the slow jobs");
@@ -148,7 +148,7 @@ START_TEST (test_any_first_ok_wins)
         "{\"analyzer\":\"sleep\",\"params\":{\"ms\":100}}",
         "{\"analyzer\":\"sleep\",\"params\":{\"ms\":4000}}"
     };
-    sf_gather_opts_t opts = { SF_GATHER_ANY, 0, 0, false, NULL };
+    sf_gather_opts_t opts = { SF_GATHER_ANY, 0, 0, false, NULL, NULL };
     int64_t start = zclock_mono ();
     sf_gather_t *gather = s_gather (client, specs, 4, &opts);
     ck_assert_msg (zclock_mono () - start < 3000, "any waited for the slow jobs");
@@ -178,7 +178,7 @@ START_TEST (test_min_ok_quorum)
         "{\"analyzer\":\"echo\",\"params\":{\"i\":2}}",
         "{\"analyzer\":\"sleep\",\"params\":{\"ms\":4000}}"
     };
-    sf_gather_opts_t opts = { SF_GATHER_ALL, 2, 0, false, NULL };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 2, 0, false, NULL, NULL };
     int64_t start = zclock_mono ();
     sf_gather_t *gather = s_gather (client, specs, 4, &opts);
     ck_assert_msg (zclock_mono () - start < 3000, "the quorum waited for the slow job");
@@ -210,7 +210,7 @@ START_TEST (test_timeout_partial_results)
         "{\"analyzer\":\"sleep\",\"params\":{\"ms\":5000}}",
         "{\"analyzer\":\"echo\",\"params\":{\"i\":2}}"
     };
-    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 500, false, NULL };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 500, false, NULL, NULL };
     int64_t start = zclock_mono ();
     sf_gather_t *gather = s_gather (client, specs, 3, &opts);
     int64_t took = zclock_mono () - start;
@@ -261,7 +261,7 @@ START_TEST (test_stream_order_and_summary)
         s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":1}}"),
         s_job ("{\"analyzer\":\"sleep\",\"params\":{\"ms\":300}}")
     };
-    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, true, NULL };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, true, NULL, NULL };
     s_seen_t seen = { .count = 0 };
     char id [SF_ID_STRLEN + 1];
     sf_error_t error;
@@ -345,7 +345,7 @@ START_TEST (test_chord_gets_the_results)
         "{\"analyzer\":\"echo\",\"params\":{\"i\":2}}"
     };
     sf_job_t *then = s_job ("{\"analyzer\":\"echo\",\"params\":{\"label\":\"summary\"}}");
-    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, then };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, then, NULL };
     sf_gather_t *gather = s_gather (client, specs, 3, &opts);
     ck_assert_str_eq (sf_gather_state (gather), "ok");
     const sf_result_t *chord = sf_gather_then (gather);
@@ -390,7 +390,7 @@ START_TEST (test_periodic_report_chord)
         "{\"analyzer\":\"report\",\"symbol\":\"NOPE\",\"timeframe\":\"1d\"}"
     };
     sf_job_t *then = s_job ("{\"analyzer\":\"summary\"}");
-    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, then };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, then, NULL };
     sf_gather_t *gather = s_gather (client, specs, 3, &opts);
     ck_assert_str_eq (sf_gather_state (gather), "ok");
     ck_assert_int_eq (sf_gather_count (gather, SF_STATUS_ERROR), 1);
@@ -533,6 +533,86 @@ START_TEST (test_cli_bad_lines_submit_nothing)
 }
 END_TEST
 
+static void
+s_keep_answer (sf_gather_t *gather, void *arg)
+{
+    *(sf_gather_t **) arg = gather;
+}
+
+//  A GROUP with a key the broker keeps gets that group: the same id and
+//  items, its answer, and no new job; a malformed key is refused
+START_TEST (test_group_key_deduplicates)
+{
+    long long submitted = s_counter ("submitted");
+    long long deduplicated = s_counter ("deduplicated");
+    sf_client_t *first = sf_client_new (fleet->frontend);
+    sf_client_t *second = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [2] = { s_job ("{\"analyzer\":\"sleep\",\"params\":{\"ms\":400}}"),
+                           s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":7}}") };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, NULL, "report:2026-03-30" };
+    sf_gather_t *answer = NULL;
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert_int_eq (sf_gather_start (first, jobs, 2, &opts, NULL, s_keep_answer, &answer,
+                                       id, &error), 0);
+    //  While the group runs, another client with the key joins it
+    sf_gather_t *joined = sf_gather (second, jobs, 2, &opts, 10000, &error);
+    ck_assert_msg (joined, "%s", error.message);
+    ck_assert_str_eq (sf_gather_id (joined), id);
+    ck_assert_str_eq (sf_gather_state (joined), "ok");
+    ck_assert_int_eq (sf_gather_count (joined, SF_STATUS_OK), 2);
+    ck_assert_int_eq (s_value (sf_gather_item (joined, 1), "i"), 7);
+    //  The first client gets its own answer
+    for (int waited = 0; !answer && waited < 5000; waited += 100) {
+        sf_event_t event;
+        if (sf_client_recv (first, 100, &event) == 0 && event.kind == SF_EVENT_RESULT)
+            sf_result_destroy (&event.result);
+    }
+    ck_assert_ptr_nonnull (answer);
+    ck_assert_str_eq (sf_gather_id (answer), id);
+    ck_assert_str_eq (sf_result_id (sf_gather_item (answer, 0)),
+                      sf_result_id (sf_gather_item (joined, 0)));
+    //  Once answered, the key still names the group: answered at once
+    sf_gather_t *later = sf_gather (first, jobs, 2, &opts, 5000, &error);
+    ck_assert_msg (later, "%s", error.message);
+    ck_assert_str_eq (sf_gather_id (later), id);
+    ck_assert_int_eq (s_value (sf_gather_item (later, 0), "slept_ms"), 400);
+    //  One set of jobs ran, and two GROUPs were answered by the key
+    ck_assert_int_eq (s_counter ("submitted"), submitted + 2);
+    ck_assert_int_eq (s_counter ("deduplicated"), deduplicated + 2);
+
+    //  A key too long is refused before anything is sent
+    char long_key [300];
+    memset (long_key, 'k', sizeof long_key - 1);
+    long_key [sizeof long_key - 1] = 0;
+    opts.key = long_key;
+    ck_assert (sf_gather (first, jobs, 2, &opts, 5000, &error) == NULL);
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_msg (strstr (error.message, "key"), "%s", error.message);
+
+    //  sheaf gather --key: the same key, the same group
+    const char *path = s_file ("keyed.jsonl", "{\"analyzer\":\"echo\",\"params\":{\"i\":1}}\n");
+    char *argv [] = { "sheaf", "--broker", fleet->frontend, "gather", "--key", "cli-key",
+                      (char *) path, "--json", NULL };
+    ck_assert_int_eq (fleet_run (fleet, argv, out, sizeof out, 20000), 0);
+    char *group = strstr (out, "\"group\":\"");
+    ck_assert_msg (group, "%s", out);
+    char first_group [SF_ID_STRLEN + 1] = { 0 };
+    memcpy (first_group, group + 9, SF_ID_STRLEN);
+    ck_assert_int_eq (fleet_run (fleet, argv, out, sizeof out, 20000), 0);
+    ck_assert_msg (strstr (out, first_group) && strstr (out, "\"i\":1"), "%s", out);
+    ck_assert_int_eq (s_counter ("submitted"), submitted + 3);
+
+    sf_gather_destroy (&answer);
+    sf_gather_destroy (&joined);
+    sf_gather_destroy (&later);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    sf_client_destroy (&first);
+    sf_client_destroy (&second);
+}
+END_TEST
+
 //  Counts one client's streamed items and keeps its answer.
 typedef struct {
     size_t items;               //  Streamed items seen
@@ -574,7 +654,7 @@ START_TEST (test_concurrent_groups)
             snprintf (value, sizeof value, "%d", c * 100000 + i);
             sf_job_set_param (jobs [i], "i", value);
         }
-        sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, c % 2 == 0, NULL };
+        sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, c % 2 == 0, NULL, NULL };
         char id [SF_ID_STRLEN + 1];
         sf_error_t error;
         ck_assert (sf_gather_start (clients [c], jobs, JOBS, &opts, s_share_item, s_share_done,
@@ -684,6 +764,28 @@ START_TEST (test_kept_groups_are_bounded)
 }
 END_TEST
 
+//  A group's key goes with the group: once it is evicted the key makes a
+//  new group
+START_TEST (test_group_key_freed_with_its_group)
+{
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    const char *specs [] = { "{\"analyzer\":\"echo\"}", "{\"analyzer\":\"echo\"}" };
+    sf_gather_opts_t keyed = { SF_GATHER_ALL, 0, 0, false, NULL, "schedule:daily:x" };
+    sf_gather_t *first = s_gather (client, specs, 2, &keyed);
+    sf_gather_t *other = s_gather (client, specs, 2, NULL);
+    zclock_sleep (1300);                //  Past a purge tick: the keyed group is gone
+    sf_gather_t *again = s_gather (client, specs, 2, &keyed);
+    ck_assert_str_ne (sf_gather_id (again), sf_gather_id (first));
+    ck_assert_str_eq (sf_gather_state (again), "ok");
+    ck_assert_int_eq (s_counter ("submitted"), 6);
+    ck_assert_int_eq (s_counter ("deduplicated"), 0);
+    sf_gather_destroy (&first);
+    sf_gather_destroy (&other);
+    sf_gather_destroy (&again);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -702,11 +804,13 @@ main (void)
     tcase_add_test (tcase, test_periodic_report_chord);
     tcase_add_test (tcase, test_cli_gather);
     tcase_add_test (tcase, test_cli_bad_lines_submit_nothing);
+    tcase_add_test (tcase, test_group_key_deduplicates);
     suite_add_tcase (suite, tcase);
     TCase *small = tcase_create ("retention");
     tcase_add_checked_fixture (small, s_setup_small, fleet_teardown);
     tcase_set_timeout (small, 60);
     tcase_add_test (small, test_kept_groups_are_bounded);
+    tcase_add_test (small, test_group_key_freed_with_its_group);
     suite_add_tcase (suite, small);
     TCase *scale = tcase_create ("scale");
     tcase_add_checked_fixture (scale, s_setup, fleet_teardown);

@@ -4,9 +4,14 @@
     policy, a standby taking over from a killed leader, overlap = forbid,
     SIGHUP with a bad and a good file, and `sheaf schedule list`
 
+    Group entries: a group a second with a chord, through a kill -9 and a
+    restart, its outcome in `sheaf schedule list`, and both overlap
+    policies on group firings.
+
     Firings are read from the schedulers' logs ("fired NAME at TIME
-    (job=ID ..."), and checked against the broker's counters: the number
-    of jobs it created must equal the number of distinct instants fired.
+    (job=ID ..." or "(group=ID ..."), and checked against the broker's
+    counters: the number of jobs it created must equal the number of
+    distinct instants fired (times the jobs of a group).
     ========================================================================= */
 
 #include <check.h>
@@ -111,9 +116,10 @@ s_fires (const char *log, const char *entry, s_fires_t *fires)
         ck_assert_int_lt (fires->count, S_FIRES_MAX);
         ck_assert_msg (sf_cron_parse_time (when, &fires->instants [fires->count]) == 0,
                        "bad time in log: %s", when);
-        char *job = strstr (cursor, "(job=");
-        ck_assert_ptr_nonnull (job);
-        memcpy (fires->ids [fires->count], job + 5, SF_ID_STRLEN);
+        char *paren = strchr (cursor, '(');
+        char *equals = paren? strchr (paren, '='): NULL;
+        ck_assert_ptr_nonnull (equals);
+        memcpy (fires->ids [fires->count], equals + 1, SF_ID_STRLEN);
         fires->count++;
     }
     free (text);
@@ -450,6 +456,135 @@ START_TEST (test_bad_file_exit)
 }
 END_TEST
 
+//  Sleep until ms past the start of a second (wall clock), so that a
+//  firing every second is well clear of the moment a test acts.
+static void
+s_align (int ms)
+{
+    int64_t now = zclock_time ();
+    zclock_sleep ((int) ((1000 + ms - now % 1000) % 1000));
+}
+
+static const char *s_group_every_second =
+    "# a group a second: two items, then a chord over their results\n"
+    "[daily]\n"
+    "schedule = @every 1s\n"
+    "group = {\"jobs\": [{\"analyzer\": \"echo\", \"params\": {\"i\": 1}}, "
+    "{\"analyzer\": \"echo\", \"params\": {\"i\": 2}}], "
+    "\"then\": {\"analyzer\": \"echo\", \"params\": {\"chord\": true}}}\n";
+
+START_TEST (test_group_every_second)
+{
+    s_write ("group.conf", s_group_every_second);
+    s_align (300);
+    pid_t scheduler = s_scheduler ("first", "group.conf", "state");
+    ck_assert (s_await_log ("first", "fired daily", 3000));
+    //  Killed and restarted within the same second: nothing fires twice
+    zclock_sleep (1500);
+    s_align (400);
+    ck_assert_int_eq (fleet_signal (fleet, scheduler, SIGKILL), SIGKILL);
+    scheduler = s_scheduler ("second", "group.conf", "state");
+    ck_assert (s_await_log ("second", "scheduler: leading", 3000));
+    zclock_sleep (2000);
+    s_align (500);
+    ck_assert_int_eq (fleet_signal (fleet, scheduler, SIGTERM), 0);
+
+    s_fires_t before, after;
+    s_fires ("first", "daily", &before);
+    s_fires ("second", "daily", &after);
+    ck_assert_int_ge (before.count, 2);
+    ck_assert_int_ge (after.count, 2);
+    int64_t first, last;
+    //  One group id per instant, none lost across the restart
+    size_t count = s_distinct (&before, &after, &first, &last, true);
+    ck_assert (s_await_log ("second", "fired daily", 0));
+    //  Each firing made one group: two items and the chord
+    zclock_sleep (300);
+    ck_assert_int_eq (s_counter ("submitted"), (long long) count * 3);
+
+    //  The outcome of the last firing, and its group
+    char *argv [] = { "sheaf", "schedule", "list", "--schedule", s_path ("group.conf"),
+                      "--state", s_path ("state"), "--json", NULL };
+    ck_assert_int_eq (fleet_run (fleet, argv, out, sizeof out, 5000), 0);
+    json_t *list = json_loads (out, 0, NULL);
+    ck_assert_msg (json_is_array (list), "not a JSON list: %s", out);
+    json_t *entry = json_array_get (list, 0);
+    ck_assert_str_eq (json_string_value (json_object_get (entry, "outcome")), "ok");
+    char when [64];
+    sf_cron_format (last, NULL, when, sizeof when);
+    ck_assert_str_eq (json_string_value (json_object_get (entry, "last_fire")), when);
+    const char *group = json_string_value (json_object_get (entry, "group"));
+    ck_assert_ptr_nonnull (group);
+    ck_assert_str_eq (group, after.ids [after.count - 1]);
+    ck_assert_int_eq (json_array_size (json_object_get (entry, "jobs")), 0);
+    //  The group's result is the chord's, over both items
+    char *result [] = { "sheaf", "--broker", fleet->frontend, "result", (char *) group,
+                        "--json", NULL };
+    ck_assert_int_eq (fleet_run (fleet, result, out, sizeof out, 5000), 0);
+    ck_assert_msg (strstr (out, "\"chord\":true") && strstr (out, "\"i\":2"), "%s", out);
+
+    //  A scheduler firing that instant again gets the same group: the key
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_error_t error;
+    sf_job_t *job = sf_job_from_json ("{\"analyzer\": \"echo\"}", &error);
+    char key [128];
+    snprintf (key, sizeof key, "schedule:daily:%s", when);
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, NULL, key };
+    sf_gather_t *gather = sf_gather (client, &job, 1, &opts, 5000, &error);
+    ck_assert_msg (gather, "%s", error.message);
+    ck_assert_str_eq (sf_gather_id (gather), group);
+    ck_assert_str_eq (sf_gather_state (gather), "ok");
+    ck_assert_int_eq (s_counter ("submitted"), (long long) count * 3);
+    ck_assert_int_ge (s_counter ("deduplicated"), 1);
+    sf_gather_destroy (&gather);
+    sf_job_destroy (&job);
+    sf_client_destroy (&client);
+    json_decref (list);
+}
+END_TEST
+
+//  overlap = forbid and replace on group firings: the previous group's
+//  state is asked of the broker, and replace cancels its unfinished items
+START_TEST (test_group_overlap)
+{
+    s_write ("slow.conf",
+             "[forbid]\n"
+             "schedule = * * * * * *\n"
+             "group = {\"jobs\": [{\"analyzer\": \"sleep\", \"params\": {\"ms\": 2200}}, "
+             "{\"analyzer\": \"echo\"}]}\n"
+             "overlap = forbid\n"
+             "[replace]\n"
+             "schedule = * * * * * *\n"
+             "group = {\"jobs\": [{\"analyzer\": \"sleep\", \"params\": {\"ms\": 2200}}]}\n"
+             "overlap = replace\n");
+    s_align (300);
+    pid_t scheduler = s_scheduler ("scheduler", "slow.conf", "state");
+    zclock_sleep (5000);
+    s_align (500);
+    ck_assert_int_eq (fleet_signal (fleet, scheduler, SIGTERM), 0);
+    s_fires_t forbid, replace;
+    s_fires ("scheduler", "forbid", &forbid);
+    s_fires ("scheduler", "replace", &replace);
+    ck_assert_int_ge (forbid.count, 2);
+    ck_assert_int_ge (replace.count, 4);
+    //  forbid: a group takes 2.2 s, so the two instants after each firing
+    //  are skipped
+    for (size_t i = 1; i < forbid.count; i++)
+        ck_assert_int_ge (forbid.instants [i] - forbid.instants [i - 1], 3);
+    ck_assert (s_await_log ("scheduler", "forbid at", 0));
+    ck_assert (s_await_log ("scheduler", "skipped: the previous run is unfinished "
+                                         "(overlap = forbid)", 0));
+    //  replace: every second fires, after cancelling the running group
+    for (size_t i = 1; i < replace.count; i++)
+        ck_assert_int_eq (replace.instants [i] - replace.instants [i - 1], 1);
+    ck_assert (s_await_log ("scheduler", "cancelled (overlap = replace)", 0));
+    ck_assert (s_await_log ("scheduler", "ended cancelled (group=", 0));
+    ck_assert_int_eq (s_counter ("submitted"),
+                      (long long) (forbid.count * 2 + replace.count));
+    ck_assert_int_ge (s_counter ("cancelled"), (long long) replace.count - 2);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -465,6 +600,8 @@ s_suite (void)
     tcase_add_test (tc, test_overlap_replace);
     tcase_add_test (tc, test_sighup);
     tcase_add_test (tc, test_bad_file_exit);
+    tcase_add_test (tc, test_group_every_second);
+    tcase_add_test (tc, test_group_overlap);
     suite_add_tcase (suite, tc);
     return suite;
 }

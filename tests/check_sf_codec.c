@@ -1332,6 +1332,23 @@ START_TEST (test_group_opts)
         ck_assert_str_eq (error.code, "PROTOCOL");
         s_value_destroy (&header);
     }
+    //  A key: kept as given; a wrong one is the caller's input, like a job's
+    header = s_value_json ("{\"n\": 1, \"key\": \"schedule:daily:2026-03-30T05:00:00Z\"}");
+    ck_assert_int_eq (sf_codec_read_group_opts (&header->object, &opts, &error), 0);
+    ck_assert_int_eq (opts.key_size, 35);
+    ck_assert (memcmp (opts.key, "schedule:daily:2026-03-30T05:00:00Z", 35) == 0);
+    s_value_destroy (&header);
+    char long_key [300];
+    snprintf (long_key, sizeof long_key, "{\"key\": \"%0257d\"}", 0);
+    const char *bad_keys [] = { "{\"key\": \"\"}", "{\"key\": 5}", long_key };
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys [0]; i++) {
+        header = s_value_json (bad_keys [i]);
+        ck_assert_msg (sf_codec_read_group_opts (&header->object, &opts, &error) == -1,
+                       "accepted %s", bad_keys [i]);
+        ck_assert_str_eq (error.code, "BAD_INPUT");
+        ck_assert_msg (strstr (error.message, "key"), "%s", error.message);
+        s_value_destroy (&header);
+    }
     ck_assert_int_eq (sf_policy_parse ("fail-fast", 9), SF_POLICY_FAIL_FAST);
     ck_assert_str_eq (sf_policy_name (SF_POLICY_FAIL_FAST), "fail-fast");
 }

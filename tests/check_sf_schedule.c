@@ -31,12 +31,24 @@ START_TEST (test_every_key)
         "schedule = @every 1h30m\n"
         "job = [{\"analyzer\": \"rsi\", \"symbol\": \"GOOG\", \"timeframe\": \"1d\"}, "
         "{\"analyzer\": \"echo\"}]\n"
-        "grace = 0s\n";
+        "grace = 0s\n"
+        "\n"
+        "[daily]\n"
+        "schedule = 0 22 * * MON-FRI\n"
+        "group = {\"jobs\": [{\"analyzer\": \"report\", \"symbol\": \"GOOG\", \"timeframe\": \"1d\"}, "
+        "{\"analyzer\": \"report\", \"symbol\": \"SYNTH\", \"timeframe\": \"1m\"}], "
+        "\"then\": {\"analyzer\": \"summary\"}, \"policy\": \"fail-fast\", \"min_ok\": 1, "
+        "\"timeout_ms\": 60000}\n"
+        "overlap = replace\n"
+        "\n"
+        "[plain]\n"
+        "schedule = @daily\n"
+        "group = {\"jobs\": [{\"analyzer\": \"echo\"}]}\n";
     char *errors = NULL;
     sf_schedule_t *schedule = sf_schedule_parse (text, "test.conf", &errors);
     ck_assert_msg (schedule, "%s", errors);
     ck_assert_ptr_null (errors);
-    ck_assert_int_eq (sf_schedule_size (schedule), 2);
+    ck_assert_int_eq (sf_schedule_size (schedule), 4);
     sf_schedule_entry_t *report = sf_schedule_find (schedule, "report");
     ck_assert_ptr_nonnull (report);
     ck_assert_int_eq (report->line, 3);
@@ -68,8 +80,26 @@ START_TEST (test_every_key)
     ck_assert_int_eq (pair->jitter, 0);
     ck_assert_int_eq (sf_schedule_jitter (pair, 12345), 0);
     ck_assert_str_eq (sf_cron_zone (pair->cron), "UTC");
+    ck_assert (!report->group && !pair->group && !report->then);
+
+    //  A group: its items, its chord and its options
+    sf_schedule_entry_t *daily = sf_schedule_find (schedule, "daily");
+    ck_assert (daily->group);
+    ck_assert_int_eq (daily->job_count, 2);
+    ck_assert_ptr_nonnull (strstr (daily->jobs [1], "\"SYNTH\""));
+    ck_assert_str_eq (daily->then, "{\"analyzer\":\"summary\"}");
+    ck_assert_int_eq (daily->policy, SF_GATHER_FAIL_FAST);
+    ck_assert_uint_eq (daily->min_ok, 1);
+    ck_assert_uint_eq (daily->timeout_ms, 60000);
+    ck_assert_int_eq (daily->overlap, SF_OVERLAP_REPLACE);
+    sf_schedule_entry_t *plain = sf_schedule_find (schedule, "plain");
+    ck_assert (plain->group);
+    ck_assert_int_eq (plain->job_count, 1);
+    ck_assert_ptr_null (plain->then);
+    ck_assert_int_eq (plain->policy, SF_GATHER_ALL);
+    ck_assert_uint_eq (plain->min_ok + plain->timeout_ms, 0);
     ck_assert_ptr_null (sf_schedule_find (schedule, "nope"));
-    ck_assert_ptr_null (sf_schedule_entry (schedule, 2));
+    ck_assert_ptr_null (sf_schedule_entry (schedule, 4));
     sf_schedule_destroy (&schedule);
     ck_assert_ptr_null (schedule);
 }
@@ -91,7 +121,23 @@ static const s_bad_t s_bad [] = {
     { "[a]\nschedule = @daily\njob = {\"analyzer\": \"echo\",}\n", "bad.conf:3:" },
     { "[a]\nschedule = @daily\njob = {\"symbol\": \"GOOG\"}\n", "bad.conf:3:7: job: job has no \"analyzer\"" },
     { "[a]\nschedule = @daily\njob = {\"analyzer\": \"echo\", \"priority\": 12}\n", "bad.conf:3:7: job: " },
-    { "[a]\nschedule = @daily\njob = {\"analyzer\": \"echo\", \"key\": \"k\"}\n", "bad.conf:3:7: job 1: \"key\" is set by the scheduler" },
+    { "[a]\nschedule = @daily\njob = {\"analyzer\": \"echo\", \"key\": \"k\"}\n", "bad.conf:3:7: job: \"key\" is set by the scheduler" },
+    { "[a]\nschedule = @daily\njob = [{\"analyzer\": \"echo\"}, {\"analyzer\": \"echo\", \"key\": \"k\"}]\n", "bad.conf:3:7: job 2: \"key\" is set by the scheduler" },
+    { "[a]\nschedule = @daily\n" S_JOB S_JOB, "bad.conf:4:1: job: given twice in [a] (first on line 3)" },
+    //  Groups
+    { "[a]\nschedule = @daily\ngroup = {\"then\": {\"analyzer\": \"summary\"}}\n", "bad.conf:3:9: group: \"jobs\" is missing" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": []}\n", "bad.conf:3:9: group: \"jobs\" is a list of 1-1000 jobs" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}, {\"symbol\": \"GOOG\"}]}\n", "bad.conf:3:9: group: job 2: job has no \"analyzer\"" },
+    { "[a]\nschedule = @daily\n" S_JOB "group = {\"jobs\": [{\"analyzer\": \"echo\"}]}\n", "bad.conf:4:1: group: [a] has a job already (line 3); an entry fires a job or a group, not both" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}]}\n" S_JOB, "bad.conf:4:1: job: [a] has a group already (line 3)" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}], \"policy\": \"most\"}\n", "bad.conf:3:9: group: \"policy\" is \"all\", \"fail-fast\" or \"any\"" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}], \"min_ok\": 2}\n", "bad.conf:3:9: group: \"min_ok\" is a number from 0 to the number of jobs (1)" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}], \"timeout_ms\": -1}\n", "bad.conf:3:9: group: \"timeout_ms\"" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}], \"then\": {\"analyzer\": \"summary\", \"key\": \"k\"}}\n", "bad.conf:3:9: group: then: \"key\" is set by the scheduler" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}], \"then\": [1]}\n", "bad.conf:3:9: group: \"then\" is a job" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}], \"stream\": true}\n", "bad.conf:3:9: group: unknown field \"stream\"" },
+    { "[a]\nschedule = @daily\ngroup = {\"jobs\": [{\"analyzer\": \"echo\"}]\n", "bad.conf:3:" },
+    { "[a]\nschedule = @daily\ngroup = [{\"analyzer\": \"echo\"}]\n", "bad.conf:3:9: group: expected a JSON object" },
     { "[a]\nschedule = @daily\njob = []\n", "bad.conf:3:7: job: a list holds 1-16 jobs" },
     { "[a]\nschedule = @daily\njob = 5\n", "bad.conf:3:7: job: expected a JSON object" },
     { "[a]\nschedule = @daily\n" S_JOB "frequency = 2\n", "bad.conf:4:1: unknown key \"frequency\"" },
@@ -180,6 +226,12 @@ START_TEST (test_checkpoint)
     ck_assert_str_eq (sf_checkpoint_outcome (record), "pending");
     ck_assert_ptr_eq (sf_checkpoint_put (checkpoint, "report"), record);
     sf_checkpoint_put (checkpoint, "quiet")->done = 5;
+    //  A group firing: one id, the group's, with the group's outcome
+    sf_checkpoint_record_t *daily = sf_checkpoint_put (checkpoint, "daily");
+    daily->group = true;
+    daily->id_count = 1;
+    strcpy (daily->ids [0], "01a2191c-fab9-7356-9bc1-fb5a47d2d1a0");
+    strcpy (daily->states [0], "cancelled");
     ck_assert_int_eq (sf_checkpoint_save (checkpoint, &error), 0);
     sf_checkpoint_destroy (&checkpoint);
 
@@ -195,13 +247,35 @@ START_TEST (test_checkpoint)
     ck_assert_str_eq (sf_checkpoint_outcome (record), "timeout");
     ck_assert_int_eq (sf_checkpoint_get (checkpoint, "quiet")->done, 5);
     ck_assert_str_eq (sf_checkpoint_outcome (sf_checkpoint_get (checkpoint, "quiet")), "none");
+    ck_assert (!record->group);
+    daily = sf_checkpoint_get (checkpoint, "daily");
+    ck_assert (daily->group);
+    ck_assert_str_eq (daily->ids [0], "01a2191c-fab9-7356-9bc1-fb5a47d2d1a0");
+    ck_assert_str_eq (sf_checkpoint_outcome (daily), "cancelled");
     sf_checkpoint_destroy (&checkpoint);
 
-    //  A damaged file is an error naming its line, not a crash
+    //  A version 1 file (before groups) reads as job firings
     char path [128];
     snprintf (path, sizeof path, "%s/checkpoint", dir);
     FILE *file = fopen (path, "w");
-    fputs ("sheaf-scheduler checkpoint 1\nreport 1 2 3 -\nbroken line\n", file);
+    fputs ("sheaf-scheduler checkpoint 1\n"
+           "tick 10 10 10000 01a2191c-fab9-7356-9bc1-fb5a47d2d19d:ok\n", file);
+    fclose (file);
+    checkpoint = sf_checkpoint_new (dir, &error);
+    ck_assert_ptr_nonnull (checkpoint);
+    record = sf_checkpoint_get (checkpoint, "tick");
+    ck_assert (record && !record->group && record->id_count == 1 && record->done == 10);
+    sf_checkpoint_destroy (&checkpoint);
+    //  A group record holds one id
+    file = fopen (path, "w");
+    fputs ("sheaf-scheduler checkpoint 2\nreport 1 2 3 group -\n", file);
+    fclose (file);
+    ck_assert_ptr_null (sf_checkpoint_new (dir, &error));
+    ck_assert_ptr_nonnull (strstr (error.message, "checkpoint:2: malformed record"));
+
+    //  A damaged file is an error naming its line, not a crash
+    file = fopen (path, "w");
+    fputs ("sheaf-scheduler checkpoint 2\nreport 1 2 3 jobs -\nbroken line\n", file);
     fclose (file);
     checkpoint = sf_checkpoint_new (dir, &error);
     ck_assert_ptr_null (checkpoint);
