@@ -1,9 +1,9 @@
 #!/bin/sh
 #  demo.sh - a whole fleet on this machine for a minute: a broker on its
 #  journal, a supervisor with two workers reading the sample candles in
-#  data/, the scheduler firing a periodic report, analysis jobs submitted
-#  one by one and gathered as groups, a cancel, a C program, errors shown,
-#  then everything stopped again.
+#  data/, the scheduler firing a periodic report (a gathered group),
+#  analysis jobs submitted one by one and gathered as groups, a cancel, a C
+#  program, errors shown, then everything stopped again.
 #
 #  Ports: SHEAF_DEMO_FRONTEND / SHEAF_DEMO_BACKEND (default 127.0.0.1:15555
 #  and :15556, away from the defaults of a real fleet).
@@ -50,7 +50,7 @@ until [ "$("$bin/sheaf" --timeout 500 workers --json 2>/dev/null | grep -o '"slo
 done
 "$bin/sheaf" workers
 
-step "starting sheaf-scheduler with examples/demo.schedule (a GOOG report every 2 s)"
+step "starting sheaf-scheduler with examples/demo.schedule (every 2 s: reports gathered, then summed up)"
 "$bin/sheaf-scheduler" --schedule "$here/demo.schedule" --state "$logs/scheduler" \
     --broker "$frontend" 2>"$logs/scheduler.log" &
 scheduler=$!
@@ -98,8 +98,14 @@ step "what the scheduler fired meanwhile (stopped after a few seconds; sheaf sch
 sleep 4
 kill "$scheduler"
 wait "$scheduler" || true
-grep -o 'goog-report at .* ended [a-z]*' "$logs/scheduler.log" || true
+grep -o 'market-report at .* ended [a-z]*' "$logs/scheduler.log" || true
 "$bin/sheaf" schedule list --schedule "$here/demo.schedule" --state "$logs/scheduler"
+group=$("$bin/sheaf" schedule list --schedule "$here/demo.schedule" --state "$logs/scheduler" \
+        --json | sed -n 's/.*"group": *"\([^"]*\)".*/\1/p' | head -n 1)
+if [ -n "$group" ]; then
+    echo "the last firing's summary (sheaf result $group):"
+    "$bin/sheaf" result "$group"
+fi
 
 step "sheaf status"
 "$bin/sheaf" status
