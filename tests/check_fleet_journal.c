@@ -13,6 +13,10 @@
 #include <jansson.h>
 #include <signal.h>
 #include "fleet.h"
+#include "sf_group.h"
+#include "sf_mp.h"
+#include "sf_queue.h"
+#include "sf_store.h"
 #include "sheaf.h"
 
 static char s_store [128];      //  journal:DIR for this test's broker
@@ -522,6 +526,133 @@ START_TEST (test_compaction_keeps_groups)
 }
 END_TEST
 
+START_TEST (test_deadline_passed_while_down)
+{
+    s_journal_broker (NULL);
+    fleet_worker (fleet, "w", 1, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [2] = { s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":0}}"),
+                           s_job ("{\"analyzer\":\"nobody-serves-this\"}") };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 1500, false, NULL, NULL };
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert (sf_gather_start (client, jobs, 2, &opts, NULL, NULL, NULL, id, &error) == 0);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    zclock_sleep (300);                 //  The echo item is done
+    fleet_signal (fleet, fleet->broker, SIGKILL);
+    zclock_sleep (1600);                //  The deadline passes while the broker is down
+    char *argv [] = { "--store", s_store, NULL };
+    fleet_broker (fleet, argv);
+
+    sf_client_t *other = sf_client_new (fleet->frontend);
+    sf_gather_t *gather = sf_client_fetch_group (other, id, false, 0, &error);
+    ck_assert_msg (gather, "%s (%s)", error.message, error.code);
+    ck_assert_str_eq (sf_gather_state (gather), "timeout");
+    ck_assert_int_eq (sf_result_status (sf_gather_item (gather, 0)), SF_STATUS_OK);
+    ck_assert_int_eq (s_value (sf_gather_item (gather, 0), "i"), 0);
+    ck_assert_int_eq (sf_result_status (sf_gather_item (gather, 1)), SF_STATUS_TIMEOUT);
+    sf_gather_destroy (&gather);
+    sf_client_destroy (&other);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+//  A queued echo job {"analyzer":"echo","params":{"i":i}} of queue, with a
+//  fresh id, as the broker would hand it to the store.
+static sf_entry_t *
+s_echo_entry (sf_queue_t *queue, const char *param, int i)
+{
+    sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
+    sf_uuid_v7 (entry->id);
+    entry->heap_pos = UINT32_MAX;
+    entry->queue = queue;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_str (&pk, "analyzer", "echo");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_kv_uint (&pk, param, (uint64_t) i);
+    entry->spec = buffer.data;
+    entry->spec_size = (uint32_t) buffer.size;
+    return entry;
+}
+
+//  The broker died after a group's last item finished and before it
+//  answered (the journal is written here as it would have left it): on
+//  start the group is decided, its chord runs on the results, and it
+//  answers.
+START_TEST (test_finished_group_decided_on_start)
+{
+    fleet_signal (fleet, fleet->broker, SIGTERM);
+    snprintf (s_store, sizeof s_store, "journal:%s/journal", fleet->dir);
+    sf_error_t error;
+    sf_store_t *store = sf_store_new (s_store, &error);
+    ck_assert_msg (store, "%s", error.message);
+    sf_queue_t *queue = sf_queue_new ("echo", 4);
+    sf_group_opts_t opts = { SF_POLICY_ALL, 0, 0, false, true, "decided-on-start", 16 };
+    sf_group_t *group = sf_group_new (&opts, 0, 3, 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        group->items [i] = s_echo_entry (queue, "i", (int) i);
+        group->items [i]->group = group;
+        group->items [i]->index = i;
+    }
+    group->then = s_echo_entry (queue, "chord", 1);
+    ck_assert_int_eq (sf_store_accepted (store, group->items, 3, &error), 0);
+    ck_assert_int_eq (sf_store_group_accepted (store, group, &error), 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        sf_entry_t *entry = group->items [i];
+        entry->state = SF_JOB_FINISHED;
+        entry->status = SF_STATUS_OK;
+        entry->attempt = 1;
+        msgpack_sbuffer payload;
+        msgpack_sbuffer_init (&payload);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 1);
+        sf_mp_pack_kv_uint (&pk, "i", 10 + i);
+        entry->payload = payload.data;
+        entry->payload_size = (uint32_t) payload.size;
+        entry->finished_us = zclock_usecs ();
+        ck_assert_int_eq (sf_store_finished (store, entry, &error), 0);
+    }
+    ck_assert_int_eq (sf_store_commit (store, NULL, NULL, NULL, &error), 0);
+    sf_store_destroy (&store);
+    char id [SF_ID_STRLEN + 1];
+    sf_uuid_str (group->id, id);
+    for (uint32_t i = 0; i < 3; i++)
+        sf_entry_destroy (&group->items [i]);
+    sf_group_destroy (&group);
+    sf_queue_destroy (&queue);
+
+    char *argv [] = { "--store", s_store, NULL };
+    fleet_broker (fleet, argv);
+    fleet_worker (fleet, "w", 1, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_gather_t *gather = sf_client_fetch_group (client, id, true, 10000, &error);
+    ck_assert_msg (gather, "%s (%s)", error.message, error.code);
+    ck_assert_str_eq (sf_gather_state (gather), "ok");
+    ck_assert_int_eq (sf_gather_count (gather, SF_STATUS_OK), 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq (s_value (sf_gather_item (gather, i), "i"), 10 + (long long) i);
+    const sf_result_t *chord = sf_gather_then (gather);
+    ck_assert_msg (chord, "the chord did not run");
+    char *text = sf_result_value_json (chord);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    ck_assert_int_eq (json_integer_value (json_object_get (value, "chord")), 1);
+    ck_assert_int_eq (json_array_size (json_object_get (value, "results")), 3);
+    json_decref (value);
+    sf_gather_destroy (&gather);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -538,6 +669,8 @@ main (void)
     tcase_add_test (tcase, test_group_key_deduplicates_after_restart);
     tcase_add_test (tcase, test_chord_runs_after_restart);
     tcase_add_test (tcase, test_compaction_keeps_groups);
+    tcase_add_test (tcase, test_deadline_passed_while_down);
+    tcase_add_test (tcase, test_finished_group_decided_on_start);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }
