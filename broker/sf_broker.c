@@ -2306,7 +2306,8 @@ s_recovered_group (void *arg, sf_store_group_t *stored)
     sf_entry_t *launched = stored->launched? sf_ledger_find (self->ledger, stored->then_id): NULL;
     bool whole = !stored->launched || launched;
     for (uint32_t i = 0; i < stored->total && whole; i++) {
-        sf_entry_t *entry = sf_ledger_find (self->ledger, stored->items + (size_t) i * SF_UUID_SIZE);
+        sf_entry_t *entry = sf_ledger_find (self->ledger,
+                                            stored->items + (size_t) i * SF_UUID_SIZE);
         whole = entry && !entry->group;
     }
     if (then && !(then->queue = s_queue_of_spec (self, then)))
@@ -2322,7 +2323,8 @@ s_recovered_group (void *arg, sf_store_group_t *stored)
     memcpy (group->id, stored->id, SF_UUID_SIZE);
     group->deadline_us = 0;
     for (uint32_t i = 0; i < stored->total; i++) {
-        sf_entry_t *entry = sf_ledger_find (self->ledger, stored->items + (size_t) i * SF_UUID_SIZE);
+        sf_entry_t *entry = sf_ledger_find (self->ledger,
+                                            stored->items + (size_t) i * SF_UUID_SIZE);
         sf_ledger_grouped (self->ledger, entry, group);
         entry->index = i;
         group->items [i] = entry;
