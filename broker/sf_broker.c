@@ -779,7 +779,8 @@ static void
 s_flush (sf_broker_t *self)
 {
     sf_error_t error;
-    bool committed = sf_store_commit (self->store, self->ledger, self->states, &error) == 0;
+    bool committed = sf_store_commit (self->store, self->ledger, self->states,
+                                      self->group_list, &error) == 0;
     if (!committed)
         sf_log_error ("broker: store commit failed: %s", error.message);
 
@@ -1714,6 +1715,9 @@ s_group_answer (sf_broker_t *self, sf_group_t *group)
     group->answered = true;
     group->answered_us = self->now_us;
     self->group_items_kept += group->total;
+    sf_error_t error;
+    if (sf_store_group_answered (self->store, group, &error))
+        sf_log_error ("broker: store could not record a group's answer: %s", error.message);
     if (group->stream)
         s_group_send_stream (self, group);
     msgpack_sbuffer body;
@@ -1757,7 +1761,8 @@ s_group_launch_chord (sf_broker_t *self, sf_group_t *group)
     entry->accepted_us = self->now_us;
     sf_uuid_v7 (entry->id);
     sf_error_t error;
-    if (sf_store_accepted (self->store, &entry, 1, &error))
+    if (sf_store_accepted (self->store, &entry, 1, &error)
+    ||  sf_store_group_launched (self->store, group, &error))
         sf_log_error ("broker: store could not record a chord: %s", error.message);
     sf_ledger_insert (self->ledger, entry);
     group->launched = true;
@@ -1911,6 +1916,10 @@ s_groups_purge (sf_broker_t *self)
         if (group->answered
         &&  (expired || (self->group_items_kept > self->config.result_max && !last))) {
             self->group_items_kept -= group->total;
+            sf_error_t error;
+            if (sf_store_group_forgotten (self->store, group, &error))
+                sf_log_error ("broker: store could not record a forgotten group: %s",
+                              error.message);
             for (uint32_t i = 0; i < group->total; i++)
                 sf_ledger_forget (self->ledger, group->items [i]);
             if (group->launched)
@@ -2075,6 +2084,9 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
         group->then->group = group;
         group->then->index = total;
     }
+    //  In the same commit as its items: the ack waits for both
+    if (sf_store_group_accepted (self->store, group, &error))
+        sf_log_error ("broker: store could not record a group: %s", error.message);
     zhashx_insert (self->groups, group->id, group);
     if (group->key)
         zhashx_insert (self->group_keys, group->key, group);
@@ -2278,6 +2290,107 @@ s_recovered_state (void *arg, const char *key, const void *blob, size_t size)
     zhashx_update (self->states, key, copy);
 }
 
+//  A group the store kept: rebuilt over its recovered entries (found by
+//  id), with its counters recomputed from their statuses, its key, its
+//  deadline and its chord. Its client is gone: the answer is kept for
+//  FETCH. A group that was running is decided now when its items' results
+//  or its passed deadline decide it.
+static void
+s_recovered_group (void *arg, sf_store_group_t *stored)
+{
+    sf_broker_t *self = (sf_broker_t *) arg;
+    char text [SF_ID_STRLEN + 1];
+    sf_uuid_str (stored->id, text);
+    sf_entry_t *then = stored->then;
+    stored->then = NULL;                //  Ours now
+    sf_entry_t *launched = stored->launched? sf_ledger_find (self->ledger, stored->then_id): NULL;
+    bool whole = !stored->launched || launched;
+    for (uint32_t i = 0; i < stored->total && whole; i++) {
+        sf_entry_t *entry = sf_ledger_find (self->ledger,
+                                            stored->items + (size_t) i * SF_UUID_SIZE);
+        whole = entry && !entry->group;
+    }
+    if (then && !(then->queue = s_queue_of_spec (self, then)))
+        whole = false;
+    if (!whole) {
+        //  Its jobs stay, as plain jobs
+        sf_log_error ("broker: a recovered group lost jobs or its chord's queue; dropped "
+                      "(group=%s)", text);
+        sf_entry_destroy (&then);
+        return;
+    }
+    sf_group_t *group = sf_group_new (&stored->opts, 0, stored->total, self->now_us);
+    memcpy (group->id, stored->id, SF_UUID_SIZE);
+    group->deadline_us = 0;
+    for (uint32_t i = 0; i < stored->total; i++) {
+        sf_entry_t *entry = sf_ledger_find (self->ledger,
+                                            stored->items + (size_t) i * SF_UUID_SIZE);
+        sf_ledger_grouped (self->ledger, entry, group);
+        entry->index = i;
+        group->items [i] = entry;
+    }
+    if (then) {
+        then->accepted_us = self->now_us;
+        group->then = then;
+    }
+    else
+    if (launched) {
+        sf_ledger_grouped (self->ledger, launched, group);
+        group->then = launched;
+        group->launched = true;
+    }
+    if (group->then) {
+        group->then->group = group;
+        group->then->index = stored->total;
+    }
+    zhashx_insert (self->groups, group->id, group);
+    if (group->key)
+        zhashx_insert (self->group_keys, group->key, group);
+    zlistx_add_end (self->group_list, group);
+
+    if (stored->state != SF_GROUP_RUNNING) {
+        //  Answered before the restart: kept for FETCH, retention going on
+        for (uint32_t i = 0; i < group->total; i++)
+            if (group->items [i]->state == SF_JOB_FINISHED) {
+                group->finished++;
+                group->counts [group->items [i]->status]++;
+            }
+        group->state = stored->state;
+        group->answered = true;
+        int64_t age_ms = (int64_t) zclock_time () - stored->answered_ms;
+        group->answered_us = self->now_us - (age_ms > 0? age_ms * 1000: 0);
+        self->group_items_kept += group->total;
+        return;
+    }
+    //  Running: the policy over the finished items, in submission order
+    for (uint32_t i = 0; i < group->total; i++)
+        if (group->items [i]->state == SF_JOB_FINISHED)
+            sf_group_item_done (group, group->items [i]);
+    if (group->launched) {
+        //  Decided ok before the restart; the chord answers when it ends
+        group->state = SF_GROUP_OK;
+        if (group->then->state == SF_JOB_FINISHED)
+            s_group_answer (self, group);
+    }
+    else
+    if (group->state != SF_GROUP_RUNNING)
+        s_group_decided (self, group);
+    else
+    if (stored->deadline_ms) {
+        int64_t left_ms = stored->deadline_ms - (int64_t) zclock_time ();
+        if (left_ms <= 0) {
+            sf_group_end (group, SF_GROUP_TIMEOUT);
+            s_group_decided (self, group);
+        }
+        else {
+            group->deadline_us = self->now_us + left_ms * 1000;
+            group->deadline_handle = zlistx_add_end (self->group_deadlines, group);
+        }
+    }
+    sf_log_debug ("broker: group recovered (group=%s state=%s finished=%u of %u)", text,
+                  sf_group_state_name (group->state), group->finished, group->total);
+}
+
 static zsock_t *
 s_bind (const char *endpoint)
 {
@@ -2353,15 +2466,17 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     self->started_us = self->now_us = s_now_us ();
-    sf_store_recovery_t recovery = { s_recovered_job, s_recovered_state, self };
+    sf_store_recovery_t recovery = { s_recovered_job, s_recovered_state, s_recovered_group,
+                                     self };
     if (sf_store_recover (self->store, &recovery, error)) {
         sf_broker_destroy (&self);
         return NULL;
     }
     if (sf_ledger_size (self->ledger) || zhashx_size (self->states))
         sf_log_info ("broker: recovered %zu unfinished jobs, %zu finished, %zu dead letters, "
-                     "%zu states", self->unfinished, sf_ledger_finished_count (self->ledger),
-                     sf_ledger_dead_count (self->ledger), zhashx_size (self->states));
+                     "%zu states, %zu groups", self->unfinished,
+                     sf_ledger_finished_count (self->ledger), sf_ledger_dead_count (self->ledger),
+                     zhashx_size (self->states), zhashx_size (self->groups));
 
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->frontend, s_frontend_reader, self);

@@ -87,6 +87,15 @@ sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us)
                               entry);
 }
 
+void
+sf_ledger_grouped (sf_ledger_t *self, sf_entry_t *entry, sf_group_t *group)
+{
+    if (entry->state == SF_JOB_FINISHED && !entry->group)
+        sf_entry_list_remove (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished,
+                              entry);
+    entry->group = group;
+}
+
 sf_entry_t *
 sf_ledger_dead_first (sf_ledger_t *self)
 {

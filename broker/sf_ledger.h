@@ -39,6 +39,11 @@ sf_entry_t *sf_ledger_find_key (sf_ledger_t *self, const char *key, size_t key_s
 //  by its group, in neither list, and not evicted by purge.
 void sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us);
 
+//  Give entry (in the ledger) to group: a finished entry leaves the
+//  finished or dead list, since its group keeps it from now on (a group
+//  rebuilt after a restart, whose entries came back as plain jobs).
+void sf_ledger_grouped (sf_ledger_t *self, sf_entry_t *entry, sf_group_t *group);
+
 //  Dead letters, oldest first: the first, then entry->next; NULL at the end.
 sf_entry_t *sf_ledger_dead_first (sf_ledger_t *self);
 size_t sf_ledger_dead_count (sf_ledger_t *self);

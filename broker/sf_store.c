@@ -85,9 +85,34 @@ sf_store_state_saved (sf_store_t *self, const char *key, const void *blob, size_
 }
 
 int
-sf_store_commit (sf_store_t *self, sf_ledger_t *ledger, zhashx_t *states, sf_error_t *error)
+sf_store_group_accepted (sf_store_t *self, sf_group_t *group, sf_error_t *error)
 {
-    return self->ops->commit (self->state, ledger, states, error);
+    return self->ops->group_accepted (self->state, group, error);
+}
+
+int
+sf_store_group_launched (sf_store_t *self, sf_group_t *group, sf_error_t *error)
+{
+    return self->ops->group_launched (self->state, group, error);
+}
+
+int
+sf_store_group_answered (sf_store_t *self, sf_group_t *group, sf_error_t *error)
+{
+    return self->ops->group_answered (self->state, group, error);
+}
+
+int
+sf_store_group_forgotten (sf_store_t *self, sf_group_t *group, sf_error_t *error)
+{
+    return self->ops->group_forgotten (self->state, group, error);
+}
+
+int
+sf_store_commit (sf_store_t *self, sf_ledger_t *ledger, zhashx_t *states, zlistx_t *groups,
+                 sf_error_t *error)
+{
+    return self->ops->commit (self->state, ledger, states, groups, error);
 }
 
 int

@@ -9,6 +9,13 @@
       REVIVE   id: a dead letter runs again
       FORGET   id: a finished job purged from the dead letters
       STATE    {key, state}: the latest analyzer state of a state key
+      GROUP    {id, policy, min_ok, timeout_ms, deadline_ms, stream, key,
+                items, then}: a group accepted (items: its item ids, 16
+                bytes each, in submission order; then: the chord's job map
+                while it has not been launched)
+      GROUP_THEN  group id then chord id: the chord was launched
+      GROUP_END   {id, state, at_ms}: the group answered
+      GROUP_FORGET  group id: the group is forgotten with its items and chord
 
     A job is acknowledged after the commit that wrote its ACCEPT: with
     fsync=always (the default) that commit ends with one fdatasync for
@@ -17,12 +24,15 @@
     broker. When the file has grown to four times its size after the last
     compaction (and past 64 MiB), the commit rewrites it from the live
     set: unfinished jobs (ACCEPT), dead letters (ACCEPT and FINISH), kept
-    results (FINISH alone) and states.
+    results (FINISH alone), states, and each kept group (GROUP, then
+    GROUP_THEN and GROUP_END as they apply). The 64 MiB floor is a tuning
+    knob: `journal:DIR,compact=BYTES`.
     ========================================================================= */
 
 #include <czmq.h>
 #include <time.h>
 #include "sf_codec.h"
+#include "sf_group.h"
 #include "sf_journal.h"
 #include "sf_ledger.h"
 #include "sf_log.h"
@@ -35,10 +45,14 @@ enum {
     S_FINISH = 2,
     S_REVIVE = 3,
     S_FORGET = 4,
-    S_STATE = 5
+    S_STATE = 5,
+    S_GROUP = 6,
+    S_GROUP_THEN = 7,
+    S_GROUP_END = 8,
+    S_GROUP_FORGET = 9
 };
 
-#define S_COMPACT_MIN ((uint64_t) 64 << 20)     //  Never compact a smaller file
+#define S_COMPACT_MIN ((uint64_t) 64 << 20)     //  Default floor: never compact a smaller file
 #define S_COMPACT_GROWTH 4                      //  Compact past this many times the last size
 
 typedef struct {
@@ -46,12 +60,21 @@ typedef struct {
     msgpack_sbuffer buffer;     //  Record being built
     msgpack_packer packer;      //  Packs into buffer
     uint64_t compacted_bytes;   //  File size after the last compaction (or open)
+    uint64_t compact_min;       //  Never compact a smaller file
     //  Replayed, until recover hands them over
     zhashx_t *jobs;             //  id -> sf_entry_t (owned)
     zhashx_t *analyzers;        //  id -> analyzer name of a finished job (owned)
     zhashx_t *workers;          //  id -> worker name of a finished job (owned)
     zhashx_t *states;           //  key -> sf_store_blob_t (owned)
+    zhashx_t *groups;           //  id -> s_group_t (owned)
 } s_store_t;
+
+//  A replayed group, until recover hands it over.
+typedef struct {
+    sf_store_group_t group;     //  What recover gives (key and items point here)
+    char *key;                  //  Idempotency key (owned) or NULL
+    uint8_t *items;             //  Item ids (owned)
+} s_group_t;
 
 static int64_t
 s_mono_us (void)
@@ -74,6 +97,27 @@ s_blob_destructor (void **item)
     free (blob->data);
     free (blob);
     *item = NULL;
+}
+
+static void
+s_group_destructor (void **item)
+{
+    s_group_t *group = (s_group_t *) *item;
+    if (!group)
+        return;
+    sf_entry_destroy (&group->group.then);
+    free (group->key);
+    free (group->items);
+    free (group);
+    *item = NULL;
+}
+
+//  Wall-clock milliseconds of a monotonic instant.
+static uint64_t
+s_wall_ms (int64_t mono_us)
+{
+    int64_t wall = zclock_time () + (mono_us - s_mono_us ()) / 1000;
+    return wall > 0? (uint64_t) wall: 0;
 }
 
 //  ==========================================================================
@@ -138,6 +182,66 @@ s_pack_state (s_store_t *self, const char *key, const void *blob, size_t size)
     sf_mp_pack_str (&self->packer, "state");
     msgpack_pack_bin (&self->packer, size);
     msgpack_pack_bin_body (&self->packer, blob, size);
+}
+
+//  The GROUP map of a group, into self->buffer.
+static void
+s_pack_group (s_store_t *self, sf_group_t *group)
+{
+    msgpack_sbuffer_clear (&self->buffer);
+    msgpack_packer *pk = &self->packer;
+    msgpack_pack_map (pk, 9);
+    sf_mp_pack_str (pk, "id");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, group->id, SF_UUID_SIZE);
+    sf_mp_pack_kv_uint (pk, "policy", group->opts.policy);
+    sf_mp_pack_kv_uint (pk, "min_ok", group->opts.min_ok);
+    sf_mp_pack_kv_uint (pk, "timeout_ms", group->opts.timeout_ms);
+    sf_mp_pack_kv_uint (pk, "deadline_ms", group->deadline_us? s_wall_ms (group->deadline_us): 0);
+    sf_mp_pack_str (pk, "stream");
+    if (group->opts.stream)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    sf_mp_pack_str (pk, "key");
+    if (group->key)
+        sf_mp_pack_str (pk, group->key);
+    else
+        msgpack_pack_nil (pk);
+    sf_mp_pack_str (pk, "items");
+    msgpack_pack_bin (pk, (size_t) group->total * SF_UUID_SIZE);
+    for (uint32_t i = 0; i < group->total; i++)
+        msgpack_pack_bin_body (pk, group->items [i]->id, SF_UUID_SIZE);
+    sf_mp_pack_str (pk, "then");
+    if (group->then && !group->launched) {
+        msgpack_pack_bin (pk, group->then->spec_size);
+        msgpack_pack_bin_body (pk, group->then->spec, group->then->spec_size);
+    }
+    else
+        msgpack_pack_nil (pk);
+}
+
+//  The GROUP_THEN payload of a launched chord, into self->buffer.
+static void
+s_pack_group_then (s_store_t *self, sf_group_t *group)
+{
+    msgpack_sbuffer_clear (&self->buffer);
+    msgpack_sbuffer_write (&self->buffer, (const char *) group->id, SF_UUID_SIZE);
+    msgpack_sbuffer_write (&self->buffer, (const char *) group->then->id, SF_UUID_SIZE);
+}
+
+//  The GROUP_END map of an answered group, into self->buffer.
+static void
+s_pack_group_end (s_store_t *self, sf_group_t *group)
+{
+    msgpack_sbuffer_clear (&self->buffer);
+    msgpack_packer *pk = &self->packer;
+    msgpack_pack_map (pk, 3);
+    sf_mp_pack_str (pk, "id");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, group->id, SF_UUID_SIZE);
+    sf_mp_pack_kv_uint (pk, "state", group->state);
+    sf_mp_pack_kv_uint (pk, "at_ms", s_wall_ms (group->answered_us));
 }
 
 //  ==========================================================================
@@ -295,6 +399,136 @@ s_replay_state (s_store_t *self, const char *payload, size_t size, sf_error_t *e
     return 0;
 }
 
+//  A bool field; false when absent or not a bool.
+static bool
+s_bool_field (const msgpack_object *object)
+{
+    return object && object->type == MSGPACK_OBJECT_BOOLEAN && object->via.boolean;
+}
+
+static int
+s_replay_group (s_store_t *self, const char *payload, size_t size, sf_error_t *error)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object map;
+    const char *why = "not a map";
+    uint8_t id [SF_UUID_SIZE];
+    uint64_t policy, min_ok = 0, timeout_ms = 0, deadline_ms = 0;
+    const msgpack_object *items = NULL, *key = NULL, *then = NULL;
+    if (sf_mp_next (&unpacked, payload, size, &offset, &map, NULL, NULL, &why) == 0
+    &&  map.type == MSGPACK_OBJECT_MAP
+    &&  sf_codec_id (sf_mp_get (&map, "id"), id) == 0
+    &&  sf_mp_uint (sf_mp_get (&map, "policy"), SF_POLICY_INVALID - 1, &policy) == 0) {
+        items = sf_mp_get (&map, "items");
+        key = sf_mp_get (&map, "key");
+        then = sf_mp_get (&map, "then");
+        sf_mp_uint (sf_mp_get (&map, "min_ok"), UINT32_MAX, &min_ok);
+        sf_mp_uint (sf_mp_get (&map, "timeout_ms"), UINT32_MAX, &timeout_ms);
+        sf_mp_uint (sf_mp_get (&map, "deadline_ms"), INT64_MAX, &deadline_ms);
+    }
+    //  Every length is checked: items a whole number of ids (1 to a
+    //  batch), a key of at most SF_KEY_MAX, a chord that is a job map
+    if (!items || items->type != MSGPACK_OBJECT_BIN
+    ||  items->via.bin.size == 0 || items->via.bin.size % SF_UUID_SIZE
+    ||  items->via.bin.size / SF_UUID_SIZE > SF_BATCH_MAX
+    ||  min_ok > items->via.bin.size / SF_UUID_SIZE
+    ||  (key && key->type != MSGPACK_OBJECT_NIL
+         && (key->type != MSGPACK_OBJECT_STR || key->via.str.size == 0
+             || key->via.str.size > SF_KEY_MAX))
+    ||  (then && then->type != MSGPACK_OBJECT_NIL && then->type != MSGPACK_OBJECT_BIN)) {
+        msgpack_unpacked_destroy (&unpacked);
+        return sf_error_set (error, "STORE", "journal: a GROUP record is malformed");
+    }
+    s_group_t *group = (s_group_t *) zmalloc (sizeof *group);
+    memcpy (group->group.id, id, SF_UUID_SIZE);
+    group->group.opts.policy = (sf_policy_t) policy;
+    group->group.opts.min_ok = (uint32_t) min_ok;
+    group->group.opts.timeout_ms = (uint32_t) timeout_ms;
+    group->group.opts.stream = s_bool_field (sf_mp_get (&map, "stream"));
+    group->group.deadline_ms = (int64_t) deadline_ms;
+    group->group.total = items->via.bin.size / SF_UUID_SIZE;
+    uint32_t field_size;
+    group->items = (uint8_t *) s_copy_field (items, &field_size);
+    group->group.items = group->items;
+    if (key && key->type == MSGPACK_OBJECT_STR) {
+        group->key = s_copy_field (key, &field_size);
+        group->group.opts.key = group->key;
+        group->group.opts.key_size = field_size;
+    }
+    group->group.state = SF_GROUP_RUNNING;
+    if (then && then->type == MSGPACK_OBJECT_BIN) {
+        sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
+        entry->heap_pos = UINT32_MAX;
+        entry->spec = s_copy_field (then, &entry->spec_size);
+        group->group.then = entry;
+        group->group.opts.then = true;
+        if (s_entry_from_spec (entry, error)) {
+            s_group_destructor ((void **) &group);
+            msgpack_unpacked_destroy (&unpacked);
+            return -1;
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    zhashx_update (self->groups, group->group.id, group);
+    return 0;
+}
+
+static int
+s_replay_group_end (s_store_t *self, const char *payload, size_t size, sf_error_t *error)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object map;
+    const char *why;
+    uint8_t id [SF_UUID_SIZE];
+    uint64_t state, at_ms = 0;
+    if (sf_mp_next (&unpacked, payload, size, &offset, &map, NULL, NULL, &why)
+    ||  map.type != MSGPACK_OBJECT_MAP
+    ||  sf_codec_id (sf_mp_get (&map, "id"), id)
+    ||  sf_mp_uint (sf_mp_get (&map, "state"), SF_GROUP_INVALID - 1, &state)
+    ||  state == SF_GROUP_RUNNING) {
+        msgpack_unpacked_destroy (&unpacked);
+        return sf_error_set (error, "STORE", "journal: a GROUP_END record is malformed");
+    }
+    sf_mp_uint (sf_mp_get (&map, "at_ms"), INT64_MAX, &at_ms);
+    msgpack_unpacked_destroy (&unpacked);
+    s_group_t *group = (s_group_t *) zhashx_lookup (self->groups, id);
+    if (group) {
+        group->group.state = (sf_group_state_t) state;
+        group->group.answered_ms = (int64_t) at_ms;
+    }
+    return 0;
+}
+
+//  GROUP_THEN (group id, chord id) and GROUP_FORGET (group id).
+static int
+s_replay_group_ids (s_store_t *self, uint8_t type, const uint8_t *payload, size_t size,
+                    sf_error_t *error)
+{
+    if (size != (type == S_GROUP_THEN? 2: 1) * SF_UUID_SIZE)
+        return sf_error_set (error, "STORE", "journal: a %s record of %zu bytes",
+                             type == S_GROUP_THEN? "GROUP_THEN": "GROUP_FORGET", size);
+    s_group_t *group = (s_group_t *) zhashx_lookup (self->groups, payload);
+    if (!group)
+        return 0;
+    if (type == S_GROUP_THEN) {
+        sf_entry_destroy (&group->group.then);
+        group->group.launched = true;
+        memcpy (group->group.then_id, payload + SF_UUID_SIZE, SF_UUID_SIZE);
+        return 0;
+    }
+    //  Its items and chord go with it
+    for (uint32_t i = 0; i < group->group.total; i++)
+        zhashx_delete (self->jobs, group->items + (size_t) i * SF_UUID_SIZE);
+    if (group->group.launched)
+        zhashx_delete (self->jobs, group->group.then_id);
+    zhashx_delete (self->groups, payload);
+    return 0;
+}
+
 static int
 s_replay (uint8_t type, const void *payload, size_t size, void *arg, sf_error_t *error)
 {
@@ -305,6 +539,12 @@ s_replay (uint8_t type, const void *payload, size_t size, void *arg, sf_error_t 
         return s_replay_finish (self, (const char *) payload, size, error);
     if (type == S_STATE)
         return s_replay_state (self, (const char *) payload, size, error);
+    if (type == S_GROUP)
+        return s_replay_group (self, (const char *) payload, size, error);
+    if (type == S_GROUP_END)
+        return s_replay_group_end (self, (const char *) payload, size, error);
+    if (type == S_GROUP_THEN || type == S_GROUP_FORGET)
+        return s_replay_group_ids (self, type, (const uint8_t *) payload, size, error);
     if ((type == S_REVIVE || type == S_FORGET) && size == SF_UUID_SIZE) {
         sf_entry_t *entry = (sf_entry_t *) zhashx_lookup (self->jobs, payload);
         if (entry && type == S_FORGET)
@@ -327,30 +567,60 @@ s_replay (uint8_t type, const void *payload, size_t size, void *arg, sf_error_t 
 //  ==========================================================================
 //  Operations
 
+//  Parse one option of the journal URI into sync or compact_min. Returns
+//  0, or -1 with error.
+static int
+s_option (const char *option, size_t size, sf_journal_sync_t *sync, uint64_t *compact_min,
+          sf_error_t *error)
+{
+    char text [64];
+    if (size >= sizeof text)
+        return sf_error_set (error, "STORE", "journal: unknown option \"%.*s\"", (int) size,
+                             option);
+    memcpy (text, option, size);
+    text [size] = 0;
+    if (streq (text, "fsync=always"))
+        *sync = SF_JOURNAL_SYNC_ALWAYS;
+    else
+    if (streq (text, "fsync=batch"))
+        *sync = SF_JOURNAL_SYNC_BATCH;
+    else
+    if (streq (text, "fsync=off"))
+        *sync = SF_JOURNAL_SYNC_OFF;
+    else
+    if (strncmp (text, "fsync=", 6) == 0)
+        return sf_error_set (error, "STORE",
+                             "journal: fsync must be always, batch or off, not \"%s\"", text + 6);
+    else
+    if (strncmp (text, "compact=", 8) == 0) {
+        char *end;
+        errno = 0;
+        unsigned long long bytes = strtoull (text + 8, &end, 10);
+        if (text [8] < '0' || text [8] > '9' || *end || errno)
+            return sf_error_set (error, "STORE", "journal: compact must be a byte count, not "
+                                 "\"%s\"", text + 8);
+        *compact_min = bytes;
+    }
+    else
+        return sf_error_set (error, "STORE", "journal: unknown option \"%s\"", text);
+    return 0;
+}
+
 void *
 sf_store_journal_open (const char *argument, sf_error_t *error)
 {
-    //  DIR[,fsync=always|batch|off]
+    //  DIR[,fsync=always|batch|off][,compact=BYTES]
     char directory [4096];
-    const char *comma = strrchr (argument, ',');
+    const char *comma = strchr (argument, ',');
     sf_journal_sync_t sync = SF_JOURNAL_SYNC_ALWAYS;
-    size_t length = strlen (argument);
-    if (comma && strncmp (comma, ",fsync=", 7) == 0) {
-        const char *mode = comma + 7;
-        if (streq (mode, "always"))
-            sync = SF_JOURNAL_SYNC_ALWAYS;
-        else
-        if (streq (mode, "batch"))
-            sync = SF_JOURNAL_SYNC_BATCH;
-        else
-        if (streq (mode, "off"))
-            sync = SF_JOURNAL_SYNC_OFF;
-        else {
-            sf_error_set (error, "STORE", "journal: fsync must be always, batch or off, not \"%s\"",
-                          mode);
+    uint64_t compact_min = S_COMPACT_MIN;
+    size_t length = comma? (size_t) (comma - argument): strlen (argument);
+    while (comma) {
+        const char *option = comma + 1;
+        comma = strchr (option, ',');
+        size_t size = comma? (size_t) (comma - option): strlen (option);
+        if (s_option (option, size, &sync, &compact_min, error))
             return NULL;
-        }
-        length = (size_t) (comma - argument);
     }
     if (length == 0 || length >= sizeof directory) {
         sf_error_set (error, "STORE", "the journal store needs a directory: journal:DIR");
@@ -370,6 +640,9 @@ sf_store_journal_open (const char *argument, sf_error_t *error)
     zhashx_set_destructor (self->workers, (zhashx_destructor_fn *) zstr_free);
     self->states = zhashx_new ();
     zhashx_set_destructor (self->states, s_blob_destructor);
+    self->groups = sf_uuid_table (false);           //  Keys live in the groups
+    zhashx_set_destructor (self->groups, s_group_destructor);
+    self->compact_min = compact_min;
     int64_t started = s_mono_us ();
     //  A 10 ms window: the longest an acknowledged job waits in the page
     //  cache for its fdatasync under load
@@ -380,9 +653,9 @@ sf_store_journal_open (const char *argument, sf_error_t *error)
         return NULL;
     }
     self->compacted_bytes = sf_journal_bytes (self->journal);
-    sf_log_info ("journal: %s: replayed %llu records (%zu jobs, %zu states) in %lld ms",
-                 directory, (unsigned long long) sf_journal_replayed (self->journal),
-                 zhashx_size (self->jobs), zhashx_size (self->states),
+    sf_log_info ("journal: %s: replayed %llu records (%zu jobs, %zu states, %zu groups) "
+                 "in %lld ms", directory, (unsigned long long) sf_journal_replayed (self->journal),
+                 zhashx_size (self->jobs), zhashx_size (self->states), zhashx_size (self->groups),
                  (long long) (s_mono_us () - started) / 1000);
     return self;
 }
@@ -398,6 +671,7 @@ s_destroy (void **state_p)
     zhashx_destroy (&self->analyzers);
     zhashx_destroy (&self->workers);
     zhashx_destroy (&self->states);
+    zhashx_destroy (&self->groups);
     msgpack_sbuffer_destroy (&self->buffer);
     free (self);
     *state_p = NULL;
@@ -444,6 +718,39 @@ s_state_saved (void *state, const char *key, const void *blob, size_t size, sf_e
                               error)? 0: -1;
 }
 
+static int
+s_group_accepted (void *state, sf_group_t *group, sf_error_t *error)
+{
+    s_store_t *self = (s_store_t *) state;
+    s_pack_group (self, group);
+    return sf_journal_append (self->journal, S_GROUP, self->buffer.data, self->buffer.size,
+                              error)? 0: -1;
+}
+
+static int
+s_group_launched (void *state, sf_group_t *group, sf_error_t *error)
+{
+    s_store_t *self = (s_store_t *) state;
+    s_pack_group_then (self, group);
+    return sf_journal_append (self->journal, S_GROUP_THEN, self->buffer.data, self->buffer.size,
+                              error)? 0: -1;
+}
+
+static int
+s_group_answered (void *state, sf_group_t *group, sf_error_t *error)
+{
+    s_store_t *self = (s_store_t *) state;
+    s_pack_group_end (self, group);
+    return sf_journal_append (self->journal, S_GROUP_END, self->buffer.data, self->buffer.size,
+                              error)? 0: -1;
+}
+
+static int
+s_group_forgotten (void *state, sf_group_t *group, sf_error_t *error)
+{
+    return s_append_id ((s_store_t *) state, S_GROUP_FORGET, group->id, NULL, 0, error);
+}
+
 //  --------------------------------------------------------------------------
 //  Compaction: the live set, one record at a time.
 
@@ -451,11 +758,52 @@ typedef struct {
     s_store_t *store;
     sf_ledger_t *ledger;
     zhashx_t *states;
+    zlistx_t *groups;           //  sf_group_t, oldest first
     sf_entry_t *entry;          //  Current ledger entry
     bool entry_done;            //  Its ACCEPT has been given (dead letters)
     bool in_states;             //  Past the ledger
+    bool in_groups;             //  Past the states
     bool started;               //  The current phase has begun
+    sf_group_t *group;          //  Current group
+    int group_step;             //  Its records given: 0 none, 1 GROUP, 2 GROUP_THEN
 } s_live_t;
+
+//  The next record of the groups phase: each group's GROUP, its GROUP_THEN
+//  when the chord was launched, its GROUP_END when it answered.
+static int
+s_next_live_group (s_live_t *live, uint8_t *type)
+{
+    s_store_t *self = live->store;
+    if (!live->started) {
+        live->group = (sf_group_t *) zlistx_first (live->groups);
+        live->group_step = 0;
+        live->started = true;
+    }
+    while (live->group) {
+        sf_group_t *group = live->group;
+        int step = live->group_step++;
+        if (step == 0) {
+            s_pack_group (self, group);
+            *type = S_GROUP;
+            return 1;
+        }
+        if (step == 1 && group->launched) {
+            s_pack_group_then (self, group);
+            *type = S_GROUP_THEN;
+            return 1;
+        }
+        if (step == 2 && group->answered) {
+            s_pack_group_end (self, group);
+            *type = S_GROUP_END;
+            return 1;
+        }
+        if (step >= 2) {
+            live->group = (sf_group_t *) zlistx_next (live->groups);
+            live->group_step = 0;
+        }
+    }
+    return 0;
+}
 
 static void
 s_advance (s_live_t *live)
@@ -501,29 +849,40 @@ s_next_live (void *arg, uint8_t *type, const void **payload, size_t *size, sf_er
         live->in_states = true;
         live->started = false;
     }
-    sf_store_blob_t *blob = (sf_store_blob_t *) (live->started? zhashx_next (live->states):
-                                                                 zhashx_first (live->states));
-    live->started = true;
-    if (!blob)
+    if (!live->in_groups) {
+        sf_store_blob_t *blob = (sf_store_blob_t *) (live->started? zhashx_next (live->states):
+                                                                     zhashx_first (live->states));
+        live->started = true;
+        if (blob) {
+            s_pack_state (self, (const char *) zhashx_cursor (live->states), blob->data,
+                          blob->size);
+            *type = S_STATE;
+            *payload = self->buffer.data;
+            *size = self->buffer.size;
+            return 1;
+        }
+        live->in_groups = true;
+        live->started = false;
+    }
+    if (!s_next_live_group (live, type))
         return 0;
-    s_pack_state (self, (const char *) zhashx_cursor (live->states), blob->data, blob->size);
-    *type = S_STATE;
     *payload = self->buffer.data;
     *size = self->buffer.size;
     return 1;
 }
 
 static int
-s_commit (void *state, sf_ledger_t *ledger, zhashx_t *states, sf_error_t *error)
+s_commit (void *state, sf_ledger_t *ledger, zhashx_t *states, zlistx_t *groups,
+          sf_error_t *error)
 {
     s_store_t *self = (s_store_t *) state;
     if (sf_journal_commit (self->journal, error))
         return -1;
     uint64_t bytes = sf_journal_bytes (self->journal);
-    if (bytes < S_COMPACT_MIN || bytes < self->compacted_bytes * S_COMPACT_GROWTH)
+    if (bytes < self->compact_min || bytes < self->compacted_bytes * S_COMPACT_GROWTH)
         return 0;
     int64_t started = s_mono_us ();
-    s_live_t live = { self, ledger, states, NULL, false, false, false };
+    s_live_t live = { .store = self, .ledger = ledger, .states = states, .groups = groups };
     if (sf_journal_compact (self->journal, s_next_live, &live, error)) {
         //  The old file stays in use; try again after it has grown as much
         sf_log_error ("journal: compaction failed: %s", error->message);
@@ -538,13 +897,20 @@ s_commit (void *state, sf_ledger_t *ledger, zhashx_t *states, sf_error_t *error)
 }
 
 //  --------------------------------------------------------------------------
-//  Hand the replayed jobs (in acceptance order: ids are time-ordered) and
-//  states to the broker.
+//  Hand the replayed jobs (in acceptance order: ids are time-ordered),
+//  states and groups (oldest first) to the broker.
 
 static int
 s_by_id (const void *a, const void *b)
 {
     return memcmp ((*(sf_entry_t * const *) a)->id, (*(sf_entry_t * const *) b)->id,
+                   SF_UUID_SIZE);
+}
+
+static int
+s_group_by_id (const void *a, const void *b)
+{
+    return memcmp ((*(s_group_t * const *) a)->group.id, (*(s_group_t * const *) b)->group.id,
                    SF_UUID_SIZE);
 }
 
@@ -579,10 +945,27 @@ s_recover (void *state, const sf_store_recovery_t *recovery, sf_error_t *error)
         recovery->state (recovery->arg, (const char *) zhashx_cursor (self->states),
                          blob->data, blob->size);
     zhashx_purge (self->states);
+
+    count = zhashx_size (self->groups);
+    s_group_t **groups = (s_group_t **) malloc ((count + 1) * sizeof *groups);
+    if (!groups)
+        abort ();
+    i = 0;
+    for (s_group_t *group = (s_group_t *) zhashx_first (self->groups); group;
+         group = (s_group_t *) zhashx_next (self->groups))
+        groups [i++] = group;
+    qsort (groups, count, sizeof *groups, s_group_by_id);
+    for (i = 0; i < count; i++) {
+        recovery->group (recovery->arg, &groups [i]->group);
+        groups [i]->group.then = NULL;          //  Taken by the broker
+    }
+    free (groups);
+    zhashx_purge (self->groups);
     return 0;
 }
 
 const sf_store_ops_t sf_store_journal_ops = {
-    "journal", s_accepted, s_finished, s_revived, s_forgotten, s_state_saved, s_commit,
+    "journal", s_accepted, s_finished, s_revived, s_forgotten, s_state_saved,
+    s_group_accepted, s_group_launched, s_group_answered, s_group_forgotten, s_commit,
     s_recover, s_destroy
 };

@@ -44,10 +44,19 @@ s_state_saved (void *state, const char *key, const void *blob, size_t size, sf_e
     return 0;
 }
 
+//  group accepted, launched, answered, forgotten: nothing to keep
 static int
-s_commit (void *state, sf_ledger_t *ledger, zhashx_t *states, sf_error_t *error)
+s_group_noop (void *state, sf_group_t *group, sf_error_t *error)
 {
-    (void) state, (void) ledger, (void) states, (void) error;
+    (void) state, (void) group, (void) error;
+    return 0;
+}
+
+static int
+s_commit (void *state, sf_ledger_t *ledger, zhashx_t *states, zlistx_t *groups,
+          sf_error_t *error)
+{
+    (void) state, (void) ledger, (void) states, (void) groups, (void) error;
     return 0;
 }
 
@@ -65,6 +74,6 @@ s_destroy (void **state_p)
 }
 
 const sf_store_ops_t sf_store_memory_ops = {
-    "memory", s_accepted, s_entry_noop, s_entry_noop, s_entry_noop, s_state_saved, s_commit,
-    s_recover, s_destroy
+    "memory", s_accepted, s_entry_noop, s_entry_noop, s_entry_noop, s_state_saved,
+    s_group_noop, s_group_noop, s_group_noop, s_group_noop, s_commit, s_recover, s_destroy
 };

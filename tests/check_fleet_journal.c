@@ -1,7 +1,9 @@
 /*  =========================================================================
     check_fleet_journal - the journal store through broker crashes: every
     acknowledged job ends in one final status, results, cancels, dead
-    letters, idempotency keys and analyzer states survive a SIGKILL, and a
+    letters, idempotency keys and analyzer states survive a SIGKILL, groups
+    do too (running ones complete, answered ones keep their answer, keys
+    still deduplicate, a chord still runs, a compaction keeps them), and a
     damaged journal keeps what came before the damage
     ========================================================================= */
 
@@ -11,23 +13,34 @@
 #include <jansson.h>
 #include <signal.h>
 #include "fleet.h"
+#include "sf_group.h"
+#include "sf_mp.h"
+#include "sf_queue.h"
+#include "sf_store.h"
 #include "sheaf.h"
 
 static char s_store [128];      //  journal:DIR for this test's broker
 
 //  Replace the fixture's memory broker by one on the journal in the
-//  fleet's directory (extra flags may follow).
+//  fleet's directory, with options (",compact=BYTES") or "" (extra flags
+//  may follow).
 static void
-s_journal_broker (char *const extra [])
+s_journal_broker_with (const char *options, char *const extra [])
 {
     fleet_signal (fleet, fleet->broker, SIGTERM);
-    snprintf (s_store, sizeof s_store, "journal:%s/journal", fleet->dir);
+    snprintf (s_store, sizeof s_store, "journal:%s/journal%s", fleet->dir, options);
     char *argv [16] = { "--store", s_store };
     int count = 2;
     for (int i = 0; extra && extra [i]; i++)
         argv [count++] = extra [i];
     argv [count] = NULL;
     fleet_broker (fleet, argv);
+}
+
+static void
+s_journal_broker (char *const extra [])
+{
+    s_journal_broker_with ("", extra);
 }
 
 //  SIGKILL the broker and start it again on the same journal.
@@ -210,6 +223,436 @@ START_TEST (test_damaged_tail_keeps_the_rest)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Groups
+
+static sf_job_t *
+s_job (const char *json)
+{
+    sf_error_t error;
+    sf_job_t *job = sf_job_from_json (json, &error);
+    ck_assert_msg (job, "bad job %s: %s", json, error.message);
+    return job;
+}
+
+//  The integer key of an ok result's value.
+static long long
+s_value (const sf_result_t *result, const char *key)
+{
+    char *text = sf_result_value_json (result);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    long long number = json_integer_value (json_object_get (value, key));
+    json_decref (value);
+    return number;
+}
+
+//  Start a group of count sleep jobs (ms: 300 + 10 * index) under opts on
+//  client, without waiting for it; its id goes to id.
+static void
+s_start_sleepers (sf_client_t *client, size_t count, const sf_gather_opts_t *opts,
+                  char id [SF_ID_STRLEN + 1])
+{
+    sf_job_t *jobs [16];
+    for (size_t i = 0; i < count; i++) {
+        char json [128];
+        snprintf (json, sizeof json, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":%zu}}",
+                  300 + 10 * i);
+        jobs [i] = s_job (json);
+    }
+    sf_error_t error;
+    ck_assert_msg (sf_gather_start (client, jobs, count, opts, NULL, NULL, NULL, id, &error) == 0,
+                   "%s", error.message);
+    for (size_t i = 0; i < count; i++)
+        sf_job_destroy (&jobs [i]);
+}
+
+//  Assert that gather holds count ok sleep items in submission order,
+//  each its own job.
+static void
+s_assert_sleepers (const sf_gather_t *gather, size_t count)
+{
+    ck_assert_str_eq (sf_gather_state (gather), "ok");
+    ck_assert_int_eq (sf_gather_size (gather), count);
+    ck_assert_int_eq (sf_gather_count (gather, SF_STATUS_OK), count);
+    for (size_t i = 0; i < count; i++) {
+        const sf_result_t *item = sf_gather_item (gather, i);
+        ck_assert_ptr_nonnull (item);
+        ck_assert_int_eq (sf_result_index (item), (long) i);
+        ck_assert_int_eq (sf_result_status (item), SF_STATUS_OK);
+        ck_assert_int_eq (s_value (item, "slept_ms"), 300 + 10 * (long long) i);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne (sf_result_id (item), sf_result_id (sf_gather_item (gather, j)));
+    }
+}
+
+static char s_out [1 << 16];
+
+//  A number of the broker's status "jobs" map.
+static long long
+s_jobs_value (sf_client_t *client, const char *name)
+{
+    sf_error_t error;
+    char *text = sf_client_status (client, &error);
+    ck_assert_msg (text, "status failed: %s", error.message);
+    json_t *status = json_loads (text, 0, NULL);
+    free (text);
+    json_t *value = json_object_get (json_object_get (status, "jobs"), name);
+    ck_assert_msg (value, "no jobs.%s in the status", name);
+    long long number = json_integer_value (value);
+    json_decref (status);
+    return number;
+}
+
+START_TEST (test_running_group_completes_after_restart)
+{
+    s_journal_broker (NULL);
+    fleet_worker (fleet, "w", 2, 2, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    char id [SF_ID_STRLEN + 1];
+    s_start_sleepers (client, 6, NULL, id);
+    //  Two run at a time: the first ones are running, none has finished
+    zclock_sleep (150);
+    s_crash_and_restart ();
+    ck_assert (fleet_await_workers (fleet, 1, 10000));
+
+    sf_client_t *other = sf_client_new (fleet->frontend);
+    sf_error_t error;
+    sf_gather_t *gather = sf_client_fetch_group (other, id, true, 20000, &error);
+    ck_assert_msg (gather, "%s (%s)", error.message, error.code);
+    ck_assert_str_eq (sf_gather_id (gather), id);
+    s_assert_sleepers (gather, 6);
+    sf_gather_destroy (&gather);
+    //  From the command line: every item once, in order, then the summary
+    char *argv [] = { "sheaf", "--broker", fleet->frontend, "result", id, "--json", NULL };
+    ck_assert_int_eq (fleet_run (fleet, argv, s_out, sizeof s_out, 10000), 0);
+    for (int i = 0; i < 6; i++) {
+        char index [32];
+        snprintf (index, sizeof index, "\"index\":%d", i);
+        char *first = strstr (s_out, index);
+        ck_assert_msg (first && !strstr (first + 1, index), "%s", s_out);
+    }
+    ck_assert_msg (strstr (s_out, "\"state\":\"ok\""), "%s", s_out);
+    //  Its items are the group's, not kept results of their own as well
+    ck_assert_int_eq (s_jobs_value (other, "groups_kept"), 1);
+    ck_assert_int_eq (s_jobs_value (other, "groups_running"), 0);
+    ck_assert_int_eq (s_jobs_value (other, "finished_kept"), 0);
+    sf_client_destroy (&other);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_answered_group_kept_after_restart)
+{
+    s_journal_broker (NULL);
+    fleet_worker (fleet, "w", 2, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [3] = { s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":0}}"),
+                           s_job ("{\"analyzer\":\"fail\"}"),
+                           s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":2}}") };
+    sf_error_t error;
+    sf_gather_t *before = sf_gather (client, jobs, 3, NULL, 10000, &error);
+    ck_assert_msg (before, "%s", error.message);
+    for (int i = 0; i < 3; i++)
+        sf_job_destroy (&jobs [i]);
+    s_crash_and_restart ();
+
+    sf_gather_t *after = sf_client_fetch_group (client, sf_gather_id (before), false, 0, &error);
+    ck_assert_msg (after, "%s (%s)", error.message, error.code);
+    ck_assert_str_eq (sf_gather_state (after), "ok");
+    ck_assert_int_eq (sf_gather_count (after, SF_STATUS_OK), 2);
+    ck_assert_int_eq (sf_gather_count (after, SF_STATUS_ERROR), 1);
+    for (size_t i = 0; i < 3; i++) {
+        const sf_result_t *was = sf_gather_item (before, i), *is = sf_gather_item (after, i);
+        ck_assert_str_eq (sf_result_id (is), sf_result_id (was));
+        ck_assert_int_eq (sf_result_index (is), (long) i);
+        ck_assert_int_eq (sf_result_status (is), sf_result_status (was));
+    }
+    ck_assert_int_eq (s_value (sf_gather_item (after, 2), "i"), 2);
+    ck_assert_str_eq (sf_result_error_code (sf_gather_item (after, 1)), "ANALYSIS");
+    sf_gather_destroy (&after);
+    sf_gather_destroy (&before);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_group_key_deduplicates_after_restart)
+{
+    s_journal_broker (NULL);
+    fleet_worker (fleet, "w", 2, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, NULL, "report:2026-11-26" };
+    char id [SF_ID_STRLEN + 1];
+    s_start_sleepers (client, 3, &opts, id);
+    zclock_sleep (100);
+    s_crash_and_restart ();
+    ck_assert (fleet_await_workers (fleet, 1, 10000));
+    long long submitted = fleet_counter (client, "submitted");
+
+    //  The same key names the same group: its answer, no new jobs
+    sf_client_t *other = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [1] = { s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":9}}") };
+    sf_error_t error;
+    sf_gather_t *gather = sf_gather (other, jobs, 1, &opts, 20000, &error);
+    ck_assert_msg (gather, "%s", error.message);
+    ck_assert_str_eq (sf_gather_id (gather), id);
+    s_assert_sleepers (gather, 3);
+    ck_assert_int_eq (fleet_counter (other, "submitted"), submitted);
+    ck_assert_int_eq (fleet_counter (other, "deduplicated"), 1);
+    sf_gather_destroy (&gather);
+    sf_job_destroy (&jobs [0]);
+    sf_client_destroy (&other);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_chord_runs_after_restart)
+{
+    s_journal_broker (NULL);
+    fleet_worker (fleet, "w", 2, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *then = s_job ("{\"analyzer\":\"echo\",\"params\":{\"label\":\"summary\"}}");
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, then, NULL };
+    char id [SF_ID_STRLEN + 1];
+    s_start_sleepers (client, 3, &opts, id);
+    sf_job_destroy (&then);
+    zclock_sleep (100);
+    s_crash_and_restart ();
+    ck_assert (fleet_await_workers (fleet, 1, 10000));
+
+    sf_error_t error;
+    sf_gather_t *gather = sf_client_fetch_group (client, id, true, 20000, &error);
+    ck_assert_msg (gather, "%s (%s)", error.message, error.code);
+    s_assert_sleepers (gather, 3);
+    const sf_result_t *chord = sf_gather_then (gather);
+    ck_assert_msg (chord, "the chord did not run");
+    ck_assert_int_eq (sf_result_status (chord), SF_STATUS_OK);
+    char *text = sf_result_value_json (chord);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    ck_assert_str_eq (json_string_value (json_object_get (value, "label")), "summary");
+    json_t *results = json_object_get (value, "results");
+    ck_assert_int_eq (json_array_size (results), 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq (json_integer_value (json_object_get (json_object_get (
+            json_array_get (results, i), "result"), "slept_ms")), 300 + 10 * (long long) i);
+    json_decref (value);
+    sf_gather_destroy (&gather);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+//  Times the broker's log says the journal was compacted.
+static int
+s_compactions (void)
+{
+    char path [256];
+    snprintf (path, sizeof path, "%s/broker.log", fleet->dir);
+    FILE *file = fopen (path, "r");
+    ck_assert_ptr_nonnull (file);
+    char line [1024];
+    int count = 0;
+    while (fgets (line, sizeof line, file))
+        count += strstr (line, "journal: compacted") != NULL;
+    fclose (file);
+    return count;
+}
+
+START_TEST (test_compaction_keeps_groups)
+{
+    //  Compact from 64 KiB on (at four times the last compacted size)
+    s_journal_broker_with (",compact=65536", NULL);
+    fleet_worker (fleet, "w", 2, 16, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    //  An answered group, and a keyed one that cannot finish (nobody serves it)
+    sf_job_t *jobs [2] = { s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":0}}"),
+                           s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":1}}") };
+    sf_error_t error;
+    sf_gather_t *answered = sf_gather (client, jobs, 2, NULL, 10000, &error);
+    ck_assert_msg (answered, "%s", error.message);
+    sf_job_t *waiting [1] = { s_job ("{\"analyzer\":\"nobody-serves-this\"}") };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 0, false, NULL, "never-done" };
+    char running [SF_ID_STRLEN + 1];
+    ck_assert (sf_gather_start (client, waiting, 1, &opts, NULL, NULL, NULL, running, &error)
+               == 0);
+    //  Enough plain jobs to compact the journal twice over
+    int compactions = s_compactions ();
+    sf_job_t *filler [100];
+    for (int i = 0; i < 100; i++) {
+        filler [i] = sf_job_new ("echo");
+        sf_job_set_param (filler [i], "pad", "\"0123456789012345678901234567890123456789\"");
+    }
+    static char ids [100][SF_ID_STRLEN + 1];
+    for (int round = 0; round < 200 && s_compactions () < compactions + 2; round++) {
+        ck_assert_msg (sf_client_submit_many (client, filler, 100, ids, &error) == 0, "%s",
+                       error.message);
+        ck_assert_int_eq (s_final (client, ids [99], 5000), SF_STATUS_OK);
+    }
+    ck_assert_int_ge (s_compactions (), compactions + 2);
+    for (int i = 0; i < 100; i++)
+        sf_job_destroy (&filler [i]);
+    s_crash_and_restart ();
+
+    //  Both groups came back from the compacted journal
+    sf_gather_t *after = sf_client_fetch_group (client, sf_gather_id (answered), false, 0,
+                                                &error);
+    ck_assert_msg (after, "%s (%s)", error.message, error.code);
+    ck_assert_str_eq (sf_gather_state (after), "ok");
+    ck_assert_int_eq (s_value (sf_gather_item (after, 1), "i"), 1);
+    ck_assert_str_eq (sf_result_id (sf_gather_item (after, 0)),
+                      sf_result_id (sf_gather_item (answered, 0)));
+    sf_gather_destroy (&after);
+    ck_assert (sf_client_fetch_group (client, running, false, 0, &error) == NULL);
+    ck_assert_str_eq (error.code, "NOT_FINISHED");
+    //  Its key still names it; cancelling it answers
+    char again [SF_ID_STRLEN + 1];
+    ck_assert (sf_gather_start (client, waiting, 1, &opts, NULL, NULL, NULL, again, &error) == 0);
+    ck_assert_str_eq (again, running);
+    ck_assert_int_eq (sf_client_cancel (client, running, &error), 0);
+    sf_gather_t *cancelled = sf_client_fetch_group (client, running, true, 5000, &error);
+    ck_assert_msg (cancelled, "%s", error.message);
+    ck_assert_str_eq (sf_gather_state (cancelled), "cancelled");
+    sf_gather_destroy (&cancelled);
+    sf_gather_destroy (&answered);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    sf_job_destroy (&waiting [0]);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_deadline_passed_while_down)
+{
+    s_journal_broker (NULL);
+    fleet_worker (fleet, "w", 1, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [2] = { s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":0}}"),
+                           s_job ("{\"analyzer\":\"nobody-serves-this\"}") };
+    sf_gather_opts_t opts = { SF_GATHER_ALL, 0, 1500, false, NULL, NULL };
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert (sf_gather_start (client, jobs, 2, &opts, NULL, NULL, NULL, id, &error) == 0);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    zclock_sleep (300);                 //  The echo item is done
+    fleet_signal (fleet, fleet->broker, SIGKILL);
+    zclock_sleep (1600);                //  The deadline passes while the broker is down
+    char *argv [] = { "--store", s_store, NULL };
+    fleet_broker (fleet, argv);
+
+    sf_client_t *other = sf_client_new (fleet->frontend);
+    sf_gather_t *gather = sf_client_fetch_group (other, id, false, 0, &error);
+    ck_assert_msg (gather, "%s (%s)", error.message, error.code);
+    ck_assert_str_eq (sf_gather_state (gather), "timeout");
+    ck_assert_int_eq (sf_result_status (sf_gather_item (gather, 0)), SF_STATUS_OK);
+    ck_assert_int_eq (s_value (sf_gather_item (gather, 0), "i"), 0);
+    ck_assert_int_eq (sf_result_status (sf_gather_item (gather, 1)), SF_STATUS_TIMEOUT);
+    sf_gather_destroy (&gather);
+    sf_client_destroy (&other);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+//  A queued echo job {"analyzer":"echo","params":{"i":i}} of queue, with a
+//  fresh id, as the broker would hand it to the store.
+static sf_entry_t *
+s_echo_entry (sf_queue_t *queue, const char *param, int i)
+{
+    sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
+    sf_uuid_v7 (entry->id);
+    entry->heap_pos = UINT32_MAX;
+    entry->queue = queue;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_str (&pk, "analyzer", "echo");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_kv_uint (&pk, param, (uint64_t) i);
+    entry->spec = buffer.data;
+    entry->spec_size = (uint32_t) buffer.size;
+    return entry;
+}
+
+//  The broker died after a group's last item finished and before it
+//  answered (the journal is written here as it would have left it): on
+//  start the group is decided, its chord runs on the results, and it
+//  answers.
+START_TEST (test_finished_group_decided_on_start)
+{
+    fleet_signal (fleet, fleet->broker, SIGTERM);
+    snprintf (s_store, sizeof s_store, "journal:%s/journal", fleet->dir);
+    sf_error_t error;
+    sf_store_t *store = sf_store_new (s_store, &error);
+    ck_assert_msg (store, "%s", error.message);
+    sf_queue_t *queue = sf_queue_new ("echo", 4);
+    sf_group_opts_t opts = { SF_POLICY_ALL, 0, 0, false, true, "decided-on-start", 16 };
+    sf_group_t *group = sf_group_new (&opts, 0, 3, 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        group->items [i] = s_echo_entry (queue, "i", (int) i);
+        group->items [i]->group = group;
+        group->items [i]->index = i;
+    }
+    group->then = s_echo_entry (queue, "chord", 1);
+    ck_assert_int_eq (sf_store_accepted (store, group->items, 3, &error), 0);
+    ck_assert_int_eq (sf_store_group_accepted (store, group, &error), 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        sf_entry_t *entry = group->items [i];
+        entry->state = SF_JOB_FINISHED;
+        entry->status = SF_STATUS_OK;
+        entry->attempt = 1;
+        msgpack_sbuffer payload;
+        msgpack_sbuffer_init (&payload);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 1);
+        sf_mp_pack_kv_uint (&pk, "i", 10 + i);
+        entry->payload = payload.data;
+        entry->payload_size = (uint32_t) payload.size;
+        entry->finished_us = zclock_usecs ();
+        ck_assert_int_eq (sf_store_finished (store, entry, &error), 0);
+    }
+    ck_assert_int_eq (sf_store_commit (store, NULL, NULL, NULL, &error), 0);
+    sf_store_destroy (&store);
+    char id [SF_ID_STRLEN + 1];
+    sf_uuid_str (group->id, id);
+    for (uint32_t i = 0; i < 3; i++)
+        sf_entry_destroy (&group->items [i]);
+    sf_group_destroy (&group);
+    sf_queue_destroy (&queue);
+
+    char *argv [] = { "--store", s_store, NULL };
+    fleet_broker (fleet, argv);
+    fleet_worker (fleet, "w", 1, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_gather_t *gather = sf_client_fetch_group (client, id, true, 10000, &error);
+    ck_assert_msg (gather, "%s (%s)", error.message, error.code);
+    ck_assert_str_eq (sf_gather_state (gather), "ok");
+    ck_assert_int_eq (sf_gather_count (gather, SF_STATUS_OK), 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq (s_value (sf_gather_item (gather, i), "i"), 10 + (long long) i);
+    const sf_result_t *chord = sf_gather_then (gather);
+    ck_assert_msg (chord, "the chord did not run");
+    char *text = sf_result_value_json (chord);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    ck_assert_int_eq (json_integer_value (json_object_get (value, "chord")), 1);
+    ck_assert_int_eq (json_array_size (json_object_get (value, "results")), 3);
+    json_decref (value);
+    sf_gather_destroy (&gather);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -221,6 +664,13 @@ main (void)
     tcase_add_test (tcase, test_cancel_dead_key_survive);
     tcase_add_test (tcase, test_state_key_survives);
     tcase_add_test (tcase, test_damaged_tail_keeps_the_rest);
+    tcase_add_test (tcase, test_running_group_completes_after_restart);
+    tcase_add_test (tcase, test_answered_group_kept_after_restart);
+    tcase_add_test (tcase, test_group_key_deduplicates_after_restart);
+    tcase_add_test (tcase, test_chord_runs_after_restart);
+    tcase_add_test (tcase, test_compaction_keeps_groups);
+    tcase_add_test (tcase, test_deadline_passed_while_down);
+    tcase_add_test (tcase, test_finished_group_decided_on_start);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }

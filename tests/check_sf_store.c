@@ -1,0 +1,538 @@
+/*  =========================================================================
+    check_sf_store - the journal store's groups: a group accepted, its
+    chord launched, answered and forgotten comes back after a reopen as it
+    was; a compaction keeps every kept group; malformed group records make
+    the open fail instead of being trusted
+    ========================================================================= */
+
+#include <check.h>
+#include "suite.h"
+#include <czmq.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "sf_group.h"
+#include "sf_journal.h"
+#include "sf_ledger.h"
+#include "sf_mp.h"
+#include "sf_queue.h"
+#include "sf_store.h"
+
+//  --------------------------------------------------------------------------
+//  Fixtures and helpers
+
+static char s_dir [256];        //  This test's store directory
+static char s_uri [300];        //  journal:DIR
+static sf_queue_t *s_queue;     //  The items' queue ("echo")
+
+static void
+s_setup (void)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/sheaf-store-XXXXXX");
+    ck_assert_ptr_nonnull (mkdtemp (s_dir));
+    snprintf (s_uri, sizeof s_uri, "journal:%s", s_dir);
+    s_queue = sf_queue_new ("echo", 4);
+}
+
+static int
+s_remove_one (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    (void) info, (void) flag, (void) ftw;
+    return remove (path);
+}
+
+static void
+s_teardown (void)
+{
+    sf_queue_destroy (&s_queue);
+    nftw (s_dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int64_t
+s_mono_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static sf_store_t *
+s_open (const char *uri)
+{
+    sf_error_t error = { "", "" };
+    sf_store_t *store = sf_store_new (uri, &error);
+    ck_assert_msg (store, "open failed: %s", error.message);
+    return store;
+}
+
+//  A queued echo job {"analyzer":"echo","params":{"i":i}} with a fresh id.
+static sf_entry_t *
+s_entry (int i)
+{
+    sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
+    sf_uuid_v7 (entry->id);
+    entry->heap_pos = UINT32_MAX;
+    entry->queue = s_queue;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_str (&pk, "analyzer", "echo");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_kv_uint (&pk, "i", (uint64_t) i);
+    entry->spec = buffer.data;          //  The buffer's memory, taken over
+    entry->spec_size = (uint32_t) buffer.size;
+    return entry;
+}
+
+//  Give entry its final status, with a small payload, now.
+static void
+s_finish (sf_entry_t *entry, sf_status_t status)
+{
+    entry->state = SF_JOB_FINISHED;
+    entry->status = status;
+    entry->finished_us = s_mono_us ();
+    entry->attempt = 1;
+    entry->payload = strdup ("\x81\xa1i\x01");         //  {"i": 1}
+    entry->payload_size = 4;
+    free (entry->spec);
+    entry->spec = NULL;
+    entry->spec_size = 0;
+}
+
+//  A group of count fresh items (entries set), under opts.
+static sf_group_t *
+s_group (const sf_group_opts_t *opts, uint32_t count)
+{
+    sf_group_t *group = sf_group_new (opts, 0, count, s_mono_us ());
+    for (uint32_t i = 0; i < count; i++) {
+        group->items [i] = s_entry ((int) i);
+        group->items [i]->group = group;
+        group->items [i]->index = i;
+    }
+    return group;
+}
+
+static void
+s_accept_group (sf_store_t *store, sf_group_t *group)
+{
+    sf_error_t error;
+    ck_assert_int_eq (sf_store_accepted (store, group->items, group->total, &error), 0);
+    ck_assert_int_eq (sf_store_group_accepted (store, group, &error), 0);
+}
+
+static void
+s_answer (sf_store_t *store, sf_group_t *group, sf_group_state_t state)
+{
+    group->state = state;
+    group->answered = true;
+    group->answered_us = s_mono_us ();
+    sf_error_t error;
+    ck_assert_int_eq (sf_store_group_answered (store, group, &error), 0);
+}
+
+//  What recover handed back.
+typedef struct {
+    zhashx_t *jobs;             //  id -> sf_entry_t (owned)
+    sf_store_group_t groups [8];    //  Copies (items, key, then spec point into the next)
+    uint8_t items [8][4 * SF_UUID_SIZE];    //  Item ids of each group
+    char keys [8][64];          //  Keys of each group ("" for none)
+    bool then [8];              //  A chord not launched came back
+    char then_spec [8][64];     //  Its job map
+    size_t count;               //  Groups handed back
+    zhashx_t *states;           //  key -> blob size
+} s_recovered_t;
+
+static void
+s_entry_destructor (void **item)
+{
+    sf_entry_destroy ((sf_entry_t **) item);
+}
+
+static void
+s_on_job (void *arg, sf_entry_t *entry, const char *analyzer)
+{
+    s_recovered_t *recovered = (s_recovered_t *) arg;
+    ck_assert (entry->state != SF_JOB_FINISHED || streq (analyzer, "echo"));
+    ck_assert_int_eq (zhashx_insert (recovered->jobs, entry->id, entry), 0);
+}
+
+static void
+s_on_state (void *arg, const char *key, const void *blob, size_t size)
+{
+    (void) blob;
+    zhashx_update (((s_recovered_t *) arg)->states, key, (void *) (uintptr_t) (size + 1));
+}
+
+static void
+s_on_group (void *arg, sf_store_group_t *group)
+{
+    s_recovered_t *recovered = (s_recovered_t *) arg;
+    size_t n = recovered->count++;
+    ck_assert_uint_lt (n, 8);
+    ck_assert_uint_le (group->total, 4);
+    recovered->groups [n] = *group;
+    memcpy (recovered->items [n], group->items, group->total * SF_UUID_SIZE);
+    recovered->groups [n].items = recovered->items [n];
+    snprintf (recovered->keys [n], sizeof recovered->keys [n], "%s",
+              group->opts.key? group->opts.key: "");
+    recovered->groups [n].then = NULL;
+    if (group->then) {
+        recovered->then [n] = true;
+        ck_assert_uint_lt (group->then->spec_size, 64);
+        memcpy (recovered->then_spec [n], group->then->spec, group->then->spec_size);
+        sf_entry_destroy (&group->then);        //  Ours to take
+    }
+}
+
+//  Reopen the store and take what it recovers.
+static void
+s_recover (const char *uri, s_recovered_t *recovered)
+{
+    memset (recovered, 0, sizeof *recovered);
+    recovered->jobs = sf_uuid_table (false);
+    zhashx_set_destructor (recovered->jobs, s_entry_destructor);
+    recovered->states = zhashx_new ();
+    sf_store_t *store = s_open (uri);
+    sf_store_recovery_t callbacks = { s_on_job, s_on_state, s_on_group, recovered };
+    sf_error_t error;
+    ck_assert_int_eq (sf_store_recover (store, &callbacks, &error), 0);
+    sf_store_destroy (&store);
+}
+
+static void
+s_recovered_destroy (s_recovered_t *recovered)
+{
+    zhashx_destroy (&recovered->jobs);
+    zhashx_destroy (&recovered->states);
+}
+
+//  Assert that recovered group n has group's id and items in order.
+static void
+s_assert_same (s_recovered_t *recovered, size_t n, sf_group_t *group)
+{
+    sf_store_group_t *got = &recovered->groups [n];
+    ck_assert (memcmp (got->id, group->id, SF_UUID_SIZE) == 0);
+    ck_assert_uint_eq (got->total, group->total);
+    for (uint32_t i = 0; i < group->total; i++) {
+        ck_assert (memcmp (got->items + i * SF_UUID_SIZE, group->items [i]->id,
+                           SF_UUID_SIZE) == 0);
+        ck_assert_ptr_nonnull (zhashx_lookup (recovered->jobs, group->items [i]->id));
+    }
+}
+
+static void
+s_free_items (sf_group_t **group_p)
+{
+    for (uint32_t i = 0; i < (*group_p)->total; i++)
+        sf_entry_destroy (&(*group_p)->items [i]);
+    sf_group_destroy (group_p);
+}
+
+//  --------------------------------------------------------------------------
+
+START_TEST (test_groups_round_trip)
+{
+    sf_store_t *store = s_open (s_uri);
+    sf_error_t error;
+    //  Running, keyed, with a deadline and a chord not launched yet
+    sf_group_opts_t opts = { SF_POLICY_FAIL_FAST, 0, 5000, true, true, "k-a", 3 };
+    sf_group_t *running = s_group (&opts, 3);
+    running->then = s_entry (9);
+    s_accept_group (store, running);
+    s_finish (running->items [0], SF_STATUS_OK);
+    ck_assert_int_eq (sf_store_finished (store, running->items [0], &error), 0);
+    //  Answered
+    sf_group_opts_t plain = { SF_POLICY_ALL, 0, 0, false, false, NULL, 0 };
+    sf_group_t *answered = s_group (&plain, 2);
+    s_accept_group (store, answered);
+    for (uint32_t i = 0; i < 2; i++) {
+        s_finish (answered->items [i], i? SF_STATUS_ERROR: SF_STATUS_OK);
+        ck_assert_int_eq (sf_store_finished (store, answered->items [i], &error), 0);
+    }
+    s_answer (store, answered, SF_GROUP_OK);
+    //  Forgotten: neither it nor its items come back
+    sf_group_t *forgotten = s_group (&plain, 1);
+    s_accept_group (store, forgotten);
+    s_finish (forgotten->items [0], SF_STATUS_OK);
+    ck_assert_int_eq (sf_store_finished (store, forgotten->items [0], &error), 0);
+    s_answer (store, forgotten, SF_GROUP_OK);
+    ck_assert_int_eq (sf_store_group_forgotten (store, forgotten, &error), 0);
+    //  Its chord launched, running
+    sf_group_opts_t chord = { SF_POLICY_ALL, 1, 0, false, true, NULL, 0 };
+    sf_group_t *launched = s_group (&chord, 1);
+    s_accept_group (store, launched);
+    s_finish (launched->items [0], SF_STATUS_OK);
+    ck_assert_int_eq (sf_store_finished (store, launched->items [0], &error), 0);
+    sf_entry_t *then = s_entry (7);
+    ck_assert_int_eq (sf_store_accepted (store, &then, 1, &error), 0);
+    launched->then = then;
+    launched->launched = true;
+    ck_assert_int_eq (sf_store_group_launched (store, launched, &error), 0);
+    ck_assert_int_eq (sf_store_commit (store, NULL, NULL, NULL, &error), 0);
+    sf_store_destroy (&store);
+
+    s_recovered_t recovered;
+    s_recover (s_uri, &recovered);
+    //  Oldest first; the forgotten group and its item are gone
+    ck_assert_uint_eq (recovered.count, 3);
+    ck_assert_uint_eq (zhashx_size (recovered.jobs), 3 + 2 + 1 + 1);
+    ck_assert_ptr_null (zhashx_lookup (recovered.jobs, forgotten->items [0]->id));
+
+    s_assert_same (&recovered, 0, running);
+    sf_store_group_t *got = &recovered.groups [0];
+    ck_assert_int_eq (got->state, SF_GROUP_RUNNING);
+    ck_assert_int_eq (got->opts.policy, SF_POLICY_FAIL_FAST);
+    ck_assert (got->opts.stream && got->opts.then);
+    ck_assert_uint_eq (got->opts.timeout_ms, 5000);
+    ck_assert_str_eq (recovered.keys [0], "k-a");
+    int64_t left_ms = got->deadline_ms - zclock_time ();
+    ck_assert_msg (left_ms > 3000 && left_ms <= 5000, "deadline in %lld ms", (long long) left_ms);
+    ck_assert (recovered.then [0] && !got->launched);
+    ck_assert (memcmp (recovered.then_spec [0], running->then->spec,
+                       running->then->spec_size) == 0);
+    sf_entry_t *item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [0]->id);
+    ck_assert_int_eq (item->state, SF_JOB_FINISHED);
+    item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [1]->id);
+    ck_assert_int_eq (item->state, SF_JOB_QUEUED);
+
+    s_assert_same (&recovered, 1, answered);
+    got = &recovered.groups [1];
+    ck_assert_int_eq (got->state, SF_GROUP_OK);
+    ck_assert_int_le (llabs (got->answered_ms - zclock_time ()), 2000);
+    ck_assert_str_eq (recovered.keys [1], "");
+    ck_assert (!recovered.then [1] && !got->launched);
+    item = (sf_entry_t *) zhashx_lookup (recovered.jobs, answered->items [1]->id);
+    ck_assert_int_eq (item->status, SF_STATUS_ERROR);
+
+    s_assert_same (&recovered, 2, launched);
+    got = &recovered.groups [2];
+    ck_assert_int_eq (got->state, SF_GROUP_RUNNING);
+    ck_assert_uint_eq (got->opts.min_ok, 1);
+    ck_assert (got->launched && !recovered.then [2]);
+    ck_assert (memcmp (got->then_id, then->id, SF_UUID_SIZE) == 0);
+    ck_assert_ptr_nonnull (zhashx_lookup (recovered.jobs, then->id));
+
+    s_recovered_destroy (&recovered);
+    s_free_items (&running);
+    s_free_items (&answered);
+    s_free_items (&forgotten);
+    sf_entry_destroy (&launched->then);
+    s_free_items (&launched);
+}
+END_TEST
+
+START_TEST (test_compaction_keeps_groups)
+{
+    //  A tiny floor: every commit past four times the last size compacts
+    char uri [400];
+    snprintf (uri, sizeof uri, "%s,fsync=off,compact=1", s_uri);
+    sf_store_t *store = s_open (uri);
+    sf_ledger_t *ledger = sf_ledger_new (100, 60000, 100);
+    zhashx_t *states = zhashx_new ();
+    zlistx_t *groups = zlistx_new ();
+    sf_error_t error;
+    sf_group_opts_t opts = { SF_POLICY_ALL, 0, 0, false, false, "keyed", 5 };
+    sf_group_t *running = s_group (&opts, 2);
+    s_accept_group (store, running);
+    sf_group_opts_t chord = { SF_POLICY_ALL, 0, 0, false, true, NULL, 0 };
+    sf_group_t *answered = s_group (&chord, 1);
+    answered->then = s_entry (5);
+    s_accept_group (store, answered);
+    for (int round = 0; round < 2; round++) {
+        sf_group_t *group = round? answered: running;
+        for (uint32_t i = 0; i < group->total; i++)
+            sf_ledger_insert (ledger, group->items [i]);
+        zlistx_add_end (groups, group);
+    }
+    s_finish (running->items [1], SF_STATUS_OK);
+    sf_ledger_finished (ledger, running->items [1], running->items [1]->finished_us);
+    ck_assert_int_eq (sf_store_finished (store, running->items [1], &error), 0);
+    s_finish (answered->items [0], SF_STATUS_OK);
+    sf_ledger_finished (ledger, answered->items [0], answered->items [0]->finished_us);
+    ck_assert_int_eq (sf_store_finished (store, answered->items [0], &error), 0);
+    s_answer (store, answered, SF_GROUP_FAILED);
+    //  Many versions of one state key: the compaction keeps the last
+    char blob [1000] = { 0 };
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq (sf_store_state_saved (store, "key", blob, sizeof blob, &error), 0);
+    char path [300];
+    snprintf (path, sizeof path, "%s/journal", s_dir);
+    ck_assert_int_eq (sf_store_commit (store, ledger, states, groups, &error), 0);
+    struct stat info;
+    ck_assert_int_eq (stat (path, &info), 0);
+    ck_assert_int_lt (info.st_size, 10000);     //  Compacted: no state was live
+    sf_store_destroy (&store);
+
+    s_recovered_t recovered;
+    s_recover (uri, &recovered);
+    ck_assert_uint_eq (recovered.count, 2);
+    s_assert_same (&recovered, 0, running);
+    ck_assert_str_eq (recovered.keys [0], "keyed");
+    ck_assert_int_eq (recovered.groups [0].state, SF_GROUP_RUNNING);
+    sf_entry_t *item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [0]->id);
+    ck_assert_int_eq (item->state, SF_JOB_QUEUED);
+    item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [1]->id);
+    ck_assert_int_eq (item->state, SF_JOB_FINISHED);
+    s_assert_same (&recovered, 1, answered);
+    ck_assert_int_eq (recovered.groups [1].state, SF_GROUP_FAILED);
+    ck_assert (recovered.then [1]);
+    ck_assert_uint_eq (zhashx_size (recovered.states), 0);
+    s_recovered_destroy (&recovered);
+
+    //  The ledger owns the items
+    zlistx_destroy (&groups);
+    sf_group_destroy (&running);
+    sf_group_destroy (&answered);
+    sf_ledger_destroy (&ledger);
+    zhashx_destroy (&states);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Malformed group records: each makes the open fail, naming the record.
+
+static int
+s_ignore (uint8_t type, const void *payload, size_t size, void *arg, sf_error_t *error)
+{
+    (void) type, (void) payload, (void) size, (void) arg, (void) error;
+    return 0;
+}
+
+//  Write one record straight into the journal file, then open the store.
+static void
+s_assert_refused (uint8_t type, const void *payload, size_t size, const char *what)
+{
+    sf_error_t error = { "", "" };
+    char path [300];
+    snprintf (path, sizeof path, "%s/journal", s_dir);
+    remove (path);
+    sf_journal_t *journal = sf_journal_new (s_dir, SF_JOURNAL_SYNC_OFF, 10, s_ignore, NULL,
+                                            &error);
+    ck_assert_ptr_nonnull (journal);
+    ck_assert_uint_ne (sf_journal_append (journal, type, payload, size, &error), 0);
+    ck_assert_int_eq (sf_journal_commit (journal, &error), 0);
+    sf_journal_destroy (&journal);
+    sf_store_t *store = sf_store_new (s_uri, &error);
+    ck_assert_msg (store == NULL, "a bad %s record was taken", what);
+    ck_assert_str_eq (error.code, "STORE");
+    ck_assert_msg (strstr (error.message, what), "%s: %s", what, error.message);
+}
+
+//  A GROUP map with items of items_size bytes, then extra pairs packed by
+//  the caller (pairs of them).
+static void
+s_pack_group (msgpack_sbuffer *buffer, size_t items_size, uint32_t pairs)
+{
+    msgpack_sbuffer_clear (buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    uint8_t id [SF_UUID_SIZE] = { 1 };
+    uint8_t items [64] = { 2 };
+    msgpack_pack_map (&pk, 3 + pairs);
+    sf_mp_pack_str (&pk, "id");
+    msgpack_pack_bin (&pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (&pk, id, SF_UUID_SIZE);
+    sf_mp_pack_kv_uint (&pk, "policy", 0);
+    sf_mp_pack_str (&pk, "items");
+    msgpack_pack_bin (&pk, items_size);
+    msgpack_pack_bin_body (&pk, items, items_size);
+}
+
+START_TEST (test_malformed_group_records)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    //  A well-formed one is taken
+    s_pack_group (&buffer, 2 * SF_UUID_SIZE, 0);
+    sf_error_t error = { "", "" };
+    {
+        sf_journal_t *journal = sf_journal_new (s_dir, SF_JOURNAL_SYNC_OFF, 10, s_ignore, NULL,
+                                                &error);
+        ck_assert_uint_ne (sf_journal_append (journal, 6, buffer.data, buffer.size, &error), 0);
+        ck_assert_int_eq (sf_journal_commit (journal, &error), 0);
+        sf_journal_destroy (&journal);
+        s_recovered_t recovered;
+        s_recover (s_uri, &recovered);
+        ck_assert_uint_eq (recovered.count, 1);
+        ck_assert_uint_eq (recovered.groups [0].total, 2);
+        s_recovered_destroy (&recovered);
+    }
+    //  Items that are not whole ids, or none
+    s_pack_group (&buffer, SF_UUID_SIZE + 3, 0);
+    s_assert_refused (6, buffer.data, buffer.size, "GROUP record");
+    s_pack_group (&buffer, 0, 0);
+    s_assert_refused (6, buffer.data, buffer.size, "GROUP record");
+    //  A quorum larger than the group
+    s_pack_group (&buffer, SF_UUID_SIZE, 1);
+    sf_mp_pack_kv_uint (&pk, "min_ok", 2);
+    s_assert_refused (6, buffer.data, buffer.size, "GROUP record");
+    //  A key longer than any key
+    char key [SF_KEY_MAX + 2];
+    memset (key, 'k', sizeof key - 1);
+    key [sizeof key - 1] = 0;
+    s_pack_group (&buffer, SF_UUID_SIZE, 1);
+    sf_mp_pack_kv_str (&pk, "key", key);
+    s_assert_refused (6, buffer.data, buffer.size, "GROUP record");
+    //  A chord that is not a job
+    s_pack_group (&buffer, SF_UUID_SIZE, 1);
+    sf_mp_pack_str (&pk, "then");
+    msgpack_pack_bin (&pk, 3);
+    msgpack_pack_bin_body (&pk, "\x93\x01\x02", 3);
+    s_assert_refused (6, buffer.data, buffer.size, "job");
+    //  Not a map at all
+    s_assert_refused (6, "\x07", 1, "GROUP record");
+    //  GROUP_THEN, GROUP_FORGET of the wrong size
+    uint8_t ids [40] = { 0 };
+    s_assert_refused (7, ids, 40, "GROUP_THEN");
+    s_assert_refused (9, ids, 3, "GROUP_FORGET");
+    //  GROUP_END with a state that is not an end
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_str (&pk, "id");
+    msgpack_pack_bin (&pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (&pk, ids, SF_UUID_SIZE);
+    sf_mp_pack_kv_uint (&pk, "state", SF_GROUP_RUNNING);
+    s_assert_refused (8, buffer.data, buffer.size, "GROUP_END");
+    msgpack_sbuffer_destroy (&buffer);
+}
+END_TEST
+
+//  An unknown journal option is refused; compact takes a byte count.
+START_TEST (test_options)
+{
+    char uri [400];
+    sf_error_t error = { "", "" };
+    snprintf (uri, sizeof uri, "%s,compact=lots", s_uri);
+    ck_assert_ptr_null (sf_store_new (uri, &error));
+    ck_assert_msg (strstr (error.message, "compact"), "%s", error.message);
+    snprintf (uri, sizeof uri, "%s,colour=blue", s_uri);
+    ck_assert_ptr_null (sf_store_new (uri, &error));
+    ck_assert_msg (strstr (error.message, "unknown option"), "%s", error.message);
+    snprintf (uri, sizeof uri, "%s,fsync=never", s_uri);
+    ck_assert_ptr_null (sf_store_new (uri, &error));
+    ck_assert_msg (strstr (error.message, "fsync"), "%s", error.message);
+    snprintf (uri, sizeof uri, "%s,compact=1048576,fsync=batch", s_uri);
+    sf_store_t *store = s_open (uri);
+    sf_store_destroy (&store);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("sf_store");
+    TCase *tcase = tcase_create ("groups");
+    tcase_set_timeout (tcase, 30);
+    tcase_add_checked_fixture (tcase, s_setup, s_teardown);
+    tcase_add_test (tcase, test_groups_round_trip);
+    tcase_add_test (tcase, test_compaction_keeps_groups);
+    tcase_add_test (tcase, test_malformed_group_records);
+    tcase_add_test (tcase, test_options);
+    suite_add_tcase (suite, tcase);
+    return suite_run (suite);
+}
