@@ -102,6 +102,7 @@ struct _sf_broker_t {
     zlistx_t *group_deadlines;  //  Running groups with a deadline (borrowed)
     size_t group_items_kept;    //  Items of answered groups still kept
     s_ptrs_t send_groups;       //  Stream groups with a GROUP_ITEM staged
+    s_ptrs_t send_answers;      //  Groups answered in this pass, to send after commit
     s_ptrs_t dirty;             //  Queues to dispatch from
     s_ptrs_t send_workers;      //  Workers with a DISPATCH staged
     s_ptrs_t send_clients;      //  Clients with a RESULT staged (each a ref)
@@ -769,6 +770,7 @@ s_send_dispatches (sf_broker_t *self)
 }
 
 static void s_group_send_stream (sf_broker_t *self, sf_group_t *group);
+static void s_group_send_answer (sf_broker_t *self, sf_group_t *group);
 static void s_group_join (sf_broker_t *self, sf_group_t *group, sf_crec_t *client,
                           uint64_t tag);
 
@@ -811,6 +813,9 @@ s_flush (sf_broker_t *self)
     for (size_t i = 0; i < self->send_groups.size; i++)
         s_group_send_stream (self, (sf_group_t *) self->send_groups.items [i]);
     self->send_groups.size = 0;
+    for (size_t i = 0; i < self->send_answers.size; i++)
+        s_group_send_answer (self, (sf_group_t *) self->send_answers.items [i]);
+    self->send_answers.size = 0;
 
     for (size_t i = 0; i < self->send_clients.size; i++) {
         sf_crec_t *client = (sf_crec_t *) self->send_clients.items [i];
@@ -1708,7 +1713,7 @@ s_group_send_stream (sf_broker_t *self, sf_group_t *group)
     group->stream->count = 0;
 }
 
-//  Send a decided group's GROUP_RESULT to its client and its waiters.
+//  A decided group is answered: recorded now, sent at the end of the pass.
 static void
 s_group_answer (sf_broker_t *self, sf_group_t *group)
 {
@@ -1718,6 +1723,15 @@ s_group_answer (sf_broker_t *self, sf_group_t *group)
     sf_error_t error;
     if (sf_store_group_answered (self->store, group, &error))
         sf_log_error ("broker: store could not record a group's answer: %s", error.message);
+    s_ptrs_push (&self->send_answers, group);
+}
+
+//  Send an answered group's last stream items and its GROUP_RESULT to its
+//  client and its waiters: at flush, after the commit that made the
+//  results in it durable.
+static void
+s_group_send_answer (sf_broker_t *self, sf_group_t *group)
+{
     if (group->stream)
         s_group_send_stream (self, group);
     msgpack_sbuffer body;
@@ -2536,6 +2550,7 @@ sf_broker_destroy (sf_broker_t **self_p)
     free (self->dirty.items);
     free (self->send_workers.items);
     free (self->send_clients.items);
+    free (self->send_answers.items);
     free (self->send_groups.items);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
