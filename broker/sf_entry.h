@@ -3,7 +3,7 @@
     status and until its result is evicted
 
     An entry sits in exactly one list at a time through its prev/next links:
-    a queue's priority FIFO (queued), a worker's in-flight list (running) or
+    a queue's per-source FIFO (queued), a worker's in-flight list (running) or
     the ledger's finished list (finished). Intrusive links keep moving a job
     between them free of allocation.
     ========================================================================= */
@@ -21,6 +21,7 @@ typedef struct _sf_wrec_t sf_wrec_t;
 typedef struct _sf_crec_t sf_crec_t;
 typedef struct _sf_entry_t sf_entry_t;
 typedef struct _sf_group_t sf_group_t;
+typedef struct _sf_qsource_t sf_qsource_t;
 
 typedef enum {
     SF_JOB_QUEUED,              //  Waiting in its queue
@@ -61,6 +62,7 @@ struct _sf_entry_t {
     uint32_t history_count;     //  Maps in it
     uint32_t index;             //  Its position in its group (fills padding)
     sf_group_t *group;          //  Its group, or NULL (borrowed; the group keeps it)
+    sf_qsource_t *source;       //  Its source's FIFO while queued (its queue's)
     sf_entry_t *prev;           //  Links in its current list
     sf_entry_t *next;
 };
