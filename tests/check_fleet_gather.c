@@ -719,7 +719,8 @@ START_TEST (test_small_group_not_behind_big_one)
     //  One worker, two slots: a group of 2,000 sleep jobs queued first
     //  would hold every later job back until all of it was dispatched.
     //  Sources take turns instead: a small group of another client, and a
-    //  single job of a third, finish while most of the big group waits.
+    //  single job of a third, all for the same analyzer (one queue),
+    //  finish while most of the big group waits.
     enum { BIG = 2000, SMALL = 5 };
     fleet_signal (fleet, s_worker, SIGTERM);
     char *extra [] = { "--enable-test-analyzers", NULL };
@@ -744,7 +745,7 @@ START_TEST (test_small_group_not_behind_big_one)
     sf_client_t *small_client = sf_client_new (fleet->frontend);
     sf_job_t *small_jobs [SMALL];
     for (int i = 0; i < SMALL; i++)
-        small_jobs [i] = s_job ("{\"analyzer\":\"echo\",\"params\":{\"small\":true}}");
+        small_jobs [i] = s_job ("{\"analyzer\":\"sleep\",\"params\":{\"ms\":1}}");
     s_share_t small = { 0 };
     char small_id [SF_ID_STRLEN + 1];
     ck_assert (sf_gather_start (small_client, small_jobs, SMALL, NULL, NULL, s_share_done,
@@ -753,7 +754,7 @@ START_TEST (test_small_group_not_behind_big_one)
         sf_job_destroy (&small_jobs [i]);
     sf_client_t *single_client = sf_client_new (fleet->frontend);
     char single_id [SF_ID_STRLEN + 1];
-    fleet_submit_json (single_client, "{\"analyzer\":\"echo\",\"params\":{\"single\":1}}",
+    fleet_submit_json (single_client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":1}}",
                        single_id);
 
     //  The small group's answer and the single result, each while the big
