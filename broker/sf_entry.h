@@ -11,6 +11,7 @@
 #ifndef SF_ENTRY_H_INCLUDED
 #define SF_ENTRY_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "sheaf.h"
 #include "sf_codec.h"
@@ -34,6 +35,7 @@ struct _sf_entry_t {
     uint8_t id [SF_UUID_SIZE];  //  Job id (UUIDv7)
     sf_jobstate_t state;        //  Where it is in its life
     uint8_t priority;           //  0..9, 9 first
+    bool chained;               //  Its job has a follow-up ("then") to submit when ok
     uint32_t attempt;           //  Dispatches so far; the lease token
     uint32_t timeout_ms;        //  Per-attempt limit from the job
     uint32_t retries;           //  Retries allowed by the job
@@ -63,6 +65,7 @@ struct _sf_entry_t {
     uint32_t index;             //  Its position in its group (fills padding)
     sf_group_t *group;          //  Its group, or NULL (borrowed; the group keeps it)
     sf_qsource_t *source;       //  Its source's FIFO while queued (its queue's)
+    uint8_t *then_id;           //  The follow-up's id once submitted, else NULL (owned)
     sf_entry_t *prev;           //  Links in its current list
     sf_entry_t *next;
 };
