@@ -401,6 +401,13 @@ s_chain_follow_up (sf_broker_t *self, sf_entry_t *entry)
             sf_entry_destroy (&next);
         }
     }
+    else {
+        //  The result made the map too deep or too big for the wire
+        char id [SF_UUID_STRLEN + 1];
+        sf_uuid_str (entry->id, id);
+        sf_log_error ("broker: a follow-up could not be built from the result; "
+                      "the chain ends (job=%s)", id);
+    }
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&spec);
     if (next) {

@@ -222,10 +222,12 @@ s_check_field (const char *field, const json_t *value, int depth, sf_error_t *er
     if (streq (field, "params")) {
         if (!json_is_object (value))
             return sf_error_set (error, "BAD_INPUT", "\"params\" must be an object");
-        //  The job map holds params one level down; the wire allows 32
-        if (s_depth (value, SF_MP_MAX_DEPTH - 1) > SF_MP_MAX_DEPTH - 1)
+        //  The job map holds params one level down, a follow-up's one more
+        //  level per "then" it is nested in; the wire allows 32
+        int room = SF_MP_MAX_DEPTH - 1 - depth;
+        if (s_depth (value, room) > room)
             return sf_error_set (error, "BAD_INPUT",
-                                 "\"params\" nests deeper than %d levels", SF_MP_MAX_DEPTH - 1);
+                                 "\"params\" nests deeper than %d levels", room);
         return 0;
     }
     return sf_error_set (error, "BAD_INPUT", "unknown job field \"%.64s\"", field);

@@ -338,6 +338,27 @@ START_TEST (test_group_outlives_its_client)
 }
 END_TEST
 
+START_TEST (test_group_jobs_have_no_then)
+{
+    //  A group gathers its items' results: an item with a follow-up is
+    //  refused, and nothing of the group runs
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [2] = {
+        s_job ("{\"analyzer\":\"echo\"}"),
+        s_job ("{\"analyzer\":\"echo\",\"then\":{\"analyzer\":\"echo\"}}")
+    };
+    sf_error_t error;
+    sf_gather_t *gather = sf_gather (client, jobs, 2, NULL, 5000, &error);
+    ck_assert_ptr_null (gather);
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_str_eq (error.message, "job 1: a job in a group has no \"then\"");
+    ck_assert_int_eq (fleet_counter (client, "submitted"), 0);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 START_TEST (test_chord_gets_the_results)
 {
     sf_client_t *client = sf_client_new (fleet->frontend);
@@ -915,6 +936,7 @@ main (void)
     tcase_add_test (tcase, test_stream_order_and_summary);
     tcase_add_test (tcase, test_group_outlives_its_client);
     tcase_add_test (tcase, test_chord_gets_the_results);
+    tcase_add_test (tcase, test_group_jobs_have_no_then);
     tcase_add_test (tcase, test_periodic_report_chord);
     tcase_add_test (tcase, test_cli_gather);
     tcase_add_test (tcase, test_cli_bad_lines_submit_nothing);
