@@ -187,14 +187,27 @@ START_TEST (test_set_then)
     ck_assert_int_eq (json_array_size (json_object_get (json_object_get (then, "candles"),
                                                         "ts")), 2);
     json_decref (value);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_job_pack (job, &pk);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    msgpack_object object;
+    size_t offset = 0;
+    const char *why = "";
+    ck_assert_int_eq (sf_mp_next (&unpacked, buffer.data, buffer.size, &offset, &object,
+                                  NULL, NULL, &why), 0);
     sf_jobspec_t spec;
-    char analyzer [SF_NAME_MAX + 1];
     sf_error_t error;
-    ck_assert_int_eq (s_wire_check (job, &spec, analyzer, &error), 0);
+    ck_assert_int_eq (sf_codec_job_check (&object, &spec, &error), 0);
     ck_assert_ptr_nonnull (spec.then);
     const msgpack_object *candles = sf_mp_get (spec.then, "candles");
     ck_assert_ptr_nonnull (candles);
     ck_assert_int_eq (sf_mp_get (candles, "ts")->type, MSGPACK_OBJECT_BIN);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&buffer);
 
     //  A follow-up with a key, or a chain deeper than eight, is refused
     sf_job_t *keyed = sf_job_new ("echo");
