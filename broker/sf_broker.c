@@ -71,6 +71,7 @@ typedef struct {
 typedef struct {
     uint64_t submitted;         //  Jobs accepted
     uint64_t deduplicated;      //  Submits answered with an existing id (key)
+    uint64_t chained;           //  Follow-ups submitted by the broker ("then")
     uint64_t dispatched;        //  Dispatches (attempts) sent
     uint64_t finished [SF_STATUS_INVALID];  //  Final statuses by status
     uint64_t requeued;          //  Jobs returned to a queue by a lost worker
@@ -281,6 +282,10 @@ s_stage_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry)
         .total_us = (uint64_t) (entry->finished_us - entry->accepted_us)
     };
     memcpy (head.id, entry->id, SF_UUID_SIZE);
+    if (entry->then_id) {
+        head.chained = true;
+        memcpy (head.then, entry->then_id, SF_UUID_SIZE);
+    }
     sf_codec_pack_result_head (&client->out.packer, &head);
     msgpack_sbuffer_write (&client->out.buffer, entry->payload, entry->payload_size);
     sf_batchw_item (&client->out);
@@ -350,6 +355,93 @@ s_intern (sf_broker_t *self, const char *name)
 }
 
 static void s_group_item_finished (sf_broker_t *self, sf_entry_t *entry);
+static sf_queue_t *s_queue_of_spec (sf_broker_t *self, sf_entry_t *entry);
+
+//  The follow-up of a job that ended ok with a "then" (docs/PROTOCOL.md
+//  4.5): a new entry for the then map with the job's result in its
+//  params.previous, of the job's client, queued under a new id (which the
+//  job keeps in then_id for its result header). Called by s_finish before
+//  the job's encoding is freed; returns the entry for s_chain_accept, or
+//  NULL when the follow-up cannot run (its analyzer is over the queue
+//  limit; logged).
+static sf_entry_t *
+s_chain_follow_up (sf_broker_t *self, sf_entry_t *entry)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_object job;
+    const char *why;
+    msgpack_sbuffer spec;
+    msgpack_sbuffer_init (&spec);
+    //  The encoding passed sf_codec_job_check at submit: "then" is a job map
+    if (sf_mp_next (&unpacked, entry->spec, entry->spec_size, &offset, &job, NULL, NULL,
+                    &why) == 0) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &spec, msgpack_sbuffer_write);
+        sf_codec_pack_follow_up (&pk, sf_mp_get (&job, "then"), entry->id, entry->queue->name,
+                                 entry->payload, entry->payload_size);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+
+    sf_entry_t *next = NULL;
+    msgpack_unpacked_init (&unpacked);
+    offset = 0;
+    sf_jobspec_t checked;
+    sf_error_t error;
+    if (spec.size
+    &&  sf_mp_next (&unpacked, spec.data, spec.size, &offset, &job, NULL, NULL, &why) == 0
+    &&  sf_codec_job_check (&job, &checked, &error) == 0) {
+        next = sf_entry_new (&checked, spec.data, spec.size, self->now_us);
+        next->queue = s_queue_find (self, checked.analyzer, checked.analyzer_size);
+        if (!next->queue && !(next->queue = s_queue_of_spec (self, next))) {
+            char id [SF_UUID_STRLEN + 1];
+            sf_uuid_str (entry->id, id);
+            sf_log_error ("broker: a follow-up's analyzer is over the queue limit; "
+                          "the chain ends (job=%s)", id);
+            sf_entry_destroy (&next);
+        }
+    }
+    else {
+        //  The result made the map too deep or too big for the wire
+        char id [SF_UUID_STRLEN + 1];
+        sf_uuid_str (entry->id, id);
+        sf_log_error ("broker: a follow-up could not be built from the result; "
+                      "the chain ends (job=%s)", id);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&spec);
+    if (next) {
+        sf_uuid_v7 (next->id);
+        entry->then_id = (uint8_t *) malloc (SF_UUID_SIZE);
+        if (!entry->then_id)
+            abort ();
+        memcpy (entry->then_id, next->id, SF_UUID_SIZE);
+    }
+    return next;
+}
+
+//  Accept a follow-up made by s_chain_follow_up: into the store (in the
+//  same commit as its job's finish), the ledger and its queue, owned by
+//  the job's client.
+static void
+s_chain_accept (sf_broker_t *self, sf_entry_t *entry, sf_entry_t *next)
+{
+    sf_error_t error;
+    if (sf_store_accepted (self->store, &next, 1, &error))
+        sf_log_error ("broker: store could not record a follow-up: %s", error.message);
+    sf_ledger_insert (self->ledger, next);
+    if (entry->client) {
+        sf_clients_ref (entry->client);
+        next->client = entry->client;
+    }
+    self->unfinished++;
+    self->bytes_held += next->spec_size;
+    sf_queue_push (next->queue, next);
+    s_mark_dirty (self, next->queue);
+    self->counters.submitted++;
+    self->counters.chained++;
+}
 
 //  Give an entry its final status and deliver it to its client and to
 //  every client waiting on it. payload is copied.
@@ -367,6 +459,8 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
         abort ();
     memcpy (entry->payload, payload, payload_size);
     entry->payload_size = (uint32_t) payload_size;
+    sf_entry_t *next = status == SF_STATUS_OK && entry->chained?
+                       s_chain_follow_up (self, entry): NULL;
     if (status != SF_STATUS_DEAD) {
         self->bytes_held -= entry->spec_size;
         free (entry->spec);     //  Never dispatched again
@@ -378,6 +472,8 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
     sf_error_t error;
     if (sf_store_finished (self->store, entry, &error))
         sf_log_error ("broker: store could not record a result: %s", error.message);
+    if (next)
+        s_chain_accept (self, entry, next);
 
     if (entry->client) {
         s_stage_result (self, entry->client, entry);
@@ -1127,9 +1223,10 @@ s_client_status (sf_broker_t *self, sf_msg_t *msg)
 
     const s_counters_t *c = &self->counters;
     sf_mp_pack_str (pk, "counters");
-    msgpack_pack_map (pk, 12 + SF_STATUS_INVALID);
+    msgpack_pack_map (pk, 13 + SF_STATUS_INVALID);
     sf_mp_pack_kv_uint (pk, "submitted", c->submitted);
     sf_mp_pack_kv_uint (pk, "deduplicated", c->deduplicated);
+    sf_mp_pack_kv_uint (pk, "chained", c->chained);
     sf_mp_pack_kv_uint (pk, "dispatched", c->dispatched);
     for (int status = 0; status < SF_STATUS_INVALID; status++)
         sf_mp_pack_kv_uint (pk, sf_status_name ((sf_status_t) status), c->finished [status]);
@@ -2043,6 +2140,12 @@ s_client_group (sf_broker_t *self, sf_msg_t *msg)
         if (spec.key) {
             //  A key would make an item another job's: not in a group
             sf_error_set (&error, "BAD_INPUT", "job %u: a job in a group has no \"key\"", count);
+            goto rejected;
+        }
+        if (spec.then) {
+            //  A group gathers its items' results; the chord runs after them
+            sf_error_set (&error, "BAD_INPUT", "job %u: a job in a group has no \"then\"",
+                          count);
             goto rejected;
         }
         sf_entry_t *entry = sf_entry_new (&spec, raw, raw_size, self->now_us);

@@ -54,6 +54,7 @@ sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size, int64_
     if (!self)
         abort ();
     self->priority = (uint8_t) spec->priority;
+    self->chained = spec->then != NULL;
     self->timeout_ms = spec->timeout_ms;
     self->retries = spec->retries;
     self->backoff_ms = spec->backoff_ms;
@@ -83,6 +84,7 @@ sf_entry_destroy (sf_entry_t **self_p)
     free (self->state_key);
     free (self->payload);
     free (self->history);
+    free (self->then_id);
     free (self);
     *self_p = NULL;
 }

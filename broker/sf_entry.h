@@ -3,7 +3,7 @@
     status and until its result is evicted
 
     An entry sits in exactly one list at a time through its prev/next links:
-    a queue's priority FIFO (queued), a worker's in-flight list (running) or
+    a queue's per-source FIFO (queued), a worker's in-flight list (running) or
     the ledger's finished list (finished). Intrusive links keep moving a job
     between them free of allocation.
     ========================================================================= */
@@ -11,6 +11,7 @@
 #ifndef SF_ENTRY_H_INCLUDED
 #define SF_ENTRY_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "sheaf.h"
 #include "sf_codec.h"
@@ -21,6 +22,7 @@ typedef struct _sf_wrec_t sf_wrec_t;
 typedef struct _sf_crec_t sf_crec_t;
 typedef struct _sf_entry_t sf_entry_t;
 typedef struct _sf_group_t sf_group_t;
+typedef struct _sf_qsource_t sf_qsource_t;
 
 typedef enum {
     SF_JOB_QUEUED,              //  Waiting in its queue
@@ -33,6 +35,7 @@ struct _sf_entry_t {
     uint8_t id [SF_UUID_SIZE];  //  Job id (UUIDv7)
     sf_jobstate_t state;        //  Where it is in its life
     uint8_t priority;           //  0..9, 9 first
+    bool chained;               //  Its job has a follow-up ("then") to submit when ok
     uint32_t attempt;           //  Dispatches so far; the lease token
     uint32_t timeout_ms;        //  Per-attempt limit from the job
     uint32_t retries;           //  Retries allowed by the job
@@ -61,6 +64,8 @@ struct _sf_entry_t {
     uint32_t history_count;     //  Maps in it
     uint32_t index;             //  Its position in its group (fills padding)
     sf_group_t *group;          //  Its group, or NULL (borrowed; the group keeps it)
+    sf_qsource_t *source;       //  Its source's FIFO while queued (its queue's)
+    uint8_t *then_id;           //  The follow-up's id once submitted, else NULL (owned)
     sf_entry_t *prev;           //  Links in its current list
     sf_entry_t *next;
 };

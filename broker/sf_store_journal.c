@@ -266,6 +266,7 @@ s_entry_from_spec (sf_entry_t *entry, sf_error_t *error)
         entry->timeout_ms = spec.timeout_ms;
         entry->retries = spec.retries;
         entry->backoff_ms = spec.backoff_ms;
+        entry->chained = spec.then != NULL;
         entry->key = spec.key? strndup (spec.key, spec.key_size): NULL;
         entry->state_key = spec.state_key? strndup (spec.state_key, spec.state_key_size): NULL;
     }

@@ -1,6 +1,7 @@
 /*  =========================================================================
     submit - `sheaf submit ANALYZER …`: submit one job, print its id or,
-    with --wait, its result
+    with --wait, its result (with --then, the result of the chain's last
+    job)
     ========================================================================= */
 
 #include <czmq.h>
@@ -77,6 +78,18 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
             if (streq (option, "--state-key"))
                 set = sf_job_set_state_key (job, value);
             else
+            if (streq (option, "--then")) {
+                sf_error_t error;
+                sf_job_t *next = sf_job_from_json (value, &error);
+                if (!next || sf_job_set_then (job, next)) {
+                    fprintf (stderr, "sheaf: submit: --then: %s\n",
+                             next? "a follow-up nests more than 8 deep or has a key":
+                                   error.message);
+                    rc = SF_EXIT_USAGE;
+                }
+                sf_job_destroy (&next);
+            }
+            else
             if (streq (option, "--timeout"))
                 cli->timeout_ms = (int) sf_cli_number ("timeout", value, 0, 86400000);
             else
@@ -127,7 +140,16 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
     }
     else {
         int timeout = cli->timeout_ms >= 0? cli->timeout_ms: 60000;
+        int64_t deadline = zclock_mono () + timeout;
         sf_result_t *result = sf_client_wait (client, timeout, &error);
+        //  A chain: each job that ended ok names its follow-up, whose
+        //  result comes to this client next; the last one is printed
+        while (result && sf_result_then_id (result)) {
+            snprintf (id, sizeof id, "%s", sf_result_then_id (result));
+            sf_result_destroy (&result);
+            int64_t left = deadline - zclock_mono ();
+            result = sf_client_wait (client, left > 0? (int) left: 0, &error);
+        }
         if (result) {
             rc = sf_cli_print_result (cli, result);
             sf_result_destroy (&result);

@@ -167,12 +167,12 @@ static const sf_mp_key_t s_job_fields [] = {
     SF_MP_KEY ("params"), SF_MP_KEY ("priority"), SF_MP_KEY ("timeout_ms"),
     SF_MP_KEY ("retries"), SF_MP_KEY ("key"), SF_MP_KEY ("candles"),
     SF_MP_KEY ("from"), SF_MP_KEY ("to"), SF_MP_KEY ("limit"), SF_MP_KEY ("state_key"),
-    SF_MP_KEY ("state"), SF_MP_KEY ("backoff_ms")
+    SF_MP_KEY ("state"), SF_MP_KEY ("backoff_ms"), SF_MP_KEY ("then")
 };
 
 typedef enum {
     S_ANALYZER, S_SYMBOL, S_TIMEFRAME, S_PARAMS, S_PRIORITY, S_TIMEOUT, S_RETRIES, S_KEY,
-    S_CANDLES, S_FROM, S_TO, S_LIMIT, S_STATE_KEY, S_STATE, S_BACKOFF,
+    S_CANDLES, S_FROM, S_TO, S_LIMIT, S_STATE_KEY, S_STATE, S_BACKOFF, S_THEN,
     S_JOB_FIELDS
 } s_job_field_t;
 
@@ -199,11 +199,41 @@ s_check_str (const msgpack_object *value, const char *field, size_t max, sf_erro
     return 0;
 }
 
+static int s_job_check (const msgpack_object *job, sf_jobspec_t *spec, int depth,
+                        sf_error_t *error);
+
+//  A follow-up job map at depth (1 for a job's own "then"), checked like a
+//  job; its errors get the "then": prefix.
+static int
+s_check_then (const msgpack_object *then, int depth, sf_error_t *error)
+{
+    if (depth > SF_CHAIN_MAX)
+        return sf_error_set (error, "BAD_INPUT", "\"then\" nests more than %d follow-ups",
+                             SF_CHAIN_MAX);
+    sf_jobspec_t spec;
+    sf_error_t inner;
+    if (then->type != MSGPACK_OBJECT_MAP)
+        sf_error_set (&inner, "BAD_INPUT", "a follow-up must be a job map");
+    else
+    if (s_job_check (then, &spec, depth, &inner) == 0) {
+        if (!spec.key)
+            return 0;
+        sf_error_set (&inner, "BAD_INPUT", "a follow-up may not have a \"key\"");
+    }
+    return sf_error_set (error, "BAD_INPUT", "\"then\": %s", inner.message);
+}
+
 //  --------------------------------------------------------------------------
 //  Validate a job map: one pass over its keys, then each field's rules.
 
 int
 sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *error)
+{
+    return s_job_check (job, spec, 0, error);
+}
+
+static int
+s_job_check (const msgpack_object *job, sf_jobspec_t *spec, int depth, sf_error_t *error)
 {
     if (job->type != MSGPACK_OBJECT_MAP)
         return sf_error_set (error, "BAD_INPUT", "a job must be a map");
@@ -285,7 +315,48 @@ sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *e
                              "\"state_key\" must not contain a NUL character");
     spec->state_key = state_key? state_key->via.str.ptr: NULL;
     spec->state_key_size = state_key? state_key->via.str.size: 0;
+    spec->then = field [S_THEN];
+    if (spec->then && s_check_then (spec->then, depth + 1, error))
+        return -1;
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  The follow-up's job map: then, with params.previous set.
+
+void
+sf_codec_pack_follow_up (msgpack_packer *pk, const msgpack_object *then,
+                         const uint8_t id [SF_UUID_SIZE], const char *analyzer,
+                         const char *payload, size_t payload_size)
+{
+    assert (then->type == MSGPACK_OBJECT_MAP);
+    const msgpack_object *params = sf_mp_get (then, "params");
+    msgpack_pack_map (pk, then->via.map.size + (params? 0: 1));
+    for (uint32_t i = 0; i < then->via.map.size; i++) {
+        const msgpack_object_kv *kv = &then->via.map.ptr [i];
+        if (&kv->val == params)
+            continue;           //  Packed last, with "previous"
+        msgpack_pack_object (pk, kv->key);
+        msgpack_pack_object (pk, kv->val);
+    }
+    sf_mp_pack_str (pk, "params");
+    const msgpack_object *old = params? sf_mp_get (params, "previous"): NULL;
+    msgpack_pack_map (pk, (params? params->via.map.size: 0) - (old? 1: 0) + 1);
+    for (uint32_t i = 0; params && i < params->via.map.size; i++) {
+        const msgpack_object_kv *kv = &params->via.map.ptr [i];
+        if (&kv->val == old)
+            continue;
+        msgpack_pack_object (pk, kv->key);
+        msgpack_pack_object (pk, kv->val);
+    }
+    sf_mp_pack_str (pk, "previous");
+    msgpack_pack_map (pk, 3);
+    char text [SF_UUID_STRLEN + 1];       //  For analyzers and JSON: the text form
+    sf_uuid_str (id, text);
+    sf_mp_pack_kv_str (pk, "id", text);
+    sf_mp_pack_kv_str (pk, "analyzer", analyzer);
+    sf_mp_pack_str (pk, "result");
+    pk->callback (pk->data, payload, payload_size);
 }
 
 //  --------------------------------------------------------------------------
@@ -494,7 +565,7 @@ sf_codec_pack_result_head (msgpack_packer *out, const sf_result_head_t *head)
     s_small_t small = { .size = 0 };
     msgpack_packer packer, *pk = &packer;
     msgpack_packer_init (pk, &small, s_small_write);
-    msgpack_pack_map (pk, head->indexed? 9: 8);
+    msgpack_pack_map (pk, 8 + (head->indexed? 1: 0) + (head->chained? 1: 0));
     s_pack_kv_id (pk, head->id);
     if (head->indexed)
         sf_mp_pack_kv_uint (pk, "index", head->index);
@@ -505,6 +576,11 @@ sf_codec_pack_result_head (msgpack_packer *out, const sf_result_head_t *head)
     sf_mp_pack_kv_uint (pk, "queued_us", head->queued_us);
     sf_mp_pack_kv_uint (pk, "run_us", head->run_us);
     sf_mp_pack_kv_uint (pk, "total_us", head->total_us);
+    if (head->chained) {
+        sf_mp_pack_str (pk, "then");
+        msgpack_pack_bin (pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (pk, head->then, SF_UUID_SIZE);
+    }
     s_small_flush (out, &small);
 }
 
@@ -515,12 +591,12 @@ sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
     static const sf_mp_key_t keys [] = {
         SF_MP_KEY ("id"), SF_MP_KEY ("status"), SF_MP_KEY ("analyzer"), SF_MP_KEY ("worker"),
         SF_MP_KEY ("attempts"), SF_MP_KEY ("queued_us"), SF_MP_KEY ("run_us"),
-        SF_MP_KEY ("total_us"), SF_MP_KEY ("index")
+        SF_MP_KEY ("total_us"), SF_MP_KEY ("index"), SF_MP_KEY ("then")
     };
-    const msgpack_object *field [9];
+    const msgpack_object *field [10];
     uint64_t attempts;
     memset (out, 0, sizeof *out);
-    if (sf_mp_fields (head, keys, 9, field, NULL) || sf_codec_id (field [0], out->id))
+    if (sf_mp_fields (head, keys, 10, field, NULL) || sf_codec_id (field [0], out->id))
         return sf_error_set (error, "PROTOCOL", "result needs \"id\", 16 bytes");
     if (s_read_status (field [1], &out->status))
         return sf_error_set (error, "PROTOCOL", "result needs a known \"status\"");
@@ -545,6 +621,11 @@ sf_codec_read_result_head (const msgpack_object *head, sf_result_head_t *out,
             return sf_error_set (error, "PROTOCOL", "result \"index\" must be an unsigned integer");
         out->indexed = true;
         out->index = (uint32_t) index;
+    }
+    if (field [9]) {
+        if (sf_codec_id (field [9], out->then))
+            return sf_error_set (error, "PROTOCOL", "result \"then\" must be 16 bytes");
+        out->chained = true;
     }
     return 0;
 }

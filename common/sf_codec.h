@@ -29,6 +29,7 @@
 #define SF_BACKOFF_MAX 3600000
 #define SF_LIMIT_MAX 100000000  //  Candles a job may ask its data source for
 #define SF_STATE_MAX 16777216   //  Bytes of an analyzer state blob (16 MiB)
+#define SF_CHAIN_MAX 8          //  Follow-ups nested in one job ("then")
 
 //  --------------------------------------------------------------------------
 //  Batch writer: pack items with self->packer, count each with
@@ -99,11 +100,24 @@ typedef struct {
     size_t key_size;            //  Its length
     const char *state_key;      //  Analyzer state key or NULL (4.5.3)
     size_t state_key_size;      //  Its length
+    const msgpack_object *then; //  The follow-up job map (checked) or NULL
 } sf_jobspec_t;
 
-//  Validate a job map and read its broker fields. Returns 0, or -1 with
-//  error (code BAD_INPUT) naming the field and what it must be.
+//  Validate a job map and read its broker fields. A follow-up ("then") is
+//  validated the same way, recursively, at most SF_CHAIN_MAX deep; it may
+//  not carry a "key". Returns 0, or -1 with error (code BAD_INPUT) naming
+//  the field and what it must be, behind the path of follow-ups it is in
+//  ("then": "priority" must be ...).
 int sf_codec_job_check (const msgpack_object *job, sf_jobspec_t *spec, sf_error_t *error);
+
+//  Pack the follow-up of a job that ended ok: the job map then (the
+//  "then" of a checked job) with "previous" set in its params to
+//  {"id": the job id's text form, "analyzer": str, "result": the payload} (payload is
+//  payload_size bytes, one msgpack value); its other params and fields
+//  are copied in their order.
+void sf_codec_pack_follow_up (msgpack_packer *pk, const msgpack_object *then,
+                              const uint8_t id [SF_UUID_SIZE], const char *analyzer,
+                              const char *payload, size_t payload_size);
 
 //  Pack job (a map that passed sf_codec_job_check) with "state" set to the
 //  state_size bytes at state, replacing any "state" it had: the DISPATCH
@@ -158,6 +172,8 @@ typedef struct {
     uint64_t total_us;          //  Acceptance to final status
     bool indexed;               //  A group item: index is set
     uint32_t index;             //  Its position in its group (GROUP_RESULT, GROUP_ITEM)
+    bool chained;               //  The job started a follow-up: then is set
+    uint8_t then [SF_UUID_SIZE];    //  The follow-up's job id
 } sf_result_head_t;
 
 //  Pack a RESULT header; analyzer and worker names are at most SF_NAME_MAX

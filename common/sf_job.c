@@ -143,10 +143,47 @@ s_pack_candles (const json_t *value, msgpack_packer *pk)
     sf_candles_destroy (&candles);
 }
 
-//  Check one field of a job's JSON form.
+static int s_check_field (const char *field, const json_t *value, int depth,
+                          sf_error_t *error);
+
+//  A follow-up's JSON form at depth (1 for a job's own "then"): a job
+//  object checked field by field like any job, without a "key"; its
+//  errors get the "then": prefix.
 static int
-s_check_field (const char *field, const json_t *value, sf_error_t *error)
+s_check_then (const json_t *value, int depth, sf_error_t *error)
 {
+    if (depth > SF_CHAIN_MAX)
+        return sf_error_set (error, "BAD_INPUT", "\"then\" nests more than %d follow-ups",
+                             SF_CHAIN_MAX);
+    sf_error_t inner;
+    if (!json_is_object (value))
+        sf_error_set (&inner, "BAD_INPUT", "a follow-up must be a job object");
+    else
+    if (!json_object_get (value, "analyzer"))
+        sf_error_set (&inner, "BAD_INPUT", "job has no \"analyzer\"");
+    else
+    if (json_object_get (value, "key"))
+        sf_error_set (&inner, "BAD_INPUT", "a follow-up may not have a \"key\"");
+    else {
+        const char *field;
+        json_t *item;
+        int rc = 0;
+        json_object_foreach ((json_t *) value, field, item)
+            if (rc == 0)
+                rc = s_check_field (field, item, depth, &inner);
+        if (rc == 0)
+            return 0;
+    }
+    return sf_error_set (error, "BAD_INPUT", "\"then\": %s", inner.message);
+}
+
+//  Check one field of a job's JSON form; depth counts the follow-ups the
+//  job is nested in.
+static int
+s_check_field (const char *field, const json_t *value, int depth, sf_error_t *error)
+{
+    if (streq (field, "then"))
+        return s_check_then (value, depth + 1, error);
     if (streq (field, "analyzer")) {
         if (!json_is_string (value)
         ||  !sf_codec_name_valid (json_string_value (value), json_string_length (value)))
@@ -185,10 +222,12 @@ s_check_field (const char *field, const json_t *value, sf_error_t *error)
     if (streq (field, "params")) {
         if (!json_is_object (value))
             return sf_error_set (error, "BAD_INPUT", "\"params\" must be an object");
-        //  The job map holds params one level down; the wire allows 32
-        if (s_depth (value, SF_MP_MAX_DEPTH - 1) > SF_MP_MAX_DEPTH - 1)
+        //  The job map holds params one level down, a follow-up's one more
+        //  level per "then" it is nested in; the wire allows 32
+        int room = SF_MP_MAX_DEPTH - 1 - depth;
+        if (s_depth (value, room) > room)
             return sf_error_set (error, "BAD_INPUT",
-                                 "\"params\" nests deeper than %d levels", SF_MP_MAX_DEPTH - 1);
+                                 "\"params\" nests deeper than %d levels", room);
         return 0;
     }
     return sf_error_set (error, "BAD_INPUT", "unknown job field \"%.64s\"", field);
@@ -220,7 +259,7 @@ sf_job_from_json (const char *text, sf_error_t *error)
     const char *field;
     json_t *value;
     json_object_foreach (spec, field, value) {
-        if (s_check_field (field, value, error)) {
+        if (s_check_field (field, value, 0, error)) {
             json_decref (spec);
             return NULL;
         }
@@ -237,7 +276,7 @@ sf_job_from_json (const char *text, sf_error_t *error)
 static int
 s_set (sf_job_t *self, const char *field, json_t *value)
 {
-    if (!value || s_check_field (field, value, NULL)) {
+    if (!value || s_check_field (field, value, 0, NULL)) {
         json_decref (value);
         return -1;
     }
@@ -292,6 +331,20 @@ int
 sf_job_set_state_key (sf_job_t *self, const char *state_key)
 {
     return s_set (self, "state_key", json_string (state_key));
+}
+
+//  --------------------------------------------------------------------------
+//  Set the follow-up: a copy of next's JSON form (its candles included).
+
+int
+sf_job_set_then (sf_job_t *self, const sf_job_t *next)
+{
+    if (!next)
+        return -1;
+    char *text = sf_job_json (next);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    return s_set (self, "then", value);
 }
 
 //  --------------------------------------------------------------------------
@@ -374,6 +427,31 @@ sf_job_json (const sf_job_t *self)
 //  Pack the job map. The encoding is kept until the job changes, so a job
 //  submitted many times is converted from JSON once.
 
+//  Pack a job's JSON form (spec) and its C-set candles (or NULL) as the
+//  job map: as the JSON form, except that candles become float64 columns,
+//  in a follow-up ("then") too.
+static void
+s_pack_spec (const json_t *spec, const sf_candles_t *candles, msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, json_object_size (spec) + (candles? 1: 0));
+    if (candles) {
+        sf_mp_pack_str (pk, "candles");
+        sf_candles_pack (candles, pk);
+    }
+    const char *field;
+    json_t *value;
+    json_object_foreach ((json_t *) spec, field, value) {
+        sf_mp_pack_str (pk, field);
+        if (streq (field, "candles"))
+            s_pack_candles (value, pk);
+        else
+        if (streq (field, "then"))
+            s_pack_spec (value, NULL, pk);
+        else
+            sf_json_pack (pk, value);
+    }
+}
+
 void
 sf_job_pack (sf_job_t *self, msgpack_packer *pk)
 {
@@ -381,21 +459,7 @@ sf_job_pack (sf_job_t *self, msgpack_packer *pk)
         msgpack_sbuffer_clear (&self->packed);
         msgpack_packer packer;
         msgpack_packer_init (&packer, &self->packed, msgpack_sbuffer_write);
-        //  As the JSON form, except that candles become float64 columns
-        msgpack_pack_map (&packer, json_object_size (self->spec) + (self->candles? 1: 0));
-        if (self->candles) {
-            sf_mp_pack_str (&packer, "candles");
-            sf_candles_pack (self->candles, &packer);
-        }
-        const char *field;
-        json_t *value;
-        json_object_foreach (self->spec, field, value) {
-            sf_mp_pack_str (&packer, field);
-            if (streq (field, "candles"))
-                s_pack_candles (value, &packer);
-            else
-                sf_json_pack (&packer, value);
-        }
+        s_pack_spec (self->spec, self->candles, &packer);
         self->fresh = true;
     }
     pk->callback (pk->data, self->packed.data, self->packed.size);

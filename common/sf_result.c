@@ -13,6 +13,7 @@
 
 struct _sf_result_t {
     char id [SF_ID_STRLEN + 1];         //  Job id, text form
+    char then [SF_ID_STRLEN + 1];       //  The follow-up's id, text form, or ""
     sf_result_head_t head;              //  Status, attempts, timings
     char analyzer [SF_NAME_MAX + 1];    //  Analyzer name
     char worker [SF_NAME_MAX + 1];      //  Worker name, "" if none
@@ -61,6 +62,9 @@ sf_result_decode (const msgpack_object *head, const char *payload, size_t payloa
     self->head.analyzer = self->analyzer;
     self->head.worker = self->worker;
     sf_uuid_str (self->head.id, self->id);
+    self->then [0] = 0;
+    if (self->head.chained)
+        sf_uuid_str (self->head.then, self->then);
     memcpy (self->payload, payload, payload_size);
     self->payload_size = payload_size;
     self->error_code = self->error_message = NULL;
@@ -103,6 +107,12 @@ const char *
 sf_result_worker (const sf_result_t *self)
 {
     return self->worker;
+}
+
+const char *
+sf_result_then_id (const sf_result_t *self)
+{
+    return self->head.chained? self->then: NULL;
 }
 
 long
@@ -195,6 +205,8 @@ sf_result_json (const sf_result_t *self)
         json_object_set_new (root, "result", s_payload_json (self));
     else
         json_object_set_new (root, "error", s_payload_json (self));
+    if (self->head.chained)
+        json_object_set_new (root, "then", json_string (self->then));
     json_object_set_new (root, "attempts", json_integer (self->head.attempts));
     json_object_set_new (root, "worker", json_string (self->worker));
     json_t *timings = json_object ();

@@ -105,6 +105,13 @@ int sf_job_set_key (sf_job_t *self, const char *key);               //  1-256 ch
 //  after it and returns the new state (docs/PROTOCOL.md 4.5.3).
 int sf_job_set_state_key (sf_job_t *self, const char *state_key);
 
+//  Chain next to this job: when this job ends ok, the broker submits a
+//  copy of next (as it is now) as a new job of the same client, with this
+//  job's result in its params.previous, {"id", "analyzer", "result"}
+//  (docs/PROTOCOL.md 4.5). next may have its own follow-up, at most 8
+//  deep, and no key. Returns 0, or -1 when next breaks those rules.
+int sf_job_set_then (sf_job_t *self, const sf_job_t *next);
+
 //  Set parameter name to a value given as JSON text ("14", "true",
 //  "\"abc\"", "{...}"). Returns -1 if the text is not JSON.
 int sf_job_set_param (sf_job_t *self, const char *name, const char *json_value);
@@ -139,6 +146,11 @@ unsigned sf_result_attempts (const sf_result_t *self);
 //  The result's position in its group (submission order, from 0), or -1
 //  when the job was not submitted in a group.
 long sf_result_index (const sf_result_t *self);
+
+//  The id (text form) of the follow-up this job started (its "then", run
+//  because the job ended ok), or NULL when it started none. The follow-up's
+//  result is pushed to the same client later.
+const char *sf_result_then_id (const sf_result_t *self);
 
 //  Error code and message when the status is not ok; NULL when it is ok.
 const char *sf_result_error_code (const sf_result_t *self);

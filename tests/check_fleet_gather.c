@@ -5,7 +5,9 @@
     arrive as they finish, a group outlives its client and is kept within
     the retention limit, a chord receives the gathered results, `sheaf
     gather` checks its file before sending, concurrent groups of several
-    clients each get their own items, and a group of 100,000 jobs completes
+    clients each get their own items, a small group and a single job get
+    their turn while a big group queued before them is still running, and
+    a group of 100,000 jobs completes
     ========================================================================= */
 
 #include <check.h>
@@ -333,6 +335,27 @@ START_TEST (test_group_outlives_its_client)
     char *job [] = { "sheaf", "--broker", fleet->frontend, "result", job_id, NULL };
     ck_assert_int_eq (fleet_run (fleet, job, out, sizeof out, 10000), 0);
     ck_assert_str_eq (out, "{\"slept_ms\":600}\n");
+}
+END_TEST
+
+START_TEST (test_group_jobs_have_no_then)
+{
+    //  A group gathers its items' results: an item with a follow-up is
+    //  refused, and nothing of the group runs
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [2] = {
+        s_job ("{\"analyzer\":\"echo\"}"),
+        s_job ("{\"analyzer\":\"echo\",\"then\":{\"analyzer\":\"echo\"}}")
+    };
+    sf_error_t error;
+    sf_gather_t *gather = sf_gather (client, jobs, 2, NULL, 5000, &error);
+    ck_assert_ptr_null (gather);
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_str_eq (error.message, "job 1: a job in a group has no \"then\"");
+    ck_assert_int_eq (fleet_counter (client, "submitted"), 0);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    sf_client_destroy (&client);
 }
 END_TEST
 
@@ -693,6 +716,118 @@ START_TEST (test_concurrent_groups)
 }
 END_TEST
 
+//  Count a streamed group's items as they arrive.
+static void
+s_count_item (size_t index, sf_result_t *result, void *arg)
+{
+    (void) index;
+    ((s_share_t *) arg)->items++;
+    sf_result_destroy (&result);
+}
+
+//  Read what has arrived for client without waiting.
+static void
+s_drain (sf_client_t *client)
+{
+    sf_event_t event;
+    do
+        ck_assert (sf_client_recv (client, 0, &event) == 0);
+    while (event.kind != SF_EVENT_NONE);
+}
+
+START_TEST (test_small_group_not_behind_big_one)
+{
+    //  One worker, two slots: a group of 2,000 sleep jobs queued first
+    //  would hold every later job back until all of it was dispatched.
+    //  Sources take turns instead: a small group of another client, and a
+    //  single job of a third, all for the same analyzer (one queue),
+    //  finish while most of the big group waits.
+    enum { BIG = 2000, SMALL = 5 };
+    fleet_signal (fleet, s_worker, SIGTERM);
+    char *extra [] = { "--enable-test-analyzers", NULL };
+    fleet_worker (fleet, "gw2", 1, 2, extra);
+    zclock_sleep (300);                 //  The old worker's DISCONNECT is in
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+
+    sf_client_t *big_client = sf_client_new (fleet->frontend);
+    sf_job_t **jobs = (sf_job_t **) malloc (BIG * sizeof *jobs);
+    for (int i = 0; i < BIG; i++)
+        jobs [i] = s_job ("{\"analyzer\":\"sleep\",\"params\":{\"ms\":2}}");
+    s_share_t big = { 0 };
+    sf_gather_opts_t stream = { SF_GATHER_ALL, 0, 0, true, NULL, NULL };
+    char big_id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert (sf_gather_start (big_client, jobs, BIG, &stream, s_count_item, s_share_done,
+                                &big, big_id, &error) == 0);
+    for (int i = 0; i < BIG; i++)
+        sf_job_destroy (&jobs [i]);
+    free (jobs);
+
+    sf_client_t *small_client = sf_client_new (fleet->frontend);
+    sf_job_t *small_jobs [SMALL];
+    for (int i = 0; i < SMALL; i++)
+        small_jobs [i] = s_job ("{\"analyzer\":\"sleep\",\"params\":{\"ms\":1}}");
+    s_share_t small = { 0 };
+    char small_id [SF_ID_STRLEN + 1];
+    ck_assert (sf_gather_start (small_client, small_jobs, SMALL, NULL, NULL, s_share_done,
+                                &small, small_id, &error) == 0);
+    for (int i = 0; i < SMALL; i++)
+        sf_job_destroy (&small_jobs [i]);
+    sf_client_t *single_client = sf_client_new (fleet->frontend);
+    char single_id [SF_ID_STRLEN + 1];
+    fleet_submit_json (single_client, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":1}}",
+                       single_id);
+
+    //  The small group's answer and the single result, each while the big
+    //  group has finished fewer than half of its items
+    int64_t deadline = zclock_mono () + 30000;
+    size_t big_at_small = 0, big_at_single = 0;
+    bool single_done = false;
+    while ((!small.answer || !single_done) && zclock_mono () < deadline) {
+        sf_event_t event;
+        ck_assert (sf_client_recv (small_client, 5, &event) == 0);
+        if (small.answer && !big_at_small) {
+            s_drain (big_client);
+            big_at_small = big.items + 1;
+        }
+        ck_assert (sf_client_recv (single_client, 5, &event) == 0);
+        if (event.kind == SF_EVENT_RESULT) {
+            ck_assert_int_eq (sf_result_status (event.result), SF_STATUS_OK);
+            sf_result_destroy (&event.result);
+            s_drain (big_client);
+            big_at_single = big.items + 1;
+            single_done = true;
+        }
+        s_drain (big_client);
+    }
+    ck_assert_msg (small.answer, "the small group never answered");
+    ck_assert_msg (single_done, "the single job never finished");
+    ck_assert_str_eq (sf_gather_state (small.answer), "ok");
+    ck_assert_int_eq (sf_gather_count (small.answer, SF_STATUS_OK), SMALL);
+    fprintf (stderr, "check_fleet_gather: big group items done when the small group "
+             "answered: %zu, when the single job did: %zu (of %d)\n", big_at_small - 1,
+             big_at_single - 1, BIG);
+    ck_assert_int_lt (big_at_small - 1, BIG / 2);
+    ck_assert_int_lt (big_at_single - 1, BIG / 2);
+    ck_assert_ptr_null (big.answer);
+
+    //  And the big group still completes, every item ok
+    deadline = zclock_mono () + 60000;
+    while (!big.answer && zclock_mono () < deadline) {
+        sf_event_t event;
+        ck_assert (sf_client_recv (big_client, 100, &event) == 0);
+    }
+    ck_assert_msg (big.answer, "the big group never answered");
+    ck_assert_int_eq (sf_gather_count (big.answer, SF_STATUS_OK), BIG);
+    ck_assert_int_eq (big.items, BIG);
+    sf_gather_destroy (&big.answer);
+    sf_gather_destroy (&small.answer);
+    sf_client_destroy (&single_client);
+    sf_client_destroy (&small_client);
+    sf_client_destroy (&big_client);
+}
+END_TEST
+
 START_TEST (test_hundred_thousand_jobs)
 {
     enum { JOBS = 100000 };
@@ -801,6 +936,7 @@ main (void)
     tcase_add_test (tcase, test_stream_order_and_summary);
     tcase_add_test (tcase, test_group_outlives_its_client);
     tcase_add_test (tcase, test_chord_gets_the_results);
+    tcase_add_test (tcase, test_group_jobs_have_no_then);
     tcase_add_test (tcase, test_periodic_report_chord);
     tcase_add_test (tcase, test_cli_gather);
     tcase_add_test (tcase, test_cli_bad_lines_submit_nothing);
@@ -816,6 +952,7 @@ main (void)
     tcase_add_checked_fixture (scale, s_setup, fleet_teardown);
     tcase_set_timeout (scale, 300);
     tcase_add_test (scale, test_concurrent_groups);
+    tcase_add_test (scale, test_small_group_not_behind_big_one);
     tcase_add_test (scale, test_hundred_thousand_jobs);
     suite_add_tcase (suite, scale);
     return suite_run (suite);

@@ -3,8 +3,9 @@
     acknowledged job ends in one final status, results, cancels, dead
     letters, idempotency keys and analyzer states survive a SIGKILL, groups
     do too (running ones complete, answered ones keep their answer, keys
-    still deduplicate, a chord still runs, a compaction keeps them), and a
-    damaged journal keeps what came before the damage
+    still deduplicate, a chord still runs, a compaction keeps them), a chain
+    goes on after one, and a damaged journal keeps what came before the
+    damage
     ========================================================================= */
 
 #include <check.h>
@@ -151,6 +152,58 @@ START_TEST (test_cancel_dead_key_survive)
     char state [16];
     ck_assert_ptr_null (sf_client_fetch (client, waiting, false, 0, state, &error));
     ck_assert_str_eq (state, "queued");
+    sf_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_chain_survives_a_crash)
+{
+    //  echo, then a slow sleep, then echo: the broker is killed as soon as
+    //  the first job's result is in, so the follow-up (accepted in the
+    //  same commit as that result) is queued or running. After the restart
+    //  the chain runs to its end, each job on its predecessor's result.
+    s_journal_broker (NULL);
+    fleet_worker (fleet, "w", 1, 4, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    char first [SF_ID_STRLEN + 1];
+    fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"n\":1},"
+                               "\"then\":{\"analyzer\":\"sleep\",\"params\":{\"ms\":1500},"
+                               "\"then\":{\"analyzer\":\"echo\",\"params\":{\"n\":3}}}}",
+                       first);
+    sf_error_t error;
+    sf_result_t *result = sf_client_wait (client, 5000, &error);
+    ck_assert_msg (result, "%s", error.message);
+    ck_assert_str_eq (sf_result_id (result), first);
+    ck_assert_ptr_nonnull (sf_result_then_id (result));
+    char second [SF_ID_STRLEN + 1];
+    snprintf (second, sizeof second, "%s", sf_result_then_id (result));
+    sf_result_destroy (&result);
+    s_crash_and_restart ();
+
+    //  The follow-up survived and ends ok, naming the last job
+    result = sf_client_fetch (client, second, true, 20000, NULL, &error);
+    ck_assert_msg (result, "follow-up %s: %s", second, error.message);
+    ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
+    ck_assert_str_eq (sf_result_analyzer (result), "sleep");
+    ck_assert_ptr_nonnull (sf_result_then_id (result));
+    char third [SF_ID_STRLEN + 1];
+    snprintf (third, sizeof third, "%s", sf_result_then_id (result));
+    sf_result_destroy (&result);
+    result = sf_client_fetch (client, third, true, 10000, NULL, &error);
+    ck_assert_msg (result, "last job %s: %s", third, error.message);
+    ck_assert_int_eq (sf_result_status (result), SF_STATUS_OK);
+    char *text = sf_result_value_json (result);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    json_t *previous = json_object_get (value, "previous");
+    ck_assert_int_eq (json_integer_value (json_object_get (value, "n")), 3);
+    ck_assert_str_eq (json_string_value (json_object_get (previous, "id")), second);
+    ck_assert_int_eq (json_integer_value (json_object_get (json_object_get (previous, "result"),
+                                                           "slept_ms")), 1500);
+    json_decref (value);
+    sf_result_destroy (&result);
+    ck_assert_int_eq (s_final (client, first, 2000), SF_STATUS_OK);
     sf_client_destroy (&client);
 }
 END_TEST
@@ -663,6 +716,7 @@ main (void)
     tcase_add_test (tcase, test_broker_killed_mid_run);
     tcase_add_test (tcase, test_cancel_dead_key_survive);
     tcase_add_test (tcase, test_state_key_survives);
+    tcase_add_test (tcase, test_chain_survives_a_crash);
     tcase_add_test (tcase, test_damaged_tail_keeps_the_rest);
     tcase_add_test (tcase, test_running_group_completes_after_restart);
     tcase_add_test (tcase, test_answered_group_kept_after_restart);

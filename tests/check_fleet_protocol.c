@@ -162,6 +162,20 @@ START_TEST (test_frontend_rejects_bad_messages)
             body.buffer.data, body.buffer.size, NULL);
     s_expect_error (raw, "BAD_INPUT", "job 1: \"priority\" must be an integer 0-9");
 
+    //  A follow-up is checked like a job; the error names its path
+    const char chained [] = "\x82\xa8" "analyzer" "\xa4" "echo" "\xa4" "then"
+                            "\x82\xa8" "analyzer" "\xa4" "echo" "\xa8" "priority" "\x0c";
+    s_body (&body, 11, 1, chained, sizeof chained - 1);
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
+            body.buffer.data, body.buffer.size, NULL);
+    s_expect_error (raw, "BAD_INPUT", "job 0: \"then\": \"priority\" must be an integer 0-9");
+    const char keyed [] = "\x82\xa8" "analyzer" "\xa4" "echo" "\xa4" "then"
+                          "\x82\xa8" "analyzer" "\xa4" "echo" "\xa3" "key" "\xa1" "k";
+    s_body (&body, 12, 1, keyed, sizeof keyed - 1);
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
+            body.buffer.data, body.buffer.size, NULL);
+    s_expect_error (raw, "BAD_INPUT", "job 0: \"then\": a follow-up may not have a \"key\"");
+
     //  Truncated at every length: always an error, never silence or a crash
     s_body (&body, 10, 1, job, sizeof job - 1);
     for (size_t cut = 0; cut < body.buffer.size; cut++) {

@@ -717,6 +717,7 @@ static const char *s_good_jobs [] = {
     "{\"analyzer\":\"x\",\"params\":{}}",
     "{\"analyzer\":\"x\",\"params\":{\"nested\":{\"a\":[1,2.5,null,true,\"s\"]}}}",
     "{\"symbol\":\"field order does not matter\",\"analyzer\":\"x\"}",
+    "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"priority\":9,\"params\":{\"a\":1}}}",
 };
 #define S_GOOD_JOBS (sizeof s_good_jobs / sizeof s_good_jobs [0])
 
@@ -774,6 +775,18 @@ static const s_bad_job_t s_bad_jobs [] = {
       "\"timeout_ms\" must be an integer 1-4294967295" },
     { "{\"analyzer\":\"x\",\"retries\":101}", "\"retries\" must be an integer 0-100" },
     { "{\"analyzer\":\"x\",\"retries\":true}", "\"retries\" must be an integer 0-100" },
+    //  A follow-up is checked like a job, and the error says where
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"priority\":10}}",
+      "\"then\": \"priority\" must be an integer 0-9" },
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"then\":{\"analyzer\":\"Z\"}}}",
+      "\"then\": \"then\": \"analyzer\" must be a name" },
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"colour\":1}}",
+      "\"then\": unknown job field \"colour\"" },
+    { "{\"analyzer\":\"x\",\"then\":[1]}", "\"then\": a follow-up must be a job map" },
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"key\":\"k\"}}",
+      "\"then\": a follow-up may not have a \"key\"" },
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"state\":\"s\"}}",
+      "\"then\": \"state\" is set by the broker" },
 };
 #define S_BAD_JOBS (sizeof s_bad_jobs / sizeof s_bad_jobs [0])
 
@@ -789,6 +802,99 @@ START_TEST (test_job_bad)
     ck_assert_msg (strstr (error.message, bad->message) != NULL,
                    "%s: message \"%s\" lacks \"%s\"", bad->json, error.message, bad->message);
     s_value_destroy (&job);
+}
+END_TEST
+
+//  A job with depth follow-ups nested ("then" in "then" ...), as JSON.
+static char *
+s_chain_json (int depth)
+{
+    char *text = strdup ("{\"analyzer\":\"last\"}");
+    for (int i = 0; i < depth; i++) {
+        char *outer;
+        ck_assert_int_ge (asprintf (&outer, "{\"analyzer\":\"a%d\",\"then\":%s}", i, text), 0);
+        free (text);
+        text = outer;
+    }
+    return text;
+}
+
+START_TEST (test_job_chain_depth)
+{
+    //  Eight follow-ups are the most; a ninth is refused with its path
+    char *text = s_chain_json (SF_CHAIN_MAX);
+    s_value_t *job = s_value_json (text);
+    sf_jobspec_t spec;
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), 0);
+    ck_assert_ptr_eq (spec.then, sf_mp_get (&job->object, "then"));
+    s_value_destroy (&job);
+    free (text);
+    text = s_chain_json (SF_CHAIN_MAX + 1);
+    job = s_value_json (text);
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), -1);
+    ck_assert_msg (strstr (error.message, "\"then\" nests more than 8 follow-ups"), "%s",
+                   error.message);
+    ck_assert_msg (strncmp (error.message, "\"then\": \"then\": ", 16) == 0, "%s",
+                   error.message);
+    s_value_destroy (&job);
+    free (text);
+    job = s_value_json ("{\"analyzer\":\"x\"}");
+    ck_assert_int_eq (sf_codec_job_check (&job->object, &spec, &error), 0);
+    ck_assert_ptr_null (spec.then);
+    s_value_destroy (&job);
+}
+END_TEST
+
+START_TEST (test_follow_up_map)
+{
+    //  The follow-up keeps its fields and params; "previous" is the first
+    //  job's id, analyzer and result, replacing one the follow-up had
+    s_value_t *then = s_value_json ("{\"analyzer\":\"echo\",\"params\":{\"a\":1,"
+                                    "\"previous\":\"mine\",\"b\":[2]},\"priority\":7}");
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    uint8_t id [SF_UUID_SIZE];
+    memset (id, 0xab, sizeof id);
+    const char payload [] = "\x81\xa1x\x2a";                //  {"x": 42}
+    sf_codec_pack_follow_up (&pk, &then->object, id, "sma", payload, sizeof payload - 1);
+    s_value_t *next = s_value_decode (&buffer);
+    sf_jobspec_t spec;
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_job_check (&next->object, &spec, &error), 0);
+    ck_assert_int_eq (spec.priority, 7);
+    ck_assert_int_eq (next->object.via.map.size, 3);
+    const msgpack_object *params = sf_mp_get (&next->object, "params");
+    ck_assert_int_eq (params->via.map.size, 3);
+    ck_assert_int_eq (sf_mp_get (params, "a")->via.u64, 1);
+    ck_assert_int_eq (sf_mp_get (params, "b")->via.array.size, 1);
+    const msgpack_object *previous = sf_mp_get (params, "previous");
+    ck_assert_int_eq (previous->type, MSGPACK_OBJECT_MAP);
+    char text [SF_UUID_STRLEN + 1];
+    sf_uuid_str (id, text);
+    const msgpack_object *got = sf_mp_get (previous, "id");
+    ck_assert_int_eq (got->type, MSGPACK_OBJECT_STR);
+    ck_assert_int_eq (got->via.str.size, SF_UUID_STRLEN);
+    ck_assert_mem_eq (got->via.str.ptr, text, SF_UUID_STRLEN);
+    ck_assert_int_eq (sf_mp_get (previous, "analyzer")->via.str.size, 3);
+    ck_assert_int_eq (sf_mp_get (sf_mp_get (previous, "result"), "x")->via.u64, 42);
+    s_value_destroy (&next);
+    s_value_destroy (&then);
+
+    //  Without params, the follow-up gets params with "previous" alone
+    then = s_value_json ("{\"analyzer\":\"echo\"}");
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_codec_pack_follow_up (&pk, &then->object, id, "sma", "\xc0", 1);
+    next = s_value_decode (&buffer);
+    params = sf_mp_get (&next->object, "params");
+    ck_assert_int_eq (params->via.map.size, 1);
+    ck_assert_int_eq (sf_mp_get (sf_mp_get (params, "previous"), "result")->type,
+                      MSGPACK_OBJECT_NIL);
+    s_value_destroy (&next);
+    s_value_destroy (&then);
+    msgpack_sbuffer_destroy (&buffer);
 }
 END_TEST
 
@@ -1301,6 +1407,37 @@ START_TEST (test_result_head_index)
 }
 END_TEST
 
+START_TEST (test_result_head_then)
+{
+    //  A job that started a follow-up names it; others have no "then"
+    sf_result_head_t in = { .status = SF_STATUS_OK, .analyzer = "echo", .worker = "w",
+                            .attempts = 1, .chained = true };
+    memcpy (in.id, s_id, SF_UUID_SIZE);
+    memset (in.then, 0x5a, SF_UUID_SIZE);
+    sf_codec_pack_result_head (&s_pk, &in);
+    s_value_t *head = s_value_decode (&s_buffer);
+    sf_result_head_t out;
+    char analyzer [SF_NAME_MAX + 1], worker [SF_NAME_MAX + 1];
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_read_result_head (&head->object, &out, analyzer, worker,
+                                                 &error), 0);
+    ck_assert (out.chained);
+    ck_assert_mem_eq (out.then, in.then, SF_UUID_SIZE);
+    s_value_destroy (&head);
+    head = s_result ("{\"status\": \"ok\", \"analyzer\": \"echo\", \"attempts\": 1}");
+    ck_assert_int_eq (sf_codec_read_result_head (&head->object, &out, analyzer, worker,
+                                                 &error), 0);
+    ck_assert (!out.chained);
+    s_value_destroy (&head);
+    head = s_result ("{\"status\": \"ok\", \"analyzer\": \"echo\", \"attempts\": 1,"
+                     " \"then\": \"short\"}");
+    ck_assert_int_eq (sf_codec_read_result_head (&head->object, &out, analyzer, worker,
+                                                 &error), -1);
+    ck_assert_str_eq (error.code, "PROTOCOL");
+    s_value_destroy (&head);
+}
+END_TEST
+
 START_TEST (test_group_opts)
 {
     sf_group_opts_t opts;
@@ -1593,6 +1730,8 @@ s_suite (void)
     tcase_add_loop_test (tc, test_job_good, 0, (int) S_GOOD_JOBS);
     tcase_add_loop_test (tc, test_job_bad, 0, (int) S_BAD_JOBS);
     tcase_add_test (tc, test_job_key_limit);
+    tcase_add_test (tc, test_job_chain_depth);
+    tcase_add_test (tc, test_follow_up_map);
     tcase_add_test (tc, test_job_key_nul);
     tcase_add_test (tc, test_job_duplicate_field);
     tcase_add_test (tc, test_job_nonstring_key);
@@ -1611,6 +1750,7 @@ s_suite (void)
     tcase_add_test (tc, test_result_head);
     tcase_add_test (tc, test_result_head_edges);
     tcase_add_test (tc, test_result_head_index);
+    tcase_add_test (tc, test_result_head_then);
     tcase_add_test (tc, test_group_opts);
     tcase_add_test (tc, test_group_head);
     tcase_add_test (tc, test_error_payload);

@@ -166,6 +166,69 @@ START_TEST (test_json_round_trip)
 }
 END_TEST
 
+START_TEST (test_set_then)
+{
+    //  A copy of the follow-up as it is when set, candles included; the
+    //  wire form passes the broker's check, nested candles as columns
+    sf_job_t *job = sf_job_new ("echo");
+    sf_job_t *next = sf_job_new ("sma");
+    sf_job_set_param (next, "period", "2");
+    double ts [] = { 1, 2 }, v [] = { 1.5, 2.5 };
+    ck_assert_int_eq (sf_job_set_candles (next, ts, v, v, v, v, v, 2), 0);
+    ck_assert_int_eq (sf_job_set_then (job, next), 0);
+    sf_job_set_param (next, "period", "3");             //  Not seen by job
+    char *text = sf_job_json (job);
+    json_t *value = json_loads (text, 0, NULL);
+    free (text);
+    json_t *then = json_object_get (value, "then");
+    ck_assert_str_eq (json_string_value (json_object_get (then, "analyzer")), "sma");
+    ck_assert_int_eq (json_integer_value (json_object_get (json_object_get (then, "params"),
+                                                           "period")), 2);
+    ck_assert_int_eq (json_array_size (json_object_get (json_object_get (then, "candles"),
+                                                        "ts")), 2);
+    json_decref (value);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    sf_job_pack (job, &pk);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    msgpack_object object;
+    size_t offset = 0;
+    const char *why = "";
+    ck_assert_int_eq (sf_mp_next (&unpacked, buffer.data, buffer.size, &offset, &object,
+                                  NULL, NULL, &why), 0);
+    sf_jobspec_t spec;
+    sf_error_t error;
+    ck_assert_int_eq (sf_codec_job_check (&object, &spec, &error), 0);
+    ck_assert_ptr_nonnull (spec.then);
+    const msgpack_object *candles = sf_mp_get (spec.then, "candles");
+    ck_assert_ptr_nonnull (candles);
+    ck_assert_int_eq (sf_mp_get (candles, "ts")->type, MSGPACK_OBJECT_BIN);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&buffer);
+
+    //  A follow-up with a key, or a chain deeper than eight, is refused
+    sf_job_t *keyed = sf_job_new ("echo");
+    sf_job_set_key (keyed, "k");
+    ck_assert_int_eq (sf_job_set_then (job, keyed), -1);
+    sf_job_t *chain = sf_job_new ("echo");
+    for (int depth = 1; depth <= 8; depth++) {
+        sf_job_t *outer = sf_job_new ("echo");
+        ck_assert_int_eq (sf_job_set_then (outer, chain), 0);
+        sf_job_destroy (&chain);
+        chain = outer;
+    }
+    ck_assert_int_eq (sf_job_set_then (job, chain), -1);     //  Nine deep
+    ck_assert_int_eq (sf_job_set_then (job, NULL), -1);
+    sf_job_destroy (&chain);
+    sf_job_destroy (&keyed);
+    sf_job_destroy (&next);
+    sf_job_destroy (&job);
+}
+END_TEST
+
 //  Defaults are the broker's, not written into the job.
 START_TEST (test_from_json_minimal)
 {
@@ -235,6 +298,14 @@ static const s_bad_t s_bad_jobs [] = {
       "\"timeout_ms\" must be an integer 1-4294967295" },
     { "{\"analyzer\":\"x\",\"retries\":101}", "\"retries\" must be an integer 0-100" },
     { "{\"analyzer\":\"x\",\"retries\":-1}", "\"retries\" must be an integer 0-100" },
+    //  Follow-ups: checked like jobs, the error behind its path
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"priority\":10}}",
+      "\"then\": \"priority\" must be an integer 0-9" },
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"then\":{\"symbol\":\"A\"}}}",
+      "\"then\": \"then\": job has no \"analyzer\"" },
+    { "{\"analyzer\":\"x\",\"then\":\"echo\"}", "\"then\": a follow-up must be a job object" },
+    { "{\"analyzer\":\"x\",\"then\":{\"analyzer\":\"y\",\"key\":\"k\"}}",
+      "\"then\": a follow-up may not have a \"key\"" },
 };
 #define S_BAD_JOBS (sizeof s_bad_jobs / sizeof s_bad_jobs [0])
 
@@ -549,6 +620,7 @@ s_suite (void)
     tcase_set_timeout (tc, 10);
     tcase_add_test (tc, test_setters_ranges);
     tcase_add_test (tc, test_set_param);
+    tcase_add_test (tc, test_set_then);
     tcase_add_test (tc, test_set_param_bad_name);
     tcase_add_test (tc, test_set_candles);
     tcase_add_test (tc, test_params_depth);

@@ -431,6 +431,10 @@ sf_actx_check_params (sf_actx_t *ctx)
         return 0;
     for (uint32_t i = 0; i < ctx->params->via.map.size; i++) {
         const msgpack_object *key = &ctx->params->via.map.ptr [i].key;
+        //  A follow-up's previous result (docs/PROTOCOL.md 4.5): any analyzer
+        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 8
+        &&  memcmp (key->via.str.ptr, "previous", 8) == 0)
+            continue;
         const sf_param_t *param = key->type == MSGPACK_OBJECT_STR
                                 ? s_declared (ctx, key->via.str.ptr, key->via.str.size): NULL;
         if (!param) {

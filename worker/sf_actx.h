@@ -45,7 +45,9 @@ void sf_actx_reset (sf_actx_t *self, const sf_analyzer_t *analyzer, const msgpac
                     uint32_t attempt);
 
 //  Check the job's params against the analyzer's declarations: every
-//  param declared, each of its kind and in its range. Returns 0, or -1
+//  param declared, each of its kind and in its range. "previous", which
+//  the broker adds to a chained follow-up (the result it follows), is
+//  accepted by every analyzer and left to those that read it. Returns 0, or -1
 //  after failing the job with BAD_INPUT naming the param and what it must
 //  be (context: param, and min/max where they apply).
 int sf_actx_check_params (sf_actx_t *self);
