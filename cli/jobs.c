@@ -70,7 +70,7 @@ sf_cli_dead (sf_cli_t *cli, int argc, char *argv [])
     sf_client_destroy (&client);
     if (!text)
         return sf_cli_fail ("dead", &error);
-    json_t *reply = json_loads (text, 0, NULL);
+    json_t *reply = json_loads (text, JSON_DECODE_ANY, NULL);
     if (cli->json || !reply)
         printf ("%s\n", text);
     else

@@ -272,6 +272,41 @@ START_TEST (test_busy_beyond_limits)
 }
 END_TEST
 
+START_TEST (test_cli_cancel_and_dead)
+{
+    fleet_worker (fleet, "w", 1, 2, (char *[]) { "--enable-test-analyzers", NULL });
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    char waiting [SF_ID_STRLEN + 1], dead [SF_ID_STRLEN + 1];
+    fleet_submit_json (client, "{\"analyzer\":\"nobody-serves-this\"}", waiting);
+    static char out [8192];
+    char *cancel [] = { "sheaf", "--broker", fleet->frontend, "cancel", waiting, NULL };
+    ck_assert_int_eq (fleet_run (fleet, cancel, out, sizeof out, 5000), 0);
+    ck_assert_msg (strstr (out, "cancelled"), "%s", out);
+    ck_assert_int_eq (fleet_run (fleet, cancel, out, sizeof out, 5000), 0);
+    ck_assert_msg (strstr (out, "had finished already"), "%s", out);
+    char *unknown [] = { "sheaf", "--broker", fleet->frontend, "cancel",
+                         "01890000-0000-7000-8000-000000000000", NULL };
+    ck_assert_int_eq (fleet_run (fleet, unknown, out, sizeof out, 5000), 5);
+
+    fleet_submit_json (client, "{\"analyzer\":\"fail\",\"params\":{\"code\":\"TRANSIENT\"},"
+                               "\"retries\":1,\"backoff_ms\":10}", dead);
+    sf_error_t error;
+    sf_result_t *result = sf_client_fetch (client, dead, true, 5000, NULL, &error);
+    ck_assert_msg (result, "%s", error.message);
+    sf_result_destroy (&result);
+    char *list [] = { "sheaf", "--broker", fleet->frontend, "dead", "list", NULL };
+    ck_assert_int_eq (fleet_run (fleet, list, out, sizeof out, 5000), 0);
+    ck_assert_msg (strstr (out, dead) && strstr (out, "TRANSIENT"), "%s", out);
+    char *purge [] = { "sheaf", "--broker", fleet->frontend, "dead", "purge", NULL };
+    ck_assert_int_eq (fleet_run (fleet, purge, out, sizeof out, 5000), 0);
+    ck_assert_msg (strstr (out, "purged 1 dead letter"), "%s", out);
+    char *bad [] = { "sheaf", "--broker", fleet->frontend, "dead", "show", NULL };
+    ck_assert_int_eq (fleet_run (fleet, bad, out, sizeof out, 5000), 2);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -286,6 +321,7 @@ main (void)
     tcase_add_test (tcase, test_cancel_queued_running_finished);
     tcase_add_test (tcase, test_poison_job_goes_dead_fleet_goes_on);
     tcase_add_test (tcase, test_busy_beyond_limits);
+    tcase_add_test (tcase, test_cli_cancel_and_dead);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }
