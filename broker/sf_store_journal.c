@@ -123,6 +123,14 @@ s_wall_ms (int64_t mono_us)
 //  ==========================================================================
 //  Records
 
+//  Append the record built in self->buffer.
+static int
+s_append_buffer (s_store_t *self, uint8_t type, sf_error_t *error)
+{
+    return sf_journal_append (self->journal, type, self->buffer.data, self->buffer.size,
+                              error)? 0: -1;
+}
+
 //  A record whose payload is an id, or an id then more bytes.
 static int
 s_append_id (s_store_t *self, uint8_t type, const uint8_t id [SF_UUID_SIZE],
@@ -132,8 +140,7 @@ s_append_id (s_store_t *self, uint8_t type, const uint8_t id [SF_UUID_SIZE],
     msgpack_sbuffer_write (&self->buffer, (const char *) id, SF_UUID_SIZE);
     if (more_size)
         msgpack_sbuffer_write (&self->buffer, more, more_size);
-    return sf_journal_append (self->journal, type, self->buffer.data, self->buffer.size,
-                              error)? 0: -1;
+    return s_append_buffer (self, type, error);
 }
 
 //  The FINISH map of a finished entry, into self->buffer.
@@ -694,8 +701,7 @@ s_finished (void *state, sf_entry_t *entry, sf_error_t *error)
 {
     s_store_t *self = (s_store_t *) state;
     s_pack_finish (self, entry);
-    return sf_journal_append (self->journal, S_FINISH, self->buffer.data, self->buffer.size,
-                              error)? 0: -1;
+    return s_append_buffer (self, S_FINISH, error);
 }
 
 static int
@@ -715,8 +721,7 @@ s_state_saved (void *state, const char *key, const void *blob, size_t size, sf_e
 {
     s_store_t *self = (s_store_t *) state;
     s_pack_state (self, key, blob, size);
-    return sf_journal_append (self->journal, S_STATE, self->buffer.data, self->buffer.size,
-                              error)? 0: -1;
+    return s_append_buffer (self, S_STATE, error);
 }
 
 static int
@@ -724,8 +729,7 @@ s_group_accepted (void *state, sf_group_t *group, sf_error_t *error)
 {
     s_store_t *self = (s_store_t *) state;
     s_pack_group (self, group);
-    return sf_journal_append (self->journal, S_GROUP, self->buffer.data, self->buffer.size,
-                              error)? 0: -1;
+    return s_append_buffer (self, S_GROUP, error);
 }
 
 static int
@@ -733,8 +737,7 @@ s_group_launched (void *state, sf_group_t *group, sf_error_t *error)
 {
     s_store_t *self = (s_store_t *) state;
     s_pack_group_then (self, group);
-    return sf_journal_append (self->journal, S_GROUP_THEN, self->buffer.data, self->buffer.size,
-                              error)? 0: -1;
+    return s_append_buffer (self, S_GROUP_THEN, error);
 }
 
 static int
@@ -742,8 +745,7 @@ s_group_answered (void *state, sf_group_t *group, sf_error_t *error)
 {
     s_store_t *self = (s_store_t *) state;
     s_pack_group_end (self, group);
-    return sf_journal_append (self->journal, S_GROUP_END, self->buffer.data, self->buffer.size,
-                              error)? 0: -1;
+    return s_append_buffer (self, S_GROUP_END, error);
 }
 
 static int
