@@ -16,14 +16,8 @@ sf_cli_result (sf_cli_t *cli, int argc, char *argv [])
         if (streq (argv [i], "--wait"))
             wait = true;
         else
-        if (streq (argv [i], "--json"))
-            cli->json = true;
-        else
-        if (streq (argv [i], "--timeout") && i + 1 < argc)
-            cli->timeout_ms = (int) sf_cli_number ("timeout", argv [++i], 0, 86400000);
-        else
-        if (streq (argv [i], "--broker") && i + 1 < argc)
-            cli->broker = argv [++i];
+        if (sf_cli_global_option (cli, argc, argv, &i))
+            ;
         else
         if (argv [i][0] != '-' && !id)
             id = argv [i];

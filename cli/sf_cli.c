@@ -12,21 +12,30 @@ sf_cli_number (const char *name, const char *text, long long min, long long max)
     return sf_option_number ("sheaf", name, text, min, max, SF_EXIT_USAGE);
 }
 
+bool
+sf_cli_global_option (sf_cli_t *cli, int argc, char *argv [], int *i)
+{
+    if (streq (argv [*i], "--json"))
+        cli->json = true;
+    else
+    if (streq (argv [*i], "--broker") && *i + 1 < argc)
+        cli->broker = argv [++*i];
+    else
+    if (streq (argv [*i], "--timeout") && *i + 1 < argc)
+        cli->timeout_ms = (int) sf_cli_number ("timeout", argv [++*i], 0, 86400000);
+    else
+        return false;
+    return true;
+}
+
 int
 sf_cli_options (sf_cli_t *cli, const char *command, int argc, char *argv [],
                 char **positional, int max)
 {
     int count = 0;
     for (int i = 0; i < argc; i++) {
-        if (streq (argv [i], "--json"))
-            cli->json = true;
-        else
-        if (streq (argv [i], "--broker") && i + 1 < argc)
-            cli->broker = argv [++i];
-        else
-        if (streq (argv [i], "--timeout") && i + 1 < argc)
-            cli->timeout_ms = (int) sf_cli_number ("timeout", argv [++i], 0, 86400000);
-        else
+        if (sf_cli_global_option (cli, argc, argv, &i))
+            continue;
         if (argv [i][0] != '-' && count < max)
             positional [count++] = argv [i];
         else {

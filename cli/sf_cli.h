@@ -37,6 +37,10 @@ int sf_cli_schedule (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_cancel (sf_cli_t *cli, int argc, char *argv []);
 int sf_cli_dead (sf_cli_t *cli, int argc, char *argv []);
 
+//  If argv [*i] is a global option (--json, --broker EP, --timeout MS),
+//  take it (and its value, moving *i past it) and return true.
+bool sf_cli_global_option (sf_cli_t *cli, int argc, char *argv [], int *i);
+
 //  Take the global options a command may also carry after its name, and
 //  up to max positional arguments into positional. Returns their number,
 //  or -1 after reporting an unexpected argument.

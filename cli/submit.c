@@ -39,14 +39,13 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
     bool wait = false;
     int rc = SF_EXIT_OK;
     for (int i = 1; i < argc && rc == SF_EXIT_OK; i++) {
+        if (sf_cli_global_option (cli, argc, argv, &i))
+            continue;
         const char *option = argv [i];
         const char *value = i + 1 < argc? argv [i + 1]: NULL;
         int set = 0;
         if (streq (option, "--wait"))
             wait = true;
-        else
-        if (streq (option, "--json"))
-            cli->json = true;
         else
         if (!value) {
             fprintf (stderr, "sheaf: submit: unknown option or missing value \"%s\"\n", option);
@@ -89,12 +88,6 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
                 }
                 sf_job_destroy (&next);
             }
-            else
-            if (streq (option, "--timeout"))
-                cli->timeout_ms = (int) sf_cli_number ("timeout", value, 0, 86400000);
-            else
-            if (streq (option, "--broker"))
-                cli->broker = value;
             else
             if (streq (option, "--param")) {
                 const char *equals = strchr (value, '=');
