@@ -100,7 +100,8 @@ main (int argc, char *argv [])
         const sf_analyzer_t *analyzer = sf_analyzers_at (a);
         if (analyzer->test_only || strcmp (analyzer->name, "echo") == 0
         ||  strcmp (analyzer->name, "sleep") == 0 || strcmp (analyzer->name, "fail") == 0
-        ||  strcmp (analyzer->name, "correlation") == 0)
+        ||  strcmp (analyzer->name, "correlation") == 0
+        ||  strcmp (analyzer->name, "summary") == 0)
             continue;           //  Not one series of candles in, a result out
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;

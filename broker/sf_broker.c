@@ -544,8 +544,7 @@ s_error_map (sf_broker_t *self, sf_entry_t *entry, const char *code, const char 
 //  Add one failed attempt to the job's history, kept for dead letters:
 //  {attempt, worker, code, message, at_ms (wall clock)}.
 static void
-s_history_add (sf_broker_t *self, sf_entry_t *entry, const char *worker, const char *code,
-               const char *message)
+s_history_add (sf_entry_t *entry, const char *worker, const char *code, const char *message)
 {
     msgpack_sbuffer buffer = { entry->history_size, entry->history, entry->history_size };
     msgpack_packer pk;
@@ -559,7 +558,6 @@ s_history_add (sf_broker_t *self, sf_entry_t *entry, const char *worker, const c
     entry->history = buffer.data;
     entry->history_size = (uint32_t) buffer.size;
     entry->history_count++;
-    (void) self;
 }
 
 //  The delay before retry number n (1, 2, …): the job's backoff doubled
@@ -586,7 +584,7 @@ s_attempt_failed (sf_broker_t *self, sf_entry_t *entry, const char *worker, cons
                   const char *message, sf_status_t final_status, uint64_t run_us,
                   const char *payload, size_t payload_size)
 {
-    s_history_add (self, entry, worker, code, message);
+    s_history_add (entry, worker, code, message);
     if (entry->failures < entry->retries) {
         entry->failures++;
         entry->state = SF_JOB_DELAYED;
@@ -630,12 +628,8 @@ s_timed_out (sf_broker_t *self, sf_entry_t *entry)
     char message [128];
     snprintf (message, sizeof message, "no result within %u ms", entry->timeout_ms);
     s_error_map (self, entry, "TIMEOUT", "%s", message);
-    //  s_attempt_failed may overwrite scratch; the final map is copied first
-    size_t size = self->scratch.size;
-    char payload [size];
-    memcpy (payload, self->scratch.data, size);
     s_attempt_failed (self, entry, worker, "TIMEOUT", message, SF_STATUS_TIMEOUT, 0,
-                      payload, size);
+                      self->scratch.data, self->scratch.size);
 }
 
 //  A job was at a worker that died (not one that left in order): it runs
@@ -646,7 +640,7 @@ static bool
 s_poisoned (sf_broker_t *self, sf_entry_t *entry, const char *why)
 {
     entry->losses++;
-    s_history_add (self, entry, entry->worker? entry->worker->name: NULL, "WORKER_LOST", why);
+    s_history_add (entry, entry->worker? entry->worker->name: NULL, "WORKER_LOST", why);
     if (entry->losses < self->config.max_losses)
         return false;
     sf_entry_list_remove (&entry->worker->inflight, entry);
