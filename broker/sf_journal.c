@@ -746,9 +746,10 @@ s_report (sf_journal_t *self, const uint8_t *map, const sf_journal_damage_t *dam
     uint64_t end = damage->at + damage->size;
     if (damage->torn)
         sf_log_warning ("journal: %s: dropped an unfinished write at the end, bytes [%" PRIu64
-                        ", %" PRIu64 ") (%" PRIu64 " bytes at offset %" PRIu64 ": %s): a record"
-                        " the broker was writing when it stopped, never acknowledged unless"
-                        " it ran with fsync=off%s%s", self->path, damage->at, end,
+                        ", %" PRIu64 ") (%" PRIu64 " bytes at offset %" PRIu64 ": %s): the"
+                        " record being written when the broker stopped; with fsync=always it"
+                        " was never acknowledged (with batch or off, a power failure can cut"
+                        " acknowledged records too)%s%s", self->path, damage->at, end,
                         damage->size, damage->at, damage->why, copy_note, copy_name);
     else
     if (damage->tail)
