@@ -29,8 +29,8 @@
     case: Linux may have dropped the dirty pages and marked them clean, so
     a retry alone would report success for data that is gone. In batch
     mode the records of earlier commits may sit in those pages, so the
-    journal keeps a copy of the bytes between the last good sync and the
-    last good commit and writes them again before it syncs. With sync off
+    journal keeps the bytes between the last good sync and the last good
+    commit in its buffer and writes them again before it syncs. With sync off
     there is no such copy, and a failed sync fails the journal for good.
 
     Opening replays from a read-only mapping of the file; the decoder
@@ -98,13 +98,12 @@ struct _sf_journal_t {
     bool repair;                //  A write or sync failed: the file must be cut back and synced
     bool directory_dirty;       //  A rename in the directory is not known to be durable
     bool group_early;           //  Part of the pending group was written before its commit
-    uint8_t *pending;           //  Records appended since the last write
+    uint8_t *pending;           //  kept bytes, then the records appended since the last write
     size_t pending_size;        //  Bytes in pending
     size_t pending_capacity;    //  Bytes allocated for pending
-    uint64_t pending_records;   //  Records in pending
-    uint8_t *unsynced;          //  Batch: copy of the file from synced_bytes to group_bytes
-    size_t unsynced_size;       //  Bytes in unsynced
-    size_t unsynced_capacity;   //  Bytes allocated for unsynced
+    uint64_t pending_records;   //  Records appended since the last write
+    size_t kept;                //  Batch: bytes at the start of pending that are the file from
+                                //  synced_bytes to group_bytes, kept for a repair
     uint64_t bytes;             //  Bytes in the file (its end, where writes go)
     uint64_t records;           //  Records in the file
     uint64_t group_bytes;       //  File end after the last good commit: a repair cuts back here
@@ -615,7 +614,7 @@ s_writer_install (s_writer_t *writer, sf_error_t *error)
     self->bytes = self->group_bytes = self->synced_bytes = writer->offset;
     self->records = self->group_records = writer->records;
     self->written = self->synced = self->committed = self->appended;
-    self->unsynced_size = 0;
+    self->pending_size = self->kept = 0;
     self->repair = false;
     free (writer->buffer);
     writer->buffer = NULL;
@@ -1056,7 +1055,6 @@ sf_journal_destroy (sf_journal_t **self_p)
     if (self->dir_fd >= 0)
         close (self->dir_fd);           //  Releases the directory's
     free (self->pending);
-    free (self->unsynced);
     free (self->directory);
     free (self->path);
     free (self->compact_path);
@@ -1078,12 +1076,22 @@ s_check_usable (sf_journal_t *self, sf_error_t *error)
     return 0;
 }
 
+//  The kept bytes are synced: drop them from the front of the buffer.
+static void
+s_forget_kept (sf_journal_t *self)
+{
+    if (self->kept && self->pending_size > self->kept)
+        memmove (self->pending, self->pending + self->kept, self->pending_size - self->kept);
+    self->pending_size -= self->kept;
+    self->kept = 0;
+}
+
 //  Forget the pending group and whatever of it reached the file: the file
 //  is back to the last good commit (once repaired).
 static void
 s_drop_group (sf_journal_t *self)
 {
-    self->pending_size = 0;
+    self->pending_size = self->kept;
     self->pending_records = 0;
     self->group_early = false;
     self->bytes = self->group_bytes;
@@ -1112,8 +1120,8 @@ s_repair (sf_journal_t *self, sf_error_t *error)
         return sf_error_set (error, "STORE", "journal: cannot truncate %s to %" PRIu64
                              " bytes (the end of the last good commit): %s", self->path,
                              self->group_bytes, strerror (errno));
-    if (self->unsynced_size
-    &&  s_write_all (self->io, self->fd, self->unsynced, self->unsynced_size, self->synced_bytes))
+    if (self->kept && s_write_all (self->io, self->fd, self->pending, self->kept,
+                                   self->synced_bytes))
         return sf_error_set (error, "STORE", "journal: cannot write to %s again what a failed"
                              " sync may have lost: %s", self->path, strerror (errno));
     if (self->sync != SF_JOURNAL_SYNC_OFF && self->io->fdatasync (self->fd))
@@ -1122,7 +1130,7 @@ s_repair (sf_journal_t *self, sf_error_t *error)
     if (self->sync != SF_JOURNAL_SYNC_OFF) {
         self->synced = self->committed;
         self->synced_bytes = self->group_bytes;
-        self->unsynced_size = 0;
+        s_forget_kept (self);
     }
     return 0;
 }
@@ -1140,28 +1148,31 @@ s_failed_io (sf_journal_t *self, const char *what, sf_error_t *error)
     return -1;
 }
 
-//  Write the pending buffer at the end of the file (the buffer is kept;
-//  the caller clears it). On failure the group is dropped. Returns 0 or -1.
+//  Write the pending records at the end of the file (they stay in the
+//  buffer; the caller clears it). On failure the group is dropped. Returns
+//  0 or -1.
 static int
 s_write_pending (sf_journal_t *self, sf_error_t *error)
 {
-    if (self->pending_size == 0)
+    if (self->pending_size == self->kept)
         return 0;
     if (s_repair (self, error)) {
         s_drop_group (self);
         return -1;
     }
-    if (s_write_all (self->io, self->fd, self->pending, self->pending_size, self->bytes))
+    size_t size = self->pending_size - self->kept;
+    if (s_write_all (self->io, self->fd, self->pending + self->kept, size, self->bytes))
         return s_failed_io (self, "write to", error);
     if (self->written == self->synced)
         self->unsynced_since = s_now_ms ();
-    self->bytes += self->pending_size;
+    self->bytes += size;
     self->records += self->pending_records;
     self->written = self->appended;
     return 0;
 }
 
-//  fdatasync what was written. A failure drops the pending group and
+//  fdatasync what was written (all of the buffer: the caller then clears
+//  it, kept bytes too). A failure drops the pending group and
 //  starts a repair, or with sync off cuts the group off (once, as well as
 //  it can) and fails the journal. Returns 0 or -1.
 static int
@@ -1180,26 +1191,7 @@ s_sync (sf_journal_t *self, sf_error_t *error)
     }
     self->synced = self->written;
     self->synced_bytes = self->bytes;
-    self->unsynced_size = 0;
     return 0;
-}
-
-//  Keep a copy of the group just written (size bytes of pending) for a
-//  repair, while it waits for its sync (batch).
-static void
-s_keep_unsynced (sf_journal_t *self, size_t size)
-{
-    size_t needed = self->unsynced_size + size;
-    if (needed > self->unsynced_capacity) {
-        size_t capacity = self->unsynced_capacity? self->unsynced_capacity: 64 * 1024;
-        while (capacity < needed)
-            capacity *= 2;
-        self->unsynced = (uint8_t *) realloc (self->unsynced, capacity);
-        assert (self->unsynced);
-        self->unsynced_capacity = capacity;
-    }
-    memcpy (self->unsynced + self->unsynced_size, self->pending, size);
-    self->unsynced_size = needed;
 }
 
 //  Commit the pending group, syncing when force or the mode says.
@@ -1212,21 +1204,23 @@ s_commit (sf_journal_t *self, bool force, sf_error_t *error)
         s_drop_group (self);
         return -1;
     }
-    size_t size = self->pending_size;
+    size_t size = self->pending_size - self->kept;
     if (s_write_pending (self, error))
         return -1;
     bool waiting = self->written > self->synced;
-    //  A batch group that was written early is not all in pending, and the
-    //  copy for a repair is bounded: either way, sync now
+    //  A batch group that was written early is not all in the buffer, and
+    //  the bytes kept for a repair are bounded: either way, sync now
     bool due = force || self->sync == SF_JOURNAL_SYNC_ALWAYS
             || (self->sync == SF_JOURNAL_SYNC_BATCH && waiting
                 && (s_now_ms () - self->unsynced_since >= self->batch_ms || self->group_early
-                    || self->unsynced_size + size > S_UNSYNCED_MAX));
+                    || self->kept + size > S_UNSYNCED_MAX));
     if (due && s_sync (self, error))
         return -1;
+    //  What waits for its sync stays in the buffer, for a repair
     if (!due && waiting && self->sync == SF_JOURNAL_SYNC_BATCH)
-        s_keep_unsynced (self, size);
-    self->pending_size = 0;
+        self->kept = self->pending_size;
+    else
+        self->pending_size = self->kept = 0;
     self->pending_records = 0;
     self->group_early = false;
     self->committed = self->written;
@@ -1271,10 +1265,10 @@ sf_journal_append (sf_journal_t *self, uint8_t type, const void *payload, size_t
     self->pending_records++;
     self->appended++;
     uint64_t sequence = self->appended;
-    if (self->pending_size >= S_WRITE_EARLY) {
+    if (self->pending_size - self->kept >= S_WRITE_EARLY) {
         if (s_write_pending (self, error))
             return 0;
-        self->pending_size = 0;
+        self->pending_size = self->kept;
         self->pending_records = 0;
         self->group_early = true;
     }
