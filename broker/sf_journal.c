@@ -691,6 +691,7 @@ typedef struct {
     bool middle;                //  A damaged stretch has valid records after it
 } s_scan_t;
 
+//  Replay through the caller's callback (arg: the scan).
 static int
 s_scan_replay (uint8_t type, const void *payload, size_t size, void *arg, sf_error_t *error)
 {
@@ -698,6 +699,8 @@ s_scan_replay (uint8_t type, const void *payload, size_t size, void *arg, sf_err
     return scan->replay? scan->replay (type, payload, size, scan->arg, error): 0;
 }
 
+//  Count a damaged stretch into the journal's figures and list it for the
+//  report (arg: the scan).
 static void
 s_scan_damage (const sf_journal_damage_t *damage, void *arg)
 {

@@ -165,7 +165,8 @@ s_open_losing (sf_journal_sync_t sync, int batch_ms, const uint64_t *lost, size_
                uint64_t *replayed)
 {
     s_replay_t state = { 0, 0, { 0 }, lost_count };
-    memcpy (state.lost, lost, lost_count * sizeof *lost);
+    if (lost_count)
+        memcpy (state.lost, lost, lost_count * sizeof *lost);
     sf_error_t error = { "", "" };
     sf_journal_t *journal = sf_journal_new (s_dir, sync, batch_ms, s_check_stream, &state,
                                             &error);
