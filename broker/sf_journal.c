@@ -79,7 +79,7 @@
 #define S_V1_HEADER_SIZE 16             //  Version 1: magic, version u32, reserved u32
 #define S_V1_OVERHEAD   9               //  Version 1 record: length u32, crc u32, type u8
 #define S_WRITE_EARLY   (1024 * 1024)   //  A pending group this large is written early
-#define S_UNSYNCED_MAX  (16 * 1024 * 1024)  //  Batch: bytes kept for a repair before a sync is forced
+#define S_UNSYNCED_MAX  (16 * 1024 * 1024)  //  Batch: kept bytes that force a sync
 #define S_LISTED        16              //  Damaged stretches logged and copied one by one
 
 struct _sf_journal_t {

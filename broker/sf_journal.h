@@ -68,7 +68,7 @@ typedef struct {
     int (*open) (const char *path, int flags, mode_t mode);     //  Every open, the directory's too
     int (*ftruncate) (int fd, off_t size);          //  Every truncation
     int (*fsync) (int fd);                          //  Every sync of the directory
-    ssize_t (*getrandom) (void *buffer, size_t size, unsigned int flags);   //  A new file's sync word
+    ssize_t (*getrandom) (void *buffer, size_t size, unsigned int flags);   //  A sync word
 } sf_journal_io_t;
 
 //  A stretch of a journal that holds no valid record, as the decoder
