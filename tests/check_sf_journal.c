@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -918,6 +919,23 @@ START_TEST (test_lock_survives_compaction)
 }
 END_TEST
 
+//  A broker of format 1 locks only DIR/lock: it keeps this one out too.
+START_TEST (test_lock_file_of_format_1)
+{
+    int fd = open (s_file ("lock"), O_RDWR | O_CREAT, 0644);
+    ck_assert_int_eq (flock (fd, LOCK_EX | LOCK_NB), 0);
+    ck_assert_int_eq (write (fd, "4242\n", 5), 5);
+    sf_error_t error;
+    ck_assert_ptr_null (sf_journal_new (s_dir, SF_JOURNAL_SYNC_ALWAYS, 0, NULL, NULL, &error));
+    ck_assert_str_eq (error.code, "LOCKED");
+    ck_assert_msg (strstr (error.message, "pid 4242"), "%s", error.message);
+    ck_assert_msg (strstr (error.message, s_file ("lock")), "%s", error.message);
+    close (fd);
+    sf_journal_t *journal = s_open (SF_JOURNAL_SYNC_ALWAYS, NULL);
+    sf_journal_destroy (&journal);
+}
+END_TEST
+
 //  Open directory as an ordinary user, expecting failure; error gets the
 //  error. Root writes anywhere, so as root a child drops to nobody first.
 static void
@@ -1411,7 +1429,7 @@ main (void)
         { "compaction", { test_compaction_keeps_the_live_set,
                           test_compaction_crash_before_rename, test_compaction_abandoned }, 1 },
         { "directory", { test_lock_keeps_a_second_opener_out, test_lock_survives_compaction,
-                         test_directories }, 1 },
+                         test_lock_file_of_format_1, test_directories }, 1 },
         { "faults", { test_write_fault_is_undone, test_write_and_truncate_fault,
                       test_sync_fault_always, test_sync_fault_batch_writes_again,
                       test_early_write_fault, test_open_fault }, 3 },
