@@ -13,7 +13,8 @@ enum {
     EXIT_USAGE = 2,
     EXIT_FRONTEND = 3,
     EXIT_BACKEND = 4,
-    EXIT_STORE = 5
+    EXIT_STORE = 5,
+    EXIT_LOCKED = 6
 };
 
 static void
@@ -49,7 +50,8 @@ s_usage (FILE *out)
 "  -h, --help           this text\n"
 "\n"
 "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 cannot bind the frontend,\n"
-"4 cannot bind the backend, 5 cannot open the store.\n",
+"4 cannot bind the backend, 5 cannot open the store, 6 the journal's directory\n"
+"is in use by another process.\n",
              SF_DEFAULT_FRONTEND, SF_DEFAULT_BACKEND);
 }
 
@@ -151,7 +153,8 @@ main (int argc, char *argv [])
     if (!broker) {
         sf_log_error ("broker: %s", error.message);
         return streq (error.code, "FRONTEND")? EXIT_FRONTEND:
-               streq (error.code, "BACKEND")? EXIT_BACKEND: EXIT_STORE;
+               streq (error.code, "BACKEND")? EXIT_BACKEND:
+               streq (error.code, "LOCKED")? EXIT_LOCKED: EXIT_STORE;
     }
     int rc = sf_broker_run (broker);
     sf_broker_destroy (&broker);

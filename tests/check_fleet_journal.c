@@ -4,8 +4,9 @@
     letters, idempotency keys and analyzer states survive a SIGKILL, groups
     do too (running ones complete, answered ones keep their answer, keys
     still deduplicate, a chord still runs, a compaction keeps them), a chain
-    goes on after one, and a damaged journal keeps what came before the
-    damage
+    goes on after one, a damaged journal keeps what came before the
+    damage, and a second broker on the same journal exits at start with
+    code 6
     ========================================================================= */
 
 #include <check.h>
@@ -13,6 +14,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include "fleet.h"
 #include "sf_group.h"
 #include "sf_mp.h"
@@ -272,6 +274,54 @@ START_TEST (test_damaged_tail_keeps_the_rest)
     //  And it goes on: a new job is taken and finished
     fleet_submit_json (client, "{\"analyzer\":\"echo\",\"params\":{\"x\":8}}", id);
     ck_assert_int_eq (s_final (client, id, 10000), SF_STATUS_OK);
+    sf_client_destroy (&client);
+}
+END_TEST
+
+//  Start a second broker on other ports and the same journal; returns its
+//  exit code, and its log in log.
+static int
+s_second_broker (char *log, size_t log_size)
+{
+    char frontend [64], backend [64];
+    snprintf (frontend, sizeof frontend, "tcp://127.0.0.1:%d", fleet_free_port ());
+    snprintf (backend, sizeof backend, "tcp://127.0.0.1:%d", fleet_free_port ());
+    char *argv [] = { "sheaf-broker", "--frontend", frontend, "--backend", backend,
+                      "--store", s_store, NULL };
+    pid_t pid = fleet_spawn (fleet, "second", argv);
+    int status = fleet_wait (fleet, pid, 10000);
+    ck_assert_msg (status != -1, "the second broker is still running");
+    char path [256];
+    snprintf (path, sizeof path, "%s/second.log", fleet->dir);
+    FILE *file = fopen (path, "r");
+    ck_assert_ptr_nonnull (file);
+    size_t got = fread (log, 1, log_size - 1, file);
+    log [got] = 0;
+    fclose (file);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+START_TEST (test_second_broker_is_refused)
+{
+    s_journal_broker (NULL);
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    ck_assert_int_eq (fleet_counter (client, "busy"), 0);       //  The first is up
+    char log [8192];
+    char directory [128];
+    snprintf (directory, sizeof directory, "%s/journal", fleet->dir);
+    ck_assert_int_eq (s_second_broker (log, sizeof log), 6);
+    ck_assert_msg (strstr (log, directory) && strstr (log, "in use by another process"),
+                   "%s", log);
+    //  The lock is not a file an operator can delete
+    char lock [160];
+    snprintf (lock, sizeof lock, "%s/lock", directory);
+    ck_assert_int_eq (unlink (lock), 0);
+    ck_assert_int_eq (s_second_broker (log, sizeof log), 6);
+    //  The first one stops: a broker starts on the journal and serves
+    fleet_signal (fleet, fleet->broker, SIGTERM);
+    char *argv [] = { "--store", s_store, NULL };
+    fleet_broker (fleet, argv);
+    ck_assert_int_eq (fleet_counter (client, "busy"), 0);
     sf_client_destroy (&client);
 }
 END_TEST
@@ -718,6 +768,7 @@ main (void)
     tcase_add_test (tcase, test_state_key_survives);
     tcase_add_test (tcase, test_chain_survives_a_crash);
     tcase_add_test (tcase, test_damaged_tail_keeps_the_rest);
+    tcase_add_test (tcase, test_second_broker_is_refused);
     tcase_add_test (tcase, test_running_group_completes_after_restart);
     tcase_add_test (tcase, test_answered_group_kept_after_restart);
     tcase_add_test (tcase, test_group_key_deduplicates_after_restart);

@@ -2,12 +2,16 @@
     check_sf_store - the journal store's groups: a group accepted, its
     chord launched, answered and forgotten comes back after a reopen as it
     was; a compaction keeps every kept group; malformed group records make
-    the open fail instead of being trusted
+    the open fail instead of being trusted; a commit whose write or sync
+    fails (ENOSPC, EIO, EPERM) fails with the reason, and after the fault
+    clears the store goes on and a reopen gives back exactly the jobs of
+    the commits that succeeded
     ========================================================================= */
 
 #include <check.h>
 #include "suite.h"
 #include <czmq.h>
+#include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -44,6 +48,7 @@ s_remove_one (const char *path, const struct stat *info, int flag, struct FTW *f
 static void
 s_teardown (void)
 {
+    sf_journal_set_default_io (NULL);
     sf_queue_destroy (&s_queue);
     nftw (s_dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -522,6 +527,96 @@ START_TEST (test_options)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  I/O faults under the store, injected through the process's system calls
+
+static struct {
+    int pwrite;                 //  errno of every write (0: writes work)
+    int fdatasync;              //  errno of every sync (0: syncs work)
+} s_fault;
+
+static ssize_t
+s_fault_pwrite (int fd, const void *data, size_t size, off_t offset)
+{
+    if (!s_fault.pwrite)
+        return pwrite (fd, data, size, offset);
+    errno = s_fault.pwrite;
+    return -1;
+}
+
+static int
+s_fault_fdatasync (int fd)
+{
+    if (!s_fault.fdatasync)
+        return fdatasync (fd);
+    errno = s_fault.fdatasync;
+    return -1;
+}
+
+static const sf_journal_io_t s_fault_io = {
+    .pwrite = s_fault_pwrite, .fdatasync = s_fault_fdatasync
+};
+
+//  Accept count fresh jobs (into entries) and commit; returns commit's rc.
+static int
+s_accept_and_commit (sf_store_t *store, sf_entry_t **entries, int count, sf_error_t *error)
+{
+    for (int i = 0; i < count; i++) {
+        entries [i] = s_entry (i);
+        ck_assert_int_eq (sf_store_accepted (store, &entries [i], 1, error), 0);
+    }
+    return sf_store_commit (store, NULL, NULL, NULL, error);
+}
+
+//  Loop index: the write (0-2) or the sync (3-5) fails with ENOSPC, EIO
+//  or EPERM.
+START_TEST (test_commit_faults)
+{
+    static const int errnos [] = { ENOSPC, EIO, EPERM };
+    int code = errnos [_i % 3];
+    bool on_sync = _i >= 3;
+    sf_journal_set_default_io (&s_fault_io);
+    memset (&s_fault, 0, sizeof s_fault);
+    sf_store_t *store = s_open (s_uri);
+    sf_error_t error;
+    sf_entry_t *kept [7], *lost [6];
+    ck_assert_int_eq (s_accept_and_commit (store, kept, 5, &error), 0);
+
+    if (on_sync)
+        s_fault.fdatasync = code;
+    else
+        s_fault.pwrite = code;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ck_assert_int_eq (s_accept_and_commit (store, lost + 3 * attempt, 3, &error), -1);
+        ck_assert_str_eq (error.code, "STORE");
+        char path [300];
+        snprintf (path, sizeof path, "%s/journal", s_dir);
+        ck_assert_msg (strstr (error.message, path), "%s", error.message);
+        ck_assert_msg (strstr (error.message, strerror (code)), "%s", error.message);
+        if (attempt == 0)
+            ck_assert_msg (strstr (error.message, on_sync? "cannot sync": "cannot write to"),
+                           "%s", error.message);
+    }
+
+    memset (&s_fault, 0, sizeof s_fault);
+    ck_assert_int_eq (s_accept_and_commit (store, kept + 5, 2, &error), 0);
+    sf_store_destroy (&store);
+
+    s_recovered_t recovered;
+    s_recover (s_uri, &recovered);
+    ck_assert_uint_eq (zhashx_size (recovered.jobs), 7);
+    for (int i = 0; i < 7; i++) {
+        ck_assert_ptr_nonnull (zhashx_lookup (recovered.jobs, kept [i]->id));
+        sf_entry_destroy (&kept [i]);
+    }
+    for (int i = 0; i < 6; i++) {
+        ck_assert_ptr_null (zhashx_lookup (recovered.jobs, lost [i]->id));
+        sf_entry_destroy (&lost [i]);
+    }
+    s_recovered_destroy (&recovered);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -533,6 +628,11 @@ main (void)
     tcase_add_test (tcase, test_compaction_keeps_groups);
     tcase_add_test (tcase, test_malformed_group_records);
     tcase_add_test (tcase, test_options);
+    suite_add_tcase (suite, tcase);
+    tcase = tcase_create ("faults");
+    tcase_set_timeout (tcase, 30);
+    tcase_add_checked_fixture (tcase, s_setup, s_teardown);
+    tcase_add_loop_test (tcase, test_commit_faults, 0, 6);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }

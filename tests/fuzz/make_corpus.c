@@ -11,10 +11,11 @@
            $(pkg-config --libs libczmq libzmq msgpack jansson zlib) -lpthread -lm \
            -o /tmp/make_corpus && /tmp/make_corpus tests/fuzz/corpus
 
-    The output is the same on every run (fixed ids, no clock), so
-    regenerating changes nothing unless a format did. The journal seeds
-    are written through sf_journal itself (checklist: sf_journal.c's format
-    version, this file, then regenerate).
+    The output is the same on every run (fixed ids, no clock, a fixed
+    sync word for the journals), so regenerating changes nothing unless a
+    format did. The journal seeds are written through sf_journal itself
+    (checklist: sf_journal.c's format version, this file, then
+    regenerate).
     ========================================================================= */
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "sf_codec.h"
 #include "sf_journal.h"
 #include "sf_json.h"
@@ -325,8 +327,19 @@ s_json_seeds (void)
 //  fuzz_journal: journal files, whole and damaged as a crash or a disk
 //  leaves them.
 
+//  A fixed "random" sync word, so that the seeds are the same on every run.
+static ssize_t
+s_fixed_random (void *buffer, size_t size, unsigned int flags)
+{
+    (void) flags;
+    for (size_t i = 0; i < size; i++)
+        ((uint8_t *) buffer) [i] = (uint8_t) (0xa5 + 17 * i);
+    return (ssize_t) size;
+}
+
 //  Write a journal of count records through sf_journal in a scratch
-//  directory and return its bytes (the caller frees them).
+//  directory and return its bytes (the caller frees them; room for 64
+//  bytes more).
 static uint8_t *
 s_journal_file (size_t count, size_t *size)
 {
@@ -335,6 +348,8 @@ s_journal_file (size_t count, size_t *size)
         perror (dir);
         exit (1);
     }
+    sf_journal_io_t io = { .getrandom = s_fixed_random };
+    sf_journal_set_default_io (&io);
     sf_error_t error;
     sf_journal_t *journal = sf_journal_new (dir, SF_JOURNAL_SYNC_OFF, 0, NULL, NULL, &error);
     if (!journal) {
@@ -356,7 +371,7 @@ s_journal_file (size_t count, size_t *size)
     char path [64];
     snprintf (path, sizeof path, "%s/journal", dir);
     FILE *file = fopen (path, "rb");
-    uint8_t *data = malloc (65536);
+    uint8_t *data = malloc (65536 + 64);
     *size = file? fread (data, 1, 65536, file): 0;
     if (!file || ferror (file)) {
         perror (path);
@@ -368,6 +383,16 @@ s_journal_file (size_t count, size_t *size)
     unlink (path);
     rmdir (dir);
     return data;
+}
+
+//  Offset of record index in a journal file (data, size) of format 2.
+static size_t
+s_record_at (const uint8_t *data, size_t size, size_t index)
+{
+    size_t at = 20;
+    for (size_t i = 0; i < index && at + 13 <= size; i++)
+        at += 13 + (data [at + 4] | (size_t) data [at + 5] << 8);
+    return at;
 }
 
 static void
@@ -388,11 +413,40 @@ s_journal_seeds (void)
     data [size / 2] ^= 0x10;
     memcpy (data + size, "\x07garbage", 8);
     s_write (target, "three_garbage", data, size + 8);
+    data [13] ^= 0x01;
+    s_write (target, "three_header_damaged", data, size);
     free (data);
 
     data = s_journal_file (20, &size);
     s_write (target, "twenty", data, size);
+    //  Damage in the middle: a payload byte, then a length field
+    size_t at = s_record_at (data, size, 7);
+    data [at + 13 + 2] ^= 0x40;
+    s_write (target, "twenty_middle_flipped", data, size);
+    data [at + 13 + 2] ^= 0x40;
+    data [s_record_at (data, size, 12) + 4] ^= 0x01;
+    s_write (target, "twenty_length_flipped", data, size);
     free (data);
+
+    //  Format version 1 (no sync words), whole and torn: still read
+    uint8_t v1 [16 + 3 * 9 + 3 + 1 + 2] = "SHEAFJNL\x01";
+    size_t used = 16;
+    for (uint8_t i = 0; i < 3; i++) {
+        uint8_t *record = v1 + used;
+        memset (record, 0, 9);
+        record [0] = i;
+        record [8] = (uint8_t) (1 + i);
+        for (uint8_t n = 0; n < i; n++)
+            record [9 + n] = (uint8_t) (0x30 + n);
+        uLong crc = crc32 (0L, record, 4);
+        crc = crc32 (crc, record + 8, 1);
+        crc = crc32 (crc, record + 9, i);
+        for (int n = 0; n < 4; n++)
+            record [4 + n] = (uint8_t) (crc >> (8 * n));
+        used += 9 + i;
+    }
+    s_write (target, "version1", v1, used);
+    s_write (target, "version1_torn", v1, used - 1);
 }
 
 int
