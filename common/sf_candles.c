@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "sf_candles.h"
 #include "sf_mp.h"
+#include "sf_time.h"
 
 //  Column names, in the order of the struct's arrays.
 static const char *s_columns [] = { "ts", "open", "high", "low", "close", "volume" };
@@ -93,24 +93,11 @@ sf_candles_parse_time (const char *text, double *ms)
         *ms = number;
         return 0;
     }
-    //  ISO-8601 UTC
-    struct tm tm;
-    memset (&tm, 0, sizeof tm);
-    const char *rest = strptime (text, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest)
+    //  ISO-8601, read as a job's "from" and "to" are (sf_time)
+    int64_t instant;
+    if (sf_time_parse (text, strlen (text), &instant))
         return -1;
-    double fraction = 0;
-    if (*rest == '.') {
-        char *after;
-        fraction = strtod (rest, &after);
-        if (after == rest + 1)
-            return -1;
-        rest = after;
-    }
-    if (strcmp (rest, "Z") != 0 && strcmp (rest, "+00:00") != 0)
-        return -1;
-    time_t seconds = timegm (&tm);
-    *ms = (double) seconds * 1000.0 + round (fraction * 1000.0);
+    *ms = (double) instant;
     return 0;
 }
 
@@ -136,7 +123,7 @@ s_parse_row (char *line, double values [S_COLUMNS], const char **why)
             *comma = 0;
         if (i == 0) {
             if (sf_candles_parse_time (field, &values [0])) {
-                *why = "ts is neither ISO-8601 UTC nor epoch milliseconds";
+                *why = "ts is neither an ISO-8601 time nor epoch milliseconds";
                 return -1;
             }
         }

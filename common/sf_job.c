@@ -13,6 +13,7 @@
 #include "sf_job.h"
 #include "sf_json.h"
 #include "sf_mp.h"
+#include "sf_time.h"
 
 struct _sf_job_t {
     json_t *spec;               //  The job's JSON object; always valid
@@ -210,12 +211,14 @@ s_check_field (const char *field, const json_t *value, int depth, sf_error_t *er
     if (streq (field, "candles"))
         return s_check_candles (value, error);
     if (streq (field, "from") || streq (field, "to")) {
-        double ms;
-        if ((json_is_string (value) && sf_candles_parse_time (json_string_value (value), &ms) == 0)
+        //  The broker's check (sf_codec_job_check) and the worker use the
+        //  same parser, so the three agree on every time
+        int64_t ms;
+        if ((json_is_string (value)
+          && sf_time_parse (json_string_value (value), json_string_length (value), &ms) == 0)
         ||  (json_is_integer (value) && json_integer_value (value) >= 0))
             return 0;
-        return sf_error_set (error, "BAD_INPUT",
-                             "\"%s\" must be an ISO-8601 UTC time or epoch milliseconds", field);
+        return sf_error_set (error, "BAD_INPUT", "\"%s\" must be %s", field, SF_TIME_FORMS);
     }
     if (streq (field, "limit"))
         return s_check_int (field, value, 1, SF_LIMIT_MAX, error);

@@ -11,6 +11,7 @@
 #include "sf_json.h"
 #include "sf_codec.h"
 #include "sf_mp.h"
+#include "sf_time.h"
 
 void
 sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
@@ -197,11 +198,15 @@ s_bound (sf_actx_t *ctx, const char *field, double *ms)
         *ms = (double) value->via.u64;
         return 0;
     }
-    char text [48];
-    if (sf_mp_strcpy (value, text, sizeof text) == 0 && sf_candles_parse_time (text, ms) == 0)
+    //  The parser the broker checked the job with (sf_codec_job_check)
+    int64_t instant;
+    if (value->type == MSGPACK_OBJECT_STR
+    &&  sf_time_parse (value->via.str.ptr, value->via.str.size, &instant) == 0) {
+        *ms = (double) instant;
         return 0;
+    }
     sf_actx_context_str (ctx, "field", field);
-    return sf_actx_fail (ctx, "BAD_INPUT", "\"%s\" is not an ISO-8601 UTC time", field);
+    return sf_actx_fail (ctx, "BAD_INPUT", "\"%s\" must be %s", field, SF_TIME_FORMS);
 }
 
 int
