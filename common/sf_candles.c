@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sf_alloc.h"
 #include "sf_candles.h"
 #include "sf_mp.h"
 #include "sf_time.h"
@@ -32,15 +33,10 @@ s_column (sf_candles_t *self, int index)
 sf_candles_t *
 sf_candles_new (size_t reserve)
 {
-    sf_candles_t *self = (sf_candles_t *) calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_candles_t *self = (sf_candles_t *) sf_alloc (sizeof *self);
     self->max = reserve? reserve: 64;
-    for (int i = 0; i < S_COLUMNS; i++) {
-        *s_column (self, i) = (double *) malloc (self->max * sizeof (double));
-        if (!*s_column (self, i))
-            abort ();
-    }
+    for (int i = 0; i < S_COLUMNS; i++)
+        *s_column (self, i) = (double *) sf_alloc_array (self->max, sizeof (double));
     return self;
 }
 
@@ -64,9 +60,7 @@ sf_candles_append (sf_candles_t *self, double ts, double open, double high,
         self->max *= 2;
         for (int i = 0; i < S_COLUMNS; i++) {
             double **column = s_column (self, i);
-            *column = (double *) realloc (*column, self->max * sizeof (double));
-            if (!*column)
-                abort ();
+            *column = (double *) sf_alloc_resize (*column, self->max, sizeof (double));
         }
     }
     size_t i = self->size++;

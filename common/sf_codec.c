@@ -20,7 +20,7 @@ void
 sf_batchw_init (sf_batchw_t *self)
 {
     msgpack_sbuffer_init (&self->buffer);
-    msgpack_packer_init (&self->packer, &self->buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&self->packer, &self->buffer, sf_mp_write);
     self->count = 0;
 }
 
@@ -40,7 +40,7 @@ sf_batchw_reset (sf_batchw_t *self, uint64_t tag)
     for (int i = 0; i < 8; i++)
         header [6 + i] = (unsigned char) (tag >> (56 - 8 * i));
     msgpack_sbuffer_clear (&self->buffer);
-    msgpack_sbuffer_write (&self->buffer, (const char *) header, sizeof header);
+    sf_mp_write (&self->buffer, (const char *) header, sizeof header);
     self->count = 0;
 }
 

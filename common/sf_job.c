@@ -8,6 +8,7 @@
 
 #include <czmq.h>
 #include <math.h>
+#include "sf_alloc.h"
 #include "sf_candles.h"
 #include "sf_codec.h"
 #include "sf_job.h"
@@ -30,9 +31,7 @@ sf_job_new (const char *analyzer)
 {
     if (!analyzer || !sf_codec_name_valid (analyzer, strlen (analyzer)))
         return NULL;
-    sf_job_t *self = calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_job_t *self = (sf_job_t *) sf_alloc (sizeof *self);
     self->spec = json_object ();
     json_object_set_new (self->spec, "analyzer", json_string (analyzer));
     msgpack_sbuffer_init (&self->packed);
@@ -267,9 +266,7 @@ sf_job_from_json (const char *text, sf_error_t *error)
             return NULL;
         }
     }
-    sf_job_t *self = calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_job_t *self = (sf_job_t *) sf_alloc (sizeof *self);
     self->spec = spec;
     msgpack_sbuffer_init (&self->packed);
     return self;
@@ -461,7 +458,7 @@ sf_job_pack (sf_job_t *self, msgpack_packer *pk)
     if (!self->fresh) {
         msgpack_sbuffer_clear (&self->packed);
         msgpack_packer packer;
-        msgpack_packer_init (&packer, &self->packed, msgpack_sbuffer_write);
+        msgpack_packer_init (&packer, &self->packed, sf_mp_write);
         s_pack_spec (self->spec, self->candles, &packer);
         self->fresh = true;
     }

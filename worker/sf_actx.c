@@ -21,7 +21,7 @@ sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
     if (data_db)
         self->pg = sf_source_pg_new (data_db);
     msgpack_sbuffer_init (&self->output);
-    msgpack_packer_init (&self->packer, &self->output, msgpack_sbuffer_write);
+    msgpack_packer_init (&self->packer, &self->output, sf_mp_write);
     msgpack_sbuffer_init (&self->new_state);
 }
 
@@ -120,7 +120,7 @@ void
 sf_actx_set_state (sf_actx_t *ctx, const void *data, size_t size)
 {
     msgpack_sbuffer_clear (&ctx->new_state);
-    msgpack_sbuffer_write (&ctx->new_state, (const char *) data, size);
+    sf_mp_write (&ctx->new_state, (const char *) data, size);
     ctx->has_new_state = true;
 }
 
@@ -447,12 +447,23 @@ sf_actx_check_params (sf_actx_t *ctx)
             for (const sf_param_t *p = ctx->analyzer->params; p->name; p++)
                 snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s",
                           p == ctx->analyzer->params? "": ", ", p->name);
-            if (key->type == MSGPACK_OBJECT_STR)
-                sf_actx_context_str (ctx, "param", "");
-            return sf_actx_fail (ctx, "BAD_INPUT", "unknown param \"%.*s\" (%s takes: %s)",
-                                 key->type == MSGPACK_OBJECT_STR? (int) key->via.str.size: 0,
-                                 key->type == MSGPACK_OBJECT_STR? key->via.str.ptr: "",
-                                 ctx->analyzer->name, *names? names: "none");
+            if (key->type != MSGPACK_OBJECT_STR)
+                return sf_actx_fail (ctx, "BAD_INPUT", "param names must be strings "
+                                     "(%s takes: %s)", ctx->analyzer->name,
+                                     *names? names: "none");
+            //  The name as the context and the message show it: its first
+            //  64 bytes, each one that is not printable ASCII as '?', so
+            //  that it is always valid UTF-8 text
+            char name [SF_NAME_MAX + 1];
+            size_t size = key->via.str.size < SF_NAME_MAX? key->via.str.size: SF_NAME_MAX;
+            for (size_t c = 0; c < size; c++) {
+                unsigned char byte = (unsigned char) key->via.str.ptr [c];
+                name [c] = byte >= 0x20 && byte < 0x7f? (char) byte: '?';
+            }
+            name [size] = 0;
+            sf_actx_context_str (ctx, "param", name);
+            return sf_actx_fail (ctx, "BAD_INPUT", "unknown param \"%s\" (%s takes: %s)",
+                                 name, ctx->analyzer->name, *names? names: "none");
         }
         sf_actx_context_str (ctx, "param", param->name);
         if (s_check_value (ctx, param, &ctx->params->via.map.ptr [i].val))
