@@ -20,8 +20,8 @@
 #include "sf_alloc.h"
 
 //  Say where memory ran out (and for how many elements of how many
-//  bytes, when known: count 0), and abort.
-static void
+//  bytes, when known: count 0 when not), and abort.
+__attribute__ ((noreturn)) static void
 s_out_of_memory (size_t count, size_t size, const char *file, int line)
 {
     char message [256];
@@ -40,6 +40,9 @@ s_out_of_memory (size_t count, size_t size, const char *file, int line)
     abort ();
 }
 
+//  --------------------------------------------------------------------------
+//  count zeroed elements of size bytes; never NULL.
+
 void *
 sf_alloc_array_at (size_t count, size_t size, const char *file, int line)
 {
@@ -52,6 +55,9 @@ sf_alloc_array_at (size_t count, size_t size, const char *file, int line)
     return block;
 }
 
+//  --------------------------------------------------------------------------
+//  block resized to count elements of size bytes; never NULL.
+
 void *
 sf_alloc_resize_at (void *block, size_t count, size_t size, const char *file, int line)
 {
@@ -63,6 +69,9 @@ sf_alloc_resize_at (void *block, size_t count, size_t size, const char *file, in
         s_out_of_memory (count, size, file, line);
     return resized;
 }
+
+//  --------------------------------------------------------------------------
+//  A copy of text up to its NUL or size bytes, NUL-terminated; never NULL.
 
 char *
 sf_alloc_strndup_at (const char *text, size_t size, const char *file, int line)
@@ -77,6 +86,9 @@ sf_alloc_strndup_at (const char *text, size_t size, const char *file, int line)
     copy [length] = 0;
     return copy;
 }
+
+//  --------------------------------------------------------------------------
+//  pointer, unless it is NULL: then out of memory.
 
 void *
 sf_alloc_check_at (void *pointer, const char *file, int line)

@@ -215,6 +215,9 @@ sf_mp_streq (const msgpack_object *object, const char *text)
         && (length == 0 || memcmp (object->via.str.ptr, text, length) == 0);
 }
 
+//  --------------------------------------------------------------------------
+//  msgpack_sbuffer_write that aborts where it would fail (sf_alloc.h).
+
 int
 sf_mp_write (void *data, const char *buf, size_t len)
 {

@@ -2,7 +2,7 @@
     sf_pool - the analyzer threads of a worker process
 
     Messages between the I/O thread and a pool thread:
-      to the thread:   [items: DISPATCH items] [count: uint32]
+      to the thread:   [items: DISPATCH items]
       from the thread: [items: RESULTS items] [count: uint32] [ids: count x 16]
     Chunks are sized so that the waiting jobs spread over the threads with
     room (at most 128 a chunk): long jobs go one or two at a time, floods of
@@ -329,17 +329,19 @@ sf_pool_kick (sf_pool_t *self)
         if (chunk > S_CHUNK_MAX)
             chunk = S_CHUNK_MAX;
         size_t end = self->ends [self->first + chunk - 1];
+        //  One frame, so that a send either hands over the whole chunk or
+        //  nothing: a failed send in the middle of a multipart message
+        //  would leave its first frames to join the next one
         zmsg_t *msg = zmsg_new ();
         zmsg_addmem (msg, self->waiting + self->waiting_start, end - self->waiting_start);
-        uint32_t count = (uint32_t) chunk;
-        zmsg_addmem (msg, &count, sizeof count);
         if (zmsg_send (&msg, thread->actor)) {
             //  Interrupted, or the context is ending: the chunk never
             //  reached the thread, so its jobs stay waiting here (and in
             //  the worker's holding list) for the next kick or a withdraw
+            int error = zmq_errno ();
             zmsg_destroy (&msg);
             sf_log_warning ("worker: cannot hand %zu jobs to an analyzer thread: %s",
-                            chunk, zmq_strerror (zmq_errno ()));
+                            chunk, zmq_strerror (error));
             return;
         }
         memcpy (thread->ids [thread->id_count], self->ids [self->first], chunk * SF_UUID_SIZE);
