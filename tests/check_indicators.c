@@ -875,6 +875,17 @@ START_TEST (test_unknown_and_mistyped_params)
     ck_assert_int_eq (sf_actx_check_params (&s_ctx), -1);
     s_expect_failure ("BAD_INPUT", "param names must be strings (rsi takes: period, output)");
 
+    //  An analyzer (a plugin, say) that reads a param it does not declare
+    //  fails its job instead of taking the worker down
+    sf_actx_reset (&s_ctx, sf_analyzers_find ("rsi", 3, false), &job.data, 1);
+    ck_assert_int_eq (sf_actx_int (&s_ctx, "undeclared"), 0);
+    s_expect_failure ("ANALYSIS", "analyzer rsi reads param \"undeclared\", which it does not "
+                      "declare");
+    sf_actx_reset (&s_ctx, sf_analyzers_find ("echo", 4, false), &job.data, 1);
+    ck_assert (sf_actx_real (&s_ctx, "x") == 0);
+    ck_assert_int_eq (sf_actx_choice (&s_ctx, "y"), 0);
+    s_expect_failure ("ANALYSIS", "analyzer echo reads param \"y\"");
+
     //  A real where an integer is wanted
     msgpack_sbuffer_clear (&buffer);
     msgpack_pack_map (&pk, 2);

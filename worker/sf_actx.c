@@ -474,12 +474,23 @@ sf_actx_check_params (sf_actx_t *ctx)
     return 0;
 }
 
+//  What an undeclared param reads as: 0, no choices.
+static const sf_param_t s_undeclared = { NULL, SF_PARAM_INT, 0, 0, 0, NULL, NULL };
+
 //  The job's value of a declared param, or NULL (the default applies).
+//  An analyzer that asks for a name it does not declare (a plugin's
+//  mistake) fails its job with ANALYSIS and reads 0, rather than crash
+//  the worker.
 static const msgpack_object *
 s_value (sf_actx_t *ctx, const char *name, const sf_param_t **param)
 {
     *param = s_declared (ctx, name, strlen (name));
-    assert (*param);            //  Analyzers ask only for what they declare
+    if (!*param) {
+        *param = &s_undeclared;
+        sf_actx_fail (ctx, "ANALYSIS", "analyzer %s reads param \"%s\", which it does not "
+                      "declare", ctx->analyzer? ctx->analyzer->name: "?", name);
+        return NULL;
+    }
     return sf_mp_get (ctx->params, name);
 }
 
