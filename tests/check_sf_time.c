@@ -146,7 +146,7 @@ START_TEST (test_every_day)
         for (int month = 1; month <= 12; month++) {
             int last = days [month - 1] + (month == 2 && year % 4 == 0);
             for (int day = 1; day <= last; day++) {
-                char text [40];
+                char text [64];
                 int64_t ms;
                 snprintf (text, sizeof text, "%04d-%02d-%02d", year, month, day);
                 ck_assert_msg (s_parse (text, &ms) == 0, "refused %s", text);
@@ -156,7 +156,7 @@ START_TEST (test_every_day)
                 expect += 86400000LL;
             }
             //  The day after the month's last does not exist
-            char text [40];
+            char text [64];
             snprintf (text, sizeof text, "%04d-%02d-%02d", year, month, last + 1);
             int64_t ms;
             ck_assert_msg (s_parse (text, &ms) == -1, "accepted %s", text);
