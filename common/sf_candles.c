@@ -130,7 +130,8 @@ s_parse_row (char *line, double values [S_COLUMNS], const char **why)
                 return -1;
             }
         }
-        field = comma? comma + 1: NULL;
+        if (comma)
+            field = comma + 1;
     }
     return 0;
 }
