@@ -11,6 +11,7 @@
 
 #include <czmq.h>
 #include <unistd.h>
+#include "sf_alloc.h"
 #include "sf_cli.h"
 
 //  What the callbacks share with the loop.
@@ -116,9 +117,7 @@ s_read_jobs (const char *path, size_t max_jobs, size_t *count)
         }
         if (size == max) {
             max = max? max * 2: 1024;
-            jobs = (sf_job_t **) realloc (jobs, max * sizeof *jobs);
-            if (!jobs)
-                abort ();
+            jobs = (sf_job_t **) sf_alloc_resize (jobs, max, sizeof *jobs);
         }
         jobs [size++] = job;
     }
@@ -244,9 +243,7 @@ sf_cli_gather (sf_cli_t *cli, int argc, char *argv [])
     sf_client_t *client = sf_cli_connect (&connect);
     s_run_t run = { .cli = cli, .stream = opts.stream, .progress = isatty (STDERR_FILENO),
                     .total = count, .started = zclock_mono () };
-    run.held = (sf_result_t **) calloc (count, sizeof (sf_result_t *));
-    if (!run.held)
-        abort ();
+    run.held = (sf_result_t **) sf_alloc_array (count, sizeof (sf_result_t *));
     opts.stream = opts.stream || run.progress;
     char id [SF_ID_STRLEN + 1];
     sf_error_t error;

@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 #include <jansson.h>
+#include "sf_alloc.h"
 #include "sf_cli.h"
 
 //  A --param value as JSON text: JSON values as they are, anything else as
@@ -92,7 +93,7 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
             if (streq (option, "--param")) {
                 const char *equals = strchr (value, '=');
                 char *json = equals? s_param_json (equals + 1): NULL;
-                char *name = equals? strndup (value, (size_t) (equals - value)): NULL;
+                char *name = equals? sf_alloc_strndup (value, (size_t) (equals - value)): NULL;
                 if (!json || !name || !*name || sf_job_set_param (job, name, json)) {
                     fprintf (stderr, "sheaf: --param wants NAME=VALUE, not \"%s\"\n", value);
                     rc = SF_EXIT_USAGE;

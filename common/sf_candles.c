@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "sf_alloc.h"
 #include "sf_candles.h"
 #include "sf_mp.h"
+#include "sf_time.h"
 
 //  Column names, in the order of the struct's arrays.
 static const char *s_columns [] = { "ts", "open", "high", "low", "close", "volume" };
@@ -32,15 +33,10 @@ s_column (sf_candles_t *self, int index)
 sf_candles_t *
 sf_candles_new (size_t reserve)
 {
-    sf_candles_t *self = (sf_candles_t *) calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_candles_t *self = (sf_candles_t *) sf_alloc (sizeof *self);
     self->max = reserve? reserve: 64;
-    for (int i = 0; i < S_COLUMNS; i++) {
-        *s_column (self, i) = (double *) malloc (self->max * sizeof (double));
-        if (!*s_column (self, i))
-            abort ();
-    }
+    for (int i = 0; i < S_COLUMNS; i++)
+        *s_column (self, i) = (double *) sf_alloc_array (self->max, sizeof (double));
     return self;
 }
 
@@ -64,9 +60,7 @@ sf_candles_append (sf_candles_t *self, double ts, double open, double high,
         self->max *= 2;
         for (int i = 0; i < S_COLUMNS; i++) {
             double **column = s_column (self, i);
-            *column = (double *) realloc (*column, self->max * sizeof (double));
-            if (!*column)
-                abort ();
+            *column = (double *) sf_alloc_resize (*column, self->max, sizeof (double));
         }
     }
     size_t i = self->size++;
@@ -93,24 +87,11 @@ sf_candles_parse_time (const char *text, double *ms)
         *ms = number;
         return 0;
     }
-    //  ISO-8601 UTC
-    struct tm tm;
-    memset (&tm, 0, sizeof tm);
-    const char *rest = strptime (text, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest)
+    //  ISO-8601, read as a job's "from" and "to" are (sf_time)
+    int64_t instant;
+    if (sf_time_parse (text, strlen (text), &instant))
         return -1;
-    double fraction = 0;
-    if (*rest == '.') {
-        char *after;
-        fraction = strtod (rest, &after);
-        if (after == rest + 1)
-            return -1;
-        rest = after;
-    }
-    if (strcmp (rest, "Z") != 0 && strcmp (rest, "+00:00") != 0)
-        return -1;
-    time_t seconds = timegm (&tm);
-    *ms = (double) seconds * 1000.0 + round (fraction * 1000.0);
+    *ms = (double) instant;
     return 0;
 }
 
@@ -136,7 +117,7 @@ s_parse_row (char *line, double values [S_COLUMNS], const char **why)
             *comma = 0;
         if (i == 0) {
             if (sf_candles_parse_time (field, &values [0])) {
-                *why = "ts is neither ISO-8601 UTC nor epoch milliseconds";
+                *why = "ts is neither an ISO-8601 time nor epoch milliseconds";
                 return -1;
             }
         }
@@ -149,7 +130,8 @@ s_parse_row (char *line, double values [S_COLUMNS], const char **why)
                 return -1;
             }
         }
-        field = comma? comma + 1: NULL;
+        if (comma)
+            field = comma + 1;
     }
     return 0;
 }

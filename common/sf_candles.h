@@ -35,7 +35,7 @@ void sf_candles_append (sf_candles_t *self, double ts, double open, double high,
                         double low, double close, double volume);
 
 //  Read a CSV file with the header ts,open,high,low,close,volume (ts as
-//  ISO-8601 UTC like 2004-08-19T00:00:00Z, or epoch milliseconds). Returns
+//  ISO-8601 like 2004-08-19T00:00:00Z, or epoch milliseconds). Returns
 //  the series, or NULL with error: DATA_FETCH when the file cannot be read
 //  (message names the file and the cause), BAD_INPUT naming file and line
 //  of the first malformed row (wrong field count, a value that is not a
@@ -56,8 +56,8 @@ void sf_candles_pack (const sf_candles_t *self, msgpack_packer *pk);
 //  increase.
 sf_candles_t *sf_candles_unpack (const msgpack_object *object, sf_error_t *error);
 
-//  Parse an ISO-8601 UTC time (YYYY-MM-DDTHH:MM:SS[.fff]Z) or a decimal
-//  number of epoch milliseconds into *ms. Returns 0 or -1.
+//  Parse a CSV time stamp into *ms: a decimal number of epoch milliseconds,
+//  or an ISO-8601 time in any form sf_time_parse accepts. Returns 0 or -1.
 int sf_candles_parse_time (const char *text, double *ms);
 
 #endif

@@ -8,6 +8,7 @@
     ========================================================================= */
 
 #include <czmq.h>
+#include "sf_alloc.h"
 #include "sf_codec.h"
 #include "sf_gather.h"
 #include "sf_job.h"
@@ -93,9 +94,7 @@ sf_client_new (const char *endpoint)
         zsock_destroy (&dealer);
         return NULL;
     }
-    sf_client_t *self = calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_client_t *self = (sf_client_t *) sf_alloc (sizeof *self);
     self->dealer = dealer;
     self->timeout_ms = 5000;
     self->busy_wait_ms = 30000;
@@ -191,9 +190,7 @@ s_take_ids (sf_client_t *self, const msgpack_object *ids)
         return -1;
     if (ids->via.array.size > self->ids_max) {
         self->ids_max = ids->via.array.size;
-        self->ids = realloc (self->ids, self->ids_max * SF_UUID_SIZE);
-        if (!self->ids)
-            abort ();
+        self->ids = sf_alloc_resize (self->ids, self->ids_max, SF_UUID_SIZE);
     }
     for (uint32_t i = 0; i < ids->via.array.size; i++)
         if (sf_codec_id (&ids->via.array.ptr [i], self->ids [i]))
@@ -765,9 +762,7 @@ s_gather_send (sf_client_t *self, sf_job_t **jobs, size_t count, const sf_gather
                       self->ids_count, count, self->has_group? "named": "missing");
         return NULL;
     }
-    s_pending_t *pending = (s_pending_t *) calloc (1, sizeof *pending);
-    if (!pending)
-        abort ();
+    s_pending_t *pending = (s_pending_t *) sf_alloc (sizeof *pending);
     memcpy (pending->group, self->group, SF_UUID_SIZE);
     pending->tag = tag;
     pending->gather = sf_gather_new (self->group, self->ids_count);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "sf_codec.h"
 #include "sf_mp.h"
+#include "sf_time.h"
 
 //  Fixed header: fixmap(2) "tag" uint64 "n" uint32
 #define S_HEADER_SIZE 21
@@ -19,7 +20,7 @@ void
 sf_batchw_init (sf_batchw_t *self)
 {
     msgpack_sbuffer_init (&self->buffer);
-    msgpack_packer_init (&self->packer, &self->buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&self->packer, &self->buffer, sf_mp_write);
     self->count = 0;
 }
 
@@ -39,7 +40,7 @@ sf_batchw_reset (sf_batchw_t *self, uint64_t tag)
     for (int i = 0; i < 8; i++)
         header [6 + i] = (unsigned char) (tag >> (56 - 8 * i));
     msgpack_sbuffer_clear (&self->buffer);
-    msgpack_sbuffer_write (&self->buffer, (const char *) header, sizeof header);
+    sf_mp_write (&self->buffer, (const char *) header, sizeof header);
     self->count = 0;
 }
 
@@ -176,15 +177,17 @@ typedef enum {
     S_JOB_FIELDS
 } s_job_field_t;
 
-//  "from" and "to": an ISO-8601 UTC string or epoch milliseconds.
+//  "from" and "to": epoch milliseconds, or an ISO-8601 time that the
+//  worker will read with the same parser (sf_time_parse), so that a time
+//  the broker accepts is never refused after dispatch.
 static int
 s_check_time (const msgpack_object *value, const char *field, sf_error_t *error)
 {
+    int64_t ms;
     if (value && value->type != MSGPACK_OBJECT_POSITIVE_INTEGER
-    &&  (value->type != MSGPACK_OBJECT_STR || value->via.str.size == 0
-     ||  value->via.str.size > 40))
-        return sf_error_set (error, "BAD_INPUT",
-                             "\"%s\" must be an ISO-8601 UTC time or epoch milliseconds", field);
+    &&  (value->type != MSGPACK_OBJECT_STR
+     ||  sf_time_parse (value->via.str.ptr, value->via.str.size, &ms)))
+        return sf_error_set (error, "BAD_INPUT", "\"%s\" must be %s", field, SF_TIME_FORMS);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <string.h>
+#include "sf_alloc.h"
 #include "sf_gather.h"
 #include "sf_json.h"
 #include "sf_mp.h"
@@ -25,14 +26,10 @@ struct _sf_gather_t {
 sf_gather_t *
 sf_gather_new (const uint8_t id [SF_UUID_SIZE], size_t total)
 {
-    sf_gather_t *self = (sf_gather_t *) calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_gather_t *self = (sf_gather_t *) sf_alloc (sizeof *self);
     sf_uuid_str (id, self->id);
     self->total = total;
-    self->items = (sf_result_t **) calloc (total? total: 1, sizeof (sf_result_t *));
-    if (!self->items)
-        abort ();
+    self->items = (sf_result_t **) sf_alloc_array (total, sizeof (sf_result_t *));
     return self;
 }
 
@@ -74,9 +71,7 @@ sf_gather_decode (const char *data, size_t size, bool item, sf_group_head_t *hea
 
     sf_batchr_t reader;
     rc = sf_batchr_open (&reader, data, size, 2, SF_BATCH_MAX, error);
-    sf_result_t **array = (sf_result_t **) calloc (head->n? head->n: 1, sizeof *array);
-    if (!array)
-        abort ();
+    sf_result_t **array = (sf_result_t **) sf_alloc_array (head->n, sizeof *array);
     uint32_t count = 0;
     msgpack_object value;
     const char *raw;

@@ -8,11 +8,13 @@
 
 #include <czmq.h>
 #include <math.h>
+#include "sf_alloc.h"
 #include "sf_candles.h"
 #include "sf_codec.h"
 #include "sf_job.h"
 #include "sf_json.h"
 #include "sf_mp.h"
+#include "sf_time.h"
 
 struct _sf_job_t {
     json_t *spec;               //  The job's JSON object; always valid
@@ -29,9 +31,7 @@ sf_job_new (const char *analyzer)
 {
     if (!analyzer || !sf_codec_name_valid (analyzer, strlen (analyzer)))
         return NULL;
-    sf_job_t *self = calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_job_t *self = (sf_job_t *) sf_alloc (sizeof *self);
     self->spec = json_object ();
     json_object_set_new (self->spec, "analyzer", json_string (analyzer));
     msgpack_sbuffer_init (&self->packed);
@@ -210,12 +210,14 @@ s_check_field (const char *field, const json_t *value, int depth, sf_error_t *er
     if (streq (field, "candles"))
         return s_check_candles (value, error);
     if (streq (field, "from") || streq (field, "to")) {
-        double ms;
-        if ((json_is_string (value) && sf_candles_parse_time (json_string_value (value), &ms) == 0)
+        //  The broker's check (sf_codec_job_check) and the worker use the
+        //  same parser, so the three agree on every time
+        int64_t ms;
+        if ((json_is_string (value)
+          && sf_time_parse (json_string_value (value), json_string_length (value), &ms) == 0)
         ||  (json_is_integer (value) && json_integer_value (value) >= 0))
             return 0;
-        return sf_error_set (error, "BAD_INPUT",
-                             "\"%s\" must be an ISO-8601 UTC time or epoch milliseconds", field);
+        return sf_error_set (error, "BAD_INPUT", "\"%s\" must be %s", field, SF_TIME_FORMS);
     }
     if (streq (field, "limit"))
         return s_check_int (field, value, 1, SF_LIMIT_MAX, error);
@@ -264,9 +266,7 @@ sf_job_from_json (const char *text, sf_error_t *error)
             return NULL;
         }
     }
-    sf_job_t *self = calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_job_t *self = (sf_job_t *) sf_alloc (sizeof *self);
     self->spec = spec;
     msgpack_sbuffer_init (&self->packed);
     return self;
@@ -458,7 +458,7 @@ sf_job_pack (sf_job_t *self, msgpack_packer *pk)
     if (!self->fresh) {
         msgpack_sbuffer_clear (&self->packed);
         msgpack_packer packer;
-        msgpack_packer_init (&packer, &self->packed, msgpack_sbuffer_write);
+        msgpack_packer_init (&packer, &self->packed, sf_mp_write);
         s_pack_spec (self->spec, self->candles, &packer);
         self->fresh = true;
     }

@@ -3,6 +3,7 @@
     ========================================================================= */
 
 #include <string.h>
+#include "sf_alloc.h"
 #include "sf_json.h"
 
 //  --------------------------------------------------------------------------
@@ -59,9 +60,7 @@ s_base64 (const unsigned char *data, size_t size)
 {
     static const char alphabet [] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc ((size + 2) / 3 * 4 + 1);
-    if (!out)
-        abort ();
+    char *out = (char *) sf_alloc ((size + 2) / 3 * 4 + 1);
     char *p = out;
     for (size_t i = 0; i < size; i += 3) {
         uint32_t v = (uint32_t) data [i] << 16;
@@ -86,7 +85,7 @@ s_key_text (const msgpack_object *key)
 {
     switch (key->type) {
         case MSGPACK_OBJECT_STR:
-            return key->via.str.size? strndup (key->via.str.ptr, key->via.str.size): strdup ("");
+            return sf_alloc_strndup (key->via.str.ptr, key->via.str.size);
         case MSGPACK_OBJECT_NIL:
         case MSGPACK_OBJECT_BOOLEAN:
         case MSGPACK_OBJECT_POSITIVE_INTEGER:

@@ -8,6 +8,7 @@
     ========================================================================= */
 
 #include <string.h>
+#include "sf_alloc.h"
 #include "sf_mp.h"
 
 //  Read a big-endian unsigned integer of width bytes from p.
@@ -131,9 +132,7 @@ sf_mp_next (msgpack_unpacked *unpacked, const char *data, size_t size,
     //  The unpacked's zone is kept and cleared between values instead of
     //  the fresh zone msgpack_unpack_next would allocate for every value
     if (!unpacked->zone) {
-        unpacked->zone = msgpack_zone_new (2048);
-        if (!unpacked->zone)
-            abort ();
+        unpacked->zone = sf_alloc_check (msgpack_zone_new (2048));
     }
     else
         msgpack_zone_clear (unpacked->zone);
@@ -216,14 +215,23 @@ sf_mp_streq (const msgpack_object *object, const char *text)
         && (length == 0 || memcmp (object->via.str.ptr, text, length) == 0);
 }
 
+//  --------------------------------------------------------------------------
+//  msgpack_sbuffer_write that aborts where it would fail (sf_alloc.h).
+
+int
+sf_mp_write (void *data, const char *buf, size_t len)
+{
+    if (msgpack_sbuffer_write (data, buf, len))
+        sf_alloc_failed ();     //  msgpack-c's only failure: realloc
+    return 0;
+}
+
 char *
 sf_mp_strdup (const msgpack_object *object)
 {
     if (!object || object->type != MSGPACK_OBJECT_STR)
         return NULL;
-    if (object->via.str.size == 0)
-        return strdup ("");
-    return strndup (object->via.str.ptr, object->via.str.size);
+    return sf_alloc_strndup (object->via.str.ptr, object->via.str.size);
 }
 
 int

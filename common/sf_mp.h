@@ -70,6 +70,13 @@ int sf_mp_strcpy (const msgpack_object *object, char *buf, size_t bufsize);
 //  Read a non-negative integer no larger than max. Returns 0 or -1.
 int sf_mp_uint (const msgpack_object *object, uint64_t max, uint64_t *value);
 
+//  msgpack_sbuffer_write under sheaf's out-of-memory policy (sf_alloc.h):
+//  where msgpack-c would return an error that packers ignore, leaving a
+//  silently cut buffer, this aborts with a message. data is the
+//  msgpack_sbuffer. Every packer into an sbuffer uses it as its writer:
+//  msgpack_packer_init (&pk, &buffer, sf_mp_write). Returns 0.
+int sf_mp_write (void *data, const char *buf, size_t len);
+
 //  Pack a NUL-terminated string.
 void sf_mp_pack_str (msgpack_packer *pk, const char *text);
 

@@ -215,7 +215,7 @@ sf_msg_send_error (void *handle, const void *routing, size_t routing_size,
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, &buffer, sf_mp_write);
     msgpack_pack_map (&pk, 3);
     sf_mp_pack_kv_uint (&pk, "tag", tag);
     sf_mp_pack_kv_str (&pk, "code", error->code);

@@ -6,6 +6,7 @@
     ========================================================================= */
 
 #include <string.h>
+#include "sf_alloc.h"
 #include "sf_codec.h"
 #include "sf_json.h"
 #include "sf_mp.h"
@@ -40,9 +41,9 @@ s_read_error (sf_result_t *self)
     }
     msgpack_unpacked_destroy (&unpacked);
     if (!self->error_code)
-        self->error_code = strdup ("UNKNOWN");
+        self->error_code = sf_alloc_strdup ("UNKNOWN");
     if (!self->error_message)
-        self->error_message = strdup ("");
+        self->error_message = sf_alloc_strdup ("");
 }
 
 //  --------------------------------------------------------------------------
@@ -52,9 +53,7 @@ sf_result_t *
 sf_result_decode (const msgpack_object *head, const char *payload, size_t payload_size,
                   sf_error_t *error)
 {
-    sf_result_t *self = malloc (sizeof *self + payload_size);
-    if (!self)
-        abort ();
+    sf_result_t *self = (sf_result_t *) sf_alloc (sizeof *self + payload_size);
     if (sf_codec_read_result_head (head, &self->head, self->analyzer, self->worker, error)) {
         free (self);
         return NULL;

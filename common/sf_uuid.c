@@ -4,14 +4,19 @@
     Layout: 48 bits of Unix milliseconds, version 7, a 12-bit counter that
     restarts at a random value each new millisecond (so ids stay ordered
     within a millisecond), variant 10, then 62 random bits. Random bytes
-    come from getrandom() in blocks to keep the syscall off the hot path.
+    come from getrandom() in blocks to keep the syscall off the hot path
+    (from /dev/urandom where the kernel refuses getrandom).
     ========================================================================= */
 
 #include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
+#include "sf_alloc.h"
 #include "sf_uuid.h"
 
 //  Generator state, shared by the threads of a process under s_lock.
@@ -21,16 +26,68 @@ static uint16_t s_counter;      //  12-bit counter within s_last_ms
 static uint8_t s_pool [4096];   //  Random bytes not handed out yet
 static size_t s_pool_used = sizeof s_pool;
 
+//  Fill the pool from /dev/urandom. Returns 0, or -1 with errno set.
+static int
+s_fill_from_device (void)
+{
+    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t filled = 0;
+    while (filled < sizeof s_pool) {
+        ssize_t rc = read (fd, s_pool + filled, sizeof s_pool - filled);
+        if (rc > 0)
+            filled += (size_t) rc;
+        else
+        if (rc == 0 || errno != EINTR) {
+            int saved = rc == 0? EIO: errno;
+            close (fd);
+            errno = saved;
+            return -1;
+        }
+    }
+    close (fd);
+    return 0;
+}
+
+//  Fill the pool: getrandom, tried again only when a signal interrupted it
+//  or entropy is not there yet (EINTR, EAGAIN); any other error (ENOSYS
+//  on an old kernel, EPERM under a seccomp filter) falls back to
+//  /dev/urandom. Without random bytes ids could repeat: that ends the
+//  process with a message rather than looping or handing out stale bytes.
+static void
+s_fill (void)
+{
+    size_t filled = 0;
+    while (filled < sizeof s_pool) {
+        ssize_t rc = getrandom (s_pool + filled, sizeof s_pool - filled, 0);
+        if (rc > 0)
+            filled += (size_t) rc;
+        else
+        if (rc < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        else
+        if (s_fill_from_device () == 0)
+            return;
+        else {
+            char message [160];
+            int length = snprintf (message, sizeof message,
+                                   "sheaf: no random bytes for job ids (getrandom and "
+                                   "/dev/urandom: %s); aborting\n", strerror (errno));
+            if (length > 0) {
+                ssize_t written = write (STDERR_FILENO, message, (size_t) length);
+                (void) written;     //  Aborting either way
+            }
+            abort ();
+        }
+    }
+}
+
 static void
 s_random (uint8_t *out, size_t size)
 {
     if (s_pool_used + size > sizeof s_pool) {
-        size_t filled = 0;
-        while (filled < sizeof s_pool) {
-            ssize_t rc = getrandom (s_pool + filled, sizeof s_pool - filled, 0);
-            if (rc > 0)
-                filled += (size_t) rc;
-        }
+        s_fill ();
         s_pool_used = 0;
     }
     memcpy (out, s_pool + s_pool_used, size);
@@ -186,9 +243,7 @@ s_table_compare (const void *a, const void *b)
 static void *
 s_table_dup (const void *key)
 {
-    void *copy = malloc (SF_UUID_SIZE);
-    if (!copy)
-        abort ();
+    void *copy = sf_alloc (SF_UUID_SIZE);
     memcpy (copy, key, SF_UUID_SIZE);
     return copy;
 }

@@ -46,6 +46,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/timerfd.h>
+#include "sf_alloc.h"
 #include "sf_checkpoint.h"
 #include "sf_log.h"
 #include "sf_schedule.h"
@@ -134,9 +135,7 @@ sf_scheduler_new (const sf_scheduler_config_t *config, sf_error_t *error)
     sf_schedule_t *schedule = s_load (config->schedule, error);
     if (!schedule)
         return NULL;
-    sf_scheduler_t *self = (sf_scheduler_t *) calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_scheduler_t *self = (sf_scheduler_t *) sf_alloc (sizeof *self);
     self->config = *config;
     self->schedule = schedule;
     self->lock_fd = -1;
@@ -422,23 +421,48 @@ s_submitted (sf_scheduler_t *self, s_entry_t *entry, const char *when, int rc,
 
 //  Submit entry's jobs for instant, each with its key. 0 when handled,
 //  -1 to try again.
+//  Build entry's jobs from their templates into jobs, each keyed with
+//  schedule:NAME:TIME (and :INDEX when there are several) unless keyed is
+//  false. Returns 0, or -1 (nothing built, the reason logged) when one
+//  cannot be built: the schedule parser checked every template with the
+//  same function, so that is a bug, and the firing is skipped, not a crash.
+static int
+s_build_jobs (s_entry_t *entry, const char *when, bool keyed, sf_job_t **jobs)
+{
+    sf_schedule_entry_t *spec = entry->spec;
+    for (size_t i = 0; i < spec->job_count; i++) {
+        sf_error_t error;
+        jobs [i] = sf_job_from_json (spec->jobs [i], &error);
+        if (jobs [i] && keyed) {
+            char key [SF_SCHEDULE_NAME_MAX + 100];
+            if (spec->job_count == 1)
+                snprintf (key, sizeof key, "schedule:%s:%s", spec->name, when);
+            else
+                snprintf (key, sizeof key, "schedule:%s:%s:%zu", spec->name, when, i);
+            if (sf_job_set_key (jobs [i], key)) {
+                sf_error_set (&error, "BAD_INPUT", "the key %s is refused", key);
+                sf_job_destroy (&jobs [i]);
+            }
+        }
+        if (!jobs [i]) {
+            sf_log_error ("scheduler: %s at %s skipped: job %zu: %s", spec->name, when, i + 1,
+                          error.message);
+            while (i-- > 0)
+                sf_job_destroy (&jobs [i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 s_submit_jobs (sf_scheduler_t *self, s_entry_t *entry, int64_t instant, const char *when)
 {
     sf_schedule_entry_t *spec = entry->spec;
     sf_job_t *jobs [SF_SCHEDULE_JOBS_MAX];
     char ids [SF_SCHEDULE_JOBS_MAX][SF_ID_STRLEN + 1];
-    char key [SF_SCHEDULE_NAME_MAX + 100];
-    for (size_t i = 0; i < spec->job_count; i++) {
-        sf_error_t error;
-        jobs [i] = sf_job_from_json (spec->jobs [i], &error);
-        assert (jobs [i]);          //  The parser checked each template
-        if (spec->job_count == 1)
-            snprintf (key, sizeof key, "schedule:%s:%s", spec->name, when);
-        else
-            snprintf (key, sizeof key, "schedule:%s:%s:%zu", spec->name, when, i);
-        sf_job_set_key (jobs [i], key);
-    }
+    if (s_build_jobs (entry, when, true, jobs))
+        return 0;
     sf_error_t error;
     int rc = sf_client_submit_many (self->client, jobs, spec->job_count, ids, &error);
     int64_t accepted_us = s_now_us ();
@@ -457,16 +481,14 @@ static int
 s_submit_group (sf_scheduler_t *self, s_entry_t *entry, int64_t instant, const char *when)
 {
     sf_schedule_entry_t *spec = entry->spec;
-    sf_job_t **jobs = (sf_job_t **) calloc (spec->job_count, sizeof (sf_job_t *));
-    if (!jobs)
-        abort ();
-    sf_error_t error;
-    for (size_t i = 0; i < spec->job_count; i++) {
-        jobs [i] = sf_job_from_json (spec->jobs [i], &error);
-        assert (jobs [i]);          //  The parser checked each template
+    sf_job_t **jobs = (sf_job_t **) sf_alloc_array (spec->job_count, sizeof (sf_job_t *));
+    if (s_build_jobs (entry, when, false, jobs)) {
+        free (jobs);
+        return 0;
     }
     char key [SF_SCHEDULE_NAME_MAX + 100];
     snprintf (key, sizeof key, "schedule:%s:%s", spec->name, when);
+    sf_error_t error;
     sf_gather_opts_t opts = {
         .policy = spec->policy,
         .min_ok = spec->min_ok,
@@ -474,7 +496,14 @@ s_submit_group (sf_scheduler_t *self, s_entry_t *entry, int64_t instant, const c
         .then = spec->then? sf_job_from_json (spec->then, &error): NULL,
         .key = key
     };
-    assert (!spec->then || opts.then);
+    if (spec->then && !opts.then) {
+        sf_log_error ("scheduler: %s at %s skipped: its chord: %s", spec->name, when,
+                      error.message);
+        for (size_t i = 0; i < spec->job_count; i++)
+            sf_job_destroy (&jobs [i]);
+        free (jobs);
+        return 0;
+    }
     char ids [1][SF_ID_STRLEN + 1];
     int rc = sf_gather_start (self->client, jobs, spec->job_count, &opts, NULL,
                               s_group_done, self, ids [0], &error);
@@ -554,9 +583,7 @@ s_catch_up (sf_scheduler_t *self, s_entry_t *entry, int64_t now_ms)
     sf_schedule_entry_t *spec = entry->spec;
     //  Missed instants; "all" keeps the latest misfire_limit of them
     size_t keep = spec->misfire == SF_MISFIRE_ALL? spec->misfire_limit: 1;
-    int64_t *ring = (int64_t *) calloc (keep, sizeof (int64_t));
-    if (!ring)
-        abort ();
+    int64_t *ring = (int64_t *) sf_alloc_array (keep, sizeof (int64_t));
     int64_t count = 0, first = -1, last = -1;
     bool exact = true;
     int64_t instant = entry->next;
@@ -612,9 +639,7 @@ s_bind (sf_scheduler_t *self)
     free (self->entries);
     zhashx_purge (self->pending);
     self->entry_count = sf_schedule_size (self->schedule);
-    self->entries = (s_entry_t *) calloc (self->entry_count + 1, sizeof (s_entry_t));
-    if (!self->entries)
-        abort ();
+    self->entries = (s_entry_t *) sf_alloc_array (self->entry_count + 1, sizeof (s_entry_t));
     int64_t now = s_now_ms () / 1000;
     for (size_t i = 0; i < self->entry_count; i++) {
         s_entry_t *entry = &self->entries [i];

@@ -357,6 +357,69 @@ START_TEST (test_lost_report_ends_a_poison_job)
 }
 END_TEST
 
+//  A job's "from" and "to" are checked at submit, by the client library
+//  and by the broker, never first by a worker after dispatch; the forms
+//  the check accepts are read by the worker to the same instants.
+START_TEST (test_times_checked_at_submit)
+{
+    fleet_worker (fleet, "w1", 1, 8, NULL);
+    ck_assert (fleet_await_workers (fleet, 1, 5000));
+    sf_client_t *client = sf_client_new (fleet->frontend);
+
+    //  The client library refuses it before anything is sent
+    sf_error_t error;
+    sf_job_t *job = sf_job_from_json ("{\"analyzer\":\"sma\",\"symbol\":\"X\","
+                                      "\"timeframe\":\"1h\",\"from\":\"yesterday\"}", &error);
+    ck_assert_ptr_null (job);
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_msg (strstr (error.message, "\"from\" must be an ISO-8601 time"), "%s",
+                   error.message);
+
+    //  A client that skips that check gets the broker's ERROR
+    zsock_t *raw = s_raw (fleet->frontend, NULL);
+    sf_batchw_t body;
+    sf_batchw_init (&body);
+    sf_batchw_reset (&body, 21);
+    msgpack_pack_map (&body.packer, 2);
+    sf_mp_pack_str (&body.packer, "analyzer");
+    sf_mp_pack_str (&body.packer, "sma");
+    sf_mp_pack_str (&body.packer, "from");
+    sf_mp_pack_str (&body.packer, "yesterday");
+    sf_batchw_item (&body);
+    sf_batchw_finish (&body);
+    s_send (raw, "SF02", (size_t) 4, &CMD_SUBMIT, (size_t) 1,
+            body.buffer.data, body.buffer.size, NULL);
+    s_expect_error (raw, "BAD_INPUT", "job 0: \"from\" must be an ISO-8601 time (2024-01-31");
+    sf_batchw_destroy (&body);
+    zsock_destroy (&raw);
+    ck_assert_int_eq (fleet_counter (client, "submitted"), 0);
+    ck_assert_int_eq (fleet_counter (client, "dispatched"), 0);
+
+    //  Five hourly candles from 2024-01-31T00:00Z; the window written in
+    //  two other accepted forms keeps the second to the fourth
+    job = sf_job_from_json (
+        "{\"analyzer\":\"sma\",\"params\":{\"period\":2},"
+        "\"from\":\"2024-01-31 01:00\",\"to\":\"2024-01-31T05:00:00.000+02:00\","
+        "\"candles\":{\"ts\":[1706659200000,1706662800000,1706666400000,1706670000000,"
+        "1706673600000],\"open\":[1,2,3,4,5],\"high\":[1,2,3,4,5],\"low\":[1,2,3,4,5],"
+        "\"close\":[1,2,3,4,5],\"volume\":[1,1,1,1,1]}}", &error);
+    ck_assert_msg (job, "%s", error.message);
+    char id [SF_ID_STRLEN + 1];
+    ck_assert_msg (sf_client_submit (client, job, id, &error) == 0, "%s", error.message);
+    sf_result_t *result = sf_client_wait (client, 10000, &error);
+    ck_assert_msg (result, "%s", error.message);
+    ck_assert_msg (sf_result_status (result) == SF_STATUS_OK, "%s: %s",
+                   sf_result_error_code (result), sf_result_error_message (result));
+    char *value = sf_result_value_json (result);
+    ck_assert_str_eq (value, "{\"ts\":[1706662800000,1706666400000,1706670000000],"
+                             "\"sma\":[null,2.5,3.5]}");
+    free (value);
+    sf_result_destroy (&result);
+    sf_job_destroy (&job);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -368,6 +431,7 @@ main (void)
     tcase_add_test (tcase, test_backend_rejects_bad_messages);
     tcase_add_test (tcase, test_stale_lease_is_dropped);
     tcase_add_test (tcase, test_lost_report_ends_a_poison_job);
+    tcase_add_test (tcase, test_times_checked_at_submit);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }

@@ -830,6 +830,61 @@ START_TEST (test_unknown_and_mistyped_params)
     sf_actx_reset (&s_ctx, sf_analyzers_find ("rsi", 3, false), &job.data, 1);
     ck_assert_int_eq (sf_actx_check_params (&s_ctx), -1);
     s_expect_failure ("BAD_INPUT", "unknown param \"peroid\" (rsi takes: period, output)");
+    //  The context names it too, for programs that read errors by field
+    ck_assert_str_eq (json_string_value (json_object_get (s_ctx.context, "param")), "peroid");
+
+    //  A name that is not text is shown with '?' for each byte that is not
+    //  printable ASCII; one past 64 bytes, cut
+    const char *odd_names [] = {
+        "p\xffr\n", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"
+    };
+    const char *shown [] = {
+        "p?r?", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"
+    };
+    for (int i = 0; i < 2; i++) {
+        msgpack_sbuffer_clear (&buffer);
+        msgpack_pack_map (&pk, 2);
+        sf_mp_pack_kv_str (&pk, "analyzer", "rsi");
+        sf_mp_pack_str (&pk, "params");
+        msgpack_pack_map (&pk, 1);
+        sf_mp_pack_str (&pk, odd_names [i]);
+        msgpack_pack_int (&pk, 14);
+        offset = 0;
+        ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+                   == MSGPACK_UNPACK_SUCCESS);
+        sf_actx_reset (&s_ctx, sf_analyzers_find ("rsi", 3, false), &job.data, 1);
+        ck_assert_int_eq (sf_actx_check_params (&s_ctx), -1);
+        ck_assert_str_eq (json_string_value (json_object_get (s_ctx.context, "param")), shown [i]);
+        char expect [128];
+        snprintf (expect, sizeof expect, "unknown param \"%s\"", shown [i]);
+        s_expect_failure ("BAD_INPUT", expect);
+    }
+
+    //  A key that is not a string
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 2);
+    sf_mp_pack_kv_str (&pk, "analyzer", "rsi");
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_int (&pk, 7);
+    msgpack_pack_int (&pk, 14);
+    offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    sf_actx_reset (&s_ctx, sf_analyzers_find ("rsi", 3, false), &job.data, 1);
+    ck_assert_int_eq (sf_actx_check_params (&s_ctx), -1);
+    s_expect_failure ("BAD_INPUT", "param names must be strings (rsi takes: period, output)");
+
+    //  An analyzer (a plugin, say) that reads a param it does not declare
+    //  fails its job instead of taking the worker down
+    sf_actx_reset (&s_ctx, sf_analyzers_find ("rsi", 3, false), &job.data, 1);
+    ck_assert_int_eq (sf_actx_int (&s_ctx, "undeclared"), 0);
+    s_expect_failure ("ANALYSIS", "analyzer rsi reads param \"undeclared\", which it does not "
+                      "declare");
+    sf_actx_reset (&s_ctx, sf_analyzers_find ("echo", 4, false), &job.data, 1);
+    ck_assert (sf_actx_real (&s_ctx, "x") == 0);
+    ck_assert_int_eq (sf_actx_choice (&s_ctx, "y"), 0);
+    s_expect_failure ("ANALYSIS", "analyzer echo reads param \"y\"");
 
     //  A real where an integer is wanted
     msgpack_sbuffer_clear (&buffer);

@@ -62,8 +62,14 @@ START_TEST (test_time_forms)
     ck_assert_int_eq (sf_candles_parse_time ("1704067260250", &ms), 0);
     ck_assert (ms == 1704067260250.0);
     ck_assert_int_eq (sf_candles_parse_time ("2024-01-01T00:00:00+00:00", &ms), 0);
-    ck_assert_int_eq (sf_candles_parse_time ("2024-01-01 00:00:00", &ms), -1);
-    ck_assert_int_eq (sf_candles_parse_time ("2024-01-01T00:00:00+01:00", &ms), -1);
+    //  The ISO-8601 forms of a job's "from" and "to" (sf_time) read alike here
+    ck_assert_int_eq (sf_candles_parse_time ("2024-01-01 00:00:00", &ms), 0);
+    ck_assert (ms == 1704067200000.0);
+    ck_assert_int_eq (sf_candles_parse_time ("2024-01-01T01:00:00+01:00", &ms), 0);
+    ck_assert (ms == 1704067200000.0);
+    ck_assert_int_eq (sf_candles_parse_time ("2024-01-01", &ms), 0);
+    ck_assert (ms == 1704067200000.0);
+    ck_assert_int_eq (sf_candles_parse_time ("2024-02-30T00:00:00Z", &ms), -1);
     ck_assert_int_eq (sf_candles_parse_time ("yesterday", &ms), -1);
     ck_assert_int_eq (sf_candles_parse_time ("", &ms), -1);
 }

@@ -5,15 +5,24 @@
     milliseconds, and be strictly increasing within a process, also when
     many are made in one millisecond and when several threads make them.
     The text form is the canonical 8-4-4-4-12 lower-case hex; parsing
-    accepts either case and nothing else.
+    accepts either case and nothing else. Where getrandom is refused the
+    ids come from /dev/urandom; with no randomness at all the process
+    aborts rather than loop.
     ========================================================================= */
 
 #include <check.h>
 #include "suite.h"
 #include <czmq.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include "sf_uuid.h"
 
@@ -344,6 +353,70 @@ START_TEST (test_table_borrowed_keys)
 END_TEST
 
 //  --------------------------------------------------------------------------
+//  Where random bytes come from when getrandom is refused. Each test runs
+//  in its own forked process (CK_FORK) and puts a seccomp filter on itself
+//  that answers the named system calls with an error.
+
+//  Make getrandom fail with ENOSYS (as on a kernel before 3.17) and, when
+//  no_files, open and openat fail with EACCES.
+static void
+s_refuse (bool no_files)
+{
+    struct sock_filter filter [] = {
+        BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+        BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
+        BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
+        BPF_STMT (BPF_RET | BPF_K, no_files? SECCOMP_RET_ERRNO | EACCES: SECCOMP_RET_ALLOW),
+        BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 1),
+        BPF_STMT (BPF_RET | BPF_K, no_files? SECCOMP_RET_ERRNO | EACCES: SECCOMP_RET_ALLOW),
+        BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = { sizeof filter / sizeof filter [0], filter };
+    ck_assert_int_eq (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+    ck_assert_msg (prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0,
+                   "cannot install the filter: %s", strerror (errno));
+    uint8_t probe [4];
+    ck_assert_int_eq (getrandom (probe, sizeof probe, 0), -1);
+    ck_assert_int_eq (errno, ENOSYS);
+}
+
+//  Without getrandom, ids come from /dev/urandom: well formed, increasing,
+//  random tails all different (thousands of ids: the pool is refilled
+//  several times).
+START_TEST (test_without_getrandom)
+{
+    s_refuse (false);
+    zhashx_t *tails = zhashx_new ();
+    uint8_t previous [SF_UUID_SIZE] = { 0 };
+    for (int i = 0; i < 3000; i++) {
+        uint8_t id [SF_UUID_SIZE];
+        sf_uuid_v7 (id);
+        ck_assert_int_eq (id [6] >> 4, 7);
+        ck_assert_int_eq (id [8] >> 6, 2);
+        ck_assert_msg (memcmp (id, previous, SF_UUID_SIZE) > 0, "id %d not increasing", i);
+        memcpy (previous, id, SF_UUID_SIZE);
+        char tail [17];
+        for (int b = 0; b < 8; b++)
+            snprintf (tail + 2 * b, 3, "%02x", id [8 + b]);
+        ck_assert_msg (zhashx_insert (tails, tail, (void *) 1) == 0, "tail %s repeated", tail);
+    }
+    zhashx_destroy (&tails);
+}
+END_TEST
+
+//  With neither getrandom nor /dev/urandom the process ends at once with
+//  SIGABRT (and a message) instead of looping or making ids from nothing.
+START_TEST (test_without_any_randomness)
+{
+    s_refuse (true);
+    uint8_t id [SF_UUID_SIZE];
+    for (int i = 0; i < 1000; i++)
+        sf_uuid_v7 (id);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
 
 static Suite *
 s_suite (void)
@@ -377,6 +450,12 @@ s_suite (void)
     tcase_add_test (tc, test_hash);
     tcase_add_test (tc, test_table_copied_keys);
     tcase_add_test (tc, test_table_borrowed_keys);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("randomness");
+    tcase_set_timeout (tc, 20);
+    tcase_add_test (tc, test_without_getrandom);
+    tcase_add_test_raise_signal (tc, test_without_any_randomness, SIGABRT);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -11,6 +11,7 @@
 #include "sf_json.h"
 #include "sf_codec.h"
 #include "sf_mp.h"
+#include "sf_time.h"
 
 void
 sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
@@ -20,7 +21,7 @@ sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
     if (data_db)
         self->pg = sf_source_pg_new (data_db);
     msgpack_sbuffer_init (&self->output);
-    msgpack_packer_init (&self->packer, &self->output, msgpack_sbuffer_write);
+    msgpack_packer_init (&self->packer, &self->output, sf_mp_write);
     msgpack_sbuffer_init (&self->new_state);
 }
 
@@ -119,7 +120,7 @@ void
 sf_actx_set_state (sf_actx_t *ctx, const void *data, size_t size)
 {
     msgpack_sbuffer_clear (&ctx->new_state);
-    msgpack_sbuffer_write (&ctx->new_state, (const char *) data, size);
+    sf_mp_write (&ctx->new_state, (const char *) data, size);
     ctx->has_new_state = true;
 }
 
@@ -197,11 +198,15 @@ s_bound (sf_actx_t *ctx, const char *field, double *ms)
         *ms = (double) value->via.u64;
         return 0;
     }
-    char text [48];
-    if (sf_mp_strcpy (value, text, sizeof text) == 0 && sf_candles_parse_time (text, ms) == 0)
+    //  The parser the broker checked the job with (sf_codec_job_check)
+    int64_t instant;
+    if (value->type == MSGPACK_OBJECT_STR
+    &&  sf_time_parse (value->via.str.ptr, value->via.str.size, &instant) == 0) {
+        *ms = (double) instant;
         return 0;
+    }
     sf_actx_context_str (ctx, "field", field);
-    return sf_actx_fail (ctx, "BAD_INPUT", "\"%s\" is not an ISO-8601 UTC time", field);
+    return sf_actx_fail (ctx, "BAD_INPUT", "\"%s\" must be %s", field, SF_TIME_FORMS);
 }
 
 int
@@ -442,12 +447,23 @@ sf_actx_check_params (sf_actx_t *ctx)
             for (const sf_param_t *p = ctx->analyzer->params; p->name; p++)
                 snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s",
                           p == ctx->analyzer->params? "": ", ", p->name);
-            if (key->type == MSGPACK_OBJECT_STR)
-                sf_actx_context_str (ctx, "param", "");
-            return sf_actx_fail (ctx, "BAD_INPUT", "unknown param \"%.*s\" (%s takes: %s)",
-                                 key->type == MSGPACK_OBJECT_STR? (int) key->via.str.size: 0,
-                                 key->type == MSGPACK_OBJECT_STR? key->via.str.ptr: "",
-                                 ctx->analyzer->name, *names? names: "none");
+            if (key->type != MSGPACK_OBJECT_STR)
+                return sf_actx_fail (ctx, "BAD_INPUT", "param names must be strings "
+                                     "(%s takes: %s)", ctx->analyzer->name,
+                                     *names? names: "none");
+            //  The name as the context and the message show it: its first
+            //  64 bytes, each one that is not printable ASCII as '?', so
+            //  that it is always valid UTF-8 text
+            char name [SF_NAME_MAX + 1];
+            size_t size = key->via.str.size < SF_NAME_MAX? key->via.str.size: SF_NAME_MAX;
+            for (size_t c = 0; c < size; c++) {
+                unsigned char byte = (unsigned char) key->via.str.ptr [c];
+                name [c] = byte >= 0x20 && byte < 0x7f? (char) byte: '?';
+            }
+            name [size] = 0;
+            sf_actx_context_str (ctx, "param", name);
+            return sf_actx_fail (ctx, "BAD_INPUT", "unknown param \"%s\" (%s takes: %s)",
+                                 name, ctx->analyzer->name, *names? names: "none");
         }
         sf_actx_context_str (ctx, "param", param->name);
         if (s_check_value (ctx, param, &ctx->params->via.map.ptr [i].val))
@@ -458,12 +474,23 @@ sf_actx_check_params (sf_actx_t *ctx)
     return 0;
 }
 
+//  What an undeclared param reads as: 0, no choices.
+static const sf_param_t s_undeclared = { NULL, SF_PARAM_INT, 0, 0, 0, NULL, NULL };
+
 //  The job's value of a declared param, or NULL (the default applies).
+//  An analyzer that asks for a name it does not declare (a plugin's
+//  mistake) fails its job with ANALYSIS and reads 0, rather than crash
+//  the worker.
 static const msgpack_object *
 s_value (sf_actx_t *ctx, const char *name, const sf_param_t **param)
 {
     *param = s_declared (ctx, name, strlen (name));
-    assert (*param);            //  Analyzers ask only for what they declare
+    if (!*param) {
+        *param = &s_undeclared;
+        sf_actx_fail (ctx, "ANALYSIS", "analyzer %s reads param \"%s\", which it does not "
+                      "declare", ctx->analyzer? ctx->analyzer->name: "?", name);
+        return NULL;
+    }
     return sf_mp_get (ctx->params, name);
 }
 

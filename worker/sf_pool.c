@@ -2,7 +2,7 @@
     sf_pool - the analyzer threads of a worker process
 
     Messages between the I/O thread and a pool thread:
-      to the thread:   [items: DISPATCH items] [count: uint32]
+      to the thread:   [items: DISPATCH items]
       from the thread: [items: RESULTS items] [count: uint32] [ids: count x 16]
     Chunks are sized so that the waiting jobs spread over the threads with
     room (at most 128 a chunk): long jobs go one or two at a time, floods of
@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <time.h>
 #include "sf_actx.h"
+#include "sf_alloc.h"
 #include "sf_analyzers.h"
 #include "sf_log.h"
 #include "sf_mp.h"
@@ -92,7 +93,7 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
         sf_log_error ("worker: dropped a job with a malformed header: %s", error.message);
         return;
     }
-    msgpack_sbuffer_write (ids, (const char *) id, SF_UUID_SIZE);
+    sf_mp_write (ids, (const char *) id, SF_UUID_SIZE);
     const msgpack_object *name = sf_mp_get (job, "analyzer");
     const sf_analyzer_t *analyzer = NULL;
     if (name && name->type == MSGPACK_OBJECT_STR)
@@ -138,9 +139,9 @@ s_run_job (sf_actx_t *ctx, bool tests, const msgpack_object *head, const msgpack
         sf_codec_pack_outcome_head_state (results, id, attempt, SF_STATUS_OK, run_us,
                                           state? ctx->new_state.data: NULL,
                                           state? ctx->new_state.size: 0);
-        msgpack_sbuffer_write ((msgpack_sbuffer *) results->data,
-                               ctx->output.data, ctx->output.size);
+        sf_mp_write (results->data, ctx->output.data, ctx->output.size);
     }
+    ctx->id = NULL;             //  id lives on this frame only
 }
 
 //  The body of an analyzer thread.
@@ -158,7 +159,7 @@ s_thread (zsock_t *pipe, void *args)
     msgpack_sbuffer_init (&results);
     msgpack_sbuffer_init (&ids);
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &results, msgpack_sbuffer_write);
+    msgpack_packer_init (&packer, &results, sf_mp_write);
     msgpack_unpacked head, job;
     msgpack_unpacked_init (&head);
     msgpack_unpacked_init (&job);
@@ -214,20 +215,25 @@ sf_pool_t *
 sf_pool_new (size_t threads, bool tests, const char *data_dir, const char *data_db)
 {
     assert (threads > 0);
-    sf_pool_t *self = (sf_pool_t *) zmalloc (sizeof *self);
+    sf_pool_t *self = (sf_pool_t *) sf_alloc (sizeof *self);
     self->settings.tests = tests;
     self->settings.stops = sf_stops_new ();
-    self->settings.data_dir = data_dir? strdup (data_dir): NULL;
-    self->settings.data_db = data_db? strdup (data_db): NULL;
+    self->settings.data_dir = data_dir? sf_alloc_strdup (data_dir): NULL;
+    self->settings.data_db = data_db? sf_alloc_strdup (data_db): NULL;
     self->thread_count = threads;
-    self->threads = (s_thread_t *) zmalloc (threads * sizeof (s_thread_t));
+    self->threads = (s_thread_t *) sf_alloc_array (threads, sizeof (s_thread_t));
     for (size_t i = 0; i < threads; i++) {
         s_thread_t *thread = &self->threads [i];
         thread->settings = &self->settings;
         atomic_init (&thread->claimed, 0);
         thread->ids = (uint8_t (*) [SF_UUID_SIZE])
-                      zmalloc (S_CHUNKS_PER_THREAD * S_CHUNK_MAX * SF_UUID_SIZE);
+                      sf_alloc_array (S_CHUNKS_PER_THREAD * S_CHUNK_MAX, SF_UUID_SIZE);
         thread->actor = zactor_new (s_thread, thread);
+        if (!thread->actor) {
+            sf_log_error ("worker: cannot start analyzer thread %zu of %zu: %s", i + 1,
+                          threads, strerror (errno));
+            abort ();
+        }
     }
     return self;
 }
@@ -287,17 +293,13 @@ sf_pool_add (sf_pool_t *self, const uint8_t id [SF_UUID_SIZE], const char *item,
     }
     if (self->waiting_size + size > self->waiting_max) {
         self->waiting_max = (self->waiting_size + size) * 2;
-        self->waiting = (char *) realloc (self->waiting, self->waiting_max);
-        if (!self->waiting)
-            abort ();
+        self->waiting = (char *) sf_alloc_resize (self->waiting, self->waiting_max, 1);
     }
     if (self->job_count == self->job_max) {
         self->job_max = self->job_max? self->job_max * 2: 256;
-        self->ends = (size_t *) realloc (self->ends, self->job_max * sizeof (size_t));
-        self->ids = (uint8_t (*) [SF_UUID_SIZE]) realloc (self->ids,
-                                                          self->job_max * SF_UUID_SIZE);
-        if (!self->ends || !self->ids)
-            abort ();
+        self->ends = (size_t *) sf_alloc_resize (self->ends, self->job_max, sizeof (size_t));
+        self->ids = (uint8_t (*) [SF_UUID_SIZE]) sf_alloc_resize (self->ids, self->job_max,
+                                                                  SF_UUID_SIZE);
     }
     memcpy (self->waiting + self->waiting_size, item, size);
     self->waiting_size += size;
@@ -327,11 +329,21 @@ sf_pool_kick (sf_pool_t *self)
         if (chunk > S_CHUNK_MAX)
             chunk = S_CHUNK_MAX;
         size_t end = self->ends [self->first + chunk - 1];
+        //  One frame, so that a send either hands over the whole chunk or
+        //  nothing: a failed send in the middle of a multipart message
+        //  would leave its first frames to join the next one
         zmsg_t *msg = zmsg_new ();
         zmsg_addmem (msg, self->waiting + self->waiting_start, end - self->waiting_start);
-        uint32_t count = (uint32_t) chunk;
-        zmsg_addmem (msg, &count, sizeof count);
-        zmsg_send (&msg, thread->actor);
+        if (zmsg_send (&msg, thread->actor)) {
+            //  Interrupted, or the context is ending: the chunk never
+            //  reached the thread, so its jobs stay waiting here (and in
+            //  the worker's holding list) for the next kick or a withdraw
+            int error = zmq_errno ();
+            zmsg_destroy (&msg);
+            sf_log_warning ("worker: cannot hand %zu jobs to an analyzer thread: %s",
+                            chunk, zmq_strerror (error));
+            return;
+        }
         memcpy (thread->ids [thread->id_count], self->ids [self->first], chunk * SF_UUID_SIZE);
         thread->id_count += chunk;
         thread->handed += chunk;
@@ -363,8 +375,11 @@ sf_pool_collect (sf_pool_t *self, size_t index, sf_batchw_t *out,
         return -1;
     }
     memcpy (&count, zframe_data (count_frame), sizeof count);
-    assert (zframe_size (ids) == (size_t) count * SF_UUID_SIZE);
-    msgpack_sbuffer_write (&out->buffer, (const char *) zframe_data (items), zframe_size (items));
+    if (zframe_size (ids) != (size_t) count * SF_UUID_SIZE) {
+        zmsg_destroy (&msg);
+        return -1;
+    }
+    sf_mp_write (&out->buffer, (const char *) zframe_data (items), zframe_size (items));
     out->count += count;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *id = zframe_data (ids) + (size_t) i * SF_UUID_SIZE;

@@ -20,7 +20,9 @@ typedef struct _sf_pool_t sf_pool_t;
 //  Start threads analyzer threads. tests: serve test-only analyzers;
 //  jobs naming a symbol and timeframe find their candles in PostgreSQL at
 //  data_db (a libpq conninfo; one connection per thread), else in the CSV
-//  files of data_dir; either may be NULL.
+//  files of data_dir; either may be NULL. A thread that cannot be started
+//  (the process is out of threads or sockets) ends the process with a
+//  message, as running out of memory does (sf_alloc.h).
 sf_pool_t *sf_pool_new (size_t threads, bool tests, const char *data_dir,
                         const char *data_db);
 

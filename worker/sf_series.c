@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sf_actx.h"
+#include "sf_alloc.h"
 #include "sf_codec.h"
 #include "sf_log.h"
 #include "sf_mp.h"
@@ -17,10 +18,7 @@
 double *
 sf_series_alloc (size_t size)
 {
-    double *values = (double *) calloc (size? size: 1, sizeof (double));
-    if (!values)
-        abort ();
-    return values;
+    return (double *) sf_alloc_array (size, sizeof (double));
 }
 
 int

@@ -52,7 +52,7 @@ sf_state_params_hash (sf_actx_t *ctx)
                 msgpack_sbuffer buffer;
                 msgpack_sbuffer_init (&buffer);
                 msgpack_packer pk;
-                msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+                msgpack_packer_init (&pk, &buffer, sf_mp_write);
                 msgpack_pack_object (&pk, *value);
                 hash = s_fnv (hash, buffer.data, buffer.size);
                 msgpack_sbuffer_destroy (&buffer);
@@ -79,7 +79,7 @@ sf_state_pack (msgpack_sbuffer *out, const sf_analyzer_t *analyzer,
 {
     msgpack_sbuffer_clear (out);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, out, sf_mp_write);
     msgpack_pack_map (&pk, 8);
     sf_mp_pack_kv_uint (&pk, "format", S_FORMAT);
     sf_mp_pack_kv_str (&pk, "analyzer", analyzer->name);

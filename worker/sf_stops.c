@@ -5,6 +5,7 @@
 #include <czmq.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include "sf_alloc.h"
 #include "sf_stops.h"
 
 struct _sf_stops_t {
@@ -17,7 +18,7 @@ struct _sf_stops_t {
 sf_stops_t *
 sf_stops_new (void)
 {
-    sf_stops_t *self = (sf_stops_t *) zmalloc (sizeof *self);
+    sf_stops_t *self = (sf_stops_t *) sf_alloc (sizeof *self);
     pthread_mutex_init (&self->lock, NULL);
     self->ids = sf_uuid_table (true);
     atomic_init (&self->size, 0);

@@ -39,6 +39,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "sf_alloc.h"
 #include "sf_codec.h"
 #include "sf_log.h"
 #include "sf_mp.h"
@@ -112,7 +113,7 @@ sf_supervisor_new (const sf_supervisor_config_t *config, sf_error_t *error)
         sf_error_set (error, "SIGNALS", "cannot watch signals: %s", strerror (errno));
         return NULL;
     }
-    sf_supervisor_t *self = (sf_supervisor_t *) zmalloc (sizeof *self);
+    sf_supervisor_t *self = (sf_supervisor_t *) sf_alloc (sizeof *self);
     self->config = *config;
     self->signal_fd = signal_fd;
     self->self_pid = getpid ();
@@ -125,7 +126,7 @@ sf_supervisor_new (const sf_supervisor_config_t *config, sf_error_t *error)
         host [sizeof host - 1] = 0;
         snprintf (base, sizeof base, "%s-%d", host, (int) self->self_pid);
     }
-    self->children = (s_child_t *) zmalloc (config->processes * sizeof (s_child_t));
+    self->children = (s_child_t *) sf_alloc_array (config->processes, sizeof (s_child_t));
     for (size_t i = 0; i < config->processes; i++) {
         snprintf (self->children [i].name, sizeof self->children [i].name, "%s-%zu", base, i + 1);
         self->children [i].backoff_ms = S_BACKOFF_MIN_MS;
@@ -134,7 +135,7 @@ sf_supervisor_new (const sf_supervisor_config_t *config, sf_error_t *error)
     while (config->argv [argc])
         argc++;
     //  Later flags win: the appended ones override the supervisor's own
-    self->argv = (char **) zmalloc ((argc + 5) * sizeof (char *));
+    self->argv = (char **) sf_alloc_array (argc + 5, sizeof (char *));
     memcpy (self->argv, config->argv, argc * sizeof (char *));
     self->argv [argc++] = "--processes";
     self->argv [argc++] = "1";
@@ -240,7 +241,7 @@ s_report_lost (sf_supervisor_t *self, const char *name, const char *reason)
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);
         msgpack_packer pk;
-        msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+        msgpack_packer_init (&pk, &body, sf_mp_write);
         msgpack_pack_map (&pk, 2);
         sf_mp_pack_kv_str (&pk, "name", name);
         sf_mp_pack_kv_str (&pk, "reason", reason);

@@ -81,8 +81,9 @@ const msgpack_object *sf_actx_param (sf_actx_t *ctx, const char *name);
 //  A declared INT, REAL or CHOICE parameter's value: the job's, else its
 //  default (for CHOICE, the index of the word in choices). The worker has
 //  checked every declared parameter against its declaration before
-//  analyze runs, so these cannot fail; asking for an undeclared name is a
-//  programmer error.
+//  analyze runs, so these cannot fail for a declared name. An undeclared
+//  name reads as 0 and fails the job with ANALYSIS (naming the analyzer
+//  and the param).
 int sf_actx_int (sf_actx_t *ctx, const char *name);
 double sf_actx_real (sf_actx_t *ctx, const char *name);
 int sf_actx_choice (sf_actx_t *ctx, const char *name);
