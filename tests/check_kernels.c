@@ -256,6 +256,52 @@ START_TEST (test_kernel_prefixes)
 }
 END_TEST
 
+//  A quiet stretch after a wild one, at a high price: the sliding sums
+//  cancel, so the windows must be summed afresh (the slow path of
+//  sf_window_series, and sf_window_push's); every window stays within
+//  1e-9 of its two-pass value, in a series and pushed value by value.
+START_TEST (test_window_quiet_after_wild)
+{
+    size_t size = 3000, n = 20;
+    double *x = (double *) malloc (size * sizeof (double));
+    unsigned seed = 7;
+    for (size_t i = 0; i < size; i++) {
+        double noise = (double) rand_r (&seed) / RAND_MAX - 0.5;
+        bool wild = (i / 500) % 2 == 0;
+        x [i] = 1e6 + (wild? 1e4: 1e-2) * noise;
+    }
+    double *deviation = (double *) calloc (size, sizeof (double));
+    double *mean = (double *) calloc (size, sizeof (double));
+    double *w = (double *) calloc (SF_WINDOW_SIZE (n), sizeof (double));
+    double *pushed = (double *) calloc (SF_WINDOW_SIZE (n), sizeof (double));
+    sf_window_series (x, size, n, 1, 1.0, deviation, mean, NULL, w);
+    for (size_t i = 0; i < size; i++) {
+        sf_window_push (pushed, n, i, x [i]);
+        if (i + 1 < n)
+            continue;
+        double average = 0, squares = 0;
+        for (size_t j = i + 1 - n; j <= i; j++)
+            average += x [j] / (double) n;
+        for (size_t j = i + 1 - n; j <= i; j++)
+            squares += (x [j] - average) * (x [j] - average);
+        double want = sqrt (squares / (double) (n - 1));
+        ck_assert_msg (fabs (deviation [i] - want) <= 1e-9 * want, "deviation[%zu] = %.17g, "
+                       "want %.17g", i, deviation [i], want);
+        ck_assert (fabs (mean [i] - average) <= 1e-9 * average);
+        double step = sqrt (sf_window_variance (pushed, n, 1));
+        ck_assert_msg (fabs (step - want) <= 1e-9 * want, "pushed [%zu] = %.17g, want %.17g",
+                       i, step, want);
+    }
+    for (size_t j = 0; j < SF_WINDOW_SIZE (n); j++)
+        s_expect_near ("window", j, w [j], pushed [j]);
+    free (x);
+    free (deviation);
+    free (mean);
+    free (w);
+    free (pushed);
+}
+END_TEST
+
 //  Every indicator has an analyzer of its name that declares "output",
 //  names its inputs in o, h, l, c, v, has a step form only with a state
 //  size, and is tested here.
@@ -293,6 +339,7 @@ main (void)
     tcase_add_test (tc, test_declarations);
     tcase_add_test (tc, test_kernels_equal_step_forms);
     tcase_add_test (tc, test_kernel_prefixes);
+    tcase_add_test (tc, test_window_quiet_after_wild);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

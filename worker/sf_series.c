@@ -342,21 +342,42 @@ sf_series_stream (sf_actx_t *ctx, const sf_stream_t *stream, bool last)
 }
 
 //  --------------------------------------------------------------------------
-//  Sliding windows. w[0] is the shift K, w[1] the sum of x - K, w[2] the
-//  sum of (x - K)^2, w[3] a bound on the rounding error the sums gathered
-//  since they were last summed afresh, w[4 ..] the last n values, value
-//  seen at seen % n. sf_window_push and sf_window_series share the
-//  arithmetic below, so that a window pushed value by value and one run
-//  over a series hold the same sums.
+//  Sliding windows. w[0] is the shift K, w[1] the sum s1 of x - K, w[2]
+//  the sum s2 of (x - K)^2, w[3] a bound on the rounding error the sums
+//  gathered since they were last summed afresh (times 1e9, see
+//  s_window_slide), w[4 ..] the last n values, value seen at seen % n.
+//  sf_window_push and sf_window_series share the arithmetic below, so that
+//  a window pushed value by value and one run over a series hold the same
+//  sums.
+
+//  Values between two afresh sums: the smallest multiple of n from 1024
+//  on, so that the O(n) sum costs little a value and the ring holds the
+//  window in order when it comes (seen + 1 a multiple of n).
+static size_t
+s_window_every (size_t n)
+{
+    return n * ((1024 + n - 1) / n);
+}
 
 //  Sum a window afresh in two passes from its values in order: a[0 ..
 //  a_size-1], then b[0 .. n-a_size-1] (a ring cut at its oldest value).
+//  Deviations go to four partial sums by position, so that a window in one
+//  piece (a_size n) is summed in the unrolled loop, and a ring cut
+//  anywhere gives the very same sums as that window.
 static void
 s_window_afresh (double *sums, size_t n, const double *a, size_t a_size, const double *b)
 {
     double mean = (sf_kernel_sum (a, a_size) + sf_kernel_sum (b, n - a_size)) / (double) n;
     double sum [4] = { 0 }, squares [4] = { 0 };
-    for (size_t j = 0; j < n; j++) {
+    size_t j = 0;
+    if (a_size == n)
+        for (; j + 4 <= n; j += 4)
+            for (size_t u = 0; u < 4; u++) {
+                double d = a [j + u] - mean;
+                sum [u] += d;
+                squares [u] += d * d;
+            }
+    for (; j < n; j++) {
         double d = (j < a_size? a [j]: b [j - a_size]) - mean;
         sum [j & 3] += d;
         squares [j & 3] += d * d;
@@ -367,23 +388,31 @@ s_window_afresh (double *sums, size_t n, const double *a, size_t a_size, const d
     sums [3] = 0;
 }
 
-//  Slide the window's sums: x comes in, old goes out. Returns true when
-//  what is left after the cancellation is not well above the rounding
-//  bound (a quiet window after a wild one): the window must then be summed
-//  afresh, so a value never strays more than about 1e-9 from the two-pass
-//  one.
-static inline bool
-s_window_slide (double *sums, double x, double old, double inv_n)
+//  The factors of a slide's rounding bound for windows of n: each update
+//  rounds a few times at the size of its terms, in^2 + out^2 + |s2| +
+//  2 |s1| (|in| + |out|) / n, which is at most (1 + 2/n) (in^2 + out^2) +
+//  2 |s2| (as s1^2 / n <= s2). Times 1e9: the window is summed afresh when
+//  what is left after the cancellation is not 1e9 times the bound, so a
+//  value never strays more than about 1e-9 from the two-pass one.
+static void
+s_window_factors (size_t n, double *squares, double *sum)
 {
-    double in = x - sums [0], out = old - sums [0];
+    *squares = 4 * DBL_EPSILON * (1 + 2.0 / (double) n) * 1e9;
+    *sum = 8 * DBL_EPSILON * 1e9;
+}
+
+//  Slide a window's sums (shift k, s1, s2, the bound): x comes in, old
+//  goes out. Returns true when the window must be summed afresh.
+static inline bool
+s_window_slide (double k, double *s1, double *s2, double *bound, double x, double old,
+                double inv_n, double squares, double sum)
+{
+    double in = x - k, out = old - k;
     double in2 = in * in, out2 = out * out;
-    sums [1] += in - out;
-    sums [2] += in2 - out2;
-    //  Each update rounds a few times at the size of its terms
-    double a1 = fabs (sums [1]), a2 = fabs (sums [2]);
-    sums [3] += 4 * DBL_EPSILON * (in2 + out2 + a2 + 2 * a1 * (fabs (in) + fabs (out)) * inv_n);
-    double left = sums [2] - sums [1] * sums [1] * inv_n;
-    return left <= sums [3] * 1e10;
+    *s1 += in - out;
+    *s2 += in2 - out2;
+    *bound += squares * (in2 + out2) + sum * fabs (*s2);
+    return *s2 - *s1 * *s1 * inv_n <= *bound;
 }
 
 void
@@ -395,10 +424,12 @@ sf_window_push (double *w, size_t n, uint64_t seen, double x)
     ring [slot] = x;
     if (seen + 1 < n)
         return;                 //  Not full yet
-    if ((seen + 1) % n == 0)
+    double squares, sum;
+    s_window_factors (n, &squares, &sum);
+    if (seen + 1 == n || (seen + 1 - n) % s_window_every (n) == 0)
         s_window_afresh (w, n, ring, n, NULL);
     else
-    if (s_window_slide (w, x, old, 1.0 / (double) n))
+    if (s_window_slide (w [0], &w [1], &w [2], &w [3], x, old, 1.0 / (double) n, squares, sum))
         s_window_afresh (w, n, ring + slot + 1, n - slot - 1, ring);
 }
 
@@ -417,60 +448,144 @@ sf_window_variance (const double *w, size_t n, size_t ddof)
 }
 
 //  The outputs of count windows from what the sliding pass kept: left
-//  (the sum of squares after the cancellation), the shift and the sum of
-//  x - shift. Inlined with count SF_KERNEL_BLOCK, the loops vectorise.
+//  (s2 - s1^2 / n), s1 and the shift (shift[b], or k for all when shift is
+//  NULL); see sf_window_series for deviation, mean and lower. Inlined with
+//  count SF_KERNEL_BLOCK, the loops vectorise.
 static inline void
-s_window_outputs (size_t count, const double *left, const double *shift, const double *sum,
-                  double inv_n, double inv_divisor, double scale,
-                  double *restrict deviation, double *restrict mean)
+s_window_outputs (size_t count, const double *left, const double *s1, const double *shift,
+                  double k, double inv_n, double inv_divisor, double scale,
+                  double *restrict deviation, double *restrict mean, double *restrict lower)
 {
     for (size_t b = 0; b < count; b++) {
         double variance = left [b] * inv_divisor;
         variance = variance < 1e-14? 0.0: variance;
         deviation [b] = scale * sqrt (variance);
     }
+    if (mean && shift)
+        for (size_t b = 0; b < count; b++)
+            mean [b] = shift [b] + s1 [b] * inv_n;
+    else
     if (mean)
         for (size_t b = 0; b < count; b++)
-            mean [b] = shift [b] + sum [b] * inv_n;
+            mean [b] = k + s1 [b] * inv_n;
+    if (mean && lower)
+        for (size_t b = 0; b < count; b++) {
+            lower [b] = mean [b] - deviation [b];
+            deviation [b] = mean [b] + deviation [b];
+        }
+}
+
+//  The outputs of a block of SF_KERNEL_BLOCK windows of one shift k.
+static SF_KERNEL_CLONES void
+s_window_block (const double *left, const double *s1, double k, double inv_n,
+                double inv_divisor, double scale, double *deviation, double *mean,
+                double *lower)
+{
+    s_window_outputs (SF_KERNEL_BLOCK, left, s1, NULL, k, inv_n, inv_divisor, scale,
+                      deviation, mean, lower);
+}
+
+//  What the bound of a block of SF_KERNEL_BLOCK slides gains, from their
+//  in^2 + out^2 (squared), s1 and s2; with left = s2 - s1^2 / n of each
+//  into left, and the least of those into *lowest. Four partial sums and
+//  minima, so that the loop vectorises.
+static SF_KERNEL_CLONES double
+s_window_gain (const double *squared, const double *s1, const double *s2, double inv_n,
+               double squares, double sum, double *restrict left, double *lowest)
+{
+    double gain [4] = { 0 }, least [4] = { INFINITY, INFINITY, INFINITY, INFINITY };
+    for (size_t b = 0; b < SF_KERNEL_BLOCK; b += 4)
+        for (size_t u = 0; u < 4; u++) {
+            double value = s2 [b + u] - s1 [b + u] * s1 [b + u] * inv_n;
+            left [b + u] = value;
+            gain [u] += squares * squared [b + u] + sum * fabs (s2 [b + u]);
+            least [u] = value < least [u]? value: least [u];
+        }
+    least [0] = least [1] < least [0]? least [1]: least [0];
+    least [2] = least [3] < least [2]? least [3]: least [2];
+    *lowest = least [2] < least [0]? least [2]: least [0];
+    return (gain [0] + gain [1]) + (gain [2] + gain [3]);
 }
 
 void
 sf_window_series (const double *x, size_t size, size_t n, size_t ddof, double scale,
-                  double *deviation, double *mean, double *w)
+                  double *deviation, double *mean, double *lower, double *w)
 {
     assert (size >= n && n > ddof);
     double inv_n = 1.0 / (double) n, inv_divisor = 1.0 / (double) (n - ddof);
-    double sums [4] = { 0 };
-    double left [SF_KERNEL_BLOCK], shift [SF_KERNEL_BLOCK], sum [SF_KERNEL_BLOCK];
-    //  Values until the next afresh sum: the window's last value at a
-    //  multiple of n, as sf_window_push does it
-    size_t afresh_in = 0;
+    double squares, sum;
+    s_window_factors (n, &squares, &sum);
+    size_t every = s_window_every (n);
+    //  The sums live in registers; an afresh sum goes through fresh
+    double k, s1, s2, bound, fresh [4];
+    double left [SF_KERNEL_BLOCK], shift [SF_KERNEL_BLOCK], sum1 [SF_KERNEL_BLOCK];
+    double squared [SF_KERNEL_BLOCK], sum2 [SF_KERNEL_BLOCK];
+    //  Segments run from one regular afresh sum to the next; a block never
+    //  crosses one, so that its bound starts from the segment's
     for (size_t i = n - 1; i < size; ) {
-        size_t count = size - i < SF_KERNEL_BLOCK? size - i: SF_KERNEL_BLOCK;
-        size_t first = i;
-        for (size_t b = 0; b < count; b++, i++) {
-            if (afresh_in == 0) {
-                s_window_afresh (sums, n, x + i + 1 - n, n, NULL);
-                afresh_in = n;
+        s_window_afresh (fresh, n, x + i + 1 - n, n, NULL);
+        k = fresh [0], s1 = fresh [1], s2 = fresh [2], bound = fresh [3];
+        left [0] = s2 - s1 * s1 * inv_n;
+        shift [0] = k;
+        sum1 [0] = s1;
+        s_window_outputs (1, left, sum1, shift, k, inv_n, inv_divisor, scale, deviation + i,
+                          mean? mean + i: NULL, lower? lower + i: NULL);
+        size_t end = i + every < size? i + every: size;
+        for (i++; i < end; ) {
+            size_t count = end - i < SF_KERNEL_BLOCK? end - i: SF_KERNEL_BLOCK;
+            bool fast = count == SF_KERNEL_BLOCK;
+            if (fast) {
+                //  Slide the block without its bound, then check all of it
+                //  against the bound at its end (which no slide's exceeds)
+                double s1_was = s1, s2_was = s2;
+                for (size_t b = 0; b < SF_KERNEL_BLOCK; b++) {
+                    double in = x [i + b] - k, out = x [i + b - n] - k;
+                    double in2 = in * in, out2 = out * out;
+                    s1 += in - out;
+                    s2 += in2 - out2;
+                    squared [b] = in2 + out2;
+                    sum2 [b] = s2;
+                    sum1 [b] = s1;
+                }
+                double lowest;
+                double reached = bound + s_window_gain (squared, sum1, sum2, inv_n, squares,
+                                                        sum, left, &lowest);
+                fast = lowest > reached;
+                if (fast) {
+                    bound = reached;
+                    s_window_block (left, sum1, k, inv_n, inv_divisor, scale, deviation + i,
+                                    mean? mean + i: NULL, lower? lower + i: NULL);
+                }
+                else {
+                    s1 = s1_was;
+                    s2 = s2_was;
+                }
             }
-            else
-            if (s_window_slide (sums, x [i], x [i - n], inv_n))
-                s_window_afresh (sums, n, x + i + 1 - n, n, NULL);
-            afresh_in--;
-            left [b] = sums [2] - sums [1] * sums [1] * inv_n;
-            shift [b] = sums [0];
-            sum [b] = sums [1];
+            if (!fast)
+                //  Slide by slide, as sf_window_push does
+                for (size_t b = 0; b < count; b++) {
+                    size_t at = i + b;
+                    if (s_window_slide (k, &s1, &s2, &bound, x [at], x [at - n], inv_n,
+                                        squares, sum)) {
+                        s_window_afresh (fresh, n, x + at + 1 - n, n, NULL);
+                        k = fresh [0], s1 = fresh [1], s2 = fresh [2], bound = fresh [3];
+                    }
+                    left [b] = s2 - s1 * s1 * inv_n;
+                    shift [b] = k;
+                    sum1 [b] = s1;
+                }
+            if (!fast)
+                s_window_outputs (count, left, sum1, shift, k, inv_n, inv_divisor, scale,
+                                  deviation + i, mean? mean + i: NULL,
+                                  lower? lower + i: NULL);
+            i += count;
         }
-        double *at_mean = mean? mean + first: NULL;
-        if (count == SF_KERNEL_BLOCK)
-            s_window_outputs (SF_KERNEL_BLOCK, left, shift, sum, inv_n, inv_divisor, scale,
-                              deviation + first, at_mean);
-        else
-            s_window_outputs (count, left, shift, sum, inv_n, inv_divisor, scale,
-                              deviation + first, at_mean);
     }
     if (w) {
-        memcpy (w, sums, sizeof sums);
+        w [0] = k;
+        w [1] = s1;
+        w [2] = s2;
+        w [3] = bound;
         for (size_t j = size - n; j < size; j++)
             w [4 + j % n] = x [j];
     }

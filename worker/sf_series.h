@@ -123,9 +123,11 @@ double sf_window_mean (const double *w, size_t n);
 //  The windows of x[0 .. size-1] as sf_window_push builds them value by
 //  value, in one pass: for every full window (i >= n - 1), scale times
 //  its standard deviation (sqrt of sf_window_variance) into deviation[i]
-//  and, when mean is not NULL, its mean into mean[i]; when w is not
-//  NULL, the window after the last value into w. size >= n.
+//  and, when mean is not NULL, its mean into mean[i]; when lower is not
+//  NULL either, bands instead of the deviation: mean + it into
+//  deviation[i], mean - it into lower[i]. When w is not NULL, the window
+//  after the last value into w. size >= n.
 void sf_window_series (const double *x, size_t size, size_t n, size_t ddof, double scale,
-                       double *deviation, double *mean, double *w);
+                       double *deviation, double *mean, double *lower, double *w);
 
 #endif

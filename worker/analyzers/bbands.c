@@ -17,18 +17,6 @@ s_lookback (const double *args)
     return (size_t) args [0] - 1;
 }
 
-//  The bands of count candles: band holds multiplier × deviation and
-//  becomes the upper band.
-static inline void
-s_bands (size_t count, double *restrict band, const double *restrict middle,
-         double *restrict lower)
-{
-    for (size_t b = 0; b < count; b++) {
-        lower [b] = middle [b] - band [b];
-        band [b] = middle [b] + band [b];
-    }
-}
-
 static void
 s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
           double *state)
@@ -36,11 +24,7 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     (void) state;
     size_t n = (size_t) args [0];
     double *upper = out [0], *middle = out [1], *lower = out [2];
-    sf_window_series (in [0], size, n, 0, args [1], upper, middle, NULL);
-    size_t i = n - 1;
-    for (; i + SF_KERNEL_BLOCK <= size; i += SF_KERNEL_BLOCK)
-        s_bands (SF_KERNEL_BLOCK, upper + i, middle + i, lower + i);
-    s_bands (size - i, upper + i, middle + i, lower + i);
+    sf_window_series (in [0], size, n, 0, args [1], upper, middle, lower, NULL);
 }
 
 const sf_indicator_t sf_indicator_bbands = {

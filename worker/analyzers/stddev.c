@@ -32,7 +32,7 @@ static void
 s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
           double *state)
 {
-    sf_window_series (in [0], size, (size_t) args [0], 0, 1.0, out [0], NULL, state);
+    sf_window_series (in [0], size, (size_t) args [0], 0, 1.0, out [0], NULL, NULL, state);
 }
 
 static void

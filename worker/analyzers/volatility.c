@@ -31,7 +31,7 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
         returns [i] = log (close [i] / close [i - 1]);
     //  The return at candle i is the (i - 1)-th value of the window
     sf_window_series (returns + 1, size - 1, (size_t) args [0], 1, sqrt (args [1]),
-                      out [0] + 1, NULL, NULL);
+                      out [0] + 1, NULL, NULL, NULL);
     free (returns);
 }
 
