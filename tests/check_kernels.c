@@ -5,7 +5,8 @@
     state the step form has after the same candles; a kernel over the
     first m candles gives exactly what it gives at those candles over all
     of them (its blocks and their tails agree), reading no column beyond
-    m; and every indicator is declared as the shape asks
+    m; the sliding windows (variance, extremes) against windows summed
+    and scanned afresh; and every indicator is declared as the shape asks
     ========================================================================= */
 
 #include <check.h>
@@ -302,6 +303,37 @@ START_TEST (test_window_quiet_after_wild)
 }
 END_TEST
 
+//  The extremes of sliding windows against every window scanned, for
+//  windows of 1 up to longer than the blocks, over series ending anywhere
+//  in a block.
+START_TEST (test_window_extremes)
+{
+    static const size_t lengths [] = { 1, 2, 3, 7, 14, 50, 200 };
+    for (size_t f = 0; f < S_SAMPLES; f++)
+        for (size_t l = 0; l < sizeof lengths / sizeof lengths [0]; l++) {
+            size_t n = lengths [l];
+            for (size_t size = n; size <= 3 * n + 5 && size <= s_data [f]->size; size++) {
+                const double *high = s_data [f]->high, *low = s_data [f]->low;
+                double *top = (double *) calloc (size, sizeof (double));
+                double *bottom = (double *) calloc (size, sizeof (double));
+                sf_window_extremes (high, low, size, n, top, bottom);
+                for (size_t i = n - 1; i < size; i++) {
+                    double largest = high [i], smallest = low [i];
+                    for (size_t j = i + 1 - n; j < i; j++) {
+                        largest = fmax (largest, high [j]);
+                        smallest = fmin (smallest, low [j]);
+                    }
+                    ck_assert_msg (top [i] == largest && bottom [i] == smallest,
+                                   "%s n=%zu size=%zu [%zu]: %g %g, want %g %g", s_samples [f],
+                                   n, size, i, top [i], bottom [i], largest, smallest);
+                }
+                free (top);
+                free (bottom);
+            }
+        }
+}
+END_TEST
+
 //  Every indicator has an analyzer of its name that declares "output",
 //  names its inputs in o, h, l, c, v, has a step form only with a state
 //  size, and is tested here.
@@ -340,6 +372,7 @@ main (void)
     tcase_add_test (tc, test_kernels_equal_step_forms);
     tcase_add_test (tc, test_kernel_prefixes);
     tcase_add_test (tc, test_window_quiet_after_wild);
+    tcase_add_test (tc, test_window_extremes);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

@@ -249,6 +249,65 @@ sf_series_run (sf_actx_t *ctx, const sf_indicator_t *indicator)
 }
 
 //  --------------------------------------------------------------------------
+//  Extremes of sliding windows (van Herk and Gil-Werman). The values are cut
+//  into blocks of n from the first; a window ending at i, r = i mod n into
+//  its block, is the end of the block before from r + 1 and the start of
+//  its own up to r. So its largest is the larger of that block's largest
+//  from r + 1 on (a running maximum from the block's end) and its own
+//  block's largest up to r (a running maximum from the start): three
+//  comparisons a value, no branch on the data, however the data run.
+
+void
+sf_window_extremes (const double *x, const double *y, size_t size, size_t n, double *top,
+                    double *bottom)
+{
+    assert (size >= n);
+    //  From each block: running extremes from its start, and from its end
+    //  (kept for the block after)
+    double *rising = sf_kernel_scratch (4 * n);
+    double *falling = rising + n, *ending_top = rising + 2 * n, *ending_bottom = rising + 3 * n;
+    for (size_t start = 0; start < size; start += n) {
+        size_t length = size - start < n? size - start: n;
+        const double *bx = x + start, *by = y + start;
+        double high = bx [0], low = by [0];
+        for (size_t r = 0; r < length; r++) {
+            high = bx [r] > high? bx [r]: high;
+            low = by [r] < low? by [r]: low;
+            rising [r] = high;
+            falling [r] = low;
+        }
+        if (start == 0) {
+            if (length == n) {
+                top [n - 1] = rising [n - 1];
+                bottom [n - 1] = falling [n - 1];
+            }
+        }
+        else {
+            size_t joined = length < n - 1? length: n - 1;
+            for (size_t r = 0; r < joined; r++) {
+                double a = ending_top [r + 1], b = ending_bottom [r + 1];
+                top [start + r] = a > rising [r]? a: rising [r];
+                bottom [start + r] = b < falling [r]? b: falling [r];
+            }
+            if (length == n) {
+                top [start + n - 1] = rising [n - 1];
+                bottom [start + n - 1] = falling [n - 1];
+            }
+        }
+        if (length < n)
+            break;
+        high = bx [n - 1], low = by [n - 1];
+        for (size_t r = n; r-- > 0; ) {
+            high = bx [r] > high? bx [r]: high;
+            low = by [r] < low? by [r]: low;
+            ending_top [r] = high;
+            ending_bottom [r] = low;
+        }
+    }
+    free (rising);
+}
+
+//  --------------------------------------------------------------------------
 //  Streams.
 
 //  The state values: the last outputs, then the stream's own state.
@@ -485,20 +544,22 @@ s_window_block (const double *left, const double *s1, double k, double inv_n,
                       deviation, mean, lower);
 }
 
-//  What the bound of a block of SF_KERNEL_BLOCK slides gains, from their
-//  in^2 + out^2 (squared), s1 and s2; with left = s2 - s1^2 / n of each
-//  into left, and the least of those into *lowest. Four partial sums and
-//  minima, so that the loop vectorises.
+//  What the bound of a block of SF_KERNEL_BLOCK slides gains, from the
+//  values in (x) and out (x - n) about the shift k, s1 and s2; with left =
+//  s2 - s1^2 / n of each into left, and the least of those into *lowest.
+//  Four partial sums and minima, so that the loop vectorises.
 static SF_KERNEL_CLONES double
-s_window_gain (const double *squared, const double *s1, const double *s2, double inv_n,
-               double squares, double sum, double *restrict left, double *lowest)
+s_window_gain (const double *x, size_t n, double k, const double *s1, const double *s2,
+               double inv_n, double squares, double sum, double *restrict left,
+               double *lowest)
 {
     double gain [4] = { 0 }, least [4] = { INFINITY, INFINITY, INFINITY, INFINITY };
     for (size_t b = 0; b < SF_KERNEL_BLOCK; b += 4)
         for (size_t u = 0; u < 4; u++) {
+            double in = x [b + u] - k, out = x [b + u - n] - k;
             double value = s2 [b + u] - s1 [b + u] * s1 [b + u] * inv_n;
             left [b + u] = value;
-            gain [u] += squares * squared [b + u] + sum * fabs (s2 [b + u]);
+            gain [u] += squares * (in * in + out * out) + sum * fabs (s2 [b + u]);
             least [u] = value < least [u]? value: least [u];
         }
     least [0] = least [1] < least [0]? least [1]: least [0];
@@ -519,7 +580,7 @@ sf_window_series (const double *x, size_t size, size_t n, size_t ddof, double sc
     //  The sums live in registers; an afresh sum goes through fresh
     double k, s1, s2, bound, fresh [4];
     double left [SF_KERNEL_BLOCK], shift [SF_KERNEL_BLOCK], sum1 [SF_KERNEL_BLOCK];
-    double squared [SF_KERNEL_BLOCK], sum2 [SF_KERNEL_BLOCK];
+    double sum2 [SF_KERNEL_BLOCK];
     //  Segments run from one regular afresh sum to the next; a block never
     //  crosses one, so that its bound starts from the segment's
     for (size_t i = n - 1; i < size; ) {
@@ -540,16 +601,14 @@ sf_window_series (const double *x, size_t size, size_t n, size_t ddof, double sc
                 double s1_was = s1, s2_was = s2;
                 for (size_t b = 0; b < SF_KERNEL_BLOCK; b++) {
                     double in = x [i + b] - k, out = x [i + b - n] - k;
-                    double in2 = in * in, out2 = out * out;
                     s1 += in - out;
-                    s2 += in2 - out2;
-                    squared [b] = in2 + out2;
+                    s2 += in * in - out * out;
                     sum2 [b] = s2;
                     sum1 [b] = s1;
                 }
                 double lowest;
-                double reached = bound + s_window_gain (squared, sum1, sum2, inv_n, squares,
-                                                        sum, left, &lowest);
+                double reached = bound + s_window_gain (x + i, n, k, sum1, sum2, inv_n,
+                                                        squares, sum, left, &lowest);
                 fast = lowest > reached;
                 if (fast) {
                     bound = reached;

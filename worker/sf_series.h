@@ -62,6 +62,13 @@ size_t sf_series_inputs (const sf_indicator_t *indicator, const sf_candles_t *ca
 //  into args (room for SF_INDICATOR_ARGS); returns how many.
 size_t sf_series_defaults (const sf_param_t *params, double *args);
 
+//  The largest of every n consecutive values of x into top[i] and the
+//  smallest of every n consecutive values of y into bottom[i], for the
+//  windows ending at i = n - 1 .. size - 1 (size >= n), in O(1) a value
+//  whatever n and the data.
+void sf_window_extremes (const double *x, const double *y, size_t size, size_t n,
+                         double *top, double *bottom);
+
 //  --------------------------------------------------------------------------
 //  Streams: indicators computed candle by candle from a bounded state, so
 //  that a job with a state (docs/PROTOCOL.md 4.5.3) continues where the

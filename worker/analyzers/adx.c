@@ -36,27 +36,42 @@ s_moves (size_t count, const double *restrict high, const double *restrict low,
     for (size_t b = 0; b < count; b++) {
         size_t i = first + b;
         double up = high [i] - high [i - 1], down = low [i - 1] - low [i];
-        double plus_dm = up > down? up: 0, minus_dm = down > up? down: 0;
-        plus [b] = plus_dm > 0? plus_dm: 0;
-        minus [b] = minus_dm > 0? minus_dm: 0;
+        //  Each select on a comparison of the moves themselves, which the
+        //  compiler vectorises
+        double rise = up > 0? up: 0, fall = down > 0? down: 0;
+        plus [b] = up > down? rise: 0;
+        minus [b] = down > up? fall: 0;
         range [b] = sf_kernel_true_range (high, low, close, i);
     }
 }
 
-//  DX from the Wilder sums, or -1 where it is not defined (it then keeps
-//  its previous value).
+//  DX from the Wilder sums, and the DI+ + DI- it divides by (DX is not
+//  defined where that or the true range sum is about 0). No comparison
+//  here, so that the loop vectorises.
 static inline void
 s_dx (size_t count, const double *restrict plus, const double *restrict minus,
-      const double *restrict range, double *restrict dx)
+      const double *restrict range, double *restrict dx, double *restrict total)
 {
     for (size_t b = 0; b < count; b++) {
         double plus_di = 100.0 * plus [b] / range [b];
         double minus_di = 100.0 * minus [b] / range [b];
-        double total = plus_di + minus_di;
-        double value = 100.0 * fabs (plus_di - minus_di) / total;
-        value = total > 1e-14? value: -1;
-        dx [b] = range [b] > 1e-14? value: -1;
+        total [b] = plus_di + minus_di;
+        dx [b] = 100.0 * fabs (plus_di - minus_di) / total [b];
     }
+}
+
+static SF_KERNEL_CLONES void
+s_moves_block (const double *high, const double *low, const double *close, size_t first,
+               double *plus, double *minus, double *range)
+{
+    s_moves (SF_KERNEL_BLOCK, high, low, close, first, plus, minus, range);
+}
+
+static SF_KERNEL_CLONES void
+s_dx_block (const double *plus, const double *minus, const double *range, double *dx,
+            double *total)
+{
+    s_dx (SF_KERNEL_BLOCK, plus, minus, range, dx, total);
 }
 
 static void
@@ -70,7 +85,7 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     double keep = 1.0 - 1.0 / (double) n;
     double adx_keep = (double) (n - 1) / (double) n, inv = 1.0 / (double) n;
     double plus [SF_KERNEL_BLOCK], minus [SF_KERNEL_BLOCK], range [SF_KERNEL_BLOCK];
-    double dx [SF_KERNEL_BLOCK];
+    double dx [SF_KERNEL_BLOCK], total [SF_KERNEL_BLOCK];
     double plus_sum = 0, minus_sum = 0, range_sum = 0, value = 0, average = 0;
     for (size_t i = 1; i < n; ) {
         size_t count = n - i < SF_KERNEL_BLOCK? n - i: SF_KERNEL_BLOCK;
@@ -85,7 +100,7 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     for (size_t i = n; i < size; ) {
         size_t count = size - i < SF_KERNEL_BLOCK? size - i: SF_KERNEL_BLOCK;
         if (count == SF_KERNEL_BLOCK)
-            s_moves (SF_KERNEL_BLOCK, high, low, close, i, plus, minus, range);
+            s_moves_block (high, low, close, i, plus, minus, range);
         else
             s_moves (count, high, low, close, i, plus, minus, range);
         for (size_t b = 0; b < count; b++) {
@@ -94,11 +109,13 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
             range [b] = range_sum = range_sum * keep + range [b];
         }
         if (count == SF_KERNEL_BLOCK)
-            s_dx (SF_KERNEL_BLOCK, plus, minus, range, dx);
+            s_dx_block (plus, minus, range, dx, total);
         else
-            s_dx (count, plus, minus, range, dx);
+            s_dx (count, plus, minus, range, dx, total);
         for (size_t b = 0; b < count; b++, i++) {
-            value = dx [b] >= 0? dx [b]: value;
+            //  Where DX is not defined it keeps its value
+            if (range [b] > 1e-14 && total [b] > 1e-14)
+                value = dx [b];
             if (i > lookback)
                 adx [i] = average = average * adx_keep + value * inv;
             else

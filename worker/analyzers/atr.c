@@ -40,6 +40,13 @@ s_ranges (size_t count, const double *restrict high, const double *restrict low,
         range [b] = sf_kernel_true_range (high, low, close, first + b);
 }
 
+static SF_KERNEL_CLONES void
+s_ranges_block (const double *high, const double *low, const double *close, size_t first,
+                double *range)
+{
+    s_ranges (SF_KERNEL_BLOCK, high, low, close, first, range);
+}
+
 //  State: [previous close, atr].
 static void
 s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
@@ -54,14 +61,24 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
         sum += sf_kernel_true_range (high, low, close, i);
     double value = sum / (double) n;
     atr [n] = value;
+    //  Two candles a turn: the atr two candles on is keep^2 × atr + (keep ×
+    //  r0 + r1) / n, so the chain of dependent operations is one multiply
+    //  and one add for two candles
+    double keep2 = keep * keep;
     double range [SF_KERNEL_BLOCK];
     for (size_t i = n + 1; i < size; ) {
         size_t count = size - i < SF_KERNEL_BLOCK? size - i: SF_KERNEL_BLOCK;
         if (count == SF_KERNEL_BLOCK)
-            s_ranges (SF_KERNEL_BLOCK, high, low, close, i, range);
+            s_ranges_block (high, low, close, i, range);
         else
             s_ranges (count, high, low, close, i, range);
-        for (size_t b = 0; b < count; b++)
+        size_t b = 0;
+        for (; b + 2 <= count; b += 2) {
+            double first = range [b] * inv, second = range [b + 1] * inv;
+            atr [i + b] = value * keep + first;
+            atr [i + b + 1] = value = value * keep2 + (first * keep + second);
+        }
+        for (; b < count; b++)
             atr [i + b] = value = value * keep + range [b] * inv;
         i += count;
     }

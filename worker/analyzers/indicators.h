@@ -161,47 +161,6 @@ sf_kernel_mean (const double *x, size_t size, size_t n, size_t first, double *ou
     }
 }
 
-//  Index of the largest of x[first .. last] (the latest of equals).
-static inline size_t
-sf_kernel_highest (const double *x, size_t first, size_t last)
-{
-    size_t best = first;
-    for (size_t j = first + 1; j <= last; j++)
-        best = x [j] >= x [best]? j: best;
-    return best;
-}
-
-//  Index of the smallest of x[first .. last] (the latest of equals).
-static inline size_t
-sf_kernel_lowest (const double *x, size_t first, size_t last)
-{
-    size_t best = first;
-    for (size_t j = first + 1; j <= last; j++)
-        best = x [j] <= x [best]? j: best;
-    return best;
-}
-
-//  Move *highest and *lowest, the indices of the highest high and the
-//  lowest low (SIZE_MAX before the first window), to the window of n
-//  candles ending at i: only a window whose extreme left it is scanned
-//  afresh (as TA-Lib does).
-static inline void
-sf_kernel_extremes (const double *high, const double *low, size_t n, size_t i,
-                    size_t *highest, size_t *lowest)
-{
-    size_t first = i + 1 - n;
-    if (*highest == SIZE_MAX || *highest < first)
-        *highest = sf_kernel_highest (high, first, i);
-    else
-    if (high [i] >= high [*highest])
-        *highest = i;
-    if (*lowest == SIZE_MAX || *lowest < first)
-        *lowest = sf_kernel_lowest (low, first, i);
-    else
-    if (low [i] <= low [*lowest])
-        *lowest = i;
-}
-
 //  True range of candle i > 0 (finite prices: the comparisons are max).
 static inline double
 sf_kernel_true_range (const double *high, const double *low, const double *close, size_t i)

@@ -8,8 +8,8 @@
     default 14); lookback period.
 
     O(1) a candle: the two window sums slide (the flow entering added, the
-    one leaving subtracted) and are summed afresh every `period` candles so
-    rounding never builds up; a sum whose window holds no flow of its kind
+    one leaving subtracted) and are summed afresh every multiple of
+    `period` from 1024 candles on, so rounding never builds up; a sum whose window holds no flow of its kind
     is exactly 0, as the count of such flows says, not a residue of
     subtractions. The flows, and the divisions of a block of candles, are
     loops of independent iterations that the compiler vectorises.
@@ -45,11 +45,18 @@ s_flows (size_t count, const double *restrict high, const double *restrict low,
 static inline void
 s_mfi (size_t count, const double *positive, const double *negative, double *restrict mfi)
 {
-    for (size_t b = 0; b < count; b++) {
-        double total = positive [b] + negative [b];
-        double value = 100.0 * positive [b] / total;
-        mfi [b] = total < 1.0? 0.0: value;
-    }
+    //  Two loops: a division only one arm of a choice uses would be moved
+    //  into a branch, which the compiler does not vectorise
+    for (size_t b = 0; b < count; b++)
+        mfi [b] = 100.0 * positive [b] / (positive [b] + negative [b]);
+    for (size_t b = 0; b < count; b++)
+        mfi [b] = positive [b] + negative [b] < 1.0? 0.0: mfi [b];
+}
+
+static SF_KERNEL_CLONES void
+s_mfi_block (const double *positive, const double *negative, double *mfi)
+{
+    s_mfi (SF_KERNEL_BLOCK, positive, negative, mfi);
 }
 
 static void
@@ -69,6 +76,9 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
 
     double positive = 0, negative = 0;
     size_t positives = 0, negatives = 0, afresh_in = 0;
+    //  Summed afresh every multiple of n from 1024 on: the O(n) sum costs
+    //  little a candle
+    size_t every = n * ((1024 + n - 1) / n);
     double positive_at [SF_KERNEL_BLOCK], negative_at [SF_KERNEL_BLOCK];
     for (i = n; i < size; ) {
         size_t count = size - i < SF_KERNEL_BLOCK? size - i: SF_KERNEL_BLOCK;
@@ -84,16 +94,20 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
                     positives += flow [j] > 0;
                     negatives += flow [j] < 0;
                 }
-                afresh_in = n;
+                afresh_in = every;
             }
             else {
+                //  Flows of a kind as 0/1 factors, so that no branch waits
+                //  on the data (0 × flow adds nothing, exactly)
                 double entering = flow [i], leaving = flow [i - n];
-                positive += entering > 0? entering: 0;
-                negative += entering < 0? -entering: 0;
-                positive -= leaving > 0? leaving: 0;
-                negative -= leaving < 0? -leaving: 0;
-                positives += (size_t) (entering > 0) - (size_t) (leaving > 0);
-                negatives += (size_t) (entering < 0) - (size_t) (leaving < 0);
+                int in_up = entering > 0, in_down = entering < 0;
+                int out_up = leaving > 0, out_down = leaving < 0;
+                positive += (double) in_up * entering;
+                negative -= (double) in_down * entering;
+                positive -= (double) out_up * leaving;
+                negative += (double) out_down * leaving;
+                positives += (size_t) in_up - (size_t) out_up;
+                negatives += (size_t) in_down - (size_t) out_down;
                 positive = positives? positive: 0;
                 negative = negatives? negative: 0;
             }
@@ -102,7 +116,7 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
             negative_at [b] = negative;
         }
         if (count == SF_KERNEL_BLOCK)
-            s_mfi (SF_KERNEL_BLOCK, positive_at, negative_at, mfi + first);
+            s_mfi_block (positive_at, negative_at, mfi + first);
         else
             s_mfi (count, positive_at, negative_at, mfi + first);
     }

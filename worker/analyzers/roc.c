@@ -20,10 +20,18 @@ static inline void
 s_roc (size_t count, const double *restrict now, const double *restrict before,
        double *restrict roc)
 {
-    for (size_t b = 0; b < count; b++) {
-        double value = 100.0 * (now [b] / before [b] - 1.0);
-        roc [b] = before [b] == 0? 0.0: value;
-    }
+    //  Two loops: a division only one arm of a choice uses would be moved
+    //  into a branch, which the compiler does not vectorise
+    for (size_t b = 0; b < count; b++)
+        roc [b] = 100.0 * (now [b] / before [b] - 1.0);
+    for (size_t b = 0; b < count; b++)
+        roc [b] = before [b] == 0? 0.0: roc [b];
+}
+
+static SF_KERNEL_CLONES void
+s_roc_block (const double *now, const double *before, double *roc)
+{
+    s_roc (SF_KERNEL_BLOCK, now, before, roc);
 }
 
 static void
@@ -35,7 +43,7 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     double *roc = out [0];
     size_t n = (size_t) args [0], i = n;
     for (; i + SF_KERNEL_BLOCK <= size; i += SF_KERNEL_BLOCK)
-        s_roc (SF_KERNEL_BLOCK, close + i, close + i - n, roc + i);
+        s_roc_block (close + i, close + i - n, roc + i);
     s_roc (size - i, close + i, close + i - n, roc + i);
 }
 

@@ -33,15 +33,22 @@ s_state_size (const double *args)
     return 3;
 }
 
-//  rsi[b] from gain[b] and loss[b], b < count.
+//  rsi[b] from gain[b] and loss[b], b < count. The division and the
+//  choice of 0 are two loops: a division only one arm of a choice uses is
+//  moved into a branch, which the compiler then does not vectorise.
 static inline void
 s_rsi (size_t count, const double *gain, const double *loss, double *restrict rsi)
 {
-    for (size_t b = 0; b < count; b++) {
-        double total = gain [b] + loss [b];
-        double value = 100.0 * gain [b] / total;
-        rsi [b] = total < 1e-14? 0.0: value;
-    }
+    for (size_t b = 0; b < count; b++)
+        rsi [b] = 100.0 * gain [b] / (gain [b] + loss [b]);
+    for (size_t b = 0; b < count; b++)
+        rsi [b] = gain [b] + loss [b] < 1e-14? 0.0: rsi [b];
+}
+
+static SF_KERNEL_CLONES void
+s_rsi_block (const double *gain, const double *loss, double *rsi)
+{
+    s_rsi (SF_KERNEL_BLOCK, gain, loss, rsi);
 }
 
 //  State: [previous close, gain, loss].
@@ -73,7 +80,7 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
             loss [b] = down = down * keep + (change < 0? -change: 0) * inv;
         }
         if (count == SF_KERNEL_BLOCK)
-            s_rsi (SF_KERNEL_BLOCK, gain, loss, rsi + i);
+            s_rsi_block (gain, loss, rsi + i);
         else
             s_rsi (count, gain, loss, rsi + i);
         i += count;

@@ -7,12 +7,11 @@
     together. Params: k (1-100000, default 14), slowk (1-100000, default
     3), d (1-100000, default 3); lookback k + slowk + d - 3.
 
-    The highest high and lowest low slide as in TA-Lib: a window is
-    scanned afresh only when its extreme has left it. The SMAs are running
-    sums, summed afresh every window length.
+    The highest high and lowest low of every window come from
+    sf_window_extremes, O(1) a candle; the SMAs are running sums, summed
+    afresh every window length.
     ========================================================================= */
 
-#include <stdint.h>
 #include <stdlib.h>
 #include "indicators.h"
 
@@ -23,6 +22,29 @@ s_lookback (const double *args)
     return (size_t) args [0] + (size_t) args [1] + (size_t) args [2] - 3;
 }
 
+//  Fast %K of count candles (at most SF_KERNEL_BLOCK) from their
+//  extremes; bottom becomes fast %K.
+static inline void
+s_fast (size_t count, const double *restrict top, double *restrict bottom,
+        const double *restrict close)
+{
+    //  Two loops: a division only one arm of a choice uses would be moved
+    //  into a branch, which the compiler does not vectorise
+    double range [SF_KERNEL_BLOCK];
+    for (size_t b = 0; b < count; b++) {
+        range [b] = top [b] - bottom [b];
+        bottom [b] = 100.0 * (close [b] - bottom [b]) / range [b];
+    }
+    for (size_t b = 0; b < count; b++)
+        bottom [b] = range [b] == 0? 0.0: bottom [b];
+}
+
+static SF_KERNEL_CLONES void
+s_fast_block (const double *top, double *bottom, const double *close)
+{
+    s_fast (SF_KERNEL_BLOCK, top, bottom, close);
+}
+
 static void
 s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
           double *state)
@@ -31,15 +53,14 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     const double *high = in [0], *low = in [1], *close = in [2];
     double *slow_k = out [0], *slow_d = out [1];
     size_t kn = (size_t) args [0], sn = (size_t) args [1], dn = (size_t) args [2];
-    //  Fast %K goes in slow_d, which the last pass overwrites
-    double *fast = slow_d;
-    size_t highest = SIZE_MAX, lowest = SIZE_MAX;
-    for (size_t i = kn - 1; i < size; i++) {
-        sf_kernel_extremes (high, low, kn, i, &highest, &lowest);
-        double top = high [highest], bottom = low [lowest];
-        double value = 100.0 * (close [i] - bottom) / (top - bottom);
-        fast [i] = top == bottom? 0.0: value;
-    }
+    //  The outputs hold the extremes first, then fast %K in slow_d, which
+    //  the last pass overwrites
+    double *top = slow_k, *fast = slow_d;
+    sf_window_extremes (high, low, size, kn, top, fast);
+    size_t i = kn - 1;
+    for (; i + SF_KERNEL_BLOCK <= size; i += SF_KERNEL_BLOCK)
+        s_fast_block (top + i, fast + i, close + i);
+    s_fast (size - i, top + i, fast + i, close + i);
     sf_kernel_mean (fast + kn - 1, size - (kn - 1), sn, sn - 1, slow_k + kn - 1);
     size_t first = kn + sn - 2;
     sf_kernel_mean (slow_k + first, size - first, dn, dn - 1, slow_d + first);

@@ -40,15 +40,19 @@ s_typical (size_t count, const double *restrict high, const double *restrict low
     }
 }
 
-//  vwap of count candles from the running sums.
+//  vwap of count candles from the running sums (where no volume has
+//  traded yet, the typical price over 1).
 static inline void
-s_vwap (size_t count, const double *traded, const double *volume, const double *typical,
-        double *restrict vwap)
+s_vwap (size_t count, const double *traded, const double *volume, double *restrict vwap)
 {
-    for (size_t b = 0; b < count; b++) {
-        double value = traded [b] / volume [b];
-        vwap [b] = volume [b] > 0? value: typical [b];
-    }
+    for (size_t b = 0; b < count; b++)
+        vwap [b] = traded [b] / volume [b];
+}
+
+static SF_KERNEL_CLONES void
+s_vwap_block (const double *traded, const double *volume, double *vwap)
+{
+    s_vwap (SF_KERNEL_BLOCK, traded, volume, vwap);
 }
 
 //  State: [Σ typical × volume, Σ volume].
@@ -69,13 +73,16 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
         else
             s_typical (count, high + i, low + i, close + i, volume + i, typical, traded);
         for (size_t b = 0; b < count; b++) {
-            traded [b] = traded_sum += traded [b];
-            volumes [b] = volume_sum += volume [i + b];
+            traded_sum += traded [b];
+            volume_sum += volume [i + b];
+            bool none = !(volume_sum > 0);
+            traded [b] = none? typical [b]: traded_sum;
+            volumes [b] = none? 1.0: volume_sum;
         }
         if (count == SF_KERNEL_BLOCK)
-            s_vwap (SF_KERNEL_BLOCK, traded, volumes, typical, vwap + i);
+            s_vwap_block (traded, volumes, vwap + i);
         else
-            s_vwap (count, traded, volumes, typical, vwap + i);
+            s_vwap (count, traded, volumes, vwap + i);
         i += count;
     }
     if (state) {

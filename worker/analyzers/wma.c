@@ -7,7 +7,8 @@
     The kernel slides two sums in O(1) a candle, as TA-Lib does: the
     weighted sum S and the plain sum T of the window; a new close c moves
     them to S - T + period × c and T + c - the close that leaves. Both are
-    summed afresh every `period` candles, so rounding never builds up.
+    summed afresh every multiple of `period` from 1024 candles on, so
+    rounding never builds up.
 
     Incremental (docs/PROTOCOL.md 4.5.3): the state is the last `period`
     closes, in a ring indexed by candle number; the step form sums the
@@ -55,11 +56,14 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     double *restrict wma = out [0];
     size_t n = (size_t) args [0];
     double weight = (double) n, inv = 1.0 / ((double) n * ((double) n + 1) / 2);
-    for (size_t i = n - 1; i < size; i += n) {
+    //  Summed afresh every multiple of n from 1024 on: the O(n) sums cost
+    //  little a candle
+    size_t every = n * ((1024 + n - 1) / n);
+    for (size_t i = n - 1; i < size; i += every) {
         double plain = sf_kernel_sum (close + i + 1 - n, n);
         double weighted = s_weighted (close + i + 1 - n, n);
         wma [i] = weighted * inv;
-        size_t end = i + n < size? i + n: size;
+        size_t end = i + every < size? i + every: size;
         for (size_t j = i + 1; j < end; j++) {
             weighted += weight * close [j] - plain;
             plain += close [j] - close [j - n];
