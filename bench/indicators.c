@@ -10,15 +10,15 @@
     default params. end to end: the analyzer as a worker thread runs it,
     from the job map with the candles inline (float64 columns): reading
     and checking the columns, computing, packing the result. Each figure
-    is the best of three runs after one that warms caches and heap.
+    is the best of five runs after one that warms caches and heap.
     --period gives every indicator that declares a "period" that window
     (default: each one's own).
 
-    The TA-Lib and Tulip Indicators columns are figures measured on
-    another machine, a 2-core VM where this plain sum ran at about 1.0 ns
-    a candle (neither library is packaged for Debian, so they are not run
-    here); they are given in units of that plain sum, to compare with the
-    kernel's own "x sum".
+    The TA-Lib and Tulip Indicators columns are not measured here: neither
+    library is packaged for Debian. They are figures measured on another
+    2-core VM, where this plain sum ran at about 1.0 ns a candle, with the
+    same defaults; set them beside the kernel column with that in mind
+    (the "x sum" column gives the kernel in units of this run's plain sum).
     ========================================================================= */
 
 #include <malloc.h>
@@ -33,10 +33,10 @@
 #include "sf_candles.h"
 #include "sf_mp.h"
 
-#define S_RUNS 3                //  Timed runs; the best counts
+#define S_RUNS 5                //  Timed runs; the best counts
 
-//  An indicator and its reference figures (ns a candle where the plain
-//  sum took 1.0 ns; 0: not measured).
+//  An indicator and its reference figures (ns a candle on the machine
+//  where the plain sum took 1.0 ns; 0: none).
 typedef struct {
     const char *name;           //  Its analyzer's name
     const sf_indicator_t *indicator;    //  Its kernel
@@ -163,7 +163,7 @@ s_pack_job (msgpack_sbuffer *buffer, const sf_analyzer_t *analyzer,
     }
 }
 
-//  "%8.2f" of value, or "-" when it is 0.
+//  value with one decimal, or "-" when it is 0.
 static const char *
 s_figure (char *text, size_t size, double value)
 {
@@ -238,7 +238,7 @@ main (int argc, char *argv [])
     sf_actx_t ctx;
     sf_actx_init (&ctx, NULL, NULL);
     printf ("\n%-11s %10s %10s %8s %10s %10s\n", "indicator", "kernel ns", "e2e ns", "x sum",
-            "TA-Lib x*", "Tulip x*");
+            "TA-Lib ns*", "Tulip ns*");
     int rc = 0;
     for (size_t e = 0; e < S_ENTRIES; e++) {
         const sf_analyzer_t *analyzer = sf_analyzers_find (s_entries [e].name,
@@ -285,8 +285,8 @@ main (int argc, char *argv [])
         msgpack_unpacked_destroy (&job);
         msgpack_sbuffer_destroy (&buffer);
     }
-    printf ("\nplain sum %.2f ns a candle. * measured elsewhere, on a machine where the plain "
-            "sum\ntook 1.0 ns: ns there = x sum; compare with this kernel's x sum.\n", floor_ns);
+    printf ("\nplain sum %.2f ns a candle. * not run here: figures from another 2-core VM, "
+            "where\nthe plain sum took about 1.0 ns a candle.\n", floor_ns);
     for (size_t k = 0; k < SF_INDICATOR_OUTPUTS; k++)
         free (out [k]);
     sf_actx_destroy (&ctx);

@@ -18,16 +18,25 @@
       lookback .. size - 1 (the first lookback hold nothing of use).
 
     The kernel is the full computation, a plain loop over arrays: no
-    function pointer, state struct or allocation per candle; sliding
-    windows as running sums updated in O(1) and summed afresh every window
-    length (so rounding never builds up); work whose iterations are
-    independent in blocks of SF_KERNEL_BLOCK, a trip count the compiler
-    vectorises at -O2. The step form folds one candle into a bounded array
-    of doubles, for jobs that continue from a state (docs/PROTOCOL.md
-    4.5.3); the kernel, asked for it, leaves the state the step form would
-    have after the same candles, and the two agree to 1e-9
-    (tests/check_kernels.c). Both keep TA-Lib's warm-up, seeds and outputs
-    wherever TA-Lib has the indicator.
+    function pointer, state struct or allocation per candle (scratch
+    arrays, when it needs them, once per call); locals, not memory, for
+    what runs from candle to candle; sliding windows as running sums
+    updated in O(1) and summed afresh at fixed multiples of the window
+    length (so rounding never builds up). Work whose iterations are
+    independent goes in blocks of SF_KERNEL_BLOCK candles, a trip count
+    the compiler vectorises at -O2: an inline function over count candles,
+    called with SF_KERNEL_BLOCK from a SF_KERNEL_CLONES wrapper for whole
+    blocks and with the rest for the tail. A division that only one arm
+    of a choice uses goes in a loop of its own before the choice (else the
+    compiler moves it into a branch and does not vectorise the loop), and
+    a choice that depends on the data is a select or a 0/1 factor, never a
+    branch the data can mispredict.
+
+    The step form folds one candle into a bounded array of doubles, for
+    jobs that continue from a state (docs/PROTOCOL.md 4.5.3); the kernel,
+    asked for it, leaves the state the step form would have after the same
+    candles, and the two agree to 1e-9 (tests/check_kernels.c). Both keep
+    TA-Lib's warm-up, seeds and outputs wherever TA-Lib has the indicator.
     ========================================================================= */
 
 #ifndef SF_INDICATORS_H_INCLUDED
