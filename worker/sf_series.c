@@ -578,7 +578,7 @@ sf_window_series (const double *x, size_t size, size_t n, size_t ddof, double sc
     s_window_factors (n, &squares, &sum);
     size_t every = s_window_every (n);
     //  The sums live in registers; an afresh sum goes through fresh
-    double k, s1, s2, bound, fresh [4];
+    double k = 0, s1 = 0, s2 = 0, bound = 0, fresh [4];
     double left [SF_KERNEL_BLOCK], shift [SF_KERNEL_BLOCK], sum1 [SF_KERNEL_BLOCK];
     double sum2 [SF_KERNEL_BLOCK];
     //  Segments run from one regular afresh sum to the next; a block never
