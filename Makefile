@@ -65,6 +65,11 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iworker -Ibroker -Ischeduler -Itests/support -MMD -MP -c $< -o $@
 
+#  The indicator kernels never read errno: without -fmath-errno the compiler
+#  vectorises sqrt (sqrtpd) instead of a scalar sqrt with a branch to set
+#  errno. No result changes (unlike -ffast-math, which is not used).
+$(BUILD)/obj/worker/analyzers/%.o $(BUILD)/obj/worker/sf_series.o: override CFLAGS += -fno-math-errno
+
 $(LIB_A): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

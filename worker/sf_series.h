@@ -34,7 +34,40 @@ int sf_series_candles (sf_actx_t *ctx, size_t lookback, sf_candles_t **candles_p
 //  Pack the result: count outputs named names, each an array of
 //  candles->size values whose first lookback are not used (null).
 void sf_series_pack (sf_actx_t *ctx, const sf_candles_t *candles, size_t lookback, bool last,
-                     const char **names, const double **outputs, size_t count);
+                     const char *const *names, const double **outputs, size_t count);
+
+//  --------------------------------------------------------------------------
+//  Indicators (analyzers/indicators.h): a batch kernel for the full
+//  computation, a step form for continuations.
+
+typedef struct _sf_indicator_t sf_indicator_t;
+
+//  Run indicator as the job asks, with args from the analyzer's declared
+//  INT and REAL params: when it has a step form and the job carries a
+//  valid state, the step form from that state over the candles after the
+//  state's last ts; else the kernel over all the job's candles (fewer
+//  than lookback + 1 fail the job with INSUFFICIENT_DATA). Packs the
+//  result over the candles computed (with params "output": "last", their
+//  last values, or the state's when there are none) and, for an
+//  indicator with a step form, the new state when the job has a
+//  state_key. Returns 0, or -1 after failing the job.
+int sf_series_run (sf_actx_t *ctx, const sf_indicator_t *indicator);
+
+//  The columns of candles that indicator reads, in the order of its inputs,
+//  into in (room for SF_INDICATOR_INPUTS); returns how many.
+size_t sf_series_inputs (const sf_indicator_t *indicator, const sf_candles_t *candles,
+                         const double **in);
+
+//  The defaults of the INT and REAL params in the table params, in order,
+//  into args (room for SF_INDICATOR_ARGS); returns how many.
+size_t sf_series_defaults (const sf_param_t *params, double *args);
+
+//  The largest of every n consecutive values of x into top[i] and the
+//  smallest of every n consecutive values of y into bottom[i], for the
+//  windows ending at i = n - 1 .. size - 1 (size >= n), in O(1) a value
+//  whatever n and the data.
+void sf_window_extremes (const double *x, const double *y, size_t size, size_t n,
+                         double *top, double *bottom);
 
 //  --------------------------------------------------------------------------
 //  Streams: indicators computed candle by candle from a bounded state, so
@@ -93,5 +126,15 @@ double sf_window_variance (const double *w, size_t n, size_t ddof);
 
 //  Mean of the full window.
 double sf_window_mean (const double *w, size_t n);
+
+//  The windows of x[0 .. size-1] as sf_window_push builds them value by
+//  value, in one pass: for every full window (i >= n - 1), scale times
+//  its standard deviation (sqrt of sf_window_variance) into deviation[i]
+//  and, when mean is not NULL, its mean into mean[i]; when lower is not
+//  NULL either, bands instead of the deviation: mean + it into
+//  deviation[i], mean - it into lower[i]. When w is not NULL, the window
+//  after the last value into w. size >= n.
+void sf_window_series (const double *x, size_t size, size_t n, size_t ddof, double scale,
+                       double *deviation, double *mean, double *lower, double *w);
 
 #endif

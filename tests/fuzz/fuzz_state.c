@@ -1,6 +1,6 @@
 /*  =========================================================================
     fuzz_state - fuzz target for the analyzer state blob (sf_state) and the
-    stream that continues from it (sf_series_stream)
+    indicator run that continues from it (sf_series_run)
 
     The input is the "state" bytes of a job as the broker would attach
     them. They go to sf_state_read for sma (period 5) and macd (3, 6, 2),

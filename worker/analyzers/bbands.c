@@ -2,49 +2,40 @@
     bbands - Bollinger bands (TA-Lib BBANDS with SMA)
 
     middle = SMA(period) of closes; upper/lower = middle ± multiplier ×
-    population standard deviation of the same closes, from a sliding
-    window (sf_window_push), O(1) a candle. Params: period (2-100000,
-    default 20), multiplier (0-100, default 2.0); lookback period - 1.
-    Outputs upper, middle, lower.
+    population standard deviation of the same closes. Both from one
+    sliding window (sf_window_series), O(1) a candle. Params: period
+    (2-100000, default 20), multiplier (0-100, default 2.0); lookback
+    period - 1. Outputs upper, middle, lower.
     ========================================================================= */
 
-#include <math.h>
 #include <stdlib.h>
 #include "indicators.h"
-#include "sf_series.h"
+
+static size_t
+s_lookback (const double *args)
+{
+    return (size_t) args [0] - 1;
+}
+
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    (void) state;
+    size_t n = (size_t) args [0];
+    double *upper = out [0], *middle = out [1], *lower = out [2];
+    sf_window_series (in [0], size, n, 0, args [1], upper, middle, lower, NULL);
+}
+
+const sf_indicator_t sf_indicator_bbands = {
+    .inputs = "c", .outputs = { "upper", "middle", "lower" }, .lookback = s_lookback,
+    .kernel = s_kernel
+};
 
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period = sf_actx_int (ctx, "period");
-    double multiplier = sf_actx_real (ctx, "multiplier");
-    bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, (size_t) period - 1, &candles))
-        return -1;
-    size_t n = (size_t) period;
-    double *upper = sf_series_alloc (candles->size);
-    double *middle = sf_series_alloc (candles->size);
-    double *lower = sf_series_alloc (candles->size);
-    sf_indicator_sma (candles->close, candles->size, n, middle);
-    double *window = sf_series_alloc (SF_WINDOW_SIZE (n));
-    for (size_t i = 0; i < candles->size; i++) {
-        sf_window_push (window, n, i, candles->close [i]);
-        if (i + 1 < n)
-            continue;
-        double band = multiplier * sqrt (sf_window_variance (window, n, 0));
-        upper [i] = middle [i] + band;
-        lower [i] = middle [i] - band;
-    }
-    free (window);
-    const char *names [] = { "upper", "middle", "lower" };
-    const double *outputs [] = { upper, middle, lower };
-    sf_series_pack (ctx, candles, n - 1, last, names, outputs, 3);
-    free (upper);
-    free (middle);
-    free (lower);
-    sf_candles_destroy (&candles);
-    return 0;
+    return sf_series_run (ctx, &sf_indicator_bbands);
 }
 
 static const sf_param_t s_params [] = {
@@ -55,6 +46,6 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_bbands = {
-    .name = "bbands", .version = "2", .summary = "Bollinger bands (period 20, multiplier 2)",
+    .name = "bbands", .version = "3", .summary = "Bollinger bands (period 20, multiplier 2)",
     .analyze = s_analyze, .params = s_params
 };

@@ -5,43 +5,84 @@
     (0.015 × mean |typical - SMA(typical)|) over the same `period`
     candles; 0 when that mean deviation is 0. Params: period (2-100000,
     default 20); lookback period - 1.
+
+    The mean deviation is O(period) a candle, as in TA-Lib, summed in four
+    interleaved partial sums (the compiler vectorises them); the mean is a
+    running sum, summed afresh every `period` candles.
     ========================================================================= */
 
 #include <math.h>
 #include <stdlib.h>
-#include "sf_series.h"
+#include "indicators.h"
+
+static size_t
+s_lookback (const double *args)
+{
+    return (size_t) args [0] - 1;
+}
+
+//  Sum of |x[j] - mean| over j < n, in four partial sums.
+static inline double
+s_deviation (const double *x, size_t n, double mean)
+{
+    double a = 0, b = 0, c = 0, d = 0;
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        a += fabs (x [j] - mean);
+        b += fabs (x [j + 1] - mean);
+        c += fabs (x [j + 2] - mean);
+        d += fabs (x [j + 3] - mean);
+    }
+    for (; j < n; j++)
+        a += fabs (x [j] - mean);
+    return (a + b) + (c + d);
+}
+
+//  Typical prices of count candles.
+static inline void
+s_typical (size_t count, const double *restrict high, const double *restrict low,
+           const double *restrict close, double *restrict typical)
+{
+    for (size_t b = 0; b < count; b++)
+        typical [b] = (high [b] + low [b] + close [b]) / 3.0;
+}
+
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    (void) state;
+    const double *restrict high = in [0], *restrict low = in [1], *restrict close = in [2];
+    double *restrict cci = out [0];
+    size_t n = (size_t) args [0];
+    double inv = 1.0 / (double) n;
+    double *typical = sf_kernel_scratch (size);
+    size_t i = 0;
+    for (; i + SF_KERNEL_BLOCK <= size; i += SF_KERNEL_BLOCK)
+        s_typical (SF_KERNEL_BLOCK, high + i, low + i, close + i, typical + i);
+    s_typical (size - i, high + i, low + i, close + i, typical + i);
+    for (i = n - 1; i < size; i += n) {
+        double sum = sf_kernel_sum (typical + i + 1 - n, n);
+        size_t end = i + n < size? i + n: size;
+        for (size_t j = i; j < end; j++) {
+            if (j > i)
+                sum += typical [j] - typical [j - n];
+            double mean = sum * inv;
+            double deviation = s_deviation (typical + j + 1 - n, n, mean) * inv;
+            cci [j] = deviation == 0? 0.0: (typical [j] - mean) / (0.015 * deviation);
+        }
+    }
+    free (typical);
+}
+
+const sf_indicator_t sf_indicator_cci = {
+    .inputs = "hlc", .outputs = { "cci" }, .lookback = s_lookback, .kernel = s_kernel
+};
 
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period = sf_actx_int (ctx, "period");
-    bool last = sf_actx_choice (ctx, "output") == 1;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, (size_t) period - 1, &candles))
-        return -1;
-    size_t n = (size_t) period;
-    double *typical = sf_series_alloc (candles->size);
-    double *cci = sf_series_alloc (candles->size);
-    for (size_t i = 0; i < candles->size; i++)
-        typical [i] = (candles->high [i] + candles->low [i] + candles->close [i]) / 3.0;
-    for (size_t i = n - 1; i < candles->size; i++) {
-        double mean = 0;
-        for (size_t j = i + 1 - n; j <= i; j++)
-            mean += typical [j];
-        mean /= (double) n;
-        double deviation = 0;
-        for (size_t j = i + 1 - n; j <= i; j++)
-            deviation += fabs (typical [j] - mean);
-        deviation /= (double) n;
-        cci [i] = deviation == 0? 0.0: (typical [i] - mean) / (0.015 * deviation);
-    }
-    const char *names [] = { "cci" };
-    const double *outputs [] = { cci };
-    sf_series_pack (ctx, candles, n - 1, last, names, outputs, 1);
-    free (typical);
-    free (cci);
-    sf_candles_destroy (&candles);
-    return 0;
+    return sf_series_run (ctx, &sf_indicator_cci);
 }
 
 static const sf_param_t s_params [] = {
@@ -51,6 +92,6 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_cci = {
-    .name = "cci", .version = "1", .summary = "commodity channel index (period 20)",
+    .name = "cci", .version = "2", .summary = "commodity channel index (period 20)",
     .analyze = s_analyze, .params = s_params
 };

@@ -10,15 +10,49 @@
     ========================================================================= */
 
 #include <stdlib.h>
-#include "sf_series.h"
+#include "indicators.h"
 
-//  One close. State: [ema, sum of the first n closes].
-static void
-s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
-        size_t i, double *out)
+static size_t
+s_lookback (const double *args)
 {
-    size_t n = (size_t) stream->args [0];
-    double alpha = 2.0 / ((double) n + 1.0), close = candles->close [i];
+    return (size_t) args [0] - 1;
+}
+
+static size_t
+s_state_size (const double *args)
+{
+    (void) args;
+    return 2;
+}
+
+//  State: [ema, sum of the first n closes].
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    const double *restrict close = in [0];
+    double *restrict ema = out [0];
+    size_t n = (size_t) args [0];
+    double alpha = 2.0 / ((double) n + 1.0), keep = 1.0 - alpha;
+    double seed = 0;
+    for (size_t i = 0; i < n; i++)
+        seed += close [i];
+    double value = seed / (double) n;
+    ema [n - 1] = value;
+    for (size_t i = n; i < size; i++)
+        ema [i] = value = alpha * close [i] + keep * value;
+    if (state) {
+        state [0] = value;
+        state [1] = seed;
+    }
+}
+
+static void
+s_step (double *state, uint64_t seen, const double *const *in, size_t i, const double *args,
+        double *out)
+{
+    size_t n = (size_t) args [0];
+    double alpha = 2.0 / ((double) n + 1.0), close = in [0][i];
     if (seen < n) {
         state [1] += close;
         if (seen == n - 1)
@@ -29,17 +63,15 @@ s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candle
     out [0] = state [0];
 }
 
+const sf_indicator_t sf_indicator_ema = {
+    .inputs = "c", .outputs = { "ema" }, .lookback = s_lookback, .kernel = s_kernel,
+    .state_size = s_state_size, .step = s_step
+};
+
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period = sf_actx_int (ctx, "period");
-    bool last = sf_actx_choice (ctx, "output") == 1;
-    size_t n = (size_t) period;
-    const char *names [] = { "ema" };
-    double args [] = { (double) n };
-    sf_stream_t stream = { .lookback = n - 1, .outputs = 1, .names = names,
-                           .state_size = 2, .args = args, .step = s_step };
-    return sf_series_stream (ctx, &stream, last);
+    return sf_series_run (ctx, &sf_indicator_ema);
 }
 
 static const sf_param_t s_params [] = {

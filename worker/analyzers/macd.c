@@ -15,19 +15,79 @@
     ========================================================================= */
 
 #include <stdlib.h>
-#include "sf_series.h"
+#include "indicators.h"
 
 //  The state's slots.
 enum { S_SLOW, S_FAST, S_SIGNAL, S_SLOW_SUM, S_FAST_SUM, S_SIGNAL_SUM, S_STATE };
 
-//  One close; args are slow, fast and signal.
-static void
-s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
-        size_t i, double *out)
+//  args: fast, slow, signal (as declared).
+static size_t
+s_lookback (const double *args)
 {
-    size_t s = (size_t) stream->args [0], f = (size_t) stream->args [1];
-    size_t g = (size_t) stream->args [2], lookback = s + g - 2;
-    double close = candles->close [i];
+    return (size_t) args [1] + (size_t) args [2] - 2;
+}
+
+static size_t
+s_state_size (const double *args)
+{
+    (void) args;
+    return S_STATE;
+}
+
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    const double *restrict close = in [0];
+    double *restrict macd = out [0], *restrict signal = out [1], *restrict hist = out [2];
+    size_t f = (size_t) args [0], s = (size_t) args [1], g = (size_t) args [2];
+    size_t lookback = s + g - 2;
+    double slow_k = 2.0 / ((double) s + 1), fast_k = 2.0 / ((double) f + 1);
+    double signal_k = 2.0 / ((double) g + 1);
+    double slow_keep = 1 - slow_k, fast_keep = 1 - fast_k, signal_keep = 1 - signal_k;
+    double slow_sum = 0, fast_sum = 0, signal_sum = 0;
+    for (size_t i = 0; i < s; i++) {
+        slow_sum += close [i];
+        if (i >= s - f)
+            fast_sum += close [i];
+    }
+    double slow = slow_sum / (double) s, fast = fast_sum / (double) f;
+    signal_sum = fast - slow;
+    for (size_t i = s; i <= lookback; i++) {
+        slow = slow_k * close [i] + slow_keep * slow;
+        fast = fast_k * close [i] + fast_keep * fast;
+        signal_sum += fast - slow;
+    }
+    double value = fast - slow, average = signal_sum / (double) g;
+    macd [lookback] = value;
+    signal [lookback] = average;
+    hist [lookback] = value - average;
+    for (size_t i = lookback + 1; i < size; i++) {
+        slow = slow_k * close [i] + slow_keep * slow;
+        fast = fast_k * close [i] + fast_keep * fast;
+        value = fast - slow;
+        average = signal_k * value + signal_keep * average;
+        macd [i] = value;
+        signal [i] = average;
+        hist [i] = value - average;
+    }
+    if (state) {
+        state [S_SLOW] = slow;
+        state [S_FAST] = fast;
+        state [S_SIGNAL] = average;
+        state [S_SLOW_SUM] = slow_sum;
+        state [S_FAST_SUM] = fast_sum;
+        state [S_SIGNAL_SUM] = signal_sum;
+    }
+}
+
+static void
+s_step (double *state, uint64_t seen, const double *const *in, size_t i, const double *args,
+        double *out)
+{
+    size_t f = (size_t) args [0], s = (size_t) args [1], g = (size_t) args [2];
+    size_t lookback = s + g - 2;
+    double close = in [0][i];
     if (seen < s) {
         state [S_SLOW_SUM] += close;
         if (seen >= s - f)
@@ -59,23 +119,24 @@ s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candle
 }
 
 static int
+s_check (sf_actx_t *ctx, const double *args, const sf_candles_t *candles)
+{
+    if (candles || args [1] > args [0])
+        return 0;
+    sf_actx_context_str (ctx, "param", "slow");
+    return sf_actx_fail (ctx, "BAD_INPUT", "param \"slow\" (%d) must be more than "
+                         "\"fast\" (%d)", (int) args [1], (int) args [0]);
+}
+
+const sf_indicator_t sf_indicator_macd = {
+    .inputs = "c", .outputs = { "macd", "signal", "hist" }, .lookback = s_lookback,
+    .kernel = s_kernel, .state_size = s_state_size, .step = s_step, .check = s_check
+};
+
+static int
 s_analyze (sf_actx_t *ctx)
 {
-    int fast = sf_actx_int (ctx, "fast");
-    int slow = sf_actx_int (ctx, "slow");
-    int signal_period = sf_actx_int (ctx, "signal");
-    bool last = sf_actx_choice (ctx, "output") == 1;
-    if (slow <= fast) {
-        sf_actx_context_str (ctx, "param", "slow");
-        return sf_actx_fail (ctx, "BAD_INPUT", "param \"slow\" (%d) must be more than "
-                             "\"fast\" (%d)", slow, fast);
-    }
-    const char *names [] = { "macd", "signal", "hist" };
-    double args [] = { (double) slow, (double) fast, (double) signal_period };
-    sf_stream_t stream = { .lookback = (size_t) slow + (size_t) signal_period - 2,
-                           .outputs = 3, .names = names, .state_size = S_STATE,
-                           .args = args, .step = s_step };
-    return sf_series_stream (ctx, &stream, last);
+    return sf_series_run (ctx, &sf_indicator_macd);
 }
 
 static const sf_param_t s_params [] = {

@@ -6,7 +6,8 @@
     SMA of closes ("up" when fast > slow, "down" when fast < slow, else
     "flat"), RSI and its state ("overbought" at or above `overbought`,
     "oversold" at or below `oversold`, else "neutral"), the volatility of
-    log returns (annualised when periods_per_year is given) and the ATR.
+    log returns (annualised when periods_per_year is given) and the ATR,
+    each from its indicator's kernel.
     Params: fast (2-100000, default 20), slow (default 50, more than fast),
     rsi_period (14), overbought (70), oversold (30), volatility_period (20),
     atr_period (14), periods_per_year (1). Needs more candles than the
@@ -17,7 +18,18 @@
 #include <stdlib.h>
 #include "indicators.h"
 #include "sf_mp.h"
-#include "sf_series.h"
+
+//  The last value of indicator's (first) output over candles, which are
+//  more than its lookback; work is room for candles->size doubles.
+static double
+s_last (const sf_indicator_t *indicator, const sf_candles_t *candles, const double *args,
+        double *work)
+{
+    const double *in [SF_INDICATOR_INPUTS];
+    sf_series_inputs (indicator, candles, in);
+    indicator->kernel (candles->size, in, args, &work, NULL);
+    return work [candles->size - 1];
+}
 
 static int
 s_analyze (sf_actx_t *ctx)
@@ -53,17 +65,13 @@ s_analyze (sf_actx_t *ctx)
             sf_candles_destroy (&candles);
             return sf_actx_fail (ctx, "BAD_INPUT", "close at row %zu is not positive", i);
         }
-    double *work = sf_series_alloc (size);
-    sf_indicator_sma (close, size, (size_t) fast, work);
-    double sma_fast = work [end];
-    sf_indicator_sma (close, size, (size_t) slow, work);
-    double sma_slow = work [end];
-    sf_indicator_rsi (close, size, (size_t) rsi_period, work);
-    double rsi = work [end];
-    sf_indicator_volatility (close, size, (size_t) vol_period, work);
-    double volatility = work [end] * sqrt (per_year);
-    sf_indicator_atr (candles, (size_t) atr_period, work);
-    double atr = work [end];
+    double *work = sf_kernel_scratch (size);
+    double sma_fast = s_last (&sf_indicator_sma, candles, (double []) { fast }, work);
+    double sma_slow = s_last (&sf_indicator_sma, candles, (double []) { slow }, work);
+    double rsi = s_last (&sf_indicator_rsi, candles, (double []) { rsi_period }, work);
+    double volatility = s_last (&sf_indicator_volatility, candles,
+                                (double []) { vol_period, per_year }, work);
+    double atr = s_last (&sf_indicator_atr, candles, (double []) { atr_period }, work);
     free (work);
 
     msgpack_packer *pk = sf_actx_output (ctx);

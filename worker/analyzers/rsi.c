@@ -3,9 +3,15 @@
 
     Changes d_i = close[i] - close[i-1]. The first averages of gains and
     losses are the plain means over d_1 .. d_period, placed at index
-    period; after that avg = (avg * (period - 1) + x) / period. rsi =
-    100 * gain / (gain + loss), 0 when gain + loss < 1e-14. Params: period
-    (2-100000, default 14); lookback period.
+    period; after that avg = avg × (period - 1) / period + x / period
+    (Wilder's (avg × (period - 1) + x) / period, with the division out of
+    the chain of dependent operations). rsi = 100 × gain / (gain + loss),
+    0 when gain + loss < 1e-14. Params: period (2-100000, default 14);
+    lookback period.
+
+    The kernel runs the two averages, a serial recurrence, over a block of
+    candles, then the block's divisions in a loop of independent
+    iterations that the compiler vectorises.
 
     Incremental (docs/PROTOCOL.md 4.5.3): the state is the previous close
     and the two averages (sums while the first ones are being built).
@@ -13,75 +19,113 @@
 
 #include <stdlib.h>
 #include "indicators.h"
-#include "sf_series.h"
 
-static double
-s_rsi (double gain, double loss)
+static size_t
+s_lookback (const double *args)
 {
-    return gain + loss < 1e-14? 0.0: 100.0 * gain / (gain + loss);
+    return (size_t) args [0];
 }
 
-void
-sf_indicator_rsi (const double *close, size_t size, size_t n, double *out)
+static size_t
+s_state_size (const double *args)
 {
-    double gain = 0, loss = 0;
+    (void) args;
+    return 3;
+}
+
+//  rsi[b] from gain[b] and loss[b], b < count. The division and the
+//  choice of 0 are two loops: a division only one arm of a choice uses is
+//  moved into a branch, which the compiler then does not vectorise.
+static inline void
+s_rsi (size_t count, const double *gain, const double *loss, double *restrict rsi)
+{
+    for (size_t b = 0; b < count; b++)
+        rsi [b] = 100.0 * gain [b] / (gain [b] + loss [b]);
+    for (size_t b = 0; b < count; b++)
+        rsi [b] = gain [b] + loss [b] < 1e-14? 0.0: rsi [b];
+}
+
+static SF_KERNEL_CLONES void
+s_rsi_block (const double *gain, const double *loss, double *rsi)
+{
+    s_rsi (SF_KERNEL_BLOCK, gain, loss, rsi);
+}
+
+//  State: [previous close, gain, loss].
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    const double *restrict close = in [0];
+    double *restrict rsi = out [0];
+    size_t n = (size_t) args [0];
+    double inv = 1.0 / (double) n, keep = (double) (n - 1) / (double) n;
+    double up = 0, down = 0;
     for (size_t i = 1; i <= n; i++) {
         double change = close [i] - close [i - 1];
-        if (change > 0)
-            gain += change;
-        else
-            loss -= change;
+        up += change > 0? change: 0;
+        down += change < 0? -change: 0;
     }
-    gain /= (double) n;
-    loss /= (double) n;
-    out [n] = s_rsi (gain, loss);
-    for (size_t i = n + 1; i < size; i++) {
-        double change = close [i] - close [i - 1];
-        gain = (gain * (double) (n - 1) + (change > 0? change: 0)) / (double) n;
-        loss = (loss * (double) (n - 1) + (change < 0? -change: 0)) / (double) n;
-        out [i] = s_rsi (gain, loss);
+    up /= (double) n;
+    down /= (double) n;
+    double gain [SF_KERNEL_BLOCK], loss [SF_KERNEL_BLOCK];
+    gain [0] = up;
+    loss [0] = down;
+    s_rsi (1, gain, loss, rsi + n);
+    for (size_t i = n + 1; i < size; ) {
+        size_t count = size - i < SF_KERNEL_BLOCK? size - i: SF_KERNEL_BLOCK;
+        for (size_t b = 0; b < count; b++) {
+            double change = close [i + b] - close [i + b - 1];
+            gain [b] = up = up * keep + (change > 0? change: 0) * inv;
+            loss [b] = down = down * keep + (change < 0? -change: 0) * inv;
+        }
+        if (count == SF_KERNEL_BLOCK)
+            s_rsi_block (gain, loss, rsi + i);
+        else
+            s_rsi (count, gain, loss, rsi + i);
+        i += count;
+    }
+    if (state) {
+        state [0] = close [size - 1];
+        state [1] = up;
+        state [2] = down;
     }
 }
 
-//  One close, as sf_indicator_rsi does it. State: [previous close, gain,
-//  loss].
 static void
-s_step (const sf_stream_t *stream, double *state, uint64_t seen, const sf_candles_t *candles,
-        size_t i, double *out)
+s_step (double *state, uint64_t seen, const double *const *in, size_t i, const double *args,
+        double *out)
 {
-    size_t n = (size_t) stream->args [0];
-    double close = candles->close [i], change = close - state [0];
+    size_t n = (size_t) args [0];
+    double close = in [0][i], change = close - state [0];
     state [0] = close;
     if (seen == 0)
         return;
     if (seen <= n) {
-        if (change > 0)
-            state [1] += change;
-        else
-            state [2] -= change;
+        state [1] += change > 0? change: 0;
+        state [2] += change < 0? -change: 0;
         if (seen == n) {
             state [1] /= (double) n;
             state [2] /= (double) n;
         }
     }
     else {
-        state [1] = (state [1] * (double) (n - 1) + (change > 0? change: 0)) / (double) n;
-        state [2] = (state [2] * (double) (n - 1) + (change < 0? -change: 0)) / (double) n;
+        double inv = 1.0 / (double) n, keep = (double) (n - 1) / (double) n;
+        state [1] = state [1] * keep + (change > 0? change: 0) * inv;
+        state [2] = state [2] * keep + (change < 0? -change: 0) * inv;
     }
-    out [0] = s_rsi (state [1], state [2]);
+    s_rsi (1, state + 1, state + 2, out);
 }
+
+const sf_indicator_t sf_indicator_rsi = {
+    .inputs = "c", .outputs = { "rsi" }, .lookback = s_lookback, .kernel = s_kernel,
+    .state_size = s_state_size, .step = s_step
+};
 
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int period = sf_actx_int (ctx, "period");
-    bool last = sf_actx_choice (ctx, "output") == 1;
-    size_t n = (size_t) period;
-    const char *names [] = { "rsi" };
-    double args [] = { (double) n };
-    sf_stream_t stream = { .lookback = n, .outputs = 1, .names = names,
-                           .state_size = 3, .args = args, .step = s_step };
-    return sf_series_stream (ctx, &stream, last);
+    return sf_series_run (ctx, &sf_indicator_rsi);
 }
 
 static const sf_param_t s_params [] = {
@@ -91,6 +135,6 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_rsi = {
-    .name = "rsi", .version = "1", .summary = "relative strength index, Wilder (period 14)",
+    .name = "rsi", .version = "2", .summary = "relative strength index, Wilder (period 14)",
     .analyze = s_analyze, .params = s_params
 };

@@ -6,56 +6,74 @@
     over `slowk`; slow %D = SMA of slow %K over `d`. Both outputs start
     together. Params: k (1-100000, default 14), slowk (1-100000, default
     3), d (1-100000, default 3); lookback k + slowk + d - 3.
+
+    The highest high and lowest low of every window come from
+    sf_window_extremes, O(1) a candle; the SMAs are running sums, summed
+    afresh every window length.
     ========================================================================= */
 
 #include <stdlib.h>
-#include "sf_series.h"
+#include "indicators.h"
+
+//  args: k, slowk, d (as declared).
+static size_t
+s_lookback (const double *args)
+{
+    return (size_t) args [0] + (size_t) args [1] + (size_t) args [2] - 3;
+}
+
+//  Fast %K of count candles (at most SF_KERNEL_BLOCK) from their
+//  extremes; bottom becomes fast %K.
+static inline void
+s_fast (size_t count, const double *restrict top, double *restrict bottom,
+        const double *restrict close)
+{
+    //  Two loops: a division only one arm of a choice uses would be moved
+    //  into a branch, which the compiler does not vectorise
+    double range [SF_KERNEL_BLOCK];
+    for (size_t b = 0; b < count; b++) {
+        range [b] = top [b] - bottom [b];
+        bottom [b] = 100.0 * (close [b] - bottom [b]) / range [b];
+    }
+    for (size_t b = 0; b < count; b++)
+        bottom [b] = range [b] == 0? 0.0: bottom [b];
+}
+
+static SF_KERNEL_CLONES void
+s_fast_block (const double *top, double *bottom, const double *close)
+{
+    s_fast (SF_KERNEL_BLOCK, top, bottom, close);
+}
+
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    (void) state;
+    const double *high = in [0], *low = in [1], *close = in [2];
+    double *slow_k = out [0], *slow_d = out [1];
+    size_t kn = (size_t) args [0], sn = (size_t) args [1], dn = (size_t) args [2];
+    //  The outputs hold the extremes first, then fast %K in slow_d, which
+    //  the last pass overwrites
+    double *top = slow_k, *fast = slow_d;
+    sf_window_extremes (high, low, size, kn, top, fast);
+    size_t i = kn - 1;
+    for (; i + SF_KERNEL_BLOCK <= size; i += SF_KERNEL_BLOCK)
+        s_fast_block (top + i, fast + i, close + i);
+    s_fast (size - i, top + i, fast + i, close + i);
+    sf_kernel_mean (fast + kn - 1, size - (kn - 1), sn, sn - 1, slow_k + kn - 1);
+    size_t first = kn + sn - 2;
+    sf_kernel_mean (slow_k + first, size - first, dn, dn - 1, slow_d + first);
+}
+
+const sf_indicator_t sf_indicator_stoch = {
+    .inputs = "hlc", .outputs = { "k", "d" }, .lookback = s_lookback, .kernel = s_kernel
+};
 
 static int
 s_analyze (sf_actx_t *ctx)
 {
-    int k_period = sf_actx_int (ctx, "k");
-    int slowk_period = sf_actx_int (ctx, "slowk");
-    int d_period = sf_actx_int (ctx, "d");
-    bool last = sf_actx_choice (ctx, "output") == 1;
-    size_t kn = (size_t) k_period, sn = (size_t) slowk_period, dn = (size_t) d_period;
-    size_t lookback = kn + sn + dn - 3;
-    sf_candles_t *candles;
-    if (sf_series_candles (ctx, lookback, &candles))
-        return -1;
-    size_t size = candles->size;
-    double *fast = sf_series_alloc (size);
-    double *slow_k = sf_series_alloc (size);
-    double *slow_d = sf_series_alloc (size);
-    for (size_t i = kn - 1; i < size; i++) {
-        double highest = candles->high [i], lowest = candles->low [i];
-        for (size_t j = i + 1 - kn; j < i; j++) {
-            highest = candles->high [j] > highest? candles->high [j]: highest;
-            lowest = candles->low [j] < lowest? candles->low [j]: lowest;
-        }
-        fast [i] = highest == lowest? 0.0
-                 : 100.0 * (candles->close [i] - lowest) / (highest - lowest);
-    }
-    for (size_t i = kn + sn - 2; i < size; i++) {
-        double sum = 0;
-        for (size_t j = i + 1 - sn; j <= i; j++)
-            sum += fast [j];
-        slow_k [i] = sum / (double) sn;
-    }
-    for (size_t i = lookback; i < size; i++) {
-        double sum = 0;
-        for (size_t j = i + 1 - dn; j <= i; j++)
-            sum += slow_k [j];
-        slow_d [i] = sum / (double) dn;
-    }
-    const char *names [] = { "k", "d" };
-    const double *outputs [] = { slow_k, slow_d };
-    sf_series_pack (ctx, candles, lookback, last, names, outputs, 2);
-    free (fast);
-    free (slow_k);
-    free (slow_d);
-    sf_candles_destroy (&candles);
-    return 0;
+    return sf_series_run (ctx, &sf_indicator_stoch);
 }
 
 static const sf_param_t s_params [] = {
@@ -67,6 +85,6 @@ static const sf_param_t s_params [] = {
 };
 
 const sf_analyzer_t sf_analyzer_stoch = {
-    .name = "stoch", .version = "1", .summary = "slow stochastic %K and %D (14, 3, 3)",
+    .name = "stoch", .version = "2", .summary = "slow stochastic %K and %D (14, 3, 3)",
     .analyze = s_analyze, .params = s_params
 };
