@@ -282,7 +282,7 @@ s_rule_offset (const s_rule_t *rule, int64_t instant)
         int64_t at;             //  Instant of the change
         bool daylight;          //  Into daylight time
     } s_at_t;
-    s_at_t changes [6];
+    s_at_t changes [6] = { { 0, false } };
     int64_t year = s_year_of_days ((instant + rule->standard) / 86400
                                    - ((instant + rule->standard) % 86400 < 0));
     size_t count = 0;
@@ -495,13 +495,21 @@ sf_zone_new (const char *name, sf_error_t *error)
                       "Europe/London)", name);
         return NULL;
     }
-    uint8_t *data = (uint8_t *) malloc (S_FILE_MAX + 1);
+    if (status.st_size > S_FILE_MAX) {
+        close (fd);
+        sf_error_set (error, "BAD_INPUT", "time zone %s: %s is too large for a TZif file",
+                      name, path);
+        return NULL;
+    }
+    //  What the file holds as it is read: a file that changed size since
+    //  fstat is decoded as far as it was read
+    size_t room = (size_t) status.st_size;
+    uint8_t *data = (uint8_t *) malloc (room + 1);
     if (!data)
         abort ();
     size_t size = 0;
     ssize_t got;
-    while (size <= S_FILE_MAX
-       &&  (got = read (fd, data + size, S_FILE_MAX + 1 - size)) != 0) {
+    while (size < room && (got = read (fd, data + size, room - size)) != 0) {
         if (got < 0) {
             if (errno == EINTR)
                 continue;
@@ -510,12 +518,7 @@ sf_zone_new (const char *name, sf_error_t *error)
         size += (size_t) got;
     }
     close (fd);
-    sf_zone_t *self = NULL;
-    if (size > S_FILE_MAX)
-        sf_error_set (error, "BAD_INPUT", "time zone %s: %s is too large for a TZif file",
-                      name, path);
-    else
-        self = sf_zone_decode (name, data, size, error);
+    sf_zone_t *self = sf_zone_decode (name, data, size, error);
     free (data);
     return self;
 }
