@@ -62,7 +62,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_RUN:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 LIBFUZZ := $(patsubst tests/fuzz/%.c,$(BUILD)/libfuzzer/%,$(FUZZ_SRC))
 
-.PHONY: all check check-san install deps demo bench fuzz clean
+.PHONY: all check check-san install deps demo bench fuzz clean FORCE
 .SECONDARY:
 
 all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/libsheaf.so.0 $(BUILD)/lib/pkgconfig/sheaf.pc $(BINS) \
@@ -72,6 +72,7 @@ all: $(LIB_A) $(LIB_SO) $(BUILD)/lib/libsheaf.so.0 $(BUILD)/lib/pkgconfig/sheaf.
 #  Layers
 
 #  The classes of each directory: every file but its program's main.c.
+CLASSES_common    := $(COMMON_SRC)
 CLASSES_internal  := $(INTERNAL_SRC)
 CLASSES_broker    := $(filter-out broker/main.c,$(BROKER_SRC))
 CLASSES_worker    := $(filter-out worker/main.c,$(WORKER_SRC))
@@ -129,13 +130,20 @@ $(BUILD)/obj/%.o: %.c Makefile
 
 .SECONDEXPANSION:
 
-$(ARCHIVES): $(BUILD)/obj/%.a: $$(call obj,$$(CLASSES_$$*))
+#  Each archive's list of members, rewritten only when it changes, so that
+#  an archive is made again when a file is removed or renamed, not only
+#  when a member is newer than it.
+$(BUILD)/obj/%.members: FORCE
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo '$(CLASSES_$*)' | cmp -s - $@ || echo '$(CLASSES_$*)' > $@
 
-$(LIB_A): $(call obj,$(COMMON_SRC))
+$(ARCHIVES): $(BUILD)/obj/%.a: $$(call obj,$$(CLASSES_$$*)) $(BUILD)/obj/%.members
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
+
+$(LIB_A): $(call obj,$(COMMON_SRC)) $(BUILD)/obj/common.members
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 #  Visibility rather than a version script listing every function: the
 #  export is decided where the function is declared, once for all of
