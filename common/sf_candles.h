@@ -14,6 +14,13 @@
 #include <stddef.h>
 #include "sheaf.h"
 
+//  These functions are part of the analyzer plugin ABI (sheaf_analyzer.h):
+//  plugins call them in the worker, which links libsheaf.a and exports
+//  them (-rdynamic), so they keep default visibility in spite of
+//  -fvisibility=hidden. They are not the client API: libsheaf.so keeps
+//  them local (common/libsheaf.map).
+#pragma GCC visibility push (default)
+
 typedef struct {
     double *ts;                 //  Epoch milliseconds, UTC, increasing
     double *open;               //  Opening prices
@@ -59,5 +66,7 @@ sf_candles_t *sf_candles_unpack (const msgpack_object *object, sf_error_t *error
 //  Parse a CSV time stamp into *ms: a decimal number of epoch milliseconds,
 //  or an ISO-8601 time in any form sf_time_parse accepts. Returns 0 or -1.
 int sf_candles_parse_time (const char *text, double *ms);
+
+#pragma GCC visibility pop
 
 #endif

@@ -39,6 +39,15 @@
 extern "C" {
 #endif
 
+//  libsheaf.so exports every function this header declares and nothing
+//  else: common/ is compiled with -fvisibility=hidden, and this pragma
+//  gives the declarations below default visibility, which their
+//  definitions inherit. One mark for the whole header rather than one per
+//  declaration: a function added here is exported without a mark of its
+//  own to forget. tests/check_exports compares the library's exported
+//  symbols with this header.
+#pragma GCC visibility push (default)
+
 #define SF_VERSION "0.1.0"
 #define SF_DEFAULT_FRONTEND "tcp://127.0.0.1:5555"
 #define SF_DEFAULT_BACKEND "tcp://127.0.0.1:5556"
@@ -364,6 +373,8 @@ int sf_client_accepted_id (sf_client_t *self, size_t index, char id [SF_ID_STRLE
 //  The file descriptor that becomes readable when events may be waiting
 //  (ZMQ_FD semantics: edge-triggered, drain with sf_client_recv (…, 0, …)).
 int sf_client_fd (sf_client_t *self);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

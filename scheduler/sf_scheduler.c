@@ -3,11 +3,27 @@
     jobs, following their outcomes, reloading the schedule on SIGHUP
 
     Leadership: several schedulers may share a state directory; the one
-    holding flock on DIR/leader.lock is the leader, the others retry the
-    lock every 200 ms. The kernel drops the lock when its holder dies
-    (kill -9 included), so a standby leads within a fraction of a second.
-    Only the leader reads and writes the checkpoint, and it reads it after
-    taking the lock, so it carries on where the last leader stopped.
+    holding both its locks is the leader, the others retry them every
+    200 ms. The kernel drops both when their holder dies (kill -9
+    included), so a standby leads within a fraction of a second. Only the
+    leader reads and writes the checkpoint, and it reads it after taking
+    the locks, so it carries on where the last leader stopped.
+
+    The two locks: an abstract Unix socket address named after the state
+    directory's absolute path, and flock on DIR/leader.lock. A lock file
+    alone can be deleted from under its holder: with the directory
+    removed and made again, a second scheduler would lock a new file and
+    lead beside the first. No file operation removes an abstract address,
+    so the path stays taken while the leader lives. The address is
+    per network namespace; the flock covers schedulers that share the
+    directory from another one (containers on one host), and carries the
+    leader's pid for `kill -HUP`.
+
+    State directory failures: a checkpoint write that fails (the directory
+    was deleted, the disk is full) is retried with exponential backoff,
+    100 ms doubling up to 10 s, while firings go on; the first failure is
+    logged, the retries are not, and the write that succeeds again says
+    so. The leader then takes the lock file of the directory as it now is.
 
     Exactly once: each entry's checkpoint record says up to which
     scheduled instant everything is handled (`done`). A firing is
@@ -44,8 +60,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include "sf_alloc.h"
 #include "sf_checkpoint.h"
 #include "sf_log.h"
@@ -57,6 +77,10 @@
 #define S_SCAN_MAX 100000
 //  A submit the broker did not acknowledge is tried again after this.
 #define S_RETRY_MS 1000
+//  A checkpoint write that failed is tried again after the first delay,
+//  doubled at each failure up to the second.
+#define S_SAVE_RETRY_MS 100
+#define S_SAVE_RETRY_MAX_MS 10000
 
 //  An entry of the running schedule.
 typedef struct {
@@ -75,10 +99,18 @@ struct _sf_scheduler_t {
     size_t entry_count;         //  How many
     zhashx_t *pending;          //  Unfinished job id -> s_entry_t (borrowed)
     int lock_fd;                //  DIR/leader.lock
+    char lock_path [1024];      //  Its path
+    struct sockaddr_un name;    //  The abstract address named after DIR
+    socklen_t name_size;        //  Its length
+    int name_fd;                //  Bound to name while leading (or waiting
+                                //  for the flock), else -1
     int timer_fd;               //  Wakes the loop at the next due instant
     bool dirty;                 //  Firings to write to the checkpoint now
     bool outcomes;              //  Outcomes to write within a second
     int64_t saved_ms;           //  When the checkpoint was last written
+    unsigned save_failures;     //  Writes failed in a row
+    int64_t save_retry_ms;      //  No write before this (after a failure)
+    int64_t failing_ms;         //  When the writes started failing
     bool unreachable;           //  The broker did not answer in this pass
 };
 
@@ -129,6 +161,34 @@ s_load (const char *path, sf_error_t *error)
     return schedule;
 }
 
+//  The abstract address that stands for the state directory (which
+//  exists): "sheaf-scheduler:" and its absolute path, or a 64-bit FNV-1a
+//  hash of the path when that is too long for an address. 0, or -1 with
+//  error.
+static int
+s_name (sf_scheduler_t *self, sf_error_t *error)
+{
+    char *path = realpath (self->config.state, NULL);
+    if (!path)
+        return sf_error_set (error, "STATE", "cannot resolve %s: %s", self->config.state,
+                             strerror (errno));
+    self->name.sun_family = AF_UNIX;
+    //  sun_path [0] stays 0: the abstract namespace
+    char *text = self->name.sun_path + 1;
+    size_t room = sizeof self->name.sun_path - 1;
+    int size = snprintf (text, room, "sheaf-scheduler:%s", path);
+    if (size < 0 || (size_t) size >= room) {
+        uint64_t hash = 14695981039346656037ULL;
+        for (const char *c = path; *c; c++)
+            hash = (hash ^ (unsigned char) *c) * 1099511628211ULL;
+        size = snprintf (text, room, "sheaf-scheduler:#%016llx", (unsigned long long) hash);
+    }
+    //  An abstract address is as long as the length says, without a NUL
+    self->name_size = (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + (size_t) size);
+    free (path);
+    return 0;
+}
+
 sf_scheduler_t *
 sf_scheduler_new (const sf_scheduler_config_t *config, sf_error_t *error)
 {
@@ -139,6 +199,7 @@ sf_scheduler_new (const sf_scheduler_config_t *config, sf_error_t *error)
     self->config = *config;
     self->schedule = schedule;
     self->lock_fd = -1;
+    self->name_fd = -1;
     self->timer_fd = -1;
     self->pending = zhashx_new ();
     //  The client also sets up czmq's SIGINT/SIGTERM handling, which a
@@ -156,12 +217,15 @@ sf_scheduler_new (const sf_scheduler_config_t *config, sf_error_t *error)
         sf_scheduler_destroy (&self);
         return NULL;
     }
-    char path [1024];
-    snprintf (path, sizeof path, "%s/leader.lock", config->state);
-    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s_name (self, error)) {
+        sf_scheduler_destroy (&self);
+        return NULL;
+    }
+    snprintf (self->lock_path, sizeof self->lock_path, "%s/leader.lock", config->state);
+    self->lock_fd = open (self->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     self->timer_fd = timerfd_create (CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
     if (self->lock_fd < 0 || self->timer_fd < 0) {
-        sf_error_set (error, "STATE", "cannot open %s: %s", path, strerror (errno));
+        sf_error_set (error, "STATE", "cannot open %s: %s", self->lock_path, strerror (errno));
         sf_scheduler_destroy (&self);
         return NULL;
     }
@@ -180,6 +244,8 @@ sf_scheduler_destroy (sf_scheduler_t **self_p)
             close (self->timer_fd);
         if (self->lock_fd >= 0)
             close (self->lock_fd);      //  Releases leadership
+        if (self->name_fd >= 0)
+            close (self->name_fd);
         free (self->entries);
         zhashx_destroy (&self->pending);
         sf_checkpoint_destroy (&self->checkpoint);
@@ -191,35 +257,93 @@ sf_scheduler_destroy (sf_scheduler_t **self_p)
 }
 
 //  --------------------------------------------------------------------------
-//  Leadership: 0 once the lock is ours, 1 when interrupted while waiting,
-//  -1 on error.
+//  Leadership
 
+//  Write our pid into the lock file for `kill -HUP $(cat DIR/leader.lock)`.
+static void
+s_write_pid (sf_scheduler_t *self)
+{
+    char pid [32];
+    int size = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+    if (ftruncate (self->lock_fd, 0) || pwrite (self->lock_fd, pid, (size_t) size, 0) < 0)
+        sf_log_warning ("scheduler: cannot write the leader's pid: %s", strerror (errno));
+}
+
+//  Try both locks, the address first. Returns 0 when both are ours, 1 when
+//  another scheduler holds one, -1 (errno set) on error.
+static int
+s_try_lock (sf_scheduler_t *self)
+{
+    if (self->name_fd < 0) {
+        int fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        if (bind (fd, (struct sockaddr *) &self->name, self->name_size)) {
+            int cause = errno;
+            close (fd);
+            errno = cause;
+            return cause == EADDRINUSE? 1: -1;
+        }
+        self->name_fd = fd;
+    }
+    if (flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    return errno == EWOULDBLOCK || errno == EINTR? 1: -1;
+}
+
+//  Wait for leadership. Returns 0 once both locks are ours, 1 when
+//  interrupted while waiting, -1 on error.
 static int
 s_lead (sf_scheduler_t *self)
 {
     bool announced = false;
     while (!zsys_interrupted) {
-        if (flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0) {
-            char pid [32];
-            int size = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
-            if (ftruncate (self->lock_fd, 0) == 0
-            &&  pwrite (self->lock_fd, pid, (size_t) size, 0) < 0)
-                sf_log_warning ("scheduler: cannot write the leader's pid: %s", strerror (errno));
-            sf_log_info ("scheduler: leading (lock %s/leader.lock)", self->config.state);
+        int rc = s_try_lock (self);
+        if (rc == 0) {
+            s_write_pid (self);
+            sf_log_info ("scheduler: leading (lock %s)", self->lock_path);
             return 0;
         }
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            sf_log_error ("scheduler: cannot lock %s/leader.lock: %s", self->config.state,
-                          strerror (errno));
+        if (rc < 0) {
+            sf_log_error ("scheduler: cannot lock %s: %s", self->lock_path, strerror (errno));
             return -1;
         }
         if (!announced)
-            sf_log_info ("scheduler: standby, another scheduler leads (lock %s/leader.lock)",
-                         self->config.state);
+            sf_log_info ("scheduler: standby, another scheduler leads (lock %s)",
+                         self->lock_path);
         announced = true;
         poll (NULL, 0, 200);
     }
     return 1;
+}
+
+//  After the checkpoint could be written again: when DIR/leader.lock is no
+//  longer the file we lock (the directory was deleted and made again),
+//  lock the new one too and write our pid into it, so that schedulers
+//  sharing the directory from another network namespace stand by. The
+//  address keeps the path ours on this host either way.
+static void
+s_relock (sf_scheduler_t *self)
+{
+    struct stat held, named;
+    if (fstat (self->lock_fd, &held) == 0 && stat (self->lock_path, &named) == 0
+    &&  held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+        return;
+    int fd = open (self->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        sf_log_warning ("scheduler: cannot open %s: %s", self->lock_path, strerror (errno));
+        return;
+    }
+    if (flock (fd, LOCK_EX | LOCK_NB)) {
+        sf_log_error ("scheduler: %s is locked by another scheduler, which does not share "
+                      "this host's network namespace: both lead", self->lock_path);
+        close (fd);
+        return;
+    }
+    close (self->lock_fd);          //  The old file is gone from every path
+    self->lock_fd = fd;
+    s_write_pid (self);
+    sf_log_info ("scheduler: leader lock taken again (lock %s)", self->lock_path);
 }
 
 //  --------------------------------------------------------------------------
@@ -675,21 +799,45 @@ s_reload (sf_scheduler_t *self)
 }
 
 //  Write the checkpoint if firings changed it, or outcomes did and the
-//  last write is a second old (or force).
+//  last write is a second old (or force), and no failed write asks to
+//  wait. The first failure of a run of them and the success that ends it
+//  are logged.
 static void
 s_save (sf_scheduler_t *self, bool force)
 {
     int64_t now_ms = s_now_ms ();
-    if (!self->dirty && !(self->outcomes
-                          && (force || now_ms - self->saved_ms >= S_OUTCOME_SAVE_MS)))
+    if (!self->dirty && !self->outcomes)
+        return;
+    if (!force && (now_ms < self->save_retry_ms
+                   || (!self->dirty && now_ms - self->saved_ms < S_OUTCOME_SAVE_MS)))
         return;
     sf_error_t error;
     if (sf_checkpoint_save (self->checkpoint, &error) == 0) {
         self->dirty = self->outcomes = false;
         self->saved_ms = now_ms;
+        if (self->save_failures) {
+            sf_log_info ("scheduler: checkpoint written again after %u failed attempts "
+                         "in %.1f s", self->save_failures,
+                         (double) (now_ms - self->failing_ms) / 1000);
+            self->save_failures = 0;
+            self->save_retry_ms = 0;
+            s_relock (self);
+        }
+        return;
     }
-    else
-        sf_log_error ("scheduler: %s", error.message);
+    if (self->save_failures == 0) {
+        self->failing_ms = now_ms;
+        sf_log_error ("scheduler: %s; firings go on, and writing the checkpoint is "
+                      "retried with backoff up to %d s", error.message,
+                      S_SAVE_RETRY_MAX_MS / 1000);
+    }
+    int64_t delay = S_SAVE_RETRY_MAX_MS;
+    if (self->save_failures < 16)
+        delay = (int64_t) S_SAVE_RETRY_MS << self->save_failures;
+    if (delay > S_SAVE_RETRY_MAX_MS)
+        delay = S_SAVE_RETRY_MAX_MS;
+    self->save_failures++;
+    self->save_retry_ms = now_ms + delay;
 }
 
 //  Arm the timer for the earliest due instant (or disarm it).
@@ -707,9 +855,14 @@ s_arm (sf_scheduler_t *self)
         if (wake_ms < 0 || due_ms < wake_ms)
             wake_ms = due_ms;
     }
-    if (self->outcomes
-    &&  (wake_ms < 0 || self->saved_ms + S_OUTCOME_SAVE_MS < wake_ms))
-        wake_ms = self->saved_ms + S_OUTCOME_SAVE_MS;
+    //  A checkpoint to write: when the backoff ends after a failure (firings
+    //  are then still unwritten), else when outcomes are a second old
+    if (self->dirty || self->outcomes) {
+        int64_t save_ms = self->save_failures? self->save_retry_ms:
+                                               self->saved_ms + S_OUTCOME_SAVE_MS;
+        if (wake_ms < 0 || save_ms < wake_ms)
+            wake_ms = save_ms;
+    }
     struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
     if (wake_ms >= 0) {
         spec.it_value.tv_sec = wake_ms / 1000;
@@ -771,6 +924,11 @@ sf_scheduler_run (sf_scheduler_t *self)
     }
     s_drain (self);
     s_save (self, true);
+    if (self->save_failures)
+        sf_log_warning ("scheduler: the checkpoint could not be written for the last %.1f s: "
+                        "the next leader fires again what was fired since, and the broker "
+                        "keeps each firing one job by its key",
+                        (double) (s_now_ms () - self->failing_ms) / 1000);
     sf_log_info ("scheduler: stopped");
     return 0;
 }

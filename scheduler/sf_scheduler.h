@@ -27,7 +27,8 @@ sf_scheduler_t *sf_scheduler_new (const sf_scheduler_config_t *config, sf_error_
 void sf_scheduler_destroy (sf_scheduler_t **self_p);
 
 //  Wait to be the leader, then fire entries until SIGINT or SIGTERM.
-//  Returns 0, or -1 when the checkpoint cannot be read or written.
+//  Returns 0, or -1 when the leader lock or the checkpoint cannot be read
+//  (writes that fail are retried with backoff while firings go on).
 int sf_scheduler_run (sf_scheduler_t *self);
 
 #endif

@@ -17,9 +17,9 @@
 #include <check.h>
 #include "suite.h"
 #include <czmq.h>
+#include <dirent.h>
 #include <jansson.h>
 #include "fleet.h"
-#include "sf_cron.h"
 #include "sheaf.h"
 
 #define S_FIRES_MAX 256
@@ -32,6 +32,31 @@ typedef struct {
     char ids [S_FIRES_MAX][SF_ID_STRLEN + 1];   //  Job id of each
     size_t count;               //  How many
 } s_fires_t;
+
+//  The scheduler writes instants in UTC as 2026-03-29T01:00:00Z; these
+//  read and write that form (the suite links libsheaf alone, not the
+//  scheduler's classes).
+static int
+s_parse_time (const char *text, int64_t *instant)
+{
+    struct tm tm;
+    memset (&tm, 0, sizeof tm);
+    const char *end = strptime (text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end)
+        return -1;
+    *instant = (int64_t) timegm (&tm);
+    return 0;
+}
+
+static char *
+s_format_time (int64_t instant, char buffer [64])
+{
+    time_t t = (time_t) instant;
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (buffer, 64, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
 
 static void
 s_setup (void)
@@ -114,7 +139,7 @@ s_fires (const char *log, const char *entry, s_fires_t *fires)
         char when [32] = { 0 };
         memcpy (when, cursor + strlen (prefix), 20);
         ck_assert_int_lt (fires->count, S_FIRES_MAX);
-        ck_assert_msg (sf_cron_parse_time (when, &fires->instants [fires->count]) == 0,
+        ck_assert_msg (s_parse_time (when, &fires->instants [fires->count]) == 0,
                        "bad time in log: %s", when);
         char *paren = strchr (cursor, '(');
         char *equals = paren? strchr (paren, '='): NULL;
@@ -211,7 +236,7 @@ START_TEST (test_every_second)
     json_t *entry = json_array_get (list, 0);
     ck_assert_str_eq (json_string_value (json_object_get (entry, "name")), "tick");
     char when [64];
-    sf_cron_format (last, NULL, when, sizeof when);
+    s_format_time (last, when);
     ck_assert_str_eq (json_string_value (json_object_get (entry, "last_fire")), when);
     const char *outcome = json_string_value (json_object_get (entry, "outcome"));
     ck_assert_msg (streq (outcome, "ok") || streq (outcome, "pending"), "outcome %s", outcome);
@@ -511,7 +536,7 @@ START_TEST (test_group_every_second)
     json_t *entry = json_array_get (list, 0);
     ck_assert_str_eq (json_string_value (json_object_get (entry, "outcome")), "ok");
     char when [64];
-    sf_cron_format (last, NULL, when, sizeof when);
+    s_format_time (last, when);
     ck_assert_str_eq (json_string_value (json_object_get (entry, "last_fire")), when);
     const char *group = json_string_value (json_object_get (entry, "group"));
     ck_assert_ptr_nonnull (group);
@@ -585,6 +610,134 @@ START_TEST (test_group_overlap)
 }
 END_TEST
 
+//  The CPU time (user and system) pid has used so far, in seconds, from
+//  /proc/PID/stat.
+static double
+s_cpu_seconds (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    ck_assert_ptr_nonnull (file);
+    char text [1024];
+    size_t size = fread (text, 1, sizeof text - 1, file);
+    fclose (file);
+    text [size] = 0;
+    //  The command name is in parentheses and may hold spaces: fields are
+    //  counted from the last ')'; utime and stime are fields 14 and 15
+    char *rest = strrchr (text, ')');
+    ck_assert_ptr_nonnull (rest);
+    unsigned long long utime, stime;
+    ck_assert_int_eq (sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                              &utime, &stime), 2);
+    return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
+}
+
+//  Lines in log, and how many of them hold text.
+static size_t
+s_log_lines (const char *log, const char *text, size_t *matching)
+{
+    char name [128];
+    snprintf (name, sizeof name, "%s.log", log);
+    FILE *file = fopen (s_path (name), "r");
+    ck_assert_ptr_nonnull (file);
+    size_t lines = 0;
+    *matching = 0;
+    char *line = NULL;
+    size_t room = 0;
+    while (getline (&line, &room, file) >= 0) {
+        lines++;
+        *matching += strstr (line, text) != NULL;
+    }
+    free (line);
+    fclose (file);
+    return lines;
+}
+
+//  Remove directory path and the files in it.
+static void
+s_remove_dir (const char *path)
+{
+    DIR *dir = opendir (path);
+    ck_assert_ptr_nonnull (dir);
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+            continue;
+        char file [1024];
+        snprintf (file, sizeof file, "%s/%s", path, entry->d_name);
+        ck_assert_int_eq (unlink (file), 0);
+    }
+    closedir (dir);
+    ck_assert_int_eq (rmdir (path), 0);
+}
+
+//  The state directory deleted under a running leader: the checkpoint
+//  writes that fail are retried with backoff, said once when they start
+//  failing and once when they succeed again, without spinning; a second
+//  scheduler started on the path made again stands by while the first
+//  lives, and leads once it is gone
+START_TEST (test_state_deleted)
+{
+    s_write ("tick.conf", s_every_second);
+    pid_t first = s_scheduler ("first", "tick.conf", "state");
+    ck_assert (s_await_log ("first", "fired tick", 3000));
+    s_remove_dir (s_path ("state"));
+    ck_assert (s_await_log ("first", "cannot write", 3000));
+    size_t failed;
+    size_t lines = s_log_lines ("first", "cannot write", &failed);
+    double cpu = s_cpu_seconds (first);
+    zclock_sleep (2000);
+    //  Two seconds of firings log about two lines each (fired, ended ok)
+    size_t grown = s_log_lines ("first", "cannot write", &failed) - lines;
+    double used = s_cpu_seconds (first) - cpu;
+    ck_assert_msg (grown <= 10, "%zu lines logged in 2 s", grown);
+    ck_assert_msg (used < 0.5, "%.2f s of CPU used in 2 s", used);
+    ck_assert_int_eq (failed, 1);
+    s_fires_t fires;
+    s_fires ("first", "tick", &fires);
+    ck_assert_int_ge (fires.count, 3);
+
+    //  The path made again: a second scheduler there does not lead
+    ck_assert_int_eq (mkdir (s_path ("state"), 0755), 0);
+    pid_t second = s_scheduler ("second", "tick.conf", "state");
+    ck_assert (s_await_log ("second", "standby", 5000));
+    //  The first writes its checkpoint there at its next try (backoff up
+    //  to 10 s), says so once, and takes the new directory's lock file
+    ck_assert (s_await_log ("first", "checkpoint written again", 15000));
+    ck_assert (s_await_log ("first", "leader lock taken again", 1000));
+    char pid [32], lock [32] = { 0 };
+    snprintf (pid, sizeof pid, "%d\n", (int) first);
+    FILE *file = fopen (s_path ("state/leader.lock"), "r");
+    ck_assert_ptr_nonnull (file);
+    ck_assert (fread (lock, 1, sizeof lock - 1, file) > 0);
+    fclose (file);
+    ck_assert_str_eq (lock, pid);
+    s_log_lines ("first", "checkpoint written again", &failed);
+    ck_assert_int_eq (failed, 1);
+    s_log_lines ("first", "cannot write", &failed);
+    ck_assert_int_eq (failed, 1);
+    char *log = s_log ("second");
+    ck_assert_ptr_null (strstr (log, "scheduler: leading"));
+    ck_assert_ptr_null (strstr (log, "fired"));
+    free (log);
+
+    //  Once the first is gone, the second leads and carries on from the
+    //  first's checkpoint: nothing lost, nothing fired twice
+    ck_assert_int_eq (fleet_signal (fleet, first, SIGTERM), 0);
+    ck_assert (s_await_log ("second", "scheduler: leading", 3000));
+    ck_assert (s_await_log ("second", "fired tick", 3000));
+    zclock_sleep (1000);
+    ck_assert_int_eq (fleet_signal (fleet, second, SIGTERM), 0);
+    s_fires_t before, after;
+    s_fires ("first", "tick", &before);
+    s_fires ("second", "tick", &after);
+    int64_t low, high;
+    size_t count = s_distinct (&before, &after, &low, &high, true);
+    ck_assert_int_eq (s_counter ("submitted"), (long long) count);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -602,6 +755,7 @@ s_suite (void)
     tcase_add_test (tc, test_bad_file_exit);
     tcase_add_test (tc, test_group_every_second);
     tcase_add_test (tc, test_group_overlap);
+    tcase_add_test (tc, test_state_deleted);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -1,11 +1,13 @@
 /*  =========================================================================
     check_sf_cron - schedule expressions: next fire times against a table
     of hand-computed expectations (month ends, leap years, Vixie day
-    semantics, DST in three zones), and parse errors with their columns
+    semantics, DST in three zones), zones used from several threads at
+    once, and parse errors with their columns
     ========================================================================= */
 
 #include <check.h>
 #include "suite.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sf_cron.h"
@@ -259,7 +261,59 @@ START_TEST (test_times)
 }
 END_TEST
 
-//  The caller's TZ is the same after a computation in another zone
+//  Threads computing in four zones at once get what each gets alone: no
+//  zone is process-wide state
+#define S_THREADS 4
+#define S_FIRES 400
+
+typedef struct {
+    const char *zone;           //  The thread's zone
+    int64_t fires [S_FIRES];    //  Its fire times
+} s_thread_t;
+
+static void *
+s_thread (void *arg)
+{
+    s_thread_t *thread = (s_thread_t *) arg;
+    sf_error_t error;
+    int column;
+    sf_cron_t *cron = sf_cron_new ("30 1-3 * * *", thread->zone, &error, &column);
+    int64_t instant = 1774742400;       //  2026-03-29, DST in Europe
+    for (int i = 0; i < S_FIRES; i++)
+        thread->fires [i] = instant = sf_cron_next (cron, instant);
+    sf_cron_destroy (&cron);
+    return NULL;
+}
+
+START_TEST (test_threads)
+{
+    const char *zones [S_THREADS] = { "Europe/London", "America/New_York",
+                                      "Australia/Lord_Howe", "Asia/Kolkata" };
+    static s_thread_t alone [S_THREADS], together [S_THREADS];
+    for (int t = 0; t < S_THREADS; t++) {
+        alone [t].zone = together [t].zone = zones [t];
+        s_thread (&alone [t]);
+    }
+    for (int round = 0; round < 5; round++) {
+        pthread_t threads [S_THREADS];
+        for (int t = 0; t < S_THREADS; t++)
+            ck_assert_int_eq (pthread_create (&threads [t], NULL, s_thread, &together [t]), 0);
+        for (int t = 0; t < S_THREADS; t++)
+            pthread_join (threads [t], NULL);
+        for (int t = 0; t < S_THREADS; t++)
+            ck_assert_msg (memcmp (alone [t].fires, together [t].fires,
+                                   sizeof alone [t].fires) == 0,
+                           "%s: other threads changed its fire times", zones [t]);
+    }
+    //  Alone, the zones differ as they should: 01:30 on March 30th in
+    //  London and in New York are five hours apart (the fourth firing:
+    //  London's first is in its spring gap, mapped to 01:00 UTC)
+    ck_assert_int_eq (alone [0].fires [0], 1774746000);
+    ck_assert_int_eq (alone [1].fires [3] - alone [0].fires [3], 5 * 3600);
+}
+END_TEST
+
+//  The caller's TZ is never looked at or changed
 START_TEST (test_zone_restored)
 {
     setenv ("TZ", "Asia/Tokyo", 1);
@@ -290,6 +344,7 @@ s_suite (void)
     tcase_set_timeout (tc, 30);
     tcase_add_loop_test (tc, test_next_table, 0, (int) S_CASES);
     tcase_add_test (tc, test_next_increases);
+    tcase_add_test (tc, test_threads);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("parse");

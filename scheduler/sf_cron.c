@@ -19,28 +19,26 @@
     Wall times increase and so do the instants they map to, so the first
     candidate whose instant is after `after` is the answer.
 
-    Time zones: the offsets come from the system tz database through
-    localtime_r with TZ set to the zone for the duration of one call and
-    restored afterwards. The C library keeps one current zone per process,
-    so this class is not thread-safe: sheaf calls it from one thread only
-    (the scheduler's loop, the CLI). Reading TZif files ourselves would
-    lift that, at the price of a second tz implementation to get right.
+    Time zones: the offsets come from the zone's own sf_zone object, read
+    from the system tz database when the schedule is made. The C
+    library's local zone (TZ, localtime_r) is never used: it is one per
+    process, and switching it would race with every other thread.
     ========================================================================= */
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include "sf_cron.h"
+#include "sf_zone.h"
 
 #define S_HORIZON_YEARS 10
 #define S_EVERY_MAX (366LL * 86400)
 
 struct _sf_cron_t {
     char *text;                 //  The expression as given
-    char *zone;                 //  IANA zone name, "UTC" by default
+    sf_zone_t *zone;            //  The zone, UTC by default
     int64_t every;              //  Seconds for @every, else 0
     uint64_t seconds;           //  Bits 0-59
     uint64_t minutes;           //  Bits 0-59
@@ -90,56 +88,21 @@ s_weekday (int year, int month, int day)
 }
 
 //  --------------------------------------------------------------------------
-//  Zones: TZ switched for the duration of one call (see the header note).
-
-static char *s_saved_tz;        //  TZ before s_zone_enter, NULL if unset
-static bool s_saved_set;        //  Whether TZ was set
-
-static void
-s_zone_enter (const char *zone)
-{
-    const char *current = getenv ("TZ");
-    s_saved_set = current != NULL;
-    s_saved_tz = current? strdup (current): NULL;
-    setenv ("TZ", zone, 1);
-    tzset ();
-}
-
-static void
-s_zone_leave (void)
-{
-    if (s_saved_set)
-        setenv ("TZ", s_saved_tz, 1);
-    else
-        unsetenv ("TZ");
-    free (s_saved_tz);
-    s_saved_tz = NULL;
-    tzset ();
-}
-
-//  UTC offset in seconds at instant, in the entered zone.
-static int64_t
-s_offset (int64_t instant)
-{
-    time_t t = (time_t) instant;
-    struct tm tm;
-    localtime_r (&t, &tm);
-    return tm.tm_gmtoff;
-}
+//  Zones
 
 //  The instant of wall time wall (seconds since the epoch as if wall were
-//  UTC) in the entered zone: its first occurrence, or after a gap the
-//  transition instant. Zone offsets are within ±14 h, so the offsets in
-//  force a day either side cover every instant the wall time can have.
+//  UTC) in zone: its first occurrence, or after a gap the transition
+//  instant. Zone offsets are within ±14 h, so the offsets in force a day
+//  either side cover every instant the wall time can have.
 static int64_t
-s_wall_to_instant (int64_t wall)
+s_wall_to_instant (const sf_zone_t *zone, int64_t wall)
 {
-    int64_t before = s_offset (wall - 86400);
-    int64_t after = s_offset (wall + 86400);
+    int64_t before = sf_zone_offset (zone, wall - 86400);
+    int64_t after = sf_zone_offset (zone, wall + 86400);
     int64_t first = INT64_MAX;
-    if (s_offset (wall - before) == before)
+    if (sf_zone_offset (zone, wall - before) == before)
         first = wall - before;
-    if (s_offset (wall - after) == after && wall - after < first)
+    if (sf_zone_offset (zone, wall - after) == after && wall - after < first)
         first = wall - after;
     if (first != INT64_MAX)
         return first;
@@ -150,10 +113,10 @@ s_wall_to_instant (int64_t wall)
         low = high;
         high = swap;
     }
-    int64_t low_offset = s_offset (low);
+    int64_t low_offset = sf_zone_offset (zone, low);
     while (high - low > 1) {
         int64_t middle = low + (high - low) / 2;
-        if (s_offset (middle) == low_offset)
+        if (sf_zone_offset (zone, middle) == low_offset)
             low = middle;
         else
             high = middle;
@@ -164,25 +127,9 @@ s_wall_to_instant (int64_t wall)
 bool
 sf_cron_zone_valid (const char *zone)
 {
-    size_t length = strlen (zone);
-    if (length == 0 || length > 120 || zone [0] == '/' || zone [0] == '.'
-    ||  strstr (zone, ".."))
-        return false;
-    for (const char *c = zone; *c; c++)
-        if (!isalnum ((unsigned char) *c) && !strchr ("_+-/", *c))
-            return false;
-    //  The C library knows UTC without a tz database
-    if (strcmp (zone, "UTC") == 0)
-        return true;
-    const char *dir = getenv ("TZDIR");
-    char path [512];
-    snprintf (path, sizeof path, "%s/%s", dir && *dir? dir: "/usr/share/zoneinfo", zone);
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return false;
-    char magic [4] = { 0 };
-    bool valid = fread (magic, 1, 4, file) == 4 && memcmp (magic, "TZif", 4) == 0;
-    fclose (file);
+    sf_zone_t *loaded = sf_zone_new (zone, NULL);
+    bool valid = loaded != NULL;
+    sf_zone_destroy (&loaded);
     return valid;
 }
 
@@ -468,17 +415,15 @@ sf_cron_new (const char *expression, const char *zone, sf_error_t *error, int *c
     *column = 1;
     if (!zone || !*zone)
         zone = "UTC";
-    if (!sf_cron_zone_valid (zone)) {
-        sf_error_set (error, "BAD_INPUT", "unknown time zone \"%.64s\" (an IANA name such as "
-                      "Europe/London)", zone);
+    sf_zone_t *loaded = sf_zone_new (zone, error);
+    if (!loaded)
         return NULL;
-    }
     sf_cron_t *self = (sf_cron_t *) calloc (1, sizeof *self);
     if (!self)
         abort ();
     self->text = strdup (expression);
-    self->zone = strdup (zone);
-    if (!self->text || !self->zone)
+    self->zone = loaded;
+    if (!self->text)
         abort ();
     const char *text = expression;
     while (*text == ' ' || *text == '\t')
@@ -553,7 +498,7 @@ sf_cron_destroy (sf_cron_t **self_p)
     if (*self_p) {
         sf_cron_t *self = *self_p;
         free (self->text);
-        free (self->zone);
+        sf_zone_destroy (&self->zone);
         free (self);
         *self_p = NULL;
     }
@@ -562,7 +507,7 @@ sf_cron_destroy (sf_cron_t **self_p)
 const char *
 sf_cron_zone (const sf_cron_t *self)
 {
-    return self->zone;
+    return sf_zone_name (self->zone);
 }
 
 const char *
@@ -602,10 +547,10 @@ sf_cron_next (sf_cron_t *self, int64_t after)
             quotient--;
         return (quotient + 1) * self->every;
     }
-    s_zone_enter (self->zone);
-    time_t t = (time_t) after;
+    //  The local time of after: a UTC calendar of the shifted instant
+    time_t t = (time_t) (after + sf_zone_offset (self->zone, after));
     struct tm tm;
-    localtime_r (&t, &tm);
+    gmtime_r (&t, &tm);
     int year = tm.tm_year + 1900, month = tm.tm_mon + 1, day = tm.tm_mday;
     int hour = tm.tm_hour, minute = tm.tm_min, second = tm.tm_sec + 1;
     int limit = year + S_HORIZON_YEARS;
@@ -658,14 +603,13 @@ sf_cron_next (sf_cron_t *self, int64_t after)
         }
         int64_t wall = s_days_from_civil (year, month, day) * 86400
                      + hour * 3600 + minute * 60 + second;
-        int64_t instant = s_wall_to_instant (wall);
+        int64_t instant = s_wall_to_instant (self->zone, wall);
         if (instant > after) {
             result = instant;
             break;
         }
         second++;
     }
-    s_zone_leave ();
     return result;
 }
 
@@ -677,11 +621,10 @@ sf_cron_format (int64_t instant, const char *zone, char *buffer, size_t size)
 {
     bool utc = !zone || !*zone || strcmp (zone, "UTC") == 0;
     int64_t offset = 0;
-    if (!utc) {
-        s_zone_enter (zone);
-        offset = s_offset (instant);
-        s_zone_leave ();
-    }
+    sf_zone_t *loaded = utc? NULL: sf_zone_new (zone, NULL);
+    if (loaded)
+        offset = sf_zone_offset (loaded, instant);
+    sf_zone_destroy (&loaded);
     time_t local = (time_t) (instant + offset);
     struct tm tm;
     gmtime_r (&local, &tm);

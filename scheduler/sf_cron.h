@@ -16,9 +16,10 @@
     fire once at the first instant after the gap; local times that happen
     twice (the clock falls back) fire at their first occurrence only.
 
-    Time zones come from the system tz database and are applied by
-    switching TZ around localtime_r (see sf_cron.c): every sf_cron call
-    belongs to one thread of the process.
+    Time zones come from the system tz database through sf_zone, read
+    once by sf_cron_new; the process's TZ is never changed. An sf_cron
+    object belongs to one thread at a time; separate objects may be used
+    from separate threads.
     ========================================================================= */
 
 #ifndef SF_CRON_H_INCLUDED
@@ -49,6 +50,8 @@ const char *sf_cron_text (const sf_cron_t *self);
 
 //  Write instant as ISO-8601 local time in zone with its offset
 //  (2026-03-29T02:00:00+01:00; "Z" for UTC) to buffer. Returns buffer.
+//  zone (NULL or "" for UTC) is read from the tz database on each call;
+//  one that cannot be read counts as UTC with its name kept (+00:00).
 char *sf_cron_format (int64_t instant, const char *zone, char *buffer, size_t size);
 
 //  Parse ISO-8601 "YYYY-MM-DDTHH:MM:SS" followed by "Z" or "+HH:MM" or
@@ -56,7 +59,8 @@ char *sf_cron_format (int64_t instant, const char *zone, char *buffer, size_t si
 //  sets *instant, or -1.
 int sf_cron_parse_time (const char *text, int64_t *instant);
 
-//  True when zone names a zone of the system tz database.
+//  True when zone names a zone of the system tz database that sf_zone
+//  reads.
 bool sf_cron_zone_valid (const char *zone);
 
 #endif
