@@ -1,0 +1,492 @@
+/*  =========================================================================
+    check_sf_jobs - the broker's job state machine and group policy, in
+    process: a real sf_broker driven message by message (inbroker) with a
+    clock that moves only when a test moves it. After every step the
+    broker's own counts must agree with what its ledger, queues, workers
+    and groups hold (inbroker_check).
+    ========================================================================= */
+
+#include <check.h>
+#include "suite.h"
+#include "inbroker.h"
+
+#define S_CHECK(b)                                                              \
+    do {                                                                        \
+        char why_ [256];                                                        \
+        ck_assert_msg (inbroker_check ((b), why_, sizeof why_) == 0, "%s", why_); \
+    } while (0)
+
+//  Room for the jobs a test's worker is sent.
+#define S_MAX 64
+
+static inbroker_t *
+s_broker (const sf_broker_config_t *config)
+{
+    inbroker_quiet (true);
+    sf_error_t error;
+    inbroker_t *broker = inbroker_new (config, &error);
+    ck_assert_msg (broker, "%s", error.message);
+    return broker;
+}
+
+static void
+s_submit (inbroker_t *broker, const char *job, uint8_t id [SF_UUID_SIZE])
+{
+    sf_error_t error;
+    ck_assert_msg (inbroker_submit (broker, 0, job, id, &error) == 0, "%s: %s", error.code,
+                   error.message);
+}
+
+//  The single job worker was sent: its attempt, after checking its id.
+static uint32_t
+s_one_dispatch (inbroker_t *broker, int worker, const uint8_t id [SF_UUID_SIZE])
+{
+    uint8_t ids [S_MAX] [SF_UUID_SIZE];
+    uint32_t attempts [S_MAX];
+    ck_assert_uint_eq (inbroker_dispatched (broker, worker, ids, attempts, S_MAX), 1);
+    ck_assert (memcmp (ids [0], id, SF_UUID_SIZE) == 0);
+    return attempts [0];
+}
+
+static sf_entry_t *
+s_entry (inbroker_t *broker, const uint8_t id [SF_UUID_SIZE])
+{
+    sf_entry_t *entry = sf_ledger_find (inbroker_broker (broker)->ledger, id);
+    ck_assert_ptr_nonnull (entry);
+    return entry;
+}
+
+//  The statuses of the RESULT items client 0 was sent, in order.
+static size_t
+s_results (inbroker_t *broker, sf_status_t *statuses, size_t max)
+{
+    size_t count = 0;
+    inbroker_msg_t *msg;
+    while ((msg = inbroker_recv (broker, false, 0))) {
+        if (msg->command == SF_CMD_RESULT) {
+            sf_batchr_t reader;
+            sf_error_t error;
+            msgpack_object head;
+            ck_assert (sf_batchr_open (&reader, msg->body, msg->size, 2, SF_BATCH_MAX,
+                                       &error) == 0);
+            while (sf_batchr_next (&reader, &head, NULL, NULL, NULL, &error) == 0) {
+                sf_result_head_t result;
+                char analyzer [SF_NAME_MAX + 1], worker [SF_NAME_MAX + 1];
+                ck_assert (sf_codec_read_result_head (&head, &result, analyzer, worker,
+                                                      &error) == 0);
+                if (count < max)
+                    statuses [count] = result.status;
+                count++;
+            }
+            sf_batchr_close (&reader);
+        }
+        inbroker_msg_destroy (&msg);
+    }
+    return count;
+}
+
+//  --------------------------------------------------------------------------
+
+START_TEST (test_accept_dispatch_finish)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    uint8_t id [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"echo\", \"params\": {\"x\": 1}}", id);
+    sf_entry_t *entry = s_entry (broker, id);
+    ck_assert_int_eq (entry->state, SF_JOB_QUEUED);
+    ck_assert_uint_eq (b->unfinished, 1);
+    ck_assert_uint_eq (b->bytes_held, entry->spec_size);
+    ck_assert_uint_eq (b->counters.submitted, 1);
+    S_CHECK (broker);
+
+    inbroker_ready (broker, 0, "w1", "echo,fail", 4);
+    uint32_t attempt = s_one_dispatch (broker, 0, id);
+    ck_assert_uint_eq (attempt, 1);
+    ck_assert_int_eq (entry->state, SF_JOB_RUNNING);
+    ck_assert_uint_eq (entry->queue->running, 1);
+    ck_assert_uint_eq (b->counters.dispatched, 1);
+    S_CHECK (broker);
+
+    inbroker_result (broker, 0, id, attempt, "ok", "{\"x\": 1}");
+    ck_assert_int_eq (entry->state, SF_JOB_FINISHED);
+    ck_assert_int_eq (entry->status, SF_STATUS_OK);
+    ck_assert_uint_eq (b->unfinished, 0);
+    ck_assert_uint_eq (b->bytes_held, 0);
+    ck_assert_uint_eq (entry->queue->running, 0);
+    ck_assert_uint_eq (b->counters.finished [SF_STATUS_OK], 1);
+    sf_status_t statuses [4];
+    ck_assert_uint_eq (s_results (broker, statuses, 4), 1);
+    ck_assert_int_eq (statuses [0], SF_STATUS_OK);
+    S_CHECK (broker);
+
+    //  A second result for the same lease is late, and changes nothing
+    inbroker_result (broker, 0, id, attempt, "error", "{\"code\": \"ANALYSIS\"}");
+    ck_assert_uint_eq (b->counters.late, 1);
+    ck_assert_int_eq (entry->status, SF_STATUS_OK);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_retry_with_backoff_then_dead)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "fail", 4);
+    uint8_t id [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"fail\", \"retries\": 2, \"backoff_ms\": 1000}", id);
+    sf_entry_t *entry = s_entry (broker, id);
+    uint32_t attempt = s_one_dispatch (broker, 0, id);
+
+    //  A transient error: retrying after 500-1000 ms (the upper half of the backoff)
+    inbroker_result (broker, 0, id, attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    ck_assert_int_eq (entry->state, SF_JOB_DELAYED);
+    ck_assert_uint_eq (b->delayed, 1);
+    ck_assert_uint_eq (b->counters.retried, 1);
+    ck_assert_int_ge (entry->due_us - b->now_us, 500000);
+    ck_assert_int_le (entry->due_us - b->now_us, 1000000);
+    S_CHECK (broker);
+    inbroker_advance (broker, 499);
+    ck_assert_int_eq (entry->state, SF_JOB_DELAYED);
+    inbroker_advance (broker, 501);
+    ck_assert_uint_eq (b->delayed, 0);
+    attempt = s_one_dispatch (broker, 0, id);
+    ck_assert_uint_eq (attempt, 2);
+    S_CHECK (broker);
+
+    //  The second retry waits twice as long: 1000-2000 ms
+    inbroker_result (broker, 0, id, attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    ck_assert_int_ge (entry->due_us - b->now_us, 1000000);
+    ck_assert_int_le (entry->due_us - b->now_us, 2000000);
+    inbroker_advance (broker, 2000);
+    attempt = s_one_dispatch (broker, 0, id);
+    ck_assert_uint_eq (attempt, 3);
+
+    //  No retries left: a dead letter with the history of its failures
+    inbroker_result (broker, 0, id, attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    ck_assert_int_eq (entry->state, SF_JOB_FINISHED);
+    ck_assert_int_eq (entry->status, SF_STATUS_DEAD);
+    ck_assert_uint_eq (entry->history_count, 3);
+    ck_assert_uint_eq (sf_ledger_dead_count (b->ledger), 1);
+    ck_assert_uint_eq (b->unfinished, 0);
+    S_CHECK (broker);
+
+    //  A final error code is not retried
+    s_submit (broker, "{\"analyzer\": \"fail\", \"retries\": 2}", id);
+    attempt = s_one_dispatch (broker, 0, id);
+    inbroker_result (broker, 0, id, attempt, "error", "{\"code\": \"ANALYSIS\"}");
+    ck_assert_int_eq (s_entry (broker, id)->status, SF_STATUS_ERROR);
+    ck_assert_uint_eq (b->counters.retried, 2);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_deadline_stops_the_worker)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    uint8_t id [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"echo\", \"timeout_ms\": 100, \"retries\": 0}", id);
+    uint32_t attempt = s_one_dispatch (broker, 0, id);
+    inbroker_count (broker, true, 0, -1);
+    inbroker_advance (broker, 99);
+    ck_assert_int_eq (s_entry (broker, id)->state, SF_JOB_RUNNING);
+    inbroker_advance (broker, 1);
+    ck_assert_int_eq (s_entry (broker, id)->status, SF_STATUS_TIMEOUT);
+    ck_assert_uint_eq (b->counters.timed_out, 1);
+    ck_assert_uint_eq (inbroker_count (broker, true, 0, SF_CMD_STOP), 1);
+    S_CHECK (broker);
+    //  The worker's answer comes too late for the lease
+    inbroker_result (broker, 0, id, attempt, "ok", "{}");
+    ck_assert_uint_eq (b->counters.late, 1);
+    ck_assert_int_eq (s_entry (broker, id)->status, SF_STATUS_TIMEOUT);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_worker_deaths_make_a_poison_job)
+{
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.max_losses = 2;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    uint8_t id [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"echo\"}", id);
+    s_one_dispatch (broker, 0, id);
+
+    //  A supervisor reports w1 dead: the job goes back, one loss counted
+    const char lost [] = "\x82\xa4name\xa2w1\xa6reason\xa4kill";
+    inbroker_send (broker, true, 7, SF_CMD_LOST, lost, sizeof lost - 1);
+    sf_entry_t *entry = s_entry (broker, id);
+    ck_assert_int_eq (entry->state, SF_JOB_QUEUED);
+    ck_assert_uint_eq (entry->losses, 1);
+    ck_assert_uint_eq (b->counters.requeued, 1);
+    ck_assert_uint_eq (b->counters.workers_lost, 1);
+    S_CHECK (broker);
+
+    //  The second death ends it: a dead letter, WORKER_LOST
+    inbroker_ready (broker, 1, "w2", "echo", 4);
+    s_one_dispatch (broker, 1, id);
+    inbroker_advance (broker, (int64_t) config.heartbeat_ms * config.liveness + 1);
+    inbroker_duty (broker, SF_DUTY_HEARTBEAT);
+    ck_assert_int_eq (entry->state, SF_JOB_FINISHED);
+    ck_assert_int_eq (entry->status, SF_STATUS_DEAD);
+    ck_assert_uint_eq (entry->losses, 2);
+    ck_assert (memmem (entry->payload, entry->payload_size, "WORKER_LOST", 11));
+    ck_assert_uint_eq (sf_registry_size (b->registry), 0);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_disconnect_is_not_a_death)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 1);
+    uint8_t first [SF_UUID_SIZE], second [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"echo\"}", first);
+    s_submit (broker, "{\"analyzer\": \"echo\"}", second);
+    s_one_dispatch (broker, 0, first);          //  One slot: the second waits
+    inbroker_send (broker, true, 0, SF_CMD_DISCONNECT, "\xc0", 1);
+    sf_entry_t *entry = s_entry (broker, first);
+    ck_assert_int_eq (entry->state, SF_JOB_QUEUED);
+    ck_assert_uint_eq (entry->losses, 0);
+    ck_assert_uint_eq (b->counters.requeued, 1);
+    S_CHECK (broker);
+    //  It went back in front: the next worker gets it first
+    inbroker_ready (broker, 1, "w2", "echo", 1);
+    s_one_dispatch (broker, 1, first);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_cancel_wherever_it_is)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "fail", 1);
+    uint8_t running [SF_UUID_SIZE], queued [SF_UUID_SIZE], retrying [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"fail\", \"retries\": 1, \"backoff_ms\": 60000}", retrying);
+    uint32_t attempt = s_one_dispatch (broker, 0, retrying);
+    inbroker_result (broker, 0, retrying, attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    s_submit (broker, "{\"analyzer\": \"fail\"}", running);
+    s_one_dispatch (broker, 0, running);
+    s_submit (broker, "{\"analyzer\": \"fail\"}", queued);
+    inbroker_count (broker, true, 0, -1);
+    S_CHECK (broker);
+
+    char outcome [16];
+    sf_error_t error;
+    const uint8_t *ids [] = { queued, running, retrying };
+    for (int i = 0; i < 3; i++) {
+        ck_assert (inbroker_cancel (broker, 0, ids [i], outcome, &error) == 0);
+        ck_assert_str_eq (outcome, "cancelled");
+        ck_assert_int_eq (s_entry (broker, ids [i])->status, SF_STATUS_CANCELLED);
+        S_CHECK (broker);
+    }
+    //  The running one's worker is told to stop it, and has its slot back
+    ck_assert_uint_eq (inbroker_count (broker, true, 0, SF_CMD_STOP), 1);
+    ck_assert_uint_eq (b->delayed, 0);
+    ck_assert_uint_eq (b->unfinished, 0);
+    ck_assert_uint_eq (b->counters.finished [SF_STATUS_CANCELLED], 3);
+    ck_assert (inbroker_cancel (broker, 0, queued, outcome, &error) == 0);
+    ck_assert_str_eq (outcome, "finished");
+    uint8_t unknown [SF_UUID_SIZE] = { 1 };
+    ck_assert (inbroker_cancel (broker, 0, unknown, outcome, &error) == 0);
+    ck_assert_str_eq (outcome, "unknown");
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+//  A job that ends dead after one attempt (retries 1, backoff 0 but the
+//  retry fails too); returns its id in id.
+static void
+s_dead_letter (inbroker_t *broker, int worker, uint8_t id [SF_UUID_SIZE])
+{
+    s_submit (broker, "{\"analyzer\": \"fail\", \"retries\": 1, \"backoff_ms\": 0}", id);
+    uint32_t attempt = s_one_dispatch (broker, worker, id);
+    inbroker_result (broker, worker, id, attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    inbroker_advance (broker, 0);
+    attempt = s_one_dispatch (broker, worker, id);
+    inbroker_result (broker, worker, id, attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    ck_assert_int_eq (s_entry (broker, id)->status, SF_STATUS_DEAD);
+}
+
+START_TEST (test_revive_and_forget)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "fail", 4);
+    uint8_t first [SF_UUID_SIZE], second [SF_UUID_SIZE];
+    s_dead_letter (broker, 0, first);
+    s_dead_letter (broker, 0, second);
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_dead (broker, 0, "list", NULL, &error), 2);
+    ck_assert_int_eq (inbroker_dead (broker, 0, "show", first, &error), 1);
+    S_CHECK (broker);
+
+    //  Retry: back in its queue under the same id, retries renewed, its
+    //  attempt counting on
+    ck_assert_int_eq (inbroker_dead (broker, 0, "retry", first, &error), 1);
+    sf_entry_t *entry = s_entry (broker, first);
+    ck_assert_uint_eq (sf_ledger_dead_count (b->ledger), 1);
+    ck_assert_uint_eq (entry->failures, 0);
+    ck_assert_uint_eq (b->unfinished, 1);
+    uint32_t attempt = s_one_dispatch (broker, 0, first);
+    ck_assert_uint_eq (attempt, 3);
+    S_CHECK (broker);
+    inbroker_result (broker, 0, first, attempt, "ok", "{}");
+    ck_assert_int_eq (entry->status, SF_STATUS_OK);
+    S_CHECK (broker);
+
+    //  Purge: forgotten
+    ck_assert_int_eq (inbroker_dead (broker, 0, "purge", second, &error), 1);
+    ck_assert_ptr_null (sf_ledger_find (b->ledger, second));
+    ck_assert_uint_eq (sf_ledger_dead_count (b->ledger), 0);
+    ck_assert_int_eq (inbroker_fetch (broker, 0, second, false, &error), -1);
+    ck_assert_str_eq (error.code, "NOT_FOUND");
+    ck_assert_int_eq (inbroker_dead (broker, 0, "retry", second, &error), -1);
+    ck_assert_str_eq (error.code, "NOT_FOUND");
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_chain_follow_up)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    uint8_t id [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"echo\", \"then\": {\"analyzer\": \"echo\"}}", id);
+    uint32_t attempt = s_one_dispatch (broker, 0, id);
+    inbroker_result (broker, 0, id, attempt, "ok", "{\"v\": 7}");
+    sf_entry_t *entry = s_entry (broker, id);
+    ck_assert_ptr_nonnull (entry->then_id);
+    sf_entry_t *next = s_entry (broker, entry->then_id);
+    ck_assert_int_eq (next->state, SF_JOB_RUNNING);   //  Dispatched at the same flush
+    ck_assert_uint_eq (b->counters.chained, 1);
+    ck_assert_uint_eq (b->counters.submitted, 2);
+    ck_assert_uint_eq (b->unfinished, 1);
+    S_CHECK (broker);
+    attempt = s_one_dispatch (broker, 0, entry->then_id);
+    inbroker_result (broker, 0, entry->then_id, attempt, "ok", "{}");
+    sf_status_t statuses [4];
+    ck_assert_uint_eq (s_results (broker, statuses, 4), 2);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_group_fail_fast_cancels_the_rest)
+{
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo,fail", 1);
+    const char *jobs [] = { "{\"analyzer\": \"fail\"}", "{\"analyzer\": \"echo\"}",
+                            "{\"analyzer\": \"echo\"}" };
+    uint8_t group [SF_UUID_SIZE], ids [3] [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert (inbroker_group (broker, 0, "{\"policy\": \"fail-fast\"}", jobs, 3, group, ids,
+                               &error) == 0);
+    ck_assert_uint_eq (sf_groups_size (b->groups), 1);
+    S_CHECK (broker);
+    uint32_t attempt = s_one_dispatch (broker, 0, ids [0]);
+    inbroker_result (broker, 0, ids [0], attempt, "error", "{\"code\": \"ANALYSIS\"}");
+    S_CHECK (broker);
+    ck_assert_uint_eq (b->unfinished, 0);
+    ck_assert_uint_eq (sf_groups_answered_count (b->groups), 1);
+
+    inbroker_msg_t *msg;
+    while ((msg = inbroker_recv (broker, false, 0)) && msg->command != SF_CMD_GROUP_RESULT)
+        inbroker_msg_destroy (&msg);
+    ck_assert_ptr_nonnull (msg);
+    char state [16];
+    sf_status_t statuses [3];
+    ck_assert_int_eq (inbroker_group_result (msg, state, statuses, 3), 3);
+    ck_assert_str_eq (state, "failed");
+    ck_assert_int_eq (statuses [0], SF_STATUS_ERROR);
+    ck_assert_int_eq (statuses [1], SF_STATUS_CANCELLED);
+    ck_assert_int_eq (statuses [2], SF_STATUS_CANCELLED);
+    inbroker_msg_destroy (&msg);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_group_deadline_at_its_instant)
+{
+    //  A group's deadline waits in the timeq with the jobs': it times out
+    //  at its instant, not at the next tick of a scan
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    const char *jobs [] = { "{\"analyzer\": \"echo\"}", "{\"analyzer\": \"echo\"}" };
+    uint8_t group [SF_UUID_SIZE], ids [2] [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert (inbroker_group (broker, 0, "{\"timeout_ms\": 250}", jobs, 2, group, ids,
+                               &error) == 0);
+    inbroker_advance (broker, 249);
+    ck_assert_uint_eq (sf_groups_answered_count (b->groups), 0);
+    inbroker_advance (broker, 1);
+    ck_assert_uint_eq (sf_groups_answered_count (b->groups), 1);
+    ck_assert_int_eq (s_entry (broker, ids [0])->status, SF_STATUS_TIMEOUT);
+    ck_assert_uint_eq (inbroker_count (broker, false, 0, SF_CMD_GROUP_RESULT), 1);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_retention_forgets_groups_with_their_jobs)
+{
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.result_ttl_ms = 1000;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    const char *jobs [] = { "{\"analyzer\": \"echo\"}" };
+    uint8_t group [SF_UUID_SIZE], ids [1] [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert (inbroker_group (broker, 0, "{}", jobs, 1, group, ids, &error) == 0);
+    uint32_t attempt = s_one_dispatch (broker, 0, ids [0]);
+    inbroker_result (broker, 0, ids [0], attempt, "ok", "{}");
+    inbroker_advance (broker, 1001);
+    inbroker_duty (broker, SF_DUTY_PURGE);
+    ck_assert_uint_eq (sf_groups_size (b->groups), 0);
+    ck_assert_ptr_null (sf_ledger_find (b->ledger, ids [0]));
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("sf_jobs");
+    TCase *jobs = tcase_create ("jobs");
+    tcase_set_timeout (jobs, 30);
+    tcase_add_test (jobs, test_accept_dispatch_finish);
+    tcase_add_test (jobs, test_retry_with_backoff_then_dead);
+    tcase_add_test (jobs, test_deadline_stops_the_worker);
+    tcase_add_test (jobs, test_worker_deaths_make_a_poison_job);
+    tcase_add_test (jobs, test_disconnect_is_not_a_death);
+    tcase_add_test (jobs, test_cancel_wherever_it_is);
+    tcase_add_test (jobs, test_revive_and_forget);
+    tcase_add_test (jobs, test_chain_follow_up);
+    suite_add_tcase (suite, jobs);
+    TCase *groups = tcase_create ("groups");
+    tcase_set_timeout (groups, 30);
+    tcase_add_test (groups, test_group_fail_fast_cancels_the_rest);
+    tcase_add_test (groups, test_group_deadline_at_its_instant);
+    tcase_add_test (groups, test_retention_forgets_groups_with_their_jobs);
+    suite_add_tcase (suite, groups);
+    return suite_run (suite);
+}
