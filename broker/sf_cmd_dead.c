@@ -67,7 +67,10 @@ sf_cmd_dead (sf_broker_t *self, sf_msg_t *msg)
         return 0;
     }
     sf_entry_t *entry = has_id? sf_ledger_find (self->ledger, id): NULL;
-    if (has_id && (!entry || !sf_jobs_dead_letter (entry))) {
+    //  An item of a group that ended dead was counted by its group: run
+    //  again, it would be counted twice
+    bool purge = streq (op, "purge");
+    if (has_id && (!entry || !sf_jobs_dead_letter (entry) || (entry->group && !purge))) {
         char text [SF_ID_STRLEN + 1];
         sf_uuid_str (id, text);
         sf_error_set (&error, "NOT_FOUND", "no dead letter %s", text);

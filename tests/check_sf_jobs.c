@@ -467,6 +467,66 @@ START_TEST (test_retention_forgets_groups_with_their_jobs)
 }
 END_TEST
 
+//  A group of three whose first item ends dead while the other two wait
+//  (the worker serves only fail). Returns the group's and items' ids.
+static void
+s_group_with_dead_item (inbroker_t *broker, uint8_t group [SF_UUID_SIZE],
+                        uint8_t ids [3] [SF_UUID_SIZE])
+{
+    inbroker_ready (broker, 0, "w1", "fail", 1);
+    const char *jobs [] = { "{\"analyzer\": \"fail\", \"retries\": 1, \"backoff_ms\": 0}",
+                            "{\"analyzer\": \"echo\"}", "{\"analyzer\": \"echo\"}" };
+    sf_error_t error;
+    ck_assert (inbroker_group (broker, 0, "{}", jobs, 3, group, ids, &error) == 0);
+    uint32_t attempt = s_one_dispatch (broker, 0, ids [0]);
+    inbroker_result (broker, 0, ids [0], attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    inbroker_advance (broker, 0);
+    attempt = s_one_dispatch (broker, 0, ids [0]);
+    inbroker_result (broker, 0, ids [0], attempt, "error", "{\"code\": \"TRANSIENT\"}");
+    ck_assert_int_eq (s_entry (broker, ids [0])->status, SF_STATUS_DEAD);
+}
+
+START_TEST (test_dead_retry_of_a_group_item)
+{
+    //  An item of a group that ended dead has been counted by its group:
+    //  it is not a dead letter, and DEAD retry does not run it again (which
+    //  counted it twice: the group answered while two items still ran)
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    uint8_t group [SF_UUID_SIZE], ids [3] [SF_UUID_SIZE];
+    s_group_with_dead_item (broker, group, ids);
+    sf_group_t *kept = sf_groups_find (b->groups, group);
+    ck_assert_uint_eq (kept->finished, 1);
+    S_CHECK (broker);
+
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_dead (broker, 0, "list", NULL, &error), 0);
+    ck_assert_int_eq (inbroker_dead (broker, 0, "retry", ids [0], &error), -1);
+    ck_assert_str_eq (error.code, "NOT_FOUND");
+    ck_assert_int_eq (inbroker_dead (broker, 0, "show", ids [0], &error), -1);
+    ck_assert_str_eq (error.code, "NOT_FOUND");
+    ck_assert_int_eq (inbroker_dead (broker, 0, "retry", NULL, &error), 0);
+    ck_assert_int_eq (s_entry (broker, ids [0])->state, SF_JOB_FINISHED);
+    ck_assert_uint_eq (kept->finished, 1);
+    ck_assert_uint_eq (sf_ledger_dead_count (b->ledger), 0);
+    ck_assert (!kept->answered);
+    S_CHECK (broker);
+
+    //  The group answers when its last two items end, once
+    inbroker_ready (broker, 1, "w2", "echo", 2);
+    uint8_t sent [S_MAX] [SF_UUID_SIZE];
+    uint32_t attempts [S_MAX];
+    ck_assert_uint_eq (inbroker_dispatched (broker, 1, sent, attempts, S_MAX), 2);
+    inbroker_result (broker, 1, sent [0], attempts [0], "ok", "{}");
+    ck_assert (!kept->answered);
+    inbroker_result (broker, 1, sent [1], attempts [1], "ok", "{}");
+    ck_assert (kept->answered);
+    ck_assert_uint_eq (inbroker_count (broker, false, 0, SF_CMD_GROUP_RESULT), 1);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -487,6 +547,7 @@ main (void)
     tcase_add_test (groups, test_group_fail_fast_cancels_the_rest);
     tcase_add_test (groups, test_group_deadline_at_its_instant);
     tcase_add_test (groups, test_retention_forgets_groups_with_their_jobs);
+    tcase_add_test (groups, test_dead_retry_of_a_group_item);
     suite_add_tcase (suite, groups);
     return suite_run (suite);
 }
