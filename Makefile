@@ -127,11 +127,16 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(
 #  (objects before the archive, hence the filters in their recipes).
 $(BUILD)/fuzz/fuzz_journal $(BUILD)/bench/journal: $(call obj,broker/sf_journal.c)
 
+#  The broker's fuzz target drives the whole broker in process.
+$(BUILD)/fuzz/fuzz_broker: $(BROKER_LIB) $(call obj,tests/support/inbroker.c)
+
 fuzz:
 	@mkdir -p $(BUILD)/libfuzzer
 	for f in $(FUZZ_SRC); do \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -Ibroker -Iworker -fsanitize=fuzzer,address,undefined \
-	    $(shell pkg-config --cflags $(PKGS)) $$f $(COMMON_SRC) broker/sf_journal.c \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -Ibroker -Iworker -Itests/support \
+	    -fsanitize=fuzzer,address,undefined \
+	    $(shell pkg-config --cflags $(PKGS)) $$f $(COMMON_SRC) \
+	    $(filter-out broker/main.c,$(BROKER_SRC)) tests/support/inbroker.c \
 	    $(filter-out worker/main.c,$(WORKER_SRC)) \
 	    -o $(BUILD)/libfuzzer/$$(basename $$f .c) $(LIBS) || exit 1; done
 

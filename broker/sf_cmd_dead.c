@@ -1,11 +1,13 @@
 /*  =========================================================================
     sf_cmd_dead - DEAD: list, show, retry and purge the dead letters
 
-    A dead letter is a job that ended dead (sf_jobs_dead_letter). The
-    ledger keeps them apart, oldest first, with their job map and the
-    history of their failed attempts; retry and purge go through the state
-    machine (sf_jobs_revive, sf_jobs_forget), which keeps the counts and
-    the store in step.
+    A dead letter is a job that ended dead and belongs to no group
+    (sf_jobs_dead_letter). The ledger keeps them apart, oldest first, with
+    their job map and the history of their failed attempts; retry and
+    purge go through the state machine (sf_jobs_revive, sf_jobs_forget),
+    which keeps the counts and the store in step. A group item that ended
+    dead is its group's: the group counted it (a retry would count it
+    again) and holds it (a purge would free what the group still reads).
     ========================================================================= */
 
 #include "sf_broker_private.h"
@@ -67,10 +69,7 @@ sf_cmd_dead (sf_broker_t *self, sf_msg_t *msg)
         return 0;
     }
     sf_entry_t *entry = has_id? sf_ledger_find (self->ledger, id): NULL;
-    //  An item of a group that ended dead was counted by its group: run
-    //  again, it would be counted twice
-    bool purge = streq (op, "purge");
-    if (has_id && (!entry || !sf_jobs_dead_letter (entry) || (entry->group && !purge))) {
+    if (has_id && (!entry || !sf_jobs_dead_letter (entry))) {
         char text [SF_ID_STRLEN + 1];
         sf_uuid_str (id, text);
         sf_error_set (&error, "NOT_FOUND", "no dead letter %s", text);

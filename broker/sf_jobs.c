@@ -506,7 +506,8 @@ sf_jobs_cancel (sf_broker_t *self, sf_entry_t *entry, sf_status_t status)
 bool
 sf_jobs_dead_letter (const sf_entry_t *entry)
 {
-    return entry->state == SF_JOB_FINISHED && entry->status == SF_STATUS_DEAD;
+    return entry->state == SF_JOB_FINISHED && entry->status == SF_STATUS_DEAD
+        && !entry->group;
 }
 
 void
@@ -529,6 +530,8 @@ sf_jobs_revive (sf_broker_t *self, sf_entry_t *entry)
 void
 sf_jobs_forget (sf_broker_t *self, sf_entry_t *entry, bool record)
 {
+    //  A group's job goes only with its group, whose record covers it
+    assert (entry->state == SF_JOB_FINISHED && !(record && entry->group));
     sf_error_t error;
     if (record && sf_store_forgotten (self->store, entry, &error))
         sf_log_error ("broker: store could not record a purge: %s", error.message);

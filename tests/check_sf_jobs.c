@@ -527,6 +527,44 @@ START_TEST (test_dead_retry_of_a_group_item)
 }
 END_TEST
 
+START_TEST (test_dead_purge_of_a_group_item)
+{
+    //  DEAD purge of a group item freed the entry its group still held:
+    //  the group's answer then read freed memory (and a journal's
+    //  compaction wrote the group from it). The item stays its group's.
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    uint8_t group [SF_UUID_SIZE], ids [3] [SF_UUID_SIZE];
+    s_group_with_dead_item (broker, group, ids);
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_dead (broker, 0, "purge", ids [0], &error), -1);
+    ck_assert_str_eq (error.code, "NOT_FOUND");
+    ck_assert_int_eq (inbroker_dead (broker, 0, "purge", NULL, &error), 0);
+    ck_assert_ptr_nonnull (sf_ledger_find (b->ledger, ids [0]));
+    S_CHECK (broker);
+
+    //  The group answers with the item's dead result, also to a FETCH
+    inbroker_ready (broker, 1, "w2", "echo", 2);
+    uint8_t sent [S_MAX] [SF_UUID_SIZE];
+    uint32_t attempts [S_MAX];
+    ck_assert_uint_eq (inbroker_dispatched (broker, 1, sent, attempts, S_MAX), 2);
+    inbroker_result (broker, 1, sent [0], attempts [0], "ok", "{}");
+    inbroker_result (broker, 1, sent [1], attempts [1], "ok", "{}");
+    inbroker_count (broker, false, 0, -1);
+    ck_assert_int_eq (inbroker_fetch (broker, 1, group, false, &error), SF_CMD_GROUP_RESULT);
+    inbroker_msg_t *msg = inbroker_recv (broker, false, 1);
+    char state [16];
+    sf_status_t statuses [3];
+    ck_assert_int_eq (inbroker_group_result (msg, state, statuses, 3), 3);
+    ck_assert_str_eq (state, "ok");
+    ck_assert_int_eq (statuses [0], SF_STATUS_DEAD);
+    ck_assert_int_eq (statuses [1], SF_STATUS_OK);
+    inbroker_msg_destroy (&msg);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -548,6 +586,7 @@ main (void)
     tcase_add_test (groups, test_group_deadline_at_its_instant);
     tcase_add_test (groups, test_retention_forgets_groups_with_their_jobs);
     tcase_add_test (groups, test_dead_retry_of_a_group_item);
+    tcase_add_test (groups, test_dead_purge_of_a_group_item);
     suite_add_tcase (suite, groups);
     return suite_run (suite);
 }

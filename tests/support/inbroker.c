@@ -126,13 +126,21 @@ inbroker_broker (inbroker_t *self)
 }
 
 //  --------------------------------------------------------------------------
-//  Peers.
+//  Peers. A socket is made at a peer's first send: reading from a peer
+//  that never sent makes none (a socket not yet reaped counts against the
+//  context's limit, and a fuzzer makes thousands of sessions).
+
+static s_peer_t *
+s_record (inbroker_t *self, bool worker, int peer)
+{
+    assert (peer >= 0 && peer < INBROKER_PEERS);
+    return worker? &self->workers [peer]: &self->clients [peer];
+}
 
 static s_peer_t *
 s_peer (inbroker_t *self, bool worker, int peer)
 {
-    assert (peer >= 0 && peer < INBROKER_PEERS);
-    s_peer_t *record = worker? &self->workers [peer]: &self->clients [peer];
+    s_peer_t *record = s_record (self, worker, peer);
     if (!record->socket) {
         record->socket = zsock_new (ZMQ_DEALER);
         assert (record->socket);
@@ -184,7 +192,7 @@ s_read (s_peer_t *record)
 inbroker_msg_t *
 inbroker_recv (inbroker_t *self, bool worker, int peer)
 {
-    s_peer_t *record = s_peer (self, worker, peer);
+    s_peer_t *record = s_record (self, worker, peer);
     inbroker_msg_t *kept = (inbroker_msg_t *) zlistx_detach (record->kept, NULL);
     return kept? kept: s_read (record);
 }
@@ -201,7 +209,7 @@ s_keep_waiting (s_peer_t *record)
 size_t
 inbroker_count (inbroker_t *self, bool worker, int peer, int command)
 {
-    s_peer_t *record = s_peer (self, worker, peer);
+    s_peer_t *record = s_record (self, worker, peer);
     s_keep_waiting (record);
     size_t count = 0;
     inbroker_msg_t *msg = (inbroker_msg_t *) zlistx_first (record->kept);
@@ -481,7 +489,7 @@ inbroker_fetch (inbroker_t *self, int client, const uint8_t id [SF_UUID_SIZE], b
         return error->code [0]? -1: 0;
     int command = reply->command;
     //  Back in front, for the test to read
-    zlistx_add_start (s_peer (self, false, client)->kept, reply);
+    zlistx_add_start (s_record (self, false, client)->kept, reply);
     return command;
 }
 
@@ -521,7 +529,7 @@ size_t
 inbroker_dispatched (inbroker_t *self, int worker, uint8_t (*ids) [SF_UUID_SIZE],
                      uint32_t *attempts, size_t max)
 {
-    s_peer_t *record = s_peer (self, true, worker);
+    s_peer_t *record = s_record (self, true, worker);
     s_keep_waiting (record);
     size_t count = 0;
     inbroker_msg_t *msg = (inbroker_msg_t *) zlistx_first (record->kept);
