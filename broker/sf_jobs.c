@@ -238,10 +238,7 @@ static void
 s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *worker_name,
           uint64_t run_us, const char *payload, size_t payload_size)
 {
-    if (status == SF_STATUS_DEAD)
-        self->unfinished--;
-    else
-        s_release (self, entry);
+    s_release (self, entry);
     entry->status = status;
     entry->run_us = run_us;
     entry->worker_name = worker_name? s_intern (self, worker_name): NULL;

@@ -565,6 +565,77 @@ START_TEST (test_dead_purge_of_a_group_item)
 }
 END_TEST
 
+START_TEST (test_bytes_held_by_unfinished_jobs_only)
+{
+    //  bytes_held is the job maps of unfinished jobs: a dead letter keeps
+    //  its map for a retry but holds no bytes, a retry holds them once
+    //  again, and a purge or an eviction leaves the count as it is. (It
+    //  drifted up: with --max-bytes 1024 one purged dead letter left the
+    //  broker answering BUSY while it held nothing.)
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.max_bytes = 1024;
+    config.dead_max = 1;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "fail", 4);
+    char big [700];
+    snprintf (big, sizeof big, "{\"analyzer\": \"fail\", \"retries\": 1, \"backoff_ms\": 0, "
+              "\"params\": {\"message\": \"%0600d\"}}", 0);
+    uint8_t first [SF_UUID_SIZE], second [SF_UUID_SIZE];
+    s_submit (broker, big, first);
+    size_t spec_size = s_entry (broker, first)->spec_size;
+    ck_assert_uint_gt (spec_size, 600);
+    ck_assert_uint_eq (b->bytes_held, spec_size);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        inbroker_result (broker, 0, first, s_one_dispatch (broker, 0, first), "error",
+                         "{\"code\": \"TRANSIENT\"}");
+        inbroker_advance (broker, 0);
+    }
+    ck_assert_int_eq (s_entry (broker, first)->status, SF_STATUS_DEAD);
+    ck_assert_uint_eq (b->bytes_held, 0);
+    S_CHECK (broker);
+
+    //  Retried: held once
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_dead (broker, 0, "retry", first, &error), 1);
+    ck_assert_uint_eq (b->bytes_held, spec_size);
+    S_CHECK (broker);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        inbroker_result (broker, 0, first, s_one_dispatch (broker, 0, first), "error",
+                         "{\"code\": \"TRANSIENT\"}");
+        inbroker_advance (broker, 0);
+    }
+    ck_assert_uint_eq (b->bytes_held, 0);
+
+    //  Purged: the next big job is taken, not refused BUSY
+    ck_assert_int_eq (inbroker_dead (broker, 0, "purge", first, &error), 1);
+    ck_assert_uint_eq (b->bytes_held, 0);
+    s_submit (broker, big, second);
+    ck_assert_uint_eq (b->bytes_held, spec_size);
+    S_CHECK (broker);
+
+    //  Two dead letters with --dead-max 1: one evicted, nothing held
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        inbroker_result (broker, 0, second, s_one_dispatch (broker, 0, second), "error",
+                         "{\"code\": \"TRANSIENT\"}");
+        inbroker_advance (broker, 0);
+    }
+    s_submit (broker, big, first);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        inbroker_result (broker, 0, first, s_one_dispatch (broker, 0, first), "error",
+                         "{\"code\": \"TRANSIENT\"}");
+        inbroker_advance (broker, 0);
+    }
+    inbroker_duty (broker, SF_DUTY_PURGE);
+    ck_assert_uint_eq (sf_ledger_dead_count (b->ledger), 1);
+    ck_assert_uint_eq (b->bytes_held, 0);
+    S_CHECK (broker);
+    s_submit (broker, big, second);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -579,6 +650,7 @@ main (void)
     tcase_add_test (jobs, test_cancel_wherever_it_is);
     tcase_add_test (jobs, test_revive_and_forget);
     tcase_add_test (jobs, test_chain_follow_up);
+    tcase_add_test (jobs, test_bytes_held_by_unfinished_jobs_only);
     suite_add_tcase (suite, jobs);
     TCase *groups = tcase_create ("groups");
     tcase_set_timeout (groups, 30);

@@ -628,10 +628,13 @@ inbroker_check (inbroker_t *self, char *why, size_t size)
 {
     sf_broker_t *broker = self->broker;
     size_t unfinished = 0, delayed = 0, queued = 0, running = 0, grouped = 0, dead = 0;
+    size_t bytes = 0;
     for (sf_entry_t *entry = sf_ledger_first (broker->ledger); entry;
          entry = sf_ledger_next (broker->ledger)) {
-        if (entry->state != SF_JOB_FINISHED)
+        if (entry->state != SF_JOB_FINISHED) {
             unfinished++;
+            bytes += entry->spec_size;
+        }
         else
         if (entry->status == SF_STATUS_DEAD && !entry->group)
             dead++;
@@ -664,6 +667,10 @@ inbroker_check (inbroker_t *self, char *why, size_t size)
     if (unfinished != broker->unfinished)
         snprintf (why, size, "the broker counts %zu unfinished jobs, its ledger holds %zu",
                   broker->unfinished, unfinished);
+    else
+    if (bytes != broker->bytes_held)
+        snprintf (why, size, "the broker counts %zu bytes held, its unfinished jobs hold %zu",
+                  broker->bytes_held, bytes);
     else
     if (delayed != broker->delayed)
         snprintf (why, size, "the broker counts %zu retrying jobs, its ledger holds %zu",
