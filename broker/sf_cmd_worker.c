@@ -171,7 +171,8 @@ sf_cmd_ready (sf_broker_t *self, sf_msg_t *msg)
 }
 
 //  --------------------------------------------------------------------------
-//  RESULTS: accept each result that matches its job's current lease.
+//  RESULTS: accept each result that matches its job's current lease. A
+//  worker reports ok or error; an item with another status is malformed.
 
 int
 sf_cmd_results (sf_broker_t *self, sf_msg_t *msg)
@@ -193,6 +194,14 @@ sf_cmd_results (sf_broker_t *self, sf_msg_t *msg)
         uint64_t run_us;
         if (sf_codec_read_outcome_head (&head, id, &attempt, &status, &run_us, &error)) {
             rc = -1;
+            break;
+        }
+        if (status != SF_STATUS_OK && status != SF_STATUS_ERROR) {
+            //  The other statuses are the broker's to give (timeout, cancelled,
+            //  dead): a worker that claims one is not believed
+            rc = sf_error_set (&error, "PROTOCOL",
+                               "result of a worker: \"status\" must be \"ok\" or \"error\", "
+                               "not \"%s\"", sf_status_name (status));
             break;
         }
         sf_entry_t *entry = sf_ledger_find (self->ledger, id);

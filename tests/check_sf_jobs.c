@@ -636,6 +636,40 @@ START_TEST (test_bytes_held_by_unfinished_jobs_only)
 }
 END_TEST
 
+START_TEST (test_worker_reports_ok_or_error_only)
+{
+    //  A worker reporting "dead" ended a job at attempt 1 with its retries
+    //  left. Workers report "ok" or "error"; any other status makes the
+    //  item malformed: refused, and the job stays with the worker
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    uint8_t id [SF_UUID_SIZE];
+    s_submit (broker, "{\"analyzer\": \"echo\", \"retries\": 3}", id);
+    uint32_t attempt = s_one_dispatch (broker, 0, id);
+    sf_entry_t *entry = s_entry (broker, id);
+    const char *refused [] = { "dead", "timeout", "cancelled" };
+    for (int i = 0; i < 3; i++) {
+        inbroker_result (broker, 0, id, attempt, refused [i],
+                         "{\"code\": \"ANALYSIS\", \"message\": \"no\"}");
+        ck_assert_int_eq (entry->state, SF_JOB_RUNNING);
+        ck_assert_uint_eq (entry->attempt, 1);
+        ck_assert_uint_eq (b->counters.malformed, (uint64_t) i + 1);
+        inbroker_msg_t *msg = inbroker_recv (broker, true, 0);
+        ck_assert_ptr_nonnull (msg);
+        ck_assert_int_eq (msg->command, SF_CMD_ERROR);
+        ck_assert (memmem (msg->body, msg->size, "PROTOCOL", 8));
+        inbroker_msg_destroy (&msg);
+        S_CHECK (broker);
+    }
+    ck_assert_uint_eq (sf_ledger_dead_count (b->ledger), 0);
+    inbroker_result (broker, 0, id, attempt, "ok", "{}");
+    ck_assert_int_eq (entry->status, SF_STATUS_OK);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -651,6 +685,7 @@ main (void)
     tcase_add_test (jobs, test_revive_and_forget);
     tcase_add_test (jobs, test_chain_follow_up);
     tcase_add_test (jobs, test_bytes_held_by_unfinished_jobs_only);
+    tcase_add_test (jobs, test_worker_reports_ok_or_error_only);
     suite_add_tcase (suite, jobs);
     TCase *groups = tcase_create ("groups");
     tcase_set_timeout (groups, 30);

@@ -228,9 +228,13 @@ s_result (s_session_t *self)
             inbroker_result (self->broker, worker, held.id, attempt, "error",
                              "{\"code\": \"ANALYSIS\", \"message\": \"no\"}");
             break;
-        default:
+        case FB_CANCELLED:
             inbroker_result (self->broker, worker, held.id, attempt, "error",
                              "{\"code\": \"CANCELLED\", \"message\": \"shutting down\"}");
+            break;
+        default:
+            inbroker_result (self->broker, worker, held.id, attempt, "dead",
+                             "{\"code\": \"ANALYSIS\", \"message\": \"no\"}");
             break;
     }
 }

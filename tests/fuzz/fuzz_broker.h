@@ -43,6 +43,7 @@ enum {
     FB_TRANSIENT,       //  status error, code TRANSIENT (retried while retries last)
     FB_ANALYSIS,        //  status error, code ANALYSIS (final)
     FB_CANCELLED,       //  status error, code CANCELLED (a worker shutting down)
+    FB_DEAD_STATUS,     //  status dead: not a worker's to report
     FB_OUTCOMES
 };
 

@@ -642,6 +642,13 @@ inbroker_check (inbroker_t *self, char *why, size_t size)
         delayed += entry->state == SF_JOB_DELAYED;
         running += entry->state == SF_JOB_RUNNING;
         grouped += entry->group != NULL;
+        if (entry->state == SF_JOB_FINISHED && entry->status == SF_STATUS_DEAD
+        &&  entry->losses < broker->config.max_losses
+        &&  (entry->retries == 0 || entry->failures < entry->retries)) {
+            snprintf (why, size, "a job ended dead with retries left (%u of %u used) "
+                      "and %u worker deaths", entry->failures, entry->retries, entry->losses);
+            return -1;
+        }
         if ((entry->state == SF_JOB_RUNNING) != (entry->worker != NULL)) {
             snprintf (why, size, "a job is %s but %s a worker",
                       entry->state == SF_JOB_RUNNING? "running": "not running",

@@ -117,8 +117,9 @@ int inbroker_group_result (const inbroker_msg_t *msg, char state [16], sf_status
 //  --------------------------------------------------------------------------
 //  The broker's invariants, walked over its whole state: the counts it
 //  keeps (unfinished, delayed, bytes held, queued and running per queue,
-//  dead letters) against what its ledger, queues and workers hold, and
-//  every group against its items. Returns 0, or -1 with why (room for
+//  dead letters) against what its ledger, queues and workers hold; every
+//  dead job has used its retries or met --max-losses deaths; every group
+//  against its items. Returns 0, or -1 with why (room for
 //  size).
 int inbroker_check (inbroker_t *self, char *why, size_t size);
 
