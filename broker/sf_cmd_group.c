@@ -13,8 +13,11 @@
     sf_group_item_done), or from its deadline or a cancel
     (sf_cmd_group_end). Once decided, its unfinished items end; then the
     chord runs, or the group answers: recorded now, sent at the end of the
-    pass (sf_outbox_group_answer). An answered group keeps its items until
-    retention forgets it with them (sf_cmd_group_purge).
+    pass (sf_outbox_group_answer). The group's deadline and a cancel hold
+    until it answers, so they reach a running chord too: the chord ends
+    (timeout or cancelled) and the group answers with that state. An
+    answered group keeps its items until retention forgets it with them
+    (sf_cmd_group_purge).
     ========================================================================= */
 
 #include "sf_broker_private.h"
@@ -205,7 +208,6 @@ s_launch_chord (sf_broker_t *self, sf_group_t *group)
 void
 sf_cmd_group_decide (sf_broker_t *self, sf_group_t *group)
 {
-    sf_groups_disarm (self->groups, group);
     sf_status_t status = group->state == SF_GROUP_TIMEOUT? SF_STATUS_TIMEOUT
                                                          : SF_STATUS_CANCELLED;
     for (uint32_t i = 0; i < group->total && group->finished < group->total; i++)
@@ -234,9 +236,19 @@ sf_cmd_group_item_done (sf_broker_t *self, sf_entry_t *entry)
 int
 sf_cmd_group_end (sf_broker_t *self, sf_group_t *group, sf_group_state_t state)
 {
-    if (!sf_group_end (group, state))
+    if (group->answered)
         return -1;
-    sf_cmd_group_decide (self, group);
+    sf_group_state_t was = group->state;
+    group->state = state;
+    if (was == SF_GROUP_RUNNING)
+        sf_cmd_group_decide (self, group);
+    else {
+        //  Decided ok, its chord running: the end reaches the chord, whose
+        //  end answers the group
+        assert (group->launched && group->then->state != SF_JOB_FINISHED);
+        sf_jobs_cancel (self, group->then, state == SF_GROUP_TIMEOUT? SF_STATUS_TIMEOUT
+                                                                    : SF_STATUS_CANCELLED);
+    }
     return 0;
 }
 
@@ -251,6 +263,9 @@ sf_cmd_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group, uint64_
     size_t identity_size = zmq_msg_size (&msg->routing);
     if (group->answered)
         sf_outbox_group_result (self, identity, identity_size, group, tag);
+    else
+    if (wait && !group->opts.stream && sf_clients_is (group->client, identity, identity_size))
+        ;   //  Its own client: the group's answer, with every item, answers the FETCH too
     else
     if (wait) {
         sf_crec_t *client = sf_clients_hold (self->clients, identity, identity_size);

@@ -117,15 +117,6 @@ sf_group_item_done (sf_group_t *self, sf_entry_t *entry)
     return state != SF_GROUP_RUNNING;
 }
 
-bool
-sf_group_end (sf_group_t *self, sf_group_state_t state)
-{
-    if (self->state != SF_GROUP_RUNNING)
-        return false;
-    self->state = state;
-    return true;
-}
-
 //  --------------------------------------------------------------------------
 //  Items on the wire: a RESULT item header with the index, then the payload
 //  as the worker sent it.

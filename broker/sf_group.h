@@ -77,10 +77,6 @@ bool sf_group_wait (sf_group_t *self, sf_crec_t *client, uint64_t tag);
 //  (self->state is then no longer SF_GROUP_RUNNING).
 bool sf_group_item_done (sf_group_t *self, sf_entry_t *entry);
 
-//  End a running group with state (timeout, cancelled). Returns false
-//  when it was decided already.
-bool sf_group_end (sf_group_t *self, sf_group_state_t state);
-
 //  Stage a finished item in the GROUP_ITEM body being built.
 void sf_group_stream_item (sf_group_t *self, sf_entry_t *entry);
 

@@ -93,12 +93,6 @@ sf_groups_arm (sf_groups_t *self, sf_group_t *group, int64_t deadline_us)
 }
 
 void
-sf_groups_disarm (sf_groups_t *self, sf_group_t *group)
-{
-    sf_timeq_remove_group (self->timeq, group);
-}
-
-void
 sf_groups_answered (sf_groups_t *self, sf_group_t *group, int64_t now_us)
 {
     assert (!group->answered);

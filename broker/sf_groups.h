@@ -36,13 +36,11 @@ void sf_groups_insert (sf_groups_t *self, sf_group_t *group);
 sf_group_t *sf_groups_find (sf_groups_t *self, const uint8_t id [SF_UUID_SIZE]);
 sf_group_t *sf_groups_find_key (sf_groups_t *self, const char *key);
 
-//  Arm group's deadline at deadline_us (a group rebuilt at start), or
-//  disarm it.
+//  Arm group's deadline at deadline_us (a group rebuilt at start).
 void sf_groups_arm (sf_groups_t *self, sf_group_t *group, int64_t deadline_us);
-void sf_groups_disarm (sf_groups_t *self, sf_group_t *group);
 
-//  Mark group answered at now_us: its deadline is disarmed, and its items
-//  count as kept from now on.
+//  Mark group answered at now_us: its deadline, which held until now (a
+//  chord's run included), is disarmed, and its items count as kept.
 void sf_groups_answered (sf_groups_t *self, sf_group_t *group, int64_t now_us);
 
 //  Called for each group retention forgets, before it is destroyed.

@@ -8,9 +8,10 @@
     ran before the restart is lost, and finished ones are kept as results
     or dead letters. A group is rebuilt over its jobs, found by id, with
     its counters recomputed from their statuses; its client is gone, so
-    its answer is kept for FETCH. A group that was running is decided at
-    once when its items' results or its passed deadline decide it, and
-    waits for the rest otherwise.
+    its answer is kept for FETCH. A group that had not answered is decided
+    at once when its items' results decide it, ends at once when its
+    deadline has passed (its chord's run included), and waits for the rest
+    otherwise.
     ========================================================================= */
 
 #include "sf_broker_private.h"
@@ -123,8 +124,8 @@ s_recovered_group (void *arg, sf_store_group_t *stored)
     else
     if (group->state != SF_GROUP_RUNNING)
         sf_cmd_group_decide (self, group);
-    else
-    if (stored->deadline_ms) {
+    if (!group->answered && stored->deadline_ms) {
+        //  The deadline holds until the group answers, chord included
         int64_t left_ms = stored->deadline_ms - (int64_t) zclock_time ();
         if (left_ms <= 0)
             sf_cmd_group_end (self, group, SF_GROUP_TIMEOUT);

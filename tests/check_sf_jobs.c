@@ -670,6 +670,126 @@ START_TEST (test_worker_reports_ok_or_error_only)
 }
 END_TEST
 
+//  The next GROUP_RESULT client was sent (the others dropped), its state
+//  and statuses (room for max); returns its item count, -1 when none came.
+static int
+s_group_answer (inbroker_t *broker, int client, char state [16], sf_status_t *statuses,
+                size_t max)
+{
+    inbroker_msg_t *msg;
+    while ((msg = inbroker_recv (broker, false, client)) && msg->command != SF_CMD_GROUP_RESULT)
+        inbroker_msg_destroy (&msg);
+    if (!msg)
+        return -1;
+    int count = inbroker_group_result (msg, state, statuses, max);
+    inbroker_msg_destroy (&msg);
+    return count;
+}
+
+//  A group of one echo item and an echo chord; the item finishes, so the
+//  chord runs at worker 0. Returns the chord's entry.
+static sf_entry_t *
+s_group_with_running_chord (inbroker_t *broker, const char *options,
+                            uint8_t group [SF_UUID_SIZE])
+{
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    const char *jobs [] = { "{\"analyzer\": \"echo\"}", "{\"analyzer\": \"echo\"}" };
+    uint8_t ids [2] [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert (inbroker_group (broker, 0, options, jobs, 2, group, ids, &error) == 0);
+    inbroker_advance (broker, 100);
+    inbroker_result (broker, 0, ids [0], s_one_dispatch (broker, 0, ids [0]), "ok", "{}");
+    sf_group_t *kept = sf_groups_find (inbroker_broker (broker)->groups, group);
+    ck_assert (kept->launched && !kept->answered);
+    sf_entry_t *chord = kept->then;
+    s_one_dispatch (broker, 0, chord->id);
+    ck_assert_int_eq (chord->state, SF_JOB_RUNNING);
+    inbroker_count (broker, false, 0, -1);
+    S_CHECK (broker);
+    return chord;
+}
+
+START_TEST (test_cancel_reaches_the_chord)
+{
+    //  CANCEL of a group whose chord runs cancels the chord, and the group
+    //  answers cancelled (it answered "finished", cancelled nothing, and
+    //  the group went on)
+    inbroker_t *broker = s_broker (NULL);
+    uint8_t group [SF_UUID_SIZE];
+    sf_entry_t *chord = s_group_with_running_chord (broker, "{\"then\": true}", group);
+    char outcome [16];
+    sf_error_t error;
+    ck_assert (inbroker_cancel (broker, 0, group, outcome, &error) == 0);
+    ck_assert_str_eq (outcome, "cancelled");
+    ck_assert_int_eq (chord->status, SF_STATUS_CANCELLED);
+    ck_assert_uint_eq (inbroker_count (broker, true, 0, SF_CMD_STOP), 1);
+    char state [16];
+    sf_status_t statuses [2];
+    ck_assert_int_eq (s_group_answer (broker, 0, state, statuses, 2), 2);
+    ck_assert_str_eq (state, "cancelled");
+    ck_assert_int_eq (statuses [0], SF_STATUS_OK);
+    ck_assert_int_eq (statuses [1], SF_STATUS_CANCELLED);
+    S_CHECK (broker);
+    //  Answered: a second cancel is too late
+    ck_assert (inbroker_cancel (broker, 0, group, outcome, &error) == 0);
+    ck_assert_str_eq (outcome, "finished");
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_group_deadline_covers_the_chord)
+{
+    //  A group's timeout_ms is its deadline until it answers, chord
+    //  included: a 500 ms group whose chord still runs at 500 ms ends
+    //  timeout then (it was answered ok when the chord ended, seconds later)
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    uint8_t group [SF_UUID_SIZE];
+    sf_entry_t *chord = s_group_with_running_chord (broker,
+                                                    "{\"then\": true, \"timeout_ms\": 500}",
+                                                    group);
+    sf_group_t *kept = sf_groups_find (b->groups, group);
+    inbroker_advance (broker, 399);             //  499 ms after acceptance
+    ck_assert (!kept->answered);
+    inbroker_advance (broker, 1);
+    ck_assert (kept->answered);
+    ck_assert_int_eq (chord->status, SF_STATUS_TIMEOUT);
+    char state [16];
+    sf_status_t statuses [2];
+    ck_assert_int_eq (s_group_answer (broker, 0, state, statuses, 2), 2);
+    ck_assert_str_eq (state, "timeout");
+    ck_assert_int_eq (statuses [0], SF_STATUS_OK);
+    ck_assert_int_eq (statuses [1], SF_STATUS_TIMEOUT);
+    ck_assert_uint_eq (sf_timeq_size (b->timeq), 0);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_own_waiting_fetch_answered_once)
+{
+    //  The group's own client is sent its answer once, also when it
+    //  waits on the group with FETCH; another client's FETCH gets its own
+    inbroker_t *broker = s_broker (NULL);
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    const char *jobs [] = { "{\"analyzer\": \"echo\"}", "{\"analyzer\": \"echo\"}" };
+    uint8_t group [SF_UUID_SIZE], ids [2] [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert (inbroker_group (broker, 0, "{}", jobs, 2, group, ids, &error) == 0);
+    ck_assert_int_eq (inbroker_fetch (broker, 0, group, true, &error), 0);
+    ck_assert_int_eq (inbroker_fetch (broker, 1, group, true, &error), 0);
+    uint8_t sent [S_MAX] [SF_UUID_SIZE];
+    uint32_t attempts [S_MAX];
+    ck_assert_uint_eq (inbroker_dispatched (broker, 0, sent, attempts, S_MAX), 2);
+    inbroker_result (broker, 0, sent [0], attempts [0], "ok", "{}");
+    inbroker_result (broker, 0, sent [1], attempts [1], "ok", "{}");
+    ck_assert_uint_eq (inbroker_count (broker, false, 0, SF_CMD_GROUP_RESULT), 1);
+    ck_assert_uint_eq (inbroker_count (broker, false, 1, SF_CMD_GROUP_RESULT), 1);
+    S_CHECK (broker);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -694,6 +814,9 @@ main (void)
     tcase_add_test (groups, test_retention_forgets_groups_with_their_jobs);
     tcase_add_test (groups, test_dead_retry_of_a_group_item);
     tcase_add_test (groups, test_dead_purge_of_a_group_item);
+    tcase_add_test (groups, test_cancel_reaches_the_chord);
+    tcase_add_test (groups, test_group_deadline_covers_the_chord);
+    tcase_add_test (groups, test_own_waiting_fetch_answered_once);
     suite_add_tcase (suite, groups);
     return suite_run (suite);
 }

@@ -725,6 +725,11 @@ inbroker_check (inbroker_t *self, char *why, size_t size)
             snprintf (why, size, "a group answered while running");
             return -1;
         }
+        if (!group->answered && group->deadline_us
+        &&  group->deadline_us <= broker->clock ()) {
+            snprintf (why, size, "a group past its deadline has not answered");
+            return -1;
+        }
     }
     return 0;
 }
