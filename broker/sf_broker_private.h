@@ -156,6 +156,11 @@ void sf_outbox_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry);
 //  Stage a dispatched entry in worker's DISPATCH.
 void sf_outbox_dispatch (sf_broker_t *self, sf_wrec_t *worker, sf_entry_t *entry);
 
+//  Reply STATE {tag, id, state, group: true when group} to msg's sender:
+//  what an unfinished job or group is doing (FETCH without wait).
+void sf_outbox_state (sf_broker_t *self, sf_msg_t *msg, uint64_t tag,
+                      const uint8_t id [SF_UUID_SIZE], const char *state, bool group);
+
 //  Send worker STOP for count job ids (16 bytes each, back to back) now.
 void sf_outbox_stop (sf_broker_t *self, sf_wrec_t *worker, const uint8_t *ids, size_t count);
 

@@ -272,18 +272,8 @@ sf_cmd_group_fetch (sf_broker_t *self, sf_msg_t *msg, sf_group_t *group, uint64_
         if (client && !sf_group_wait (group, client, 0))
             sf_clients_release (self->clients, &client);
     }
-    else {
-        msgpack_packer *pk = sf_outbox_reply (self);
-        msgpack_pack_map (pk, 4);
-        sf_mp_pack_kv_uint (pk, "tag", tag);
-        sf_mp_pack_str (pk, "id");
-        msgpack_pack_bin (pk, SF_UUID_SIZE);
-        msgpack_pack_bin_body (pk, group->id, SF_UUID_SIZE);
-        sf_mp_pack_kv_str (pk, "state", "running");
-        sf_mp_pack_str (pk, "group");
-        msgpack_pack_true (pk);
-        sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_STATE);
-    }
+    else
+        sf_outbox_state (self, msg, tag, group->id, "running", true);
 }
 
 void

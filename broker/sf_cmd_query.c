@@ -168,17 +168,10 @@ sf_cmd_fetch (sf_broker_t *self, sf_msg_t *msg)
         if (!sf_clients_is (entry->client, identity, identity_size))
             s_watch (self, msg, id);
     }
-    else {
-        msgpack_packer *pk = sf_outbox_reply (self);
-        msgpack_pack_map (pk, 3);
-        sf_mp_pack_kv_uint (pk, "tag", tag);
-        sf_mp_pack_str (pk, "id");
-        msgpack_pack_bin (pk, SF_UUID_SIZE);
-        msgpack_pack_bin_body (pk, id, SF_UUID_SIZE);
-        sf_mp_pack_kv_str (pk, "state", entry->state == SF_JOB_QUEUED? "queued":
-                                        entry->state == SF_JOB_DELAYED? "retrying": "running");
-        sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_STATE);
-    }
+    else
+        sf_outbox_state (self, msg, tag, id, entry->state == SF_JOB_QUEUED? "queued":
+                                             entry->state == SF_JOB_DELAYED? "retrying": "running",
+                         false);
     return 0;
 }
 

@@ -194,8 +194,8 @@ sf_cmd_submit (sf_broker_t *self, sf_msg_t *msg)
 rejected:
     failed = &error;
 release:
-    sf_cmd_submit_end (self, msg, &reader, fresh, fresh_count, failed);
     zhashx_destroy (&batch_keys);
     free (ids);
+    sf_cmd_submit_end (self, msg, &reader, fresh, fresh_count, failed);
     return 0;
 }

@@ -104,6 +104,24 @@ sf_outbox_error (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg, uint64_t tag
 }
 
 void
+sf_outbox_state (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const uint8_t id [SF_UUID_SIZE],
+                 const char *state, bool group)
+{
+    msgpack_packer *pk = sf_outbox_reply (self);
+    msgpack_pack_map (pk, group? 4: 3);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_str (pk, "id");
+    msgpack_pack_bin (pk, SF_UUID_SIZE);
+    msgpack_pack_bin_body (pk, id, SF_UUID_SIZE);
+    sf_mp_pack_kv_str (pk, "state", state);
+    if (group) {
+        sf_mp_pack_str (pk, "group");
+        msgpack_pack_true (pk);
+    }
+    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_STATE);
+}
+
+void
 sf_outbox_stop (sf_broker_t *self, sf_wrec_t *worker, const uint8_t *ids, size_t count)
 {
     msgpack_sbuffer *body = &self->outbox.stop;
