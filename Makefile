@@ -78,7 +78,10 @@ CLASSES_broker    := $(filter-out broker/main.c,$(BROKER_SRC))
 CLASSES_worker    := $(filter-out worker/main.c,$(WORKER_SRC))
 CLASSES_scheduler := $(filter-out scheduler/main.c,$(SCHEDULER_SRC))
 CLASSES_cli       := $(filter-out cli/main.c,$(CLI_SRC))
-ARCHIVES := $(foreach dir,internal broker worker scheduler cli,$(BUILD)/obj/$(dir).a)
+#  Test support, an archive so that a test takes only the helpers it calls
+#  (the in-process broker needs the broker's layer; fleets need libsheaf).
+CLASSES_support   := $(SUPPORT_SRC)
+ARCHIVES := $(foreach dir,internal broker worker scheduler cli support,$(BUILD)/obj/$(dir).a)
 
 #  A layer: the directories whose classes it links (besides libsheaf). The
 #  CLI's classes use the scheduler's (`sheaf schedule` reads schedule files
@@ -212,7 +215,7 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_SO) $(BUILD)/lib/libsheaf.s
 #  Tests, fuzz targets, benchmarks: each links its layers (above), the test
 #  support and the static libsheaf.
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(SUPPORT_SRC)) \
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/support.a \
                   $$(call layer_archives,tests/$$*) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LIBS)
@@ -226,16 +229,20 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $$(call layer_archives,bench/$$*) $(LIB
 #  them with clang's libFuzzer for open-ended fuzzing, from the sources of
 #  libsheaf and of the target's layer.
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o \
-                 $$(call layer_archives,tests/fuzz/$$*) $(LIB_A)
+                 $(BUILD)/obj/support.a $$(call layer_archives,tests/fuzz/$$*) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 fuzz: $(LIBFUZZ)
 
-$(BUILD)/libfuzzer/%: tests/fuzz/%.c $(COMMON_SRC) $$(call layer_sources,tests/fuzz/$$*) $(HEADERS)
+#  The in-process broker of fuzz_broker is test support that needs the broker.
+LIBFUZZ_EXTRA_fuzz_broker := tests/support/inbroker.c
+
+$(BUILD)/libfuzzer/%: tests/fuzz/%.c $(COMMON_SRC) $$(call layer_sources,tests/fuzz/$$*) \
+                      $$(LIBFUZZ_EXTRA_$$*) $(HEADERS)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -Iinternal -Ibroker -Iworker -Ischeduler \
-	    -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) \
+	    -Itests/support -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) \
 	    $(filter %.c,$^) -o $@ $(LIBS)
 
 #  The exported symbols of libsheaf.so against the declarations of sheaf.h.

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sf_entry.h"
+#include "sf_mp.h"
+#include "sf_queue.h"
 
 void
 sf_entry_list_append (sf_entry_list_t *list, sf_entry_t *entry)
@@ -71,6 +73,34 @@ sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size, int64_
     self->spec_size = (uint32_t) raw_size;
     self->accepted_us = now_us;
     return self;
+}
+
+int
+sf_entry_job (const sf_entry_t *self, msgpack_unpacked *unpacked, msgpack_object *job)
+{
+    msgpack_unpacked_init (unpacked);
+    size_t offset = 0;
+    const char *why;
+    return sf_mp_next (unpacked, self->spec, self->spec_size, &offset, job, NULL, NULL, &why);
+}
+
+void
+sf_entry_result_head (const sf_entry_t *self, sf_result_head_t *head)
+{
+    *head = (sf_result_head_t) {
+        .status = self->status,
+        .analyzer = self->queue->name,
+        .worker = self->worker_name? self->worker_name: "",
+        .attempts = self->attempt,
+        .queued_us = self->dispatched_us? (uint64_t) (self->dispatched_us - self->accepted_us): 0,
+        .run_us = self->run_us,
+        .total_us = (uint64_t) (self->finished_us - self->accepted_us)
+    };
+    memcpy (head->id, self->id, SF_UUID_SIZE);
+    if (self->then_id) {
+        head->chained = true;
+        memcpy (head->then, self->then_id, SF_UUID_SIZE);
+    }
 }
 
 void

@@ -87,6 +87,14 @@ void sf_entry_list_remove (sf_entry_list_t *list, sf_entry_t *entry);
 sf_entry_t *sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size,
                           int64_t now_us);
 
+//  Decode the entry's job map into *job, valid until the caller destroys
+//  unpacked (which this initialises). Returns 0, or -1 when it does not
+//  decode (never for a map that passed sf_codec_job_check).
+int sf_entry_job (const sf_entry_t *self, msgpack_unpacked *unpacked, msgpack_object *job);
+
+//  The RESULT item header of a finished entry (no index).
+void sf_entry_result_head (const sf_entry_t *self, sf_result_head_t *head);
+
 //  Free an entry and everything it owns (the client reference must have
 //  been released by then).
 void sf_entry_destroy (sf_entry_t **self_p);

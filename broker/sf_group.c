@@ -29,6 +29,7 @@ sf_group_new (const sf_group_opts_t *opts, uint64_t tag, uint32_t total, int64_t
     self->items = (sf_entry_t **) calloc (total? total: 1, sizeof (sf_entry_t *));
     if (!self->items)
         abort ();
+    self->heap_pos = UINT32_MAX;
     if (opts->timeout_ms)
         self->deadline_us = now_us + (int64_t) opts->timeout_ms * 1000;
     if (opts->stream) {
@@ -116,15 +117,6 @@ sf_group_item_done (sf_group_t *self, sf_entry_t *entry)
     return state != SF_GROUP_RUNNING;
 }
 
-bool
-sf_group_end (sf_group_t *self, sf_group_state_t state)
-{
-    if (self->state != SF_GROUP_RUNNING)
-        return false;
-    self->state = state;
-    return true;
-}
-
 //  --------------------------------------------------------------------------
 //  Items on the wire: a RESULT item header with the index, then the payload
 //  as the worker sent it.
@@ -132,18 +124,10 @@ sf_group_end (sf_group_t *self, sf_group_state_t state)
 static void
 s_pack_item (msgpack_packer *pk, sf_entry_t *entry)
 {
-    sf_result_head_t head = {
-        .status = entry->status,
-        .analyzer = entry->queue->name,
-        .worker = entry->worker_name? entry->worker_name: "",
-        .attempts = entry->attempt,
-        .queued_us = entry->dispatched_us? (uint64_t) (entry->dispatched_us - entry->accepted_us): 0,
-        .run_us = entry->run_us,
-        .total_us = (uint64_t) (entry->finished_us - entry->accepted_us),
-        .indexed = true,
-        .index = entry->index
-    };
-    memcpy (head.id, entry->id, SF_UUID_SIZE);
+    sf_result_head_t head;
+    sf_entry_result_head (entry, &head);
+    head.indexed = true;
+    head.index = entry->index;
     sf_codec_pack_result_head (pk, &head);
     pk->callback (pk->data, entry->payload, entry->payload_size);
 }
@@ -183,6 +167,21 @@ sf_group_pack_answer (sf_group_t *self, uint64_t tag, bool with_items, msgpack_s
             s_pack_item (&pk, self->items [i]);
     if (then)
         s_pack_item (&pk, self->then);
+}
+
+//  The tag sits at a fixed place: the header map's first byte, then
+//  "tag" as a fixstr and 0xcf, then the tag in 8 bytes big-endian (the
+//  fixed form sf_codec_pack_group_head writes, docs/PROTOCOL.md 4.2).
+#define S_TAG_OFFSET 6
+
+void
+sf_group_answer_retag (msgpack_sbuffer *buffer, uint64_t tag)
+{
+    assert (buffer->size >= S_TAG_OFFSET + 8
+            && (unsigned char) buffer->data [S_TAG_OFFSET - 1] == 0xcf);
+    unsigned char *p = (unsigned char *) buffer->data + S_TAG_OFFSET;
+    for (int i = 0; i < 8; i++)
+        p [i] = (unsigned char) (tag >> (56 - 8 * i));
 }
 
 //  --------------------------------------------------------------------------

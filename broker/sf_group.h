@@ -49,7 +49,7 @@ struct _sf_group_t {
     bool launched;              //  The chord is in the ledger and its queue
     bool answered;              //  GROUP_RESULT was sent (or could not be)
     int64_t deadline_us;        //  Monotonic deadline, 0 for none
-    void *deadline_handle;      //  In the broker's deadline list while running
+    uint32_t heap_pos;          //  Place in the broker's sf_timeq (UINT32_MAX: none)
     int64_t answered_us;        //  When it answered (retention counts from here)
     sf_batchw_t *stream;        //  GROUP_ITEM being built (stream groups)
     bool flagged;               //  In the broker's stream send list
@@ -77,10 +77,6 @@ bool sf_group_wait (sf_group_t *self, sf_crec_t *client, uint64_t tag);
 //  (self->state is then no longer SF_GROUP_RUNNING).
 bool sf_group_item_done (sf_group_t *self, sf_entry_t *entry);
 
-//  End a running group with state (timeout, cancelled). Returns false
-//  when it was decided already.
-bool sf_group_end (sf_group_t *self, sf_group_state_t state);
-
 //  Stage a finished item in the GROUP_ITEM body being built.
 void sf_group_stream_item (sf_group_t *self, sf_entry_t *entry);
 
@@ -89,6 +85,10 @@ void sf_group_stream_item (sf_group_t *self, sf_entry_t *entry);
 //  GROUP_ITEM) and the chord's result last when it ran.
 void sf_group_pack_answer (sf_group_t *self, uint64_t tag, bool with_items,
                            msgpack_sbuffer *buffer);
+
+//  Give an answer packed by sf_group_pack_answer another tag, in place:
+//  an answer that goes to several clients is packed once.
+void sf_group_answer_retag (msgpack_sbuffer *buffer, uint64_t tag);
 
 //  The chord's job map: the one given (spec) with "results" added to its
 //  params, an array of {index, status, result | error} in submission

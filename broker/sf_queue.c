@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 #include "sf_queue.h"
+#include "sf_registry.h"
 
 //  Emptied source FIFOs kept for reuse: enough for the sources that come
 //  and go while workers keep up, small next to a queue's jobs.
@@ -213,6 +214,21 @@ sf_queue_pop (sf_queue_t *self)
         self->ring [priority] = source->next;
     self->depth--;
     return entry;
+}
+
+//  --------------------------------------------------------------------------
+//  The next worker with credit, in turn: load spreads over the workers.
+
+sf_wrec_t *
+sf_queue_next_worker (sf_queue_t *self)
+{
+    for (size_t tries = 0; tries < self->worker_count; tries++) {
+        sf_wrec_t *candidate = self->workers [self->turn];
+        self->turn = (self->turn + 1) % self->worker_count;
+        if (candidate->inflight.size < candidate->slots)
+            return candidate;
+    }
+    return NULL;
 }
 
 //  --------------------------------------------------------------------------

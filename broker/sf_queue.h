@@ -83,6 +83,11 @@ void sf_queue_remove (sf_queue_t *self, sf_entry_t *entry);
 //  nothing is queued.
 sf_entry_t *sf_queue_pop (sf_queue_t *self);
 
+//  The next worker in turn with credit (fewer jobs in flight than its
+//  slots); the turn passes to the one after it. NULL when every worker is
+//  full or none serves the analyzer.
+sf_wrec_t *sf_queue_next_worker (sf_queue_t *self);
+
 //  Add or remove a worker that serves this analyzer.
 void sf_queue_add_worker (sf_queue_t *self, sf_wrec_t *worker);
 void sf_queue_remove_worker (sf_queue_t *self, sf_wrec_t *worker);

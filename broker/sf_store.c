@@ -126,3 +126,28 @@ sf_store_name (sf_store_t *self)
 {
     return self->ops->name;
 }
+
+//  --------------------------------------------------------------------------
+//  Blobs: a state key's latest state, in the broker's and a store's tables.
+
+sf_store_blob_t *
+sf_store_blob_new (const void *data, size_t size)
+{
+    sf_store_blob_t *blob = (sf_store_blob_t *) malloc (sizeof *blob);
+    if (!blob || !(blob->data = malloc (size? size: 1)))
+        abort ();
+    memcpy (blob->data, data, size);
+    blob->size = size;
+    return blob;
+}
+
+void
+sf_store_blob_destructor (void **item)
+{
+    sf_store_blob_t *blob = (sf_store_blob_t *) *item;
+    if (blob) {
+        free (blob->data);
+        free (blob);
+    }
+    *item = NULL;
+}

@@ -58,6 +58,11 @@ typedef struct {
     size_t size;
 } sf_store_blob_t;
 
+//  A copy of size bytes of data as a blob (the caller owns it), and the
+//  destructor of tables of blobs (a zhashx_destructor_fn).
+sf_store_blob_t *sf_store_blob_new (const void *data, size_t size);
+void sf_store_blob_destructor (void **item);
+
 //  Operations of a backend. Each returns 0, or -1 with error filled.
 typedef struct {
     const char *name;                               //  "memory", …

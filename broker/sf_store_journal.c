@@ -91,15 +91,6 @@ s_entry_destructor (void **item)
 }
 
 static void
-s_blob_destructor (void **item)
-{
-    sf_store_blob_t *blob = (sf_store_blob_t *) *item;
-    free (blob->data);
-    free (blob);
-    *item = NULL;
-}
-
-static void
 s_group_destructor (void **item)
 {
     s_group_t *group = (s_group_t *) *item;
@@ -647,7 +638,7 @@ sf_store_journal_open (const char *argument, sf_error_t *error)
     self->workers = sf_uuid_table (true);
     zhashx_set_destructor (self->workers, (zhashx_destructor_fn *) zstr_free);
     self->states = zhashx_new ();
-    zhashx_set_destructor (self->states, s_blob_destructor);
+    zhashx_set_destructor (self->states, sf_store_blob_destructor);
     self->groups = sf_uuid_table (false);           //  Keys live in the groups
     zhashx_set_destructor (self->groups, s_group_destructor);
     self->compact_min = compact_min;

@@ -210,6 +210,26 @@ s_pending_find (sf_client_t *self, const uint8_t group [SF_UUID_SIZE])
     return NULL;
 }
 
+//  The answer to this client's own group while it FETCHes that group with
+//  wait: the broker sends a group's client its answer once (PROTOCOL.md
+//  5.5), so the FETCH gets its own gather from the same message.
+static int
+s_own_group_fetched (sf_client_t *self, sf_error_t *error)
+{
+    sf_group_head_t head;
+    sf_result_t **results;
+    if (sf_gather_decode (sf_msg_data (&self->msg), sf_msg_size (&self->msg), false, &head,
+                          &results, error))
+        return -1;
+    sf_gather_destroy (&self->fetched);
+    self->fetched = sf_gather_new (head.group, head.total);
+    for (uint32_t i = 0; i < head.n; i++)
+        sf_gather_put (self->fetched, results [i], head.then && i + 1 == head.n);
+    free (results);
+    sf_gather_finish (self->fetched, &head);
+    return 0;
+}
+
 //  A GROUP_ITEM or GROUP_RESULT: items to their pending group (or its
 //  on_item), the answer to its on_done, or to a group FETCH in progress.
 static int
@@ -225,6 +245,8 @@ s_group_message (sf_client_t *self, int command, sf_error_t *error)
     if (pending && !item && head.tag != pending->tag)
         pending = NULL;         //  A FETCH of our own group: not its answer
     sf_gather_t *gather = pending? pending->gather: NULL;
+    bool own_fetched = !item && pending && self->fetch_tag
+                    && memcmp (head.group, self->fetch_id, SF_UUID_SIZE) == 0;
     //  A FETCH is answered with its tag now, or with tag 0 when it waited
     if (!item && !pending && self->fetch_tag
     &&  (head.tag == self->fetch_tag
@@ -259,7 +281,7 @@ s_group_message (sf_client_t *self, int command, sf_error_t *error)
         if (pending)
             pending->done = true;
     }
-    return 0;
+    return own_fetched? s_own_group_fetched (self, error): 0;
 }
 
 //  --------------------------------------------------------------------------

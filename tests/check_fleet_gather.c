@@ -338,6 +338,39 @@ START_TEST (test_group_outlives_its_client)
 }
 END_TEST
 
+static void s_keep_answer (sf_gather_t *gather, void *arg);
+
+START_TEST (test_own_group_fetched_with_wait)
+{
+    //  A client that FETCHes its own running group with wait is sent the
+    //  group's answer once; the library gives it to the group's callback
+    //  and to the FETCH alike
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [2] = {
+        s_job ("{\"analyzer\":\"sleep\",\"params\":{\"ms\":300}}"),
+        s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":1}}")
+    };
+    sf_gather_t *answer = NULL;
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert (sf_gather_start (client, jobs, 2, NULL, NULL, s_keep_answer, &answer, id,
+                                &error) == 0);
+    sf_gather_t *fetched = sf_client_fetch_group (client, id, true, 10000, &error);
+    ck_assert_msg (fetched, "%s: %s", error.code, error.message);
+    ck_assert_str_eq (sf_gather_state (fetched), "ok");
+    ck_assert_int_eq (s_value (sf_gather_item (fetched, 0), "slept_ms"), 300);
+    ck_assert_int_eq (s_value (sf_gather_item (fetched, 1), "i"), 1);
+    ck_assert_msg (answer, "the group's callback had no answer");
+    ck_assert_str_eq (sf_gather_state (answer), "ok");
+    ck_assert_int_eq (sf_gather_count (answer, SF_STATUS_OK), 2);
+    sf_gather_destroy (&fetched);
+    sf_gather_destroy (&answer);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 START_TEST (test_group_jobs_have_no_then)
 {
     //  A group gathers its items' results: an item with a follow-up is
@@ -935,6 +968,7 @@ main (void)
     tcase_add_test (tcase, test_timeout_partial_results);
     tcase_add_test (tcase, test_stream_order_and_summary);
     tcase_add_test (tcase, test_group_outlives_its_client);
+    tcase_add_test (tcase, test_own_group_fetched_with_wait);
     tcase_add_test (tcase, test_chord_gets_the_results);
     tcase_add_test (tcase, test_group_jobs_have_no_then);
     tcase_add_test (tcase, test_periodic_report_chord);

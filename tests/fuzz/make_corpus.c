@@ -6,7 +6,7 @@
     again when a body format changes (checklist: sf_codec.h, this file,
     then regenerate). From the source tree, after `make`:
 
-        cc -std=c11 -D_GNU_SOURCE -Icommon -Ibroker $(pkg-config --cflags msgpack jansson) \
+        cc -std=c11 -D_GNU_SOURCE -Icommon -Ibroker -Itests/fuzz $(pkg-config --cflags msgpack jansson) \
            tests/fuzz/make_corpus.c broker/sf_journal.c build/lib/libsheaf.a \
            $(pkg-config --libs libczmq libzmq msgpack jansson zlib) -lpthread -lm \
            -o /tmp/make_corpus && /tmp/make_corpus tests/fuzz/corpus
@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "fuzz_broker.h"
 #include "sf_codec.h"
 #include "sf_journal.h"
 #include "sf_json.h"
@@ -449,6 +450,127 @@ s_journal_seeds (void)
     s_write (target, "version1_torn", v1, used - 1);
 }
 
+//  --------------------------------------------------------------------------
+//  Seeds for fuzz_broker: sessions in its input language (fuzz_broker.h),
+//  one a feature. Operand values name the entries of fuzz_broker.c's
+//  tables (jobs, items, group options, analyzers, steps).
+
+static void
+s_broker_seed (const char *name, const uint8_t *ops, size_t size)
+{
+    s_write ("fuzz_broker", name, ops, size);
+}
+
+static void
+s_broker_seeds (void)
+{
+    //  Jobs run, fail, retry and finish; a chain; STATUS and FETCH
+    const uint8_t jobs [] = {
+        FB_READY, 0, 0, 3,
+        FB_SUBMIT, 0, 0,                //  echo
+        FB_SUBMIT, 1, 2,                //  fail, 2 retries
+        FB_SUBMIT, 0, 5,                //  echo then echo
+        FB_RESULT, 0, 0, FB_OK, 0,
+        FB_RESULT, 0, 0, FB_TRANSIENT, 0,
+        FB_TIME, 2, 0,
+        FB_RESULT, 0, 0, FB_OK, 0,
+        FB_RESULT, 0, 0, FB_ANALYSIS, 0,
+        FB_RESULT, 0, 0, FB_OK, 1,      //  An older lease
+        FB_STATUS, 1,
+        FB_FETCH, 1, 0, 0,
+        FB_FETCH, 2, 1, 1
+    };
+    s_broker_seed ("jobs", jobs, sizeof jobs);
+
+    //  Dead letters: made, listed, shown, retried, purged
+    const uint8_t dead [] = {
+        FB_READY, 0, 2, 1,
+        FB_SUBMIT, 0, 2,                //  fail, 2 retries
+        FB_SUBMIT, 0, 2,
+        FB_RESULT, 0, 0, FB_TRANSIENT, 0,
+        FB_TIME, 3, 0,
+        FB_RESULT, 0, 0, FB_TRANSIENT, 0,
+        FB_TIME, 3, 0,
+        FB_RESULT, 0, 0, FB_TRANSIENT, 0,
+        FB_TIME, 3, 0,
+        FB_DEAD, 0, 0, 0x80,            //  list
+        FB_DEAD, 0, 1, 0,               //  show the first
+        FB_DEAD, 0, 2, 0,               //  retry it
+        FB_RESULT, 0, 0, FB_OK, 0,
+        FB_DEAD, 0, 3, 0x80             //  purge all
+    };
+    s_broker_seed ("dead", dead, sizeof dead);
+
+    //  A group whose first item ends dead while the others wait; DEAD
+    //  show of that item (known 1: the group is known 0)
+    const uint8_t group_dead [] = {
+        FB_READY, 0, 2, 1,              //  fail only
+        FB_GROUP, 0, 0, 2, 6, 0, 0,     //  {} with fail r1, echo, echo
+        FB_RESULT, 0, 0, FB_TRANSIENT, 0,
+        FB_TIME, 0, 0,
+        FB_RESULT, 0, 0, FB_TRANSIENT, 0,
+        FB_DEAD, 0, 1, 1,
+        FB_READY, 1, 1, 2,              //  echo
+        FB_RESULT, 1, 0, FB_OK, 0,
+        FB_RESULT, 1, 0, FB_OK, 0,
+        FB_FETCH, 0, 0, 0
+    };
+    s_broker_seed ("group_dead_item", group_dead, sizeof group_dead);
+
+    //  Groups: fail-fast, a chord, a stream, a deadline, a cancel, a key
+    const uint8_t groups [] = {
+        FB_READY, 0, 0, 4,
+        FB_GROUP, 0, 1, 2, 3, 0, 0,     //  fail-fast: fail, echo, echo
+        FB_GROUP, 1, 6, 1, 0, 0,        //  then: echo, echo, chord
+        FB_GROUP, 2, 5, 1, 0, 1,        //  stream
+        FB_GROUP, 0, 7, 0, 0,           //  key g1
+        FB_GROUP, 1, 7, 0, 0,           //  key g1 again
+        FB_RESULT, 0, 0, FB_ANALYSIS, 0,
+        FB_RESULT, 0, 0, FB_OK, 0,
+        FB_RESULT, 0, 0, FB_OK, 0,
+        FB_FETCH, 2, 1, 1,
+        FB_CANCEL, 1, 1,
+        FB_GROUP, 0, 8, 0, 5,           //  then, 200 ms: a sleep
+        FB_TIME, 4, 0,
+        FB_TIME, 4, 0,
+        FB_RESULT, 0, 0, FB_OK, 0,
+        FB_FETCH, 0, 0, 0,
+        FB_TIME, 7, 2                   //  retention
+    };
+    s_broker_seed ("groups", groups, sizeof groups);
+
+    //  Workers die, leave, go silent and come back; poison jobs
+    const uint8_t workers [] = {
+        FB_READY, 0, 0, 2,
+        FB_READY, 1, 0, 2,
+        FB_SUBMIT, 0, 0,
+        FB_SUBMIT, 0, 8,
+        FB_SUBMIT, 1, 4,                //  50 ms deadline
+        FB_LOST, 0,
+        FB_READY, 0, 0, 2,
+        FB_HEARTBEAT, 1,
+        FB_TIME, 3, 0,
+        FB_LOST, 0,
+        FB_DISCONNECT, 1,
+        FB_READY, 2, 1, 1,
+        FB_TIME, 7, 1,                  //  silent past liveness
+        FB_READY, 2, 0, 4,
+        FB_CANCEL, 0, 1,
+        FB_DEAD, 0, 0, 0x80
+    };
+    s_broker_seed ("workers", workers, sizeof workers);
+
+    //  Raw bodies on both sockets
+    const uint8_t raw [] = {
+        FB_RAW, 0x00, 0, 3, 0x82, 0xa1, 'n',            //  SUBMIT, cut
+        FB_RAW, 0x01, 2, 4, 0x81, 0xa2, 'i', 'd',       //  FETCH without id
+        FB_RAW, 0x80, 7, 1, 0xc0,                       //  RESULTS nil
+        FB_RAW, 0x81, 6, 2, 0x80, 0xc0,                 //  READY {} and more
+        FB_RAW, 0x02, 11, 0
+    };
+    s_broker_seed ("raw", raw, sizeof raw);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -464,5 +586,6 @@ main (int argc, char *argv [])
     s_codec_seeds ();
     s_json_seeds ();
     s_journal_seeds ();
+    s_broker_seeds ();
     return 0;
 }

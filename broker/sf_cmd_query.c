@@ -1,0 +1,237 @@
+/*  =========================================================================
+    sf_cmd_query - STATUS, FETCH and CANCEL: a client asks about jobs and
+    groups it names, or ends them
+
+    STATUS reads counts the broker keeps as it goes (no walk over jobs or
+    groups). FETCH answers from the ledger, or waits: a client that
+    fetches an unfinished job with wait joins the job's watchers and is
+    sent its result when it finishes; the submitter is sent the result
+    anyway and is not added. A group id is answered by the group
+    (sf_cmd_group_fetch). CANCEL ends each unfinished job it names through
+    the state machine, and a group id ends the group.
+    ========================================================================= */
+
+#include "sf_broker_private.h"
+
+//  --------------------------------------------------------------------------
+//  STATUS: queues, workers, counters.
+
+int
+sf_cmd_status (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_object body;
+    if (sf_request_map (self, self->frontend, msg, &unpacked, &body))
+        return 0;
+    msgpack_packer *pk = sf_outbox_reply (self);
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "tag", sf_codec_tag (&body));
+    msgpack_unpacked_destroy (&unpacked);
+
+    sf_mp_pack_str (pk, "status");
+    msgpack_pack_map (pk, 7);
+    sf_mp_pack_kv_str (pk, "version", SF_VERSION);
+    sf_mp_pack_kv_str (pk, "store", sf_store_name (self->store));
+    sf_mp_pack_kv_uint (pk, "uptime_ms", (uint64_t) (self->now_us - self->started_us) / 1000);
+
+    size_t queued = 0, running = 0;
+    sf_mp_pack_str (pk, "queues");
+    msgpack_pack_array (pk, zhashx_size (self->queues));
+    for (sf_queue_t *queue = (sf_queue_t *) zhashx_first (self->queues); queue;
+         queue = (sf_queue_t *) zhashx_next (self->queues)) {
+        msgpack_pack_map (pk, 4);
+        sf_mp_pack_kv_str (pk, "analyzer", queue->name);
+        sf_mp_pack_kv_uint (pk, "queued", queue->depth);
+        sf_mp_pack_kv_uint (pk, "running", queue->running);
+        sf_mp_pack_kv_uint (pk, "workers", queue->worker_count);
+        queued += queue->depth;
+        running += queue->running;
+    }
+    sf_mp_pack_str (pk, "workers");
+    msgpack_pack_array (pk, sf_registry_size (self->registry));
+    for (sf_wrec_t *worker = sf_registry_first (self->registry); worker;
+         worker = sf_registry_next (self->registry)) {
+        msgpack_pack_map (pk, 6);
+        sf_mp_pack_kv_str (pk, "name", worker->name);
+        sf_mp_pack_str (pk, "analyzers");
+        msgpack_pack_array (pk, worker->queue_count);
+        for (size_t i = 0; i < worker->queue_count; i++) {
+            msgpack_pack_map (pk, 2);
+            sf_mp_pack_kv_str (pk, "name", worker->queues [i]->name);
+            sf_mp_pack_kv_str (pk, "version", worker->versions [i]);
+        }
+        sf_mp_pack_kv_uint (pk, "slots", worker->slots);
+        sf_mp_pack_kv_uint (pk, "inflight", worker->inflight.size);
+        sf_mp_pack_kv_uint (pk, "done", worker->done);
+        sf_mp_pack_kv_uint (pk, "idle_ms", (uint64_t) (self->now_us - worker->last_seen_us) / 1000);
+    }
+    sf_mp_pack_str (pk, "jobs");
+    msgpack_pack_map (pk, 8);
+    sf_mp_pack_kv_uint (pk, "queued", queued);
+    sf_mp_pack_kv_uint (pk, "running", running);
+    sf_mp_pack_kv_uint (pk, "retrying", self->delayed);
+    sf_mp_pack_kv_uint (pk, "bytes_held", self->bytes_held);
+    sf_mp_pack_kv_uint (pk, "finished_kept", sf_ledger_finished_count (self->ledger));
+    sf_mp_pack_kv_uint (pk, "dead_letters", sf_ledger_dead_count (self->ledger));
+    size_t answered = sf_groups_answered_count (self->groups);
+    sf_mp_pack_kv_uint (pk, "groups_running", sf_groups_size (self->groups) - answered);
+    sf_mp_pack_kv_uint (pk, "groups_kept", answered);
+
+    const sf_counters_t *c = &self->counters;
+    sf_mp_pack_str (pk, "counters");
+    msgpack_pack_map (pk, 13 + SF_STATUS_INVALID);
+    sf_mp_pack_kv_uint (pk, "submitted", c->submitted);
+    sf_mp_pack_kv_uint (pk, "deduplicated", c->deduplicated);
+    sf_mp_pack_kv_uint (pk, "chained", c->chained);
+    sf_mp_pack_kv_uint (pk, "dispatched", c->dispatched);
+    for (int status = 0; status < SF_STATUS_INVALID; status++)
+        sf_mp_pack_kv_uint (pk, sf_status_name ((sf_status_t) status), c->finished [status]);
+    sf_mp_pack_kv_uint (pk, "requeued", c->requeued);
+    sf_mp_pack_kv_uint (pk, "retried", c->retried);
+    sf_mp_pack_kv_uint (pk, "timed_out", c->timed_out);
+    sf_mp_pack_kv_uint (pk, "busy", c->busy);
+    sf_mp_pack_kv_uint (pk, "late_results_dropped", c->late);
+    sf_mp_pack_kv_uint (pk, "malformed", c->malformed);
+    sf_mp_pack_kv_uint (pk, "undelivered", c->undelivered);
+    sf_mp_pack_kv_uint (pk, "workers_lost", c->workers_lost);
+    sf_mp_pack_kv_uint (pk, "clients", sf_clients_size (self->clients));
+
+    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_STATUS_REPLY);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  FETCH: a finished job's result now; an unfinished one's state, or its
+//  result when it finishes (wait).
+
+//  Add the sender of msg to the clients waiting for job id.
+static void
+s_watch (sf_broker_t *self, sf_msg_t *msg, const uint8_t id [SF_UUID_SIZE])
+{
+    zlistx_t *waiting = (zlistx_t *) zhashx_lookup (self->watchers, id);
+    if (!waiting) {
+        waiting = zlistx_new ();
+        zhashx_insert (self->watchers, id, waiting);
+    }
+    sf_crec_t *client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
+                                         zmq_msg_size (&msg->routing));
+    if (zlistx_find (waiting, client))
+        sf_clients_release (self->clients, &client);    //  Waits already
+    else
+        zlistx_add_end (waiting, client);
+}
+
+int
+sf_cmd_fetch (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_object body;
+    if (sf_request_map (self, self->frontend, msg, &unpacked, &body))
+        return 0;
+    uint64_t tag = sf_codec_tag (&body);
+    uint8_t id [SF_UUID_SIZE];
+    int id_rc = sf_codec_id (sf_mp_get (&body, "id"), id);
+    const msgpack_object *wait_field = sf_mp_get (&body, "wait");
+    bool wait = wait_field && wait_field->type == MSGPACK_OBJECT_BOOLEAN
+             && wait_field->via.boolean;
+    msgpack_unpacked_destroy (&unpacked);
+
+    sf_error_t error;
+    if (id_rc) {
+        sf_error_set (&error, "PROTOCOL", "FETCH needs \"id\", 16 bytes");
+        sf_outbox_error (self, self->frontend, msg, tag, &error);
+        return 0;
+    }
+    sf_entry_t *entry = sf_ledger_find (self->ledger, id);
+    sf_group_t *group = entry? NULL: sf_groups_find (self->groups, id);
+    if (group) {
+        sf_cmd_group_fetch (self, msg, group, tag, wait);
+        return 0;
+    }
+    if (!entry) {
+        char text [SF_ID_STRLEN + 1];
+        sf_uuid_str (id, text);
+        sf_error_set (&error, "NOT_FOUND", "no job %s (unknown, or its result expired)", text);
+        sf_outbox_error (self, self->frontend, msg, tag, &error);
+        return 0;
+    }
+    const void *identity = zmq_msg_data (&msg->routing);
+    size_t identity_size = zmq_msg_size (&msg->routing);
+    if (entry->state == SF_JOB_FINISHED) {
+        sf_crec_t *client = sf_clients_hold (self->clients, identity, identity_size);
+        sf_outbox_result (self, client, entry);
+        sf_clients_release (self->clients, &client);
+    }
+    else
+    if (wait) {
+        //  The submitter is sent the result anyway; anyone else waits
+        if (!sf_clients_is (entry->client, identity, identity_size))
+            s_watch (self, msg, id);
+    }
+    else
+        sf_outbox_state (self, msg, tag, id, entry->state == SF_JOB_QUEUED? "queued":
+                                             entry->state == SF_JOB_DELAYED? "retrying": "running",
+                         false);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  CANCEL {tag, ids}: end each unfinished job now with status cancelled; a
+//  group id ends the group as cancelled. Replies {tag, items: [{id,
+//  outcome}]}, outcome "cancelled", "finished" (too late: the job keeps its
+//  status) or "unknown".
+
+int
+sf_cmd_cancel (sf_broker_t *self, sf_msg_t *msg)
+{
+    msgpack_unpacked unpacked;
+    msgpack_object body;
+    if (sf_request_map (self, self->frontend, msg, &unpacked, &body))
+        return 0;
+    uint64_t tag = sf_codec_tag (&body);
+    const msgpack_object *ids = sf_mp_get (&body, "ids");
+    if (!ids || ids->type != MSGPACK_OBJECT_ARRAY || ids->via.array.size == 0
+    ||  ids->via.array.size > SF_BATCH_MAX) {
+        sf_error_t error;
+        sf_error_set (&error, "PROTOCOL", "CANCEL needs \"ids\", a list of 1-%d job ids",
+                      SF_BATCH_MAX);
+        sf_outbox_error (self, self->frontend, msg, tag, &error);
+        msgpack_unpacked_destroy (&unpacked);
+        return 0;
+    }
+    //  Outcomes first, then the reply
+    size_t count = ids->via.array.size;
+    char *outcome = (char *) malloc (count);
+    if (!outcome)
+        abort ();
+    for (size_t i = 0; i < count; i++) {
+        uint8_t id [SF_UUID_SIZE];
+        bool valid = sf_codec_id (&ids->via.array.ptr [i], id) == 0;
+        sf_entry_t *entry = valid? sf_ledger_find (self->ledger, id): NULL;
+        sf_group_t *group = valid && !entry? sf_groups_find (self->groups, id): NULL;
+        if (entry)
+            outcome [i] = sf_jobs_cancel (self, entry, SF_STATUS_CANCELLED) == 0? 'c': 'f';
+        else
+        if (group)
+            outcome [i] = sf_cmd_group_end (self, group, SF_GROUP_CANCELLED) == 0? 'c': 'f';
+        else
+            outcome [i] = 'u';
+    }
+    self->pass_items += count;
+    msgpack_packer *pk = sf_outbox_reply (self);
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_str (pk, "items");
+    msgpack_pack_array (pk, count);
+    for (size_t i = 0; i < count; i++) {
+        msgpack_pack_map (pk, 2);
+        sf_mp_pack_str (pk, "id");
+        msgpack_pack_object (pk, ids->via.array.ptr [i]);
+        sf_mp_pack_kv_str (pk, "outcome", outcome [i] == 'c'? "cancelled":
+                                          outcome [i] == 'f'? "finished": "unknown");
+    }
+    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_CANCEL_REPLY);
+    free (outcome);
+    msgpack_unpacked_destroy (&unpacked);
+    return 0;
+}

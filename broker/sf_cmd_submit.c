@@ -1,0 +1,201 @@
+/*  =========================================================================
+    sf_cmd_submit - SUBMIT: a batch of jobs taken whole or not at all
+
+    Intake validates every job of the batch before anything changes, so a
+    rejected batch leaves no trace: no queue, no key, no counter. A job
+    whose idempotency key the broker knows (or that an earlier job of the
+    same batch carries) is answered with the existing job's id. Then the
+    limits (--max-jobs, --max-queued per analyzer, --max-bytes) are checked
+    for the batch as a whole: a batch that would break one is refused with
+    BUSY and a hint of when to try again. GROUP intake (sf_cmd_group)
+    shares the job check, the queue lookup and the limits.
+    ========================================================================= */
+
+#include "sf_broker_private.h"
+
+int
+sf_cmd_submit_next (sf_batchr_t *reader, uint32_t index, sf_intake_job_t *job,
+                    sf_error_t *error)
+{
+    msgpack_object map;
+    int rc = sf_batchr_next (reader, &map, NULL, &job->raw, &job->raw_size, error);
+    if (rc != 0 || sf_codec_job_check (&map, &job->spec, error) == 0)
+        return rc;
+    char why [sizeof error->message];
+    snprintf (why, sizeof why, "%s", error->message);
+    return sf_error_set (error, "BAD_INPUT", "job %u: %s", index, why);
+}
+
+//  Would taking these jobs break a limit (jobs held in all, for one
+//  analyzer, bytes held)? Fills error (BUSY) if so.
+static int
+s_over_limits (sf_broker_t *self, sf_entry_t **fresh, size_t count, sf_error_t *error)
+{
+    const sf_broker_config_t *config = &self->config;
+    size_t bytes = 0;
+    for (size_t i = 0; i < count; i++)
+        bytes += fresh [i]->spec_size;
+    if (self->unfinished + count > config->max_jobs)
+        return sf_error_set (error, "BUSY", "the broker holds %zu unfinished jobs (limit %zu)",
+                             self->unfinished, config->max_jobs);
+    if (self->bytes_held + bytes > config->max_bytes)
+        return sf_error_set (error, "BUSY", "the broker holds %zu bytes of jobs (limit %zu)",
+                             self->bytes_held, config->max_bytes);
+    for (size_t i = 0; i < count; i++)
+        fresh [i]->queue->batch++;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        sf_queue_t *queue = fresh [i]->queue;
+        if (queue->depth + queue->running + queue->batch > config->max_queued)
+            rc = sf_error_set (error, "BUSY", "analyzer %s has %zu unfinished jobs (limit %zu)",
+                               queue->name, queue->depth + queue->running, config->max_queued);
+    }
+    for (size_t i = 0; i < count; i++)
+        fresh [i]->queue->batch = 0;
+    return rc;
+}
+
+//  ERROR BUSY with a hint of when to try again: about as long as the
+//  fleet takes to finish a tenth of what it holds, between 10 ms and 5 s.
+static void
+s_reply_busy (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const sf_error_t *error)
+{
+    uint64_t retry_ms = self->unfinished / 10000;
+    retry_ms = retry_ms < 10? 10: retry_ms > 5000? 5000: retry_ms;
+    msgpack_packer *pk = sf_outbox_reply (self);
+    msgpack_pack_map (pk, 4);
+    sf_mp_pack_kv_uint (pk, "tag", tag);
+    sf_mp_pack_kv_str (pk, "code", error->code);
+    sf_mp_pack_kv_str (pk, "message", error->message);
+    sf_mp_pack_kv_uint (pk, "retry_after_ms", retry_ms);
+    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_ERROR);
+}
+
+int
+sf_cmd_submit_admit (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_entry_t **fresh,
+                     size_t count, size_t held, sf_error_t *error)
+{
+    //  A new analyzer's queue only now that the whole batch is valid
+    for (size_t i = 0; i < count; i++)
+        if (!fresh [i]->queue && !(fresh [i]->queue = sf_dispatch_queue_of (self, fresh [i])))
+            return sf_error_set (error, "BUSY", "the broker already has %zu analyzer queues",
+                                 self->config.max_analyzers);
+    if (s_over_limits (self, fresh, held, error)) {
+        self->counters.busy++;
+        sf_log_debug ("broker: submit refused: %s", error->message);
+        s_reply_busy (self, msg, tag, error);
+        return 1;
+    }
+    return 0;
+}
+
+void
+sf_cmd_submit_end (sf_broker_t *self, sf_msg_t *msg, sf_batchr_t *reader, sf_entry_t **fresh,
+                   size_t count, const sf_error_t *failed)
+{
+    if (failed) {
+        sf_log_debug ("broker: %s rejected: %s", sf_cmd_name (msg->command), failed->message);
+        sf_outbox_error (self, self->frontend, msg, reader->tag, failed);
+    }
+    for (size_t i = 0; i < count; i++)
+        sf_entry_destroy (&fresh [i]);
+    free (fresh);
+    sf_batchr_close (reader);
+}
+
+//  --------------------------------------------------------------------------
+//  SUBMIT: validate the whole batch, then accept all of it or none.
+
+int
+sf_cmd_submit (sf_broker_t *self, sf_msg_t *msg)
+{
+    sf_error_t error;
+    const sf_error_t *failed = NULL;    //  Why the batch is rejected
+    sf_batchr_t reader;
+    sf_entry_t **fresh = NULL;          //  New entries, not yet in the ledger
+    size_t fresh_count = 0;
+    uint8_t (*ids) [SF_UUID_SIZE] = NULL;
+    uint32_t count = 0;
+    size_t deduplicated = 0;
+    zhashx_t *batch_keys = NULL;        //  Keys new in this batch -> entry
+
+    if (sf_batchr_open (&reader, sf_msg_data (msg), sf_msg_size (msg), 1,
+                        SF_BATCH_MAX, &error))
+        goto rejected;
+    if (reader.count == 0) {
+        sf_error_set (&error, "BAD_INPUT", "SUBMIT holds no jobs");
+        goto rejected;
+    }
+    fresh = (sf_entry_t **) malloc (reader.count * sizeof *fresh);
+    ids = malloc ((size_t) reader.count * SF_UUID_SIZE);
+    if (!fresh || !ids)
+        abort ();
+
+    sf_intake_job_t job;
+    int rc;
+    while ((rc = sf_cmd_submit_next (&reader, count, &job, &error)) == 0) {
+        const sf_jobspec_t *spec = &job.spec;
+        if (spec->key) {
+            sf_entry_t *known = sf_ledger_find_key (self->ledger, spec->key, spec->key_size);
+            char key [SF_KEY_MAX + 1];
+            memcpy (key, spec->key, spec->key_size);
+            key [spec->key_size] = 0;
+            if (!known && batch_keys)
+                known = (sf_entry_t *) zhashx_lookup (batch_keys, key);
+            if (known) {
+                memcpy (ids [count++], known->id, SF_UUID_SIZE);
+                deduplicated++;
+                continue;
+            }
+        }
+        sf_entry_t *entry = sf_entry_new (spec, job.raw, job.raw_size, self->now_us);
+        sf_uuid_v7 (entry->id);
+        if (spec->key) {
+            entry->key = strndup (spec->key, spec->key_size);
+            if (!batch_keys)
+                batch_keys = zhashx_new ();
+            zhashx_insert (batch_keys, entry->key, entry);
+        }
+        //  An existing queue now; a new analyzer's queue once all is valid
+        entry->queue = sf_dispatch_find (self, spec->analyzer, spec->analyzer_size);
+        fresh [fresh_count++] = entry;
+        memcpy (ids [count++], entry->id, SF_UUID_SIZE);
+    }
+    if (rc < 0)
+        goto rejected;
+    rc = sf_cmd_submit_admit (self, msg, reader.tag, fresh, fresh_count, fresh_count, &error);
+    if (rc < 0)
+        goto rejected;
+    if (rc > 0)
+        goto release;           //  Answered BUSY
+
+    //  Accepted: into the store, the ledger and the queues; acknowledged
+    //  after the commit
+    sf_crec_t *client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
+                                         zmq_msg_size (&msg->routing));
+    if (sf_jobs_accept (self, fresh, fresh_count, client, &error)) {
+        sf_clients_release (self->clients, &client);
+        goto rejected;
+    }
+    self->counters.deduplicated += deduplicated;
+    self->pass_items += count;
+    msgpack_packer *pk = sf_outbox_ack (self, client, reader.tag, NULL);
+    msgpack_pack_map (pk, 2);
+    sf_mp_pack_kv_uint (pk, "tag", reader.tag);
+    sf_mp_pack_str (pk, "ids");
+    msgpack_pack_array (pk, count);
+    for (uint32_t i = 0; i < count; i++) {
+        msgpack_pack_bin (pk, SF_UUID_SIZE);
+        msgpack_pack_bin_body (pk, ids [i], SF_UUID_SIZE);
+    }
+    fresh_count = 0;                    //  The ledger's now
+    goto release;
+
+rejected:
+    failed = &error;
+release:
+    zhashx_destroy (&batch_keys);
+    free (ids);
+    sf_cmd_submit_end (self, msg, &reader, fresh, fresh_count, failed);
+    return 0;
+}
