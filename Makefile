@@ -100,6 +100,8 @@ LAYER_cli       := cli scheduler internal
 #  the source without .c.
 #  Every analyzer, run against reference data:
 LAYERS_tests/check_indicators := worker
+#  Every indicator's kernel against its step form:
+LAYERS_tests/check_kernels := worker
 #  Writes a journal with the broker's store, then starts a broker on it:
 LAYERS_tests/check_fleet_journal := broker
 #  Runs the analyzers in-process:
