@@ -128,11 +128,14 @@ s_unlink (sf_cache_t *self, s_entry_t *entry)
     entry->newer = entry->older = NULL;
 }
 
-//  Make entry the most recently used.
+//  Make entry (in the list, or new) the most recently used.
 static void
 s_touch (sf_cache_t *self, s_entry_t *entry)
 {
-    s_unlink (self, entry);
+    if (self->newest == entry)
+        return;
+    if (entry->newer || entry->older)
+        s_unlink (self, entry);
     entry->older = self->newest;
     if (self->newest)
         self->newest->newer = entry;
@@ -153,12 +156,47 @@ s_remove (sf_cache_t *self, s_entry_t *entry)
     self->stats.entries--;
 }
 
-//  Replace what entry holds with candles (taken; may be NULL).
+//  Give candles room for max candles exactly (the bound counts the room).
+static void
+s_room (sf_candles_t *candles, size_t max)
+{
+    double **columns [6] = { &candles->ts, &candles->open, &candles->high, &candles->low,
+                             &candles->close, &candles->volume };
+    for (int i = 0; i < 6; i++) {
+        *columns [i] = (double *) realloc (*columns [i], (max? max: 1) * sizeof (double));
+        if (!*columns [i])
+            abort ();
+    }
+    candles->max = max;
+}
+
+//  Replace what entry holds with candles (taken; may be NULL), trimmed to
+//  their size: a parsed file's columns have grown by doubling.
 static void
 s_hold (sf_cache_t *self, s_entry_t *entry, sf_candles_t *candles)
 {
     sf_candles_destroy (&entry->candles);
+    if (candles && candles->max > candles->size)
+        s_room (candles, candles->size);
     entry->candles = candles;
+    s_account (self, entry);
+}
+
+//  Append rows to what entry holds, with an eighth more room than needed
+//  (not double: the room counts in the bound).
+static void
+s_append (sf_cache_t *self, s_entry_t *entry, const sf_candles_t *rows)
+{
+    sf_candles_t *held = entry->candles;
+    size_t size = held->size + rows->size;
+    if (size > held->max)
+        s_room (held, size + held->size / 8);
+    double *to [6] = { held->ts, held->open, held->high, held->low, held->close, held->volume };
+    const double *from [6] = { rows->ts, rows->open, rows->high, rows->low, rows->close,
+                               rows->volume };
+    for (int i = 0; i < 6; i++)
+        memcpy (to [i] + held->size, from [i], rows->size * sizeof (double));
+    held->size = size;
     s_account (self, entry);
 }
 
@@ -525,11 +563,7 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
         }
         else {
             self->stats.refreshes++;
-            sf_candles_t *held = entry->candles;
-            for (size_t i = 0; i < rows->size; i++)
-                sf_candles_append (held, rows->ts [i], rows->open [i], rows->high [i],
-                                   rows->low [i], rows->close [i], rows->volume [i]);
-            s_account (self, entry);
+            s_append (self, entry, rows);
             sf_candles_destroy (&rows);
         }
         //  What this round trip brought serves the job unless a change
@@ -581,7 +615,9 @@ sf_cache_fetch (sf_cache_t *self, sf_source_t *source, const sf_request_t *reque
     while (true) {
         while (entry->busy) {
             joined = true;
+            self->stats.waiting++;
             pthread_cond_wait (&self->done, &self->lock);
+            self->stats.waiting--;
         }
         if (entry->bypass) {
             rc = s_direct (self, index, request, candles_p, error);

@@ -47,6 +47,7 @@ typedef struct {
     size_t bytes;               //  Held now
     size_t max_bytes;           //  The bound
     size_t entries;             //  Entries held now
+    size_t waiting;             //  Jobs waiting now for another job's fetch
     uint64_t hits;              //  Served from memory after a stamp check
     uint64_t joins;             //  Served by a fetch another job had started
     uint64_t loads;             //  Whole entries read (cold, changed, evicted)
