@@ -532,8 +532,9 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
         if (load)
             ask = s_load_request (request);
         else {
-            //  The rows after the newest held
+            //  The rows after the newest held, of a series known to exist
             ask = sf_request_all (request->symbol, request->timeframe);
+            ask.exists = true;
             if (entry->candles->size)
                 ask.after_ms = entry->candles->ts [entry->candles->size - 1];
             else

@@ -19,7 +19,7 @@ struct _sf_source_t {
 sf_request_t
 sf_request_all (const char *symbol, const char *timeframe)
 {
-    sf_request_t request = { symbol, timeframe, NAN, NAN, NAN, 0 };
+    sf_request_t request = { symbol, timeframe, NAN, NAN, NAN, 0, false };
     return request;
 }
 

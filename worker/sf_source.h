@@ -42,6 +42,8 @@ typedef struct {
     double to_ms;               //  Last ts wanted (inclusive); NAN: no bound
     double after_ms;            //  Only ts after this (exclusive); NAN: no bound
     size_t limit;               //  Only the last this many; 0: no limit
+    bool exists;                //  The caller knows the series has candles: an
+                                //  empty window needs no check that it does
 } sf_request_t;
 
 //  A request for every candle of symbol and timeframe.
@@ -142,8 +144,9 @@ int sf_source_ready (sf_source_t *self, sf_error_t *error);
 //  The window request selects, oldest first. Returns 0 with *candles_p
 //  (the caller owns it; it may be empty), or -1 with error: DATA_FETCH
 //  naming the cause (a file that cannot be read, no candles at all for the
-//  symbol and timeframe, PostgreSQL's message and SQLSTATE, a value that is
-//  not a finite number), BAD_INPUT for a malformed CSV file. *retry says
+//  symbol and timeframe unless request->exists, PostgreSQL's message and
+//  SQLSTATE, a value that is not a finite number), BAD_INPUT for a
+//  malformed CSV file. *retry says
 //  whether trying again might help (a connection that had worked failed).
 //  A stamped source fills *stamp (may be NULL otherwise) with what it read.
 int sf_source_fetch (sf_source_t *self, const sf_request_t *request, sf_candles_t **candles_p,

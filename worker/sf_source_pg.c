@@ -443,7 +443,7 @@ s_fetch (void *impl, const sf_request_t *request, sf_candles_t **candles_p, sf_s
                       "columns than it was prepared with");
         goto done;
     }
-    if (PQntuples (result) == 0) {
+    if (PQntuples (result) == 0 && !request->exists) {
         int any = s_any (self, request, error);
         if (any < 0)
             goto done;

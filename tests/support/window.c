@@ -52,6 +52,6 @@ window_requests (const sf_candles_t *series, const char *symbol, const char *tim
     for (size_t l = 0; l < sizeof limits / sizeof limits [0]; l++)
         if (count < max)
             requests [count++] = (sf_request_t) { symbol, timeframe, froms [f], tos [t],
-                                                  afters [a], limits [l] };
+                                                  afters [a], limits [l], false };
     return count;
 }
