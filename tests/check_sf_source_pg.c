@@ -4,7 +4,8 @@
     into the query is the one the whole series cut in memory gives, bit for
     bit, directly and through the cache; the same analyzer results as
     inline candles; clear errors and a reconnect after a restart; rows
-    corrected, inserted, deleted or truncated are seen by the next job;
+    corrected, inserted, deleted or truncated are seen by the next job (and
+    a table without the change trigger is not cached at all);
     jobs on a cold symbol share one query (counted in the server's log),
     a warm one costs one query a job; and a job continuing from a state
     reads only the new rows
@@ -459,6 +460,32 @@ START_TEST (test_changes_are_seen_by_the_next_job)
 }
 END_TEST
 
+START_TEST (test_no_trigger_nothing_kept)
+{
+    //  Without the trigger for updates, a correction would go unseen: the
+    //  cache keeps nothing of this table, every job reads its own window
+    s_exec ("DROP TRIGGER candles_notify_update ON candles");
+    sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
+    sf_source_t *source = sf_source_pg_new (s_logged);
+    source = sf_cache_add (cache, &source);
+    sf_candles_t *candles = s_fetch_checked (cache, source);
+    sf_candles_destroy (&candles);
+    char sql [256];
+    snprintf (sql, sizeof sql, "UPDATE candles SET close = close + 1000 WHERE symbol = 'GOOG' "
+              "AND ts = to_timestamp (%.0f / 1000.0)", s_goog->ts [500]);
+    s_exec (sql);
+    candles = s_fetch_checked (cache, source);
+    ck_assert (candles->close [500] == s_goog->close [500] + 1000);
+    sf_candles_destroy (&candles);
+    sf_cache_stats_t stats;
+    sf_cache_stats (cache, &stats);
+    ck_assert_uint_eq (stats.direct, 2);
+    ck_assert_uint_eq (stats.loads, 0);
+    ck_assert_uint_eq (stats.entries, 0);
+    sf_cache_destroy (&cache);
+}
+END_TEST
+
 //  A job on a thread: fetch request through cache.
 typedef struct {
     sf_cache_t *cache;          //  The cache
@@ -623,8 +650,7 @@ START_TEST (test_continuation_reads_new_rows_only)
         source = sf_cache_add (cache, &source);
         sf_actx_t ctx;
         sf_actx_init_shared (&ctx, cache, source);
-        char symbol [8];
-        snprintf (symbol, sizeof symbol, "CONT%d", c);
+        const char *symbol = c == 0? "CONT0": "CONT1";
         msgpack_sbuffer first;
         msgpack_sbuffer_init (&first);
         msgpack_sbuffer_init (&results [c]);
@@ -724,6 +750,7 @@ main (void)
     tcase_add_test (tc, test_same_results_as_inline);
     tcase_add_test (tc, test_server_down_then_back);
     tcase_add_test (tc, test_changes_are_seen_by_the_next_job);
+    tcase_add_test (tc, test_no_trigger_nothing_kept);
     tcase_add_test (tc, test_one_query_for_concurrent_jobs);
     tcase_add_test (tc, test_continuation_reads_new_rows_only);
     tcase_add_test (tc, test_fleet_with_database);

@@ -527,8 +527,16 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
             break;
         pthread_mutex_lock (&self->lock);
         s_apply_changes (self, entry->slot, NULL, NAN, NAN);
+        //  A source that would not report changes: the job's own window,
+        //  and nothing kept
+        bool tracking = sf_source_tracking (source);
+        if (!tracking)
+            s_hold (self, entry, NULL);
         bool load = !s_covers (entry, request);
         sf_request_t ask;
+        if (!tracking)
+            ask = *request;
+        else
         if (load)
             ask = s_load_request (request);
         else {
@@ -554,6 +562,14 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
         }
         pthread_mutex_lock (&self->lock);
         self->stats.rows += rows->size;
+        if (!tracking) {
+            self->stats.direct++;
+            s_apply_changes (self, entry->slot, NULL, NAN, NAN);
+            pthread_mutex_unlock (&self->lock);
+            *candles_p = rows;
+            rc = 0;
+            break;
+        }
         double first = rows->size? rows->ts [0]: NAN;
         double last = rows->size? rows->ts [rows->size - 1]: NAN;
         if (load) {

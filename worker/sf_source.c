@@ -176,6 +176,12 @@ sf_source_ready (sf_source_t *self, sf_error_t *error)
     return self->ops->ready? self->ops->ready (self->impl, error): 0;
 }
 
+bool
+sf_source_tracking (sf_source_t *self)
+{
+    return self->ops->tracking? self->ops->tracking (self->impl): false;
+}
+
 int
 sf_source_fetch (sf_source_t *self, const sf_request_t *request, sf_candles_t **candles_p,
                  sf_stamp_t *stamp, bool *retry, sf_error_t *error)

@@ -141,6 +141,12 @@ void sf_source_follow (sf_source_t *self);
 //  Returns 0, or -1 with error (DATA_FETCH).
 int sf_source_ready (sf_source_t *self, sf_error_t *error);
 
+//  True when the source, ready, reports every change to its data
+//  (PostgreSQL: it listens, and the table has the trigger of
+//  deploy/sql/002_candles_notify.sql). Without it, nothing read from the
+//  source may be kept.
+bool sf_source_tracking (sf_source_t *self);
+
 //  The window request selects, oldest first. Returns 0 with *candles_p
 //  (the caller owns it; it may be empty), or -1 with error: DATA_FETCH
 //  naming the cause (a file that cannot be read, no candles at all for the
@@ -181,6 +187,7 @@ typedef struct {
                    size_t size);
     void (*follow) (void *impl);        //  NULL: reports no changes
     int (*ready) (void *impl, sf_error_t *error);       //  NULL: always ready
+    bool (*tracking) (void *impl);      //  NULL: reports no changes
     int (*fetch) (void *impl, const sf_request_t *request, sf_candles_t **candles_p,
                   sf_stamp_t *stamp, bool *retry, sf_error_t *error);
     int (*stamp) (void *impl, const char *symbol, const char *timeframe, sf_stamp_t *stamp);

@@ -27,7 +27,9 @@
 
     Following changes (sf_source_follow), the connection LISTENs on
     channel sheaf_candles, where 002's trigger announces each statement's
-    changes as {"op", "symbol", "timeframe", "from_us"}. PostgreSQL sends a
+    changes as {"op", "symbol", "timeframe", "from_us"}; a table without
+    that trigger (checked at each connect) is not tracked, so that nothing
+    read from it is kept. PostgreSQL sends a
     listener the notifications of every transaction committed before it
     answers a query (they come ahead of ReadyForQuery), so after a fetch
     returns, the changes it reports include every commit that the fetch's
@@ -75,6 +77,7 @@ typedef struct {
     char *conninfo;             //  Where the database is (owned)
     PGconn *conn;               //  The connection, or NULL (owned)
     bool following;             //  LISTEN on connect, report changes
+    bool tracking;              //  Listening, and the table has the trigger
     sf_change_t *changes;       //  Changes learnt, not yet reported (owned)
     size_t change_count;        //  How many
     size_t change_max;          //  Room
@@ -107,6 +110,7 @@ s_disconnect (s_pg_t *self)
 {
     PQfinish (self->conn);
     self->conn = NULL;
+    self->tracking = false;
 }
 
 //  --------------------------------------------------------------------------
@@ -228,6 +232,24 @@ s_prepare (s_pg_t *self, const char *name, const char *sql, int count, const Oid
     return rc;
 }
 
+//  True when candles has the trigger of 002_candles_notify.sql, enabled,
+//  for INSERT, UPDATE, DELETE and TRUNCATE (tgtype bits 4, 16, 8, 32).
+static bool
+s_triggered (s_pg_t *self)
+{
+    PGresult *result = PQexec (self->conn,
+        "SELECT coalesce (bit_or (tgtype::int & 60), 0) FROM pg_trigger "
+        "WHERE tgrelid = to_regclass ('candles') AND tgfoid = to_regproc ('sheaf_candles_notify') "
+        "AND tgenabled IN ('O', 'A')");
+    bool triggered = PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
+                  && strcmp (PQgetvalue (result, 0, 0), "60") == 0;
+    PQclear (result);
+    if (!triggered)
+        sf_log_warning ("worker: table candles has no change trigger "
+                        "(deploy/sql/002_candles_notify.sql): its candles are not cached");
+    return triggered;
+}
+
 //  Connect, prepare, and LISTEN when following. Returns 0, or -1 with error.
 static int
 s_connect (s_pg_t *self, sf_error_t *error)
@@ -269,6 +291,7 @@ s_connect (s_pg_t *self, sf_error_t *error)
         }
         //  Whatever changed while no one listened is unknown
         s_change_all (self);
+        self->tracking = s_triggered (self);
     }
     return 0;
 }
@@ -487,6 +510,13 @@ s_ready (void *impl, sf_error_t *error)
     return self->conn? 0: s_connect (self, error);
 }
 
+static bool
+s_tracking (void *impl)
+{
+    s_pg_t *self = (s_pg_t *) impl;
+    return self->tracking;
+}
+
 static size_t
 s_changes (void *impl, sf_change_fn *fn, void *arg)
 {
@@ -540,6 +570,7 @@ static const sf_source_ops_t s_ops = {
     .where = s_where,
     .follow = s_follow,
     .ready = s_ready,
+    .tracking = s_tracking,
     .fetch = s_fetch,
     .changes = s_changes,
     .socket = s_socket,
