@@ -480,8 +480,11 @@ s_load_file (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
     pthread_mutex_lock (&self->lock);
     entry->busy = false;
     pthread_cond_broadcast (&self->done);
-    if (rc)
+    if (rc) {
+        //  What it held is of a file that is gone or broken now
+        s_hold (self, entry, NULL);
         return -1;
+    }
     self->stats.loads++;
     self->stats.rows += candles->size;
     s_hold (self, entry, candles);

@@ -96,6 +96,14 @@ typedef struct {
     double ts_ms;               //  The earliest ts changed; NAN: unknown (any)
 } sf_change_t;
 
+//  Read payload, a notification on channel sheaf_candles as the trigger of
+//  deploy/sql/002_candles_notify.sql sends it (a JSON object: op, symbol,
+//  timeframe, from_us), into *change. Returns 0; 1 when it names a symbol
+//  or timeframe longer than a job may name (no cache holds it: ignore it);
+//  or -1 when it cannot be read, with *change "all" (a change that cannot
+//  be read may have touched anything).
+int sf_change_parse (const char *payload, sf_change_t *change);
+
 //  Called with each change, in the order the source learnt of them.
 typedef void (sf_change_fn) (void *arg, const sf_change_t *change);
 

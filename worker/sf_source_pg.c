@@ -141,37 +141,51 @@ s_change_all (s_pg_t *self)
     s_change (self, &change);
 }
 
-//  One notification's payload; an unreadable one is "all", never ignored.
-static void
-s_parse (s_pg_t *self, const char *payload)
+int
+sf_change_parse (const char *payload, sf_change_t *change)
 {
+    *change = (sf_change_t) { .ts_ms = NAN };
     json_t *root = json_loads (payload, 0, NULL);
     const char *op = json_string_value (json_object_get (root, "op"));
     const char *symbol = json_string_value (json_object_get (root, "symbol"));
     const char *timeframe = json_string_value (json_object_get (root, "timeframe"));
     json_t *from = json_object_get (root, "from_us");
-    sf_change_t change = { .ts_ms = NAN };
+    int rc = 0;
     if (op && strcmp (op, "truncate") == 0)
-        change.all = true;
+        change->all = true;
     else
-    if (op && symbol && timeframe && (!from || json_is_null (from) || json_is_integer (from))) {
-        if (strlen (symbol) > SF_NAME_MAX || strlen (timeframe) > SF_TIMEFRAME_MAX) {
-            json_decref (root);
-            return;             //  No job can name it: nothing holds it
+    if (op && (strcmp (op, "insert") == 0 || strcmp (op, "update") == 0
+            || strcmp (op, "delete") == 0)
+    &&  symbol && timeframe && (!from || json_is_null (from) || json_is_integer (from))) {
+        if (strlen (symbol) > SF_NAME_MAX || strlen (timeframe) > SF_TIMEFRAME_MAX)
+            rc = 1;
+        else {
+            change->inserted = strcmp (op, "insert") == 0;
+            strcpy (change->symbol, symbol);
+            strcpy (change->timeframe, timeframe);
+            if (json_is_integer (from))
+                change->ts_ms = (double) json_integer_value (from) / 1000.0;
         }
-        change.inserted = strcmp (op, "insert") == 0;
-        strcpy (change.symbol, symbol);
-        strcpy (change.timeframe, timeframe);
-        if (json_is_integer (from))
-            change.ts_ms = (double) json_integer_value (from) / 1000.0;
     }
     else {
-        sf_log_warning ("worker: unreadable notification on %s, taking it as a change to "
-                        "every symbol: %.80s", S_CHANNEL, payload);
-        change.all = true;
+        change->all = true;
+        rc = -1;
     }
     json_decref (root);
-    s_change (self, &change);
+    return rc;
+}
+
+//  One notification's payload; an unreadable one is "all", never ignored.
+static void
+s_parse (s_pg_t *self, const char *payload)
+{
+    sf_change_t change;
+    int rc = sf_change_parse (payload, &change);
+    if (rc < 0)
+        sf_log_warning ("worker: unreadable notification on %s, taking it as a change to "
+                        "every symbol: %.80s", S_CHANNEL, payload);
+    if (rc <= 0)
+        s_change (self, &change);
 }
 
 //  Take the notifications libpq has read.
