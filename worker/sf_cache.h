@@ -12,8 +12,8 @@
       a file that changed is read again;
     - a PostgreSQL entry holds every candle from some ts on up to the
       newest; each job asks the server only for the rows after the newest
-      one held (one round trip, normally empty), and the rows the job needs
-      before the oldest held, if any, by reading its window afresh. Rows
+      one held (one round trip, normally empty); a job that needs older
+      candles than those held loads the entry again from its own first. Rows
       changed in place (an UPDATE, a DELETE, a row inserted among those
       held) are announced by the trigger of deploy/sql/002_candles_notify.sql
       and drop the entry; the notifications arrive on the same connection
