@@ -11,9 +11,11 @@
 
     A serial source (PostgreSQL) has a lock of its own, held from before a
     fetch until its rows are in the entry and the changes that came with
-    them have been applied. The order matters: a change arrives with the
-    round trip after the commit that made it, and is judged against the
-    entry as that round trip left it. Changes are judged thus:
+    them have been applied. The order matters: a change arrives at the
+    latest with the answer to the first query sent after its commit, so a
+    change that comes with a round trip is of a commit that no earlier
+    round trip could see, and it is judged against the entry as that round
+    trip left it. Changes are judged thus:
 
     - "all" (a reconnect, a TRUNCATE): every entry of the source is dropped;
     - a change at ts below what an entry holds, or after its newest candle,
@@ -26,6 +28,11 @@
     A job whose own fetch saw a change that dropped its entry fetches once
     more, and is served that second fetch whatever changes come with it:
     those were committed after the job began.
+
+    A source that does not report its changes (a table without the trigger)
+    is never cached: each job's window goes to it. Nor is a series larger
+    than the whole bound: its entry stays, empty and marked, so that its
+    jobs go straight to the source without loading it again.
 
     Lock order: a source's lock, then the cache's mutex; never the reverse.
     ========================================================================= */

@@ -105,6 +105,7 @@ s_notice (void *arg, const char *message)
     sf_log_debug ("worker: postgres says: %.*s", (int) strcspn (message, "\n"), message);
 }
 
+//  Close the connection; the next call connects afresh.
 static void
 s_disconnect (s_pg_t *self)
 {
@@ -116,6 +117,7 @@ s_disconnect (s_pg_t *self)
 //  --------------------------------------------------------------------------
 //  Changes
 
+//  Keep change for the next sf_source_changes.
 static void
 s_change (s_pg_t *self, const sf_change_t *change)
 {
