@@ -106,6 +106,10 @@ LAYERS_tests/check_kernels := worker
 LAYERS_tests/check_fleet_journal := broker
 #  Runs the analyzers in-process:
 LAYERS_bench/indicators := worker
+#  The data sources and the cache, in process:
+LAYERS_bench/datapath := worker
+#  The change notices of PostgreSQL's trigger (sf_source):
+LAYERS_tests/fuzz/fuzz_change := worker
 
 LAYER_DIRS  := broker worker scheduler cli
 class_name   = $(patsubst fuzz_%,%,$(patsubst check_sf_%,%,$(notdir $(1))))

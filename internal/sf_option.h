@@ -12,4 +12,12 @@
 long long sf_option_number (const char *program, const char *name, const char *text,
                             long long min, long long max, int exit_code);
 
+//  Parse text as a byte count: a decimal integer with an optional unit, K,
+//  M, G or T (powers of 1024; KiB, MiB, GiB, TiB and lower case alike),
+//  at most max bytes. If it is not one, print "PROGRAM: --NAME must be a
+//  size like 512MiB (at most MAX bytes), not "TEXT"" to stderr and exit
+//  with exit_code.
+unsigned long long sf_option_bytes (const char *program, const char *name, const char *text,
+                                    unsigned long long max, int exit_code);
+
 #endif

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <math.h>
 #include "sf_analyzers.h"
+#include "sf_cache.h"
 #include "sf_log.h"
 #include "sf_option.h"
 #include "sf_supervisor.h"
@@ -43,6 +44,8 @@ s_usage (FILE *out)
 "                                                     SHEAF_DATA_DIR  (none)\n"
 "  --data-db CONNINFO   candles from PostgreSQL (deploy/sql), before --data-dir\n"
 "                                                     SHEAF_DATA_DB   (none)\n"
+"  --data-cache SIZE    candles kept in memory for the next jobs, e.g. 512MiB\n"
+"                       (0: none)                     SHEAF_DATA_CACHE (%zuMiB)\n"
 "  --plugin FILE.so     load analyzers from a plugin (repeatable)\n"
 "  --grace MS           after SIGTERM, time to finish running jobs before\n"
 "                       cancelling them (0: at once)  SHEAF_GRACE     (10000)\n"
@@ -58,7 +61,7 @@ s_usage (FILE *out)
 "initialise, 4 the broker endpoint is malformed, 5 a plugin cannot be loaded,\n"
 "6 signals cannot be watched (signalfd). A supervisor whose workers fail at\n"
 "start-up 5 times in a row exits with their code.\n",
-             SF_DEFAULT_BACKEND);
+             SF_DEFAULT_BACKEND, SF_CACHE_DEFAULT >> 20);
 }
 
 //  A numeric option or environment variable, or exit with a usage error.
@@ -66,6 +69,13 @@ static long long
 s_number (const char *name, const char *text, long long min, long long max)
 {
     return sf_option_number ("sheaf-worker", name, text, min, max, EXIT_USAGE);
+}
+
+//  A byte count option or environment variable, or exit with a usage error.
+static size_t
+s_bytes (const char *name, const char *text)
+{
+    return (size_t) sf_option_bytes ("sheaf-worker", name, text, (size_t) 1 << 50, EXIT_USAGE);
 }
 
 static void
@@ -125,6 +135,8 @@ main (int argc, char *argv [])
         config.data_dir = env;
     if ((env = getenv ("SHEAF_DATA_DB")) && *env)
         config.data_db = env;
+    if ((env = getenv ("SHEAF_DATA_CACHE")) && *env)
+        config.data_cache = s_bytes ("data-cache", env);
     if ((env = getenv ("SHEAF_HEARTBEAT")) && *env)
         config.heartbeat_ms = (int) s_number ("heartbeat", env, 10, 600000);
     if ((env = getenv ("SHEAF_LIVENESS")) && *env)
@@ -148,6 +160,7 @@ main (int argc, char *argv [])
         { "liveness", required_argument, NULL, 'L' },
         { "data-dir", required_argument, NULL, 'd' },
         { "data-db", required_argument, NULL, 'D' },
+        { "data-cache", required_argument, NULL, 'C' },
         { "plugin", required_argument, NULL, 'p' },
         { "grace", required_argument, NULL, 'g' },
         { "processes", required_argument, NULL, 'P' },
@@ -168,6 +181,7 @@ main (int argc, char *argv [])
             case 'L': config.liveness = (int) s_number ("liveness", optarg, 1, 100); break;
             case 'd': config.data_dir = optarg; break;
             case 'D': config.data_db = optarg; break;
+            case 'C': config.data_cache = s_bytes ("data-cache", optarg); break;
             case 'p':
                 if (plugin_count == S_PLUGINS_MAX) {
                     fprintf (stderr, "sheaf-worker: at most %d --plugin\n", S_PLUGINS_MAX);

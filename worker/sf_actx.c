@@ -3,7 +3,6 @@
     ========================================================================= */
 
 #include <czmq.h>
-#include <ctype.h>
 #include <stdarg.h>
 #include <math.h>
 #include "sf_actx.h"
@@ -14,21 +13,31 @@
 #include "sf_time.h"
 
 void
-sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
+sf_actx_init_shared (sf_actx_t *self, sf_cache_t *cache, sf_source_t *source)
 {
     memset (self, 0, sizeof *self);
-    self->data_dir = data_dir;
-    if (data_db)
-        self->pg = sf_source_pg_new (data_db);
+    self->cache = cache;
+    self->source = source;
     msgpack_sbuffer_init (&self->output);
     msgpack_packer_init (&self->packer, &self->output, sf_mp_write);
     msgpack_sbuffer_init (&self->new_state);
 }
 
 void
+sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
+{
+    sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
+    sf_source_t *source = sf_source_for (data_dir, data_db);
+    if (source)
+        source = sf_cache_add (cache, &source);
+    sf_actx_init_shared (self, cache, source);
+    self->own_cache = cache;
+}
+
+void
 sf_actx_destroy (sf_actx_t *self)
 {
-    sf_source_pg_destroy (&self->pg);
+    sf_cache_destroy (&self->own_cache);
     msgpack_sbuffer_destroy (&self->output);
     msgpack_sbuffer_destroy (&self->new_state);
     json_decref (self->context);
@@ -173,19 +182,6 @@ s_job_text (sf_actx_t *ctx, const char *field, char *buf, size_t size)
     return sf_mp_strcpy (sf_mp_get (ctx->job, field), buf, size) == 0;
 }
 
-//  Symbols and timeframes become file names: letters, digits, '_', '-',
-//  '.', not starting with '.'.
-static bool
-s_safe_name (const char *name)
-{
-    if (!*name || *name == '.')
-        return false;
-    for (const char *p = name; *p; p++)
-        if (!isalnum ((unsigned char) *p) && *p != '_' && *p != '-' && *p != '.')
-            return false;
-    return true;
-}
-
 //  A "from"/"to" bound of the job in epoch ms, NAN when absent. -1 if bad.
 static int
 s_bound (sf_actx_t *ctx, const char *field, double *ms)
@@ -209,108 +205,103 @@ s_bound (sf_actx_t *ctx, const char *field, double *ms)
     return sf_actx_fail (ctx, "BAD_INPUT", "\"%s\" must be %s", field, SF_TIME_FORMS);
 }
 
-int
-sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
-               sf_candles_t **candles_p)
+//  The window request selects from the data source. Returns 0 with
+//  *candles_p, or -1 after failing the job with DATA_FETCH.
+static int
+s_source_fetch (sf_actx_t *ctx, const sf_request_t *request, sf_candles_t **candles_p)
 {
     *candles_p = NULL;
-    sf_actx_context_str (ctx, "symbol", symbol);
-    sf_actx_context_str (ctx, "timeframe", timeframe);
-    sf_error_t error;
-    if (ctx->pg) {
-        sf_actx_context_str (ctx, "source", "postgres");
-        *candles_p = sf_source_pg_fetch (ctx->pg, symbol, timeframe, &error);
-        if (*candles_p)
-            return 0;
-        sf_actx_context_str (ctx, "cause", error.message);
-        return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s: %s", symbol, timeframe,
-                             error.message);
-    }
-    if (!ctx->data_dir) {
+    sf_actx_context_str (ctx, "symbol", request->symbol);
+    sf_actx_context_str (ctx, "timeframe", request->timeframe);
+    if (!ctx->source) {
         sf_actx_context_str (ctx, "source", "none");
         sf_actx_context_str (ctx, "cause",
                              "this worker has no data source (--data-dir or --data-db)");
-        return sf_actx_fail (ctx, "DATA_FETCH", "no data source for %s %s", symbol, timeframe);
+        return sf_actx_fail (ctx, "DATA_FETCH", "no data source for %s %s", request->symbol,
+                             request->timeframe);
     }
-    char path [1024];
-    snprintf (path, sizeof path, "%s/%s_%s.csv", ctx->data_dir, symbol, timeframe);
-    sf_actx_context_str (ctx, "source", path);
-    if (!s_safe_name (symbol) || !s_safe_name (timeframe)) {
-        sf_actx_context_str (ctx, "cause", "symbol or timeframe is not a safe file name");
-        return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s", symbol, timeframe);
-    }
-    *candles_p = sf_candles_load_csv (path, &error);
-    if (!*candles_p) {
+    char where [1024];
+    sf_source_where (ctx->source, request->symbol, request->timeframe, where, sizeof where);
+    sf_actx_context_str (ctx, "source", where);
+    sf_error_t error;
+    if (sf_cache_fetch (ctx->cache, ctx->source, request, candles_p, &error)) {
         sf_actx_context_str (ctx, "cause", error.message);
-        return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s: %s", symbol, timeframe,
-                             error.message);
+        return sf_actx_fail (ctx, "DATA_FETCH", "cannot fetch %s %s: %s", request->symbol,
+                             request->timeframe, error.message);
     }
     return 0;
 }
 
-//  The job's candles before any window: inline or from the data source.
+int
+sf_actx_fetch (sf_actx_t *ctx, const char *symbol, const char *timeframe,
+               sf_candles_t **candles_p)
+{
+    sf_request_t request = sf_request_all (symbol, timeframe);
+    return s_source_fetch (ctx, &request, candles_p);
+}
+
+//  Keep the candles of request's window, in place.
+static void
+s_cut (const sf_request_t *request, sf_candles_t *candles)
+{
+    size_t first, last;
+    sf_request_bounds (request, candles, &first, &last);
+    double *columns [6] = { candles->ts, candles->open, candles->high, candles->low,
+                            candles->close, candles->volume };
+    for (int i = 0; i < 6; i++)
+        memmove (columns [i], columns [i] + first, (last - first) * sizeof (double));
+    candles->size = last - first;
+}
+
+//  The job's candles in the window request gives (its symbol and timeframe
+//  aside): its inline candles cut in memory, or what the data source has
+//  there, the window pushed down to the source.
 static int
-s_candles_all (sf_actx_t *ctx, sf_candles_t **candles_p)
+s_candles (sf_actx_t *ctx, sf_request_t *request, sf_candles_t **candles_p)
 {
     *candles_p = NULL;
-    sf_error_t error;
-    sf_candles_t *candles = NULL;
     const msgpack_object *inline_candles = sf_mp_get (ctx->job, "candles");
     if (inline_candles) {
-        candles = sf_candles_unpack (inline_candles, &error);
+        sf_error_t error;
+        sf_candles_t *candles = sf_candles_unpack (inline_candles, &error);
         if (!candles)
             return sf_actx_fail (ctx, "BAD_INPUT", "%s", error.message);
+        s_cut (request, candles);
+        *candles_p = candles;
+        return 0;
     }
-    else {
-        char symbol [SF_NAME_MAX + 1], timeframe [SF_TIMEFRAME_MAX + 1];
-        if (!s_job_text (ctx, "symbol", symbol, sizeof symbol)
-        ||  !s_job_text (ctx, "timeframe", timeframe, sizeof timeframe))
-            return sf_actx_fail (ctx, "BAD_INPUT",
-                                 "the job carries no candles and names no symbol and timeframe");
-        if (sf_actx_fetch (ctx, symbol, timeframe, &candles))
-            return -1;
-    }
-    *candles_p = candles;
-    return 0;
+    char symbol [SF_NAME_MAX + 1], timeframe [SF_TIMEFRAME_MAX + 1];
+    if (!s_job_text (ctx, "symbol", symbol, sizeof symbol)
+    ||  !s_job_text (ctx, "timeframe", timeframe, sizeof timeframe))
+        return sf_actx_fail (ctx, "BAD_INPUT",
+                             "the job carries no candles and names no symbol and timeframe");
+    request->symbol = symbol;
+    request->timeframe = timeframe;
+    return s_source_fetch (ctx, request, candles_p);
 }
 
 int
 sf_actx_candles (sf_actx_t *ctx, sf_candles_t **candles_p)
 {
-    sf_candles_t *candles;
-    if (s_candles_all (ctx, &candles))
-        return -1;
-    double from, to;
+    *candles_p = NULL;
+    sf_request_t request = sf_request_all (NULL, NULL);
     uint64_t limit = 0;
-    if (s_bound (ctx, "from", &from) || s_bound (ctx, "to", &to)) {
-        sf_candles_destroy (&candles);
+    if (s_bound (ctx, "from", &request.from_ms) || s_bound (ctx, "to", &request.to_ms))
         return -1;
-    }
     sf_mp_uint (sf_mp_get (ctx->job, "limit"), SF_LIMIT_MAX, &limit);
-    sf_candles_window (candles, from, to, (size_t) limit);
-    *candles_p = candles;
-    return 0;
+    request.limit = (size_t) limit;
+    return s_candles (ctx, &request, candles_p);
 }
 
 int
 sf_actx_candles_after (sf_actx_t *ctx, double after_ms, sf_candles_t **candles_p)
 {
-    sf_candles_t *candles;
-    if (s_candles_all (ctx, &candles))
+    *candles_p = NULL;
+    sf_request_t request = sf_request_all (NULL, NULL);
+    if (s_bound (ctx, "to", &request.to_ms))
         return -1;
-    double from, to;
-    if (s_bound (ctx, "to", &to)) {
-        sf_candles_destroy (&candles);
-        return -1;
-    }
-    //  The first candle after after_ms: ts strictly increases
-    size_t first = 0;
-    while (first < candles->size && candles->ts [first] <= after_ms)
-        first++;
-    from = first < candles->size? candles->ts [first]: INFINITY;
-    sf_candles_window (candles, from, to, 0);
-    *candles_p = candles;
-    return 0;
+    request.after_ms = after_ms;
+    return s_candles (ctx, &request, candles_p);
 }
 
 //  --------------------------------------------------------------------------

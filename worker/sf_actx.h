@@ -8,12 +8,13 @@
 
 #include <jansson.h>
 #include "sheaf_analyzer.h"
-#include "sf_source_pg.h"
+#include "sf_cache.h"
 #include "sf_stops.h"
 
 struct _sf_actx_t {
-    const char *data_dir;           //  CSV data source or NULL (borrowed)
-    sf_source_pg_t *pg;             //  PostgreSQL data source or NULL (owned)
+    sf_cache_t *cache;              //  Market data, shared by the threads (borrowed)
+    sf_source_t *source;            //  The data source in cache, or NULL (borrowed)
+    sf_cache_t *own_cache;          //  The cache sf_actx_init made, or NULL (owned)
     const sf_analyzer_t *analyzer;  //  The analyzer running (borrowed)
     const msgpack_object *job;      //  Job map (borrowed)
     const msgpack_object *params;   //  Its params map or NULL (borrowed)
@@ -33,9 +34,13 @@ struct _sf_actx_t {
     msgpack_sbuffer new_state;      //  The state to return with the result
 };
 
-//  Prepare a context for a pool thread. Candles come from PostgreSQL when
-//  data_db (a libpq conninfo) is given, else from the CSV files in
-//  data_dir; either may be NULL, and data_dir must outlive the context.
+//  Prepare a context for a pool thread whose candles come from source
+//  through cache (both borrowed, both may be NULL: no data source).
+void sf_actx_init_shared (sf_actx_t *self, sf_cache_t *cache, sf_source_t *source);
+
+//  Prepare a context with a cache of its own (SF_CACHE_DEFAULT bytes):
+//  candles come from PostgreSQL when data_db (a libpq conninfo) is given,
+//  else from the CSV files in data_dir; either may be NULL.
 void sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db);
 void sf_actx_destroy (sf_actx_t *self);
 
@@ -53,10 +58,10 @@ void sf_actx_reset (sf_actx_t *self, const sf_analyzer_t *analyzer, const msgpac
 int sf_actx_check_params (sf_actx_t *self);
 
 //  The job's candles with ts after after_ms (and not after its "to"),
-//  from inline candles or the data source; "from" and "limit" do not
-//  apply (a state fixes where its series continues). Returns 0 with
-//  *candles_p (the caller destroys it; it may be empty), or -1 after
-//  failing the job as sf_actx_candles does.
+//  from inline candles or the data source (which is asked for those only);
+//  "from" and "limit" do not apply (a state fixes where its series
+//  continues). Returns 0 with *candles_p (the caller destroys it; it may
+//  be empty), or -1 after failing the job as sf_actx_candles does.
 int sf_actx_candles_after (sf_actx_t *self, double after_ms, sf_candles_t **candles_p);
 
 //  Pack the failure as an error map {code, message, context}.

@@ -35,8 +35,8 @@
 typedef struct {
     bool tests;                 //  Serve test-only analyzers
     sf_stops_t *stops;          //  Jobs to stop (owned)
-    char *data_dir;             //  CSV data source or NULL (owned)
-    char *data_db;              //  PostgreSQL conninfo or NULL (owned)
+    sf_cache_t *cache;          //  The worker's market data (borrowed) or NULL
+    sf_source_t *source;        //  Its data source (borrowed) or NULL
 } s_settings_t;
 
 typedef struct {
@@ -153,7 +153,7 @@ s_thread (zsock_t *pipe, void *args)
     bool tests = settings->tests;
     uint64_t started = 0;       //  Jobs claimed so far
     sf_actx_t ctx;
-    sf_actx_init (&ctx, settings->data_dir, settings->data_db);
+    sf_actx_init_shared (&ctx, settings->cache, settings->source);
     ctx.stops = settings->stops;
     msgpack_sbuffer results, ids;
     msgpack_sbuffer_init (&results);
@@ -212,14 +212,14 @@ s_thread (zsock_t *pipe, void *args)
 //  The I/O thread side
 
 sf_pool_t *
-sf_pool_new (size_t threads, bool tests, const char *data_dir, const char *data_db)
+sf_pool_new (size_t threads, bool tests, sf_cache_t *cache, sf_source_t *source)
 {
     assert (threads > 0);
     sf_pool_t *self = (sf_pool_t *) sf_alloc (sizeof *self);
     self->settings.tests = tests;
     self->settings.stops = sf_stops_new ();
-    self->settings.data_dir = data_dir? sf_alloc_strdup (data_dir): NULL;
-    self->settings.data_db = data_db? sf_alloc_strdup (data_db): NULL;
+    self->settings.cache = cache;
+    self->settings.source = source;
     self->thread_count = threads;
     self->threads = (s_thread_t *) sf_alloc_array (threads, sizeof (s_thread_t));
     for (size_t i = 0; i < threads; i++) {
@@ -250,8 +250,6 @@ sf_pool_destroy (sf_pool_t **self_p)
     }
     free (self->threads);
     sf_stops_destroy (&self->settings.stops);
-    free (self->settings.data_dir);
-    free (self->settings.data_db);
     free (self->waiting);
     free (self->ends);
     free (self->ids);

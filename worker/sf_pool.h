@@ -2,7 +2,8 @@
     sf_pool - the analyzer threads of a worker process
 
     Each thread is a czmq actor behind an inproc pipe and shares no state
-    with the others: the I/O thread sends it a chunk of jobs (DISPATCH items
+    with the others but the worker's data cache (sf_cache, which is built
+    for it): the I/O thread sends it a chunk of jobs (DISPATCH items
     as they came from the broker) and it answers with the chunk's results
     (RESULTS items, ready to forward). Jobs wait in the pool's own FIFO
     until a thread has room; each thread holds at most two chunks, so it
@@ -13,18 +14,18 @@
 #define SF_POOL_H_INCLUDED
 
 #include <czmq.h>
+#include "sf_cache.h"
 #include "sf_codec.h"
 
 typedef struct _sf_pool_t sf_pool_t;
 
 //  Start threads analyzer threads. tests: serve test-only analyzers;
-//  jobs naming a symbol and timeframe find their candles in PostgreSQL at
-//  data_db (a libpq conninfo; one connection per thread), else in the CSV
-//  files of data_dir; either may be NULL. A thread that cannot be started
-//  (the process is out of threads or sockets) ends the process with a
-//  message, as running out of memory does (sf_alloc.h).
-sf_pool_t *sf_pool_new (size_t threads, bool tests, const char *data_dir,
-                        const char *data_db);
+//  jobs naming a symbol and timeframe find their candles in source through
+//  cache, which the threads share (both borrowed, to outlive the pool; both
+//  may be NULL: no data source). A thread that cannot be started (the
+//  process is out of threads or sockets) ends the process with a message,
+//  as running out of memory does (sf_alloc.h).
+sf_pool_t *sf_pool_new (size_t threads, bool tests, sf_cache_t *cache, sf_source_t *source);
 
 //  Stop the threads (each finishes or cancels the job it runs) and free
 //  the pool; jobs still waiting are dropped.

@@ -32,6 +32,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "sf_analyzers.h"
+#include "sf_cache.h"
 #include "sf_codec.h"
 #include "sf_log.h"
 #include "sf_mp.h"
@@ -49,6 +50,8 @@ struct _sf_worker_t {
     zloop_t *loop;              //  The reactor
     zsock_t *dealer;            //  To the broker; NULL while reconnecting
     sf_pool_t *pool;            //  Analyzer threads
+    sf_cache_t *cache;          //  Candles read, shared by the pool's threads
+    sf_source_t *source;        //  Where they come from (the cache's) or NULL
     sf_batchw_t out;            //  RESULTS not yet sent
     msgpack_sbuffer out_ids;    //  Ids of the jobs in out, 16 bytes each
     zhashx_t *held;             //  Ids of jobs held, not yet answered on the wire
@@ -75,6 +78,7 @@ sf_worker_config_defaults (sf_worker_config_t *config)
     config->tests = false;
     config->data_dir = NULL;
     config->data_db = NULL;
+    config->data_cache = SF_CACHE_DEFAULT;
     config->plugins = NULL;
     config->grace_ms = 10000;
 }
@@ -466,8 +470,12 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
     msgpack_sbuffer_init (&self->body);
     sf_msg_init (&self->msg);
     self->backoff_ms = S_BACKOFF_MIN;
-    self->pool = sf_pool_new (self->config.threads, self->config.tests, self->config.data_dir,
-                              self->config.data_db);
+    self->cache = sf_cache_new (config->data_cache);
+    sf_source_t *source = sf_source_for (config->data_dir, config->data_db);
+    if (source)
+        self->source = sf_cache_add (self->cache, &source);
+    self->pool = sf_pool_new (self->config.threads, self->config.tests, self->cache,
+                              self->source);
     self->loop = zloop_new ();
     for (size_t i = 0; i < sf_pool_threads (self->pool); i++)
         zloop_reader (self->loop, sf_pool_pipe (self->pool, i), s_pool_reader, self);
@@ -522,6 +530,7 @@ sf_worker_destroy (sf_worker_t **self_p)
     if (self->pool)
         sf_pool_cancel_all (self->pool);        //  Threads stop quickly
     sf_pool_destroy (&self->pool);
+    sf_cache_destroy (&self->cache);
     if (self->signal_fd >= 0)
         close (self->signal_fd);
     if (self->dealer) {

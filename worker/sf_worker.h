@@ -21,12 +21,14 @@ typedef struct {
     bool tests;                 //  Serve test-only analyzers
     const char *data_dir;       //  CSV data source directory or NULL
     const char *data_db;        //  PostgreSQL data source (conninfo) or NULL
+    size_t data_cache;          //  Bytes of candles kept in memory; 0: none
     const char **plugins;       //  Plugin files to load (NULL-terminated) or NULL
     int grace_ms;               //  Drain time after SIGTERM; 0: stop at once
 } sf_worker_config_t;
 
 //  Defaults: the broker's default backend, one thread per core, 8 slots a
-//  thread, 1000 ms heartbeats, liveness 3, 10 s grace.
+//  thread, 1000 ms heartbeats, liveness 3, 10 s grace, a data cache of
+//  SF_CACHE_DEFAULT bytes.
 void sf_worker_config_defaults (sf_worker_config_t *config);
 
 typedef struct _sf_worker_t sf_worker_t;

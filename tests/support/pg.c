@@ -2,11 +2,14 @@
     pg - a private PostgreSQL server for the tests that need one
     ========================================================================= */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "fleet.h"
 #include "pg.h"
@@ -25,6 +28,38 @@ s_bindir (void)
     *strrchr (dir, '/') = 0;
     globfree (&found);
     return dir;
+}
+
+//  Start the watchdog: a process of its own session (a timeout kills the
+//  test's process group, not it) that waits for the end of a pipe only the
+//  test process holds, then stops the server and removes its directory.
+//  After pg_server_stop that finds nothing left to do.
+static void
+s_watchdog (pg_server_t *self)
+{
+    int ends [2];
+    self->watchdog = -1;
+    if (pipe2 (ends, O_CLOEXEC))
+        return;
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (ends [1]);
+        setsid ();
+        char byte;
+        while (read (ends [0], &byte, 1) < 0 && errno == EINTR)
+            ;
+        pg_server_halt (self);
+        char command [128];
+        snprintf (command, sizeof command, "rm -rf %s", self->dir);
+        _exit (system (command) == 0? 0: 1);
+    }
+    close (ends [0]);
+    if (pid < 0)
+        close (ends [1]);
+    else {
+        self->watchdog = ends [1];
+        self->watchdog_pid = (int) pid;
+    }
 }
 
 //  Run a PostgreSQL program as the user that may run it. Returns 0 or -1.
@@ -46,6 +81,7 @@ pg_server_start (void)
         return NULL;
     }
     pg_server_t *self = (pg_server_t *) calloc (1, sizeof *self);
+    self->watchdog = -1;
     snprintf (self->dir, sizeof self->dir, "/tmp/sheaf-pg-XXXXXX");
     if (!mkdtemp (self->dir)) {
         free (self);
@@ -59,6 +95,7 @@ pg_server_start (void)
             return NULL;
         }
     }
+    s_watchdog (self);
     self->port = fleet_free_port ();
     snprintf (self->conninfo, sizeof self->conninfo,
               "host=%s port=%d user=sheaf dbname=postgres connect_timeout=5",
@@ -110,6 +147,10 @@ pg_server_stop (pg_server_t **self_p)
     snprintf (command, sizeof command, "rm -rf %s", self->dir);
     if (system (command) != 0)
         fprintf (stderr, "pg: could not remove %s\n", self->dir);
+    if (self->watchdog >= 0) {
+        close (self->watchdog);
+        waitpid ((pid_t) self->watchdog_pid, NULL, 0);
+    }
     free (self);
     *self_p = NULL;
 }
