@@ -71,6 +71,12 @@ inbroker_t *
 inbroker_new (const sf_broker_config_t *config, sf_error_t *error)
 {
     static int instance;
+    //  Closed sockets are reaped by ZeroMQ's own thread; on a loaded
+    //  machine a fuzzer that makes a broker an input outruns it and meets
+    //  the default limit of 1,024 sockets. Zero asks for the system's
+    //  limit, and takes effect before the first socket.
+    if (instance == 0)
+        zsys_set_max_sockets (0);
     inbroker_t *self = (inbroker_t *) zmalloc (sizeof *self);
     snprintf (self->frontend, sizeof self->frontend, "inproc://inbroker-%d-%d-front",
               (int) getpid (), instance);
