@@ -225,7 +225,10 @@ def main():
                         help="compute threads (default: the number of cores)")
     parser.add_argument("--serve", action="store_true",
                         help="answer 'run LABEL' lines on stdin until 'quit'")
-    asyncio.run(s_main(parser.parse_args()))
+    try:
+        asyncio.run(s_main(parser.parse_args()))
+    except (LookupError, OSError, asyncpg.PostgresError) as error:
+        raise SystemExit(f"workload_baseline: {error}")
 
 
 if __name__ == "__main__":
