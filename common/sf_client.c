@@ -57,6 +57,7 @@ typedef struct {
     char state [16];            //  STATE: the job's state; CANCEL_REPLY: outcome
     bool group;                 //  STATE: of a group
     uint64_t retry_after_ms;    //  ERROR BUSY: the broker's hint
+    bool grouped;               //  A group message, handed to its callbacks
 } s_reply_t;
 
 static void
@@ -313,6 +314,7 @@ s_receive (sf_client_t *self, int64_t deadline, s_reply_t *reply)
             sf_log_warning ("client: malformed %s from the broker: %s",
                             sf_cmd_name (reply->command), error.message);
         reply->command = -1;        //  Handled here; no reply to match
+        reply->grouped = true;
         return 0;
     }
     msgpack_unpacked unpacked;
@@ -687,6 +689,10 @@ sf_client_recv (sf_client_t *self, int timeout_ms, sf_event_t *event)
         if (s_receive (self, deadline, &reply) == 1)
             return zsys_interrupted? -1: 0;     //  SF_EVENT_NONE
         free (reply.text);
+        //  A group's item or answer went to its callbacks: let the caller
+        //  look (an answer usually ends its wait) instead of sleeping on
+        if (reply.grouped)
+            return 0;
         if (reply.command == SF_CMD_ACCEPTED) {
             event->kind = SF_EVENT_ACCEPTED;
             event->tag = reply.tag;

@@ -361,7 +361,8 @@ int sf_client_send (sf_client_t *self, sf_job_t **jobs, size_t count,
 
 //  Wait up to timeout_ms (0 polls, -1 forever) for the next event. Results
 //  that synchronous calls set aside are returned first. Returns 0 (with
-//  SF_EVENT_NONE when nothing came in time), or -1 when interrupted by a
+//  SF_EVENT_NONE when nothing came in time, or when what came was a group's
+//  item or answer, handed to its callbacks), or -1 when interrupted by a
 //  signal (SIGINT, SIGTERM).
 int sf_client_recv (sf_client_t *self, int timeout_ms, sf_event_t *event);
 

@@ -292,6 +292,34 @@ START_TEST (test_stream_order_and_summary)
 }
 END_TEST
 
+START_TEST (test_answer_ends_an_unbounded_wait)
+{
+    //  A wait without a time limit returns once the group's answer was
+    //  handed to its callback, not only when something else comes
+    sf_client_t *client = sf_client_new (fleet->frontend);
+    sf_job_t *jobs [2] = {
+        s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":0}}"),
+        s_job ("{\"analyzer\":\"echo\",\"params\":{\"i\":1}}")
+    };
+    s_seen_t seen = { .count = 0 };
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert (sf_gather_start (client, jobs, 2, NULL, s_on_item, s_on_done, &seen, id,
+                                &error) == 0);
+    for (int calls = 0; !seen.answer && calls < 4; calls++) {
+        sf_event_t event;
+        ck_assert (sf_client_recv (client, -1, &event) == 0);
+        ck_assert_int_eq (event.kind, SF_EVENT_NONE);
+    }
+    ck_assert_msg (seen.answer, "no answer after four waits");
+    ck_assert_str_eq (sf_gather_state (seen.answer), "ok");
+    sf_gather_destroy (&seen.answer);
+    for (int i = 0; i < 2; i++)
+        sf_job_destroy (&jobs [i]);
+    sf_client_destroy (&client);
+}
+END_TEST
+
 START_TEST (test_group_outlives_its_client)
 {
     sf_client_t *client = sf_client_new (fleet->frontend);
@@ -967,6 +995,7 @@ main (void)
     tcase_add_test (tcase, test_min_ok_quorum);
     tcase_add_test (tcase, test_timeout_partial_results);
     tcase_add_test (tcase, test_stream_order_and_summary);
+    tcase_add_test (tcase, test_answer_ends_an_unbounded_wait);
     tcase_add_test (tcase, test_group_outlives_its_client);
     tcase_add_test (tcase, test_own_group_fetched_with_wait);
     tcase_add_test (tcase, test_chord_gets_the_results);
