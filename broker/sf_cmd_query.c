@@ -79,7 +79,7 @@ sf_cmd_status (sf_broker_t *self, sf_msg_t *msg)
 
     const sf_counters_t *c = &self->counters;
     sf_mp_pack_str (pk, "counters");
-    msgpack_pack_map (pk, 13 + SF_STATUS_INVALID);
+    msgpack_pack_map (pk, 16 + SF_STATUS_INVALID);
     sf_mp_pack_kv_uint (pk, "submitted", c->submitted);
     sf_mp_pack_kv_uint (pk, "deduplicated", c->deduplicated);
     sf_mp_pack_kv_uint (pk, "chained", c->chained);
@@ -94,6 +94,9 @@ sf_cmd_status (sf_broker_t *self, sf_msg_t *msg)
     sf_mp_pack_kv_uint (pk, "malformed", c->malformed);
     sf_mp_pack_kv_uint (pk, "undelivered", c->undelivered);
     sf_mp_pack_kv_uint (pk, "workers_lost", c->workers_lost);
+    sf_mp_pack_kv_uint (pk, "too_large", c->too_large);
+    sf_mp_pack_kv_uint (pk, "timer_failures", c->arm_failed);
+    sf_mp_pack_kv_uint (pk, "sends_failed", c->send_failed);
     sf_mp_pack_kv_uint (pk, "clients", sf_clients_size (self->clients));
 
     sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_STATUS_REPLY);
@@ -201,9 +204,7 @@ sf_cmd_cancel (sf_broker_t *self, sf_msg_t *msg)
     }
     //  Outcomes first, then the reply
     size_t count = ids->via.array.size;
-    char *outcome = (char *) malloc (count);
-    if (!outcome)
-        abort ();
+    char *outcome = (char *) sf_alloc (count);
     for (size_t i = 0; i < count; i++) {
         uint8_t id [SF_UUID_SIZE];
         bool valid = sf_codec_id (&ids->via.array.ptr [i], id) == 0;

@@ -146,7 +146,7 @@ s_intern (sf_broker_t *self, const char *name)
 {
     char *copy = (char *) zhashx_lookup (self->names, name);
     if (!copy) {
-        copy = strdup (name);
+        copy = sf_alloc_strdup (name);
         zhashx_insert (self->names, name, copy);
     }
     return copy;
@@ -224,9 +224,7 @@ s_follow_up (sf_broker_t *self, sf_entry_t *entry)
         return NULL;
     }
     sf_uuid_v7 (next->id);
-    entry->then_id = (uint8_t *) malloc (SF_UUID_SIZE);
-    if (!entry->then_id)
-        abort ();
+    entry->then_id = (uint8_t *) sf_alloc (SF_UUID_SIZE);
     memcpy (entry->then_id, next->id, SF_UUID_SIZE);
     return next;
 }
@@ -242,9 +240,7 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
     entry->status = status;
     entry->run_us = run_us;
     entry->worker_name = worker_name? s_intern (self, worker_name): NULL;
-    entry->payload = (char *) malloc (payload_size);
-    if (!entry->payload)
-        abort ();
+    entry->payload = (char *) sf_alloc (payload_size);
     memcpy (entry->payload, payload, payload_size);
     entry->payload_size = (uint32_t) payload_size;
     sf_entry_t *next = status == SF_STATUS_OK && entry->chained? s_follow_up (self, entry): NULL;
@@ -426,6 +422,16 @@ sf_jobs_reported (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, uint
     sf_wrec_t *worker = entry->worker;
     s_leave (self, entry, false);
     worker->done++;
+    if (raw_size > self->config.max_result_bytes) {
+        //  Neither kept, recorded nor sent: the job ends with the broker's
+        //  error instead, and its analyzer state is not taken either
+        self->counters.too_large++;
+        s_error_map (self, entry, "RESULT_TOO_LARGE", "the result is %zu bytes (limit "
+                     "--max-result-bytes %zu)", raw_size, self->config.max_result_bytes);
+        s_finish (self, entry, SF_STATUS_ERROR, worker->name, run_us, self->scratch.data,
+                  self->scratch.size);
+        return;
+    }
     if (status == SF_STATUS_OK && entry->state_key && state)
         s_save_state (self, entry->state_key, state, state_size);
     //  An analyzer's error may be retried: a transient code while retries

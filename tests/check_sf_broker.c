@@ -1,0 +1,280 @@
+/*  =========================================================================
+    check_sf_broker - the broker's limits, in process: what one job, one
+    result, one batch and one peer may make the broker keep or send, and
+    the loop's own resources (its sockets' message limit, its deadline
+    timer, the worker names results point to)
+
+    A real sf_broker driven message by message (inbroker), with limits set
+    small so that the sizes a test sends are cheap (1 MiB limits, 2 MiB
+    messages).
+    ========================================================================= */
+
+#include <check.h>
+#include "suite.h"
+#include "inbroker.h"
+
+#define S_MIB (1024 * 1024)
+
+static inbroker_t *
+s_broker (const sf_broker_config_t *config)
+{
+    inbroker_quiet (true);
+    sf_error_t error;
+    inbroker_t *broker = inbroker_new (config, &error);
+    ck_assert_msg (broker, "%s", error.message);
+    return broker;
+}
+
+//  A job for analyzer with a "note" param of size bytes (the caller frees).
+static char *
+s_job (const char *analyzer, size_t size)
+{
+    char *job = (char *) malloc (size + 128);
+    ck_assert_ptr_nonnull (job);
+    int head = snprintf (job, 128, "{\"analyzer\": \"%s\", \"params\": {\"note\": \"", analyzer);
+    memset (job + head, 'x', size);
+    strcpy (job + head + size, "\"}}");
+    return job;
+}
+
+//  The single job worker was sent: its attempt.
+static uint32_t
+s_one_dispatch (inbroker_t *broker, int worker, const uint8_t id [SF_UUID_SIZE])
+{
+    uint8_t ids [4] [SF_UUID_SIZE];
+    uint32_t attempts [4];
+    ck_assert_uint_eq (inbroker_dispatched (broker, worker, ids, attempts, 4), 1);
+    ck_assert (memcmp (ids [0], id, SF_UUID_SIZE) == 0);
+    return attempts [0];
+}
+
+//  ==========================================================================
+//  One job, one result
+
+START_TEST (test_job_over_max_job_bytes_is_refused)
+{
+    //  A job over --max-job-bytes is refused whole, before it is kept,
+    //  with a final error naming the limit and the size (it was accepted
+    //  under any --max-bytes once its size wrapped in 32 bits)
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.max_job_bytes = S_MIB;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    char *job = s_job ("echo", 2 * S_MIB);
+    uint8_t id [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_submit (broker, 0, job, id, &error), -1);
+    ck_assert_str_eq (error.code, "TOO_LARGE");
+    ck_assert_msg (strstr (error.message, "--max-job-bytes 1048576"), "%s", error.message);
+    ck_assert_msg (strstr (error.message, "job 0 is 20971"), "%s", error.message);
+    ck_assert_uint_eq (b->unfinished, 0);
+    ck_assert_uint_eq (b->bytes_held, 0);
+    ck_assert_uint_eq (b->counters.too_large, 1);
+    free (job);
+
+    //  Just under the limit is taken
+    job = s_job ("echo", S_MIB - 200);
+    ck_assert_int_eq (inbroker_submit (broker, 0, job, id, &error), 0);
+    free (job);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_result_over_max_result_bytes_ends_the_job)
+{
+    //  A result over --max-result-bytes is neither kept nor delivered: the
+    //  job ends error RESULT_TOO_LARGE (a 4 GiB result once arrived as 136
+    //  bytes)
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.max_result_bytes = S_MIB;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    uint8_t id [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_submit (broker, 0, "{\"analyzer\": \"echo\"}", id, &error), 0);
+    uint32_t attempt = s_one_dispatch (broker, 0, id);
+    char *payload = (char *) malloc (2 * S_MIB + 32);
+    ck_assert_ptr_nonnull (payload);
+    strcpy (payload, "{\"big\": \"");
+    memset (payload + 9, 'y', 2 * S_MIB);
+    strcpy (payload + 9 + 2 * S_MIB, "\"}");
+    inbroker_result (broker, 0, id, attempt, "ok", payload);
+    free (payload);
+
+    sf_entry_t *entry = sf_ledger_find (b->ledger, id);
+    ck_assert_ptr_nonnull (entry);
+    ck_assert_int_eq (entry->state, SF_JOB_FINISHED);
+    ck_assert_int_eq (entry->status, SF_STATUS_ERROR);
+    ck_assert_uint_lt (entry->payload_size, 1024);
+    ck_assert_uint_eq (b->counters.too_large, 1);
+
+    //  The client is sent the error, not the result
+    inbroker_msg_t *msg = inbroker_recv (broker, false, 0);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_int_eq (msg->command, SF_CMD_RESULT);
+    ck_assert_uint_lt (msg->size, 4096);
+    ck_assert (memmem (msg->body, msg->size, "RESULT_TOO_LARGE", 16));
+    ck_assert (memmem (msg->body, msg->size, "--max-result-bytes 1048576", 26));
+    inbroker_msg_destroy (&msg);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+//  ==========================================================================
+//  A batch, and BUSY
+
+START_TEST (test_batch_over_a_limit_is_too_large)
+{
+    //  A batch that alone passes --max-jobs, --max-queued or --max-bytes
+    //  can never be taken: a final TOO_LARGE, not a BUSY that the client
+    //  library would retry for 30 s against an empty broker
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.max_jobs = 2;
+    inbroker_t *broker = s_broker (&config);
+    const char *jobs [] = { "{\"analyzer\": \"echo\"}", "{\"analyzer\": \"echo\"}",
+                            "{\"analyzer\": \"echo\"}" };
+    uint8_t group [SF_UUID_SIZE], ids [3] [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_group (broker, 0, "{}", jobs, 3, group, ids, &error), -1);
+    ck_assert_str_eq (error.code, "TOO_LARGE");
+    ck_assert_msg (strstr (error.message, "3 jobs (limit --max-jobs 2)"), "%s", error.message);
+    inbroker_destroy (&broker);
+
+    config.max_jobs = 100;
+    config.max_queued = 2;
+    broker = s_broker (&config);
+    ck_assert_int_eq (inbroker_group (broker, 0, "{}", jobs, 3, group, ids, &error), -1);
+    ck_assert_str_eq (error.code, "TOO_LARGE");
+    ck_assert_msg (strstr (error.message, "--max-queued 2"), "%s", error.message);
+    inbroker_destroy (&broker);
+
+    config.max_queued = 100;
+    config.max_bytes = 40;
+    broker = s_broker (&config);
+    ck_assert_int_eq (inbroker_group (broker, 0, "{}", jobs, 3, group, ids, &error), -1);
+    ck_assert_str_eq (error.code, "TOO_LARGE");
+    ck_assert_msg (strstr (error.message, "--max-bytes 40"), "%s", error.message);
+    //  One job fits: the broker is not merely busy
+    ck_assert_int_eq (inbroker_group (broker, 0, "{}", jobs, 1, group, ids, &error), 0);
+    ck_assert_uint_eq (inbroker_broker (broker)->counters.busy, 0);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_busy_hint_grows_while_nothing_finishes)
+{
+    //  With no worker nothing finishes: BUSY's retry_after_ms grows, not a
+    //  10 ms floor that brings every client back a hundred times a second
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.max_jobs = 2;
+    inbroker_t *broker = s_broker (&config);
+    const char *job = "{\"analyzer\": \"echo\"}";
+    uint8_t ids [3] [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_submit (broker, 0, job, ids [0], &error), 0);
+    ck_assert_int_eq (inbroker_submit (broker, 0, job, ids [1], &error), 0);
+    uint64_t last = 0;
+    for (int round = 0; round < 8; round++) {
+        ck_assert_int_eq (inbroker_submit (broker, 0, job, ids [2], &error), -1);
+        ck_assert_str_eq (error.code, "BUSY");
+        uint64_t hint = inbroker_retry_after_ms (broker);
+        ck_assert_uint_le (hint, 5000);
+        if (round > 0)
+            ck_assert_msg (hint > last || hint == 5000, "round %d: %llu after %llu", round,
+                           (unsigned long long) hint, (unsigned long long) last);
+        last = hint;
+        inbroker_advance (broker, (int64_t) hint);
+    }
+    ck_assert_uint_eq (last, 5000);
+
+    //  Once jobs finish, the hint follows the pace: two jobs finished in
+    //  100 ms, the next BUSY is short again
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    uint8_t sent [4] [SF_UUID_SIZE];
+    uint32_t attempts [4];
+    ck_assert_uint_eq (inbroker_dispatched (broker, 0, sent, attempts, 4), 2);
+    inbroker_advance (broker, 100);
+    for (int i = 0; i < 2; i++)
+        inbroker_result (broker, 0, sent [i], attempts [i], "ok", "{}");
+    ck_assert_int_eq (inbroker_submit (broker, 0, job, ids [0], &error), 0);
+    ck_assert_int_eq (inbroker_submit (broker, 0, job, ids [1], &error), 0);
+    ck_assert_int_eq (inbroker_submit (broker, 0, job, ids [2], &error), -1);
+    ck_assert_str_eq (error.code, "BUSY");
+    ck_assert_uint_lt (inbroker_retry_after_ms (broker), 5000);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+//  ==========================================================================
+//  The loop's resources
+
+START_TEST (test_sockets_take_no_message_over_the_limits)
+{
+    //  ZMQ_MAXMSGSIZE on both sockets, from the limits: a peer cannot make
+    //  the broker allocate more than one message the limits allow
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.max_bytes = 4 * S_MIB;
+    config.max_result_bytes = S_MIB;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    int64_t front = 0, back = 0;
+    size_t size = sizeof front;
+    ck_assert_int_eq (zmq_getsockopt (zsock_resolve (b->frontend), ZMQ_MAXMSGSIZE, &front,
+                                      &size), 0);
+    size = sizeof back;
+    ck_assert_int_eq (zmq_getsockopt (zsock_resolve (b->backend), ZMQ_MAXMSGSIZE, &back,
+                                      &size), 0);
+    ck_assert_int_gt (front, 4 * S_MIB);
+    ck_assert_int_le (front, 5 * S_MIB);
+    ck_assert_int_gt (back, S_MIB + SF_STATE_MAX);
+    ck_assert_int_le (back, 2 * S_MIB + SF_STATE_MAX);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_deadline_timer_armed_again_after_a_failure)
+{
+    //  A deadline timer that cannot be armed is tried again on the next
+    //  pass; it once stayed marked armed, and no deadline fired again
+    inbroker_t *broker = s_broker (NULL);
+    sf_broker_t *b = inbroker_broker (broker);
+    zloop_set_max_timers (b->loop, 2);      //  The heartbeat and retention timers
+    inbroker_ready (broker, 0, "w1", "echo", 4);
+    uint8_t id [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_submit (broker, 0, "{\"analyzer\": \"echo\"}", id, &error), 0);
+    s_one_dispatch (broker, 0, id);
+    ck_assert_int_eq (b->armed_us, 0);
+    ck_assert_uint_ge (b->counters.arm_failed, 1);
+
+    zloop_set_max_timers (b->loop, 0);
+    inbroker_duty (broker, SF_DUTY_HEARTBEAT);
+    ck_assert_int_eq (b->armed_us, sf_ledger_find (b->ledger, id)->due_us);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("sf_broker");
+    TCase *sizes = tcase_create ("sizes");
+    tcase_set_timeout (sizes, 60);
+    tcase_add_test (sizes, test_job_over_max_job_bytes_is_refused);
+    tcase_add_test (sizes, test_result_over_max_result_bytes_ends_the_job);
+    tcase_add_test (sizes, test_batch_over_a_limit_is_too_large);
+    tcase_add_test (sizes, test_busy_hint_grows_while_nothing_finishes);
+    suite_add_tcase (suite, sizes);
+    TCase *loop = tcase_create ("loop");
+    tcase_set_timeout (loop, 60);
+    tcase_add_test (loop, test_sockets_take_no_message_over_the_limits);
+    tcase_add_test (loop, test_deadline_timer_armed_again_after_a_failure);
+    suite_add_tcase (suite, loop);
+    return suite_run (suite);
+}
