@@ -89,6 +89,7 @@ struct _sf_broker_t {
     sf_clients_t *clients;      //  Clients with work (owns records)
     zhashx_t *watchers;         //  Job id -> zlistx of clients waiting (FETCH wait)
     zhashx_t *names;            //  Worker names results point to (one copy each)
+    size_t names_swept;         //  Names left by the last sweep of that table
     zhashx_t *states;           //  State key -> latest sf_store_blob_t (owned)
     sf_groups_t *groups;        //  Every group kept (owns groups)
     sf_timeq_t *timeq;          //  Running jobs' and groups' deadlines, retry times

@@ -138,14 +138,43 @@ sf_jobs_launch (sf_broker_t *self, sf_entry_t *entry, sf_crec_t *client)
     self->counters.submitted++;
 }
 
-//  The one copy of a worker name that finished results point to. Names
-//  are kept for the broker's life: one small string per worker name ever
-//  seen, instead of a copy per result.
+//  The table of names is swept once it has doubled since the last sweep,
+//  and not below this size.
+#define S_NAMES_MIN 1024
+
+//  Free the names no entry of the ledger points to (a worker's default
+//  name changes with every restart, so over months the names ever seen
+//  are without bound). A walk over the ledger, paid for by the names
+//  added since the last one.
+static void
+s_names_sweep (sf_broker_t *self)
+{
+    zhashx_t *kept = zhashx_new ();
+    for (sf_entry_t *entry = sf_ledger_first (self->ledger); entry;
+         entry = sf_ledger_next (self->ledger))
+        if (entry->worker_name)
+            zhashx_insert (kept, entry->worker_name, (void *) entry->worker_name);
+    zhashx_set_destructor (self->names, NULL);
+    for (char *copy = (char *) zhashx_first (self->names); copy;
+         copy = (char *) zhashx_next (self->names))
+        if (!zhashx_lookup (kept, copy))
+            free (copy);
+    zhashx_destroy (&self->names);
+    zhashx_set_destructor (kept, (zhashx_destructor_fn *) zstr_free);
+    self->names = kept;
+    self->names_swept = zhashx_size (kept);
+}
+
+//  The one copy of a worker name that finished results point to: one
+//  small string per name in use instead of a copy per result.
 static const char *
 s_intern (sf_broker_t *self, const char *name)
 {
     char *copy = (char *) zhashx_lookup (self->names, name);
     if (!copy) {
+        size_t size = zhashx_size (self->names);
+        if (size >= S_NAMES_MIN && size >= 2 * self->names_swept)
+            s_names_sweep (self);
         copy = sf_alloc_strdup (name);
         zhashx_insert (self->names, name, copy);
     }

@@ -260,6 +260,44 @@ START_TEST (test_deadline_timer_armed_again_after_a_failure)
 }
 END_TEST
 
+START_TEST (test_worker_names_stay_bounded)
+{
+    //  Results point to one copy of their worker's name. Names that no
+    //  kept result points to go: 10,000 workers that came and went (a
+    //  default name changes with every restart) leave a bounded table
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.result_max = 10;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    static const char nil [1] = { (char) 0xc0 };
+    for (int i = 0; i < 10000; i++) {
+        char name [32];
+        snprintf (name, sizeof name, "host-%d", i);
+        inbroker_ready (broker, 0, name, "echo", 1);
+        uint8_t id [SF_UUID_SIZE];
+        sf_error_t error;
+        ck_assert_int_eq (inbroker_submit (broker, 0, "{\"analyzer\": \"echo\"}", id,
+                                           &error), 0);
+        inbroker_result (broker, 0, id, s_one_dispatch (broker, 0, id), "ok", "{}");
+        inbroker_send (broker, true, 0, SF_CMD_DISCONNECT, nil, sizeof nil);
+        inbroker_count (broker, false, 0, -1);
+        if (i % 100 == 99)
+            inbroker_duty (broker, SF_DUTY_PURGE);
+    }
+    ck_assert_uint_le (zhashx_size (b->names), 2048);
+    //  A kept result still names its worker
+    inbroker_duty (broker, SF_DUTY_PURGE);
+    size_t named = 0;
+    for (sf_entry_t *entry = sf_ledger_first (b->ledger); entry;
+         entry = sf_ledger_next (b->ledger))
+        if (entry->worker_name && strncmp (entry->worker_name, "host-", 5) == 0)
+            named++;
+    ck_assert_uint_eq (named, 10);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -275,6 +313,7 @@ main (void)
     tcase_set_timeout (loop, 60);
     tcase_add_test (loop, test_sockets_take_no_message_over_the_limits);
     tcase_add_test (loop, test_deadline_timer_armed_again_after_a_failure);
+    tcase_add_test (loop, test_worker_names_stay_bounded);
     suite_add_tcase (suite, loop);
     return suite_run (suite);
 }
