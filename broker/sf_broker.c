@@ -417,6 +417,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
         return NULL;
     }
     self->ledger = sf_ledger_new (config->result_max, config->result_ttl_ms, config->dead_max);
+    sf_ledger_set_max_bytes (self->ledger, config->result_max_bytes);
     self->timeq = sf_timeq_new ();
     self->queues = zhashx_new ();
     zhashx_set_destructor (self->queues, s_queue_destructor);

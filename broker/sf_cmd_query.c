@@ -66,12 +66,13 @@ sf_cmd_status (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_kv_uint (pk, "idle_ms", (uint64_t) (self->now_us - worker->last_seen_us) / 1000);
     }
     sf_mp_pack_str (pk, "jobs");
-    msgpack_pack_map (pk, 8);
+    msgpack_pack_map (pk, 9);
     sf_mp_pack_kv_uint (pk, "queued", queued);
     sf_mp_pack_kv_uint (pk, "running", running);
     sf_mp_pack_kv_uint (pk, "retrying", self->delayed);
     sf_mp_pack_kv_uint (pk, "bytes_held", self->bytes_held);
     sf_mp_pack_kv_uint (pk, "finished_kept", sf_ledger_finished_count (self->ledger));
+    sf_mp_pack_kv_uint (pk, "finished_bytes", sf_ledger_finished_bytes (self->ledger));
     sf_mp_pack_kv_uint (pk, "dead_letters", sf_ledger_dead_count (self->ledger));
     size_t answered = sf_groups_answered_count (self->groups);
     sf_mp_pack_kv_uint (pk, "groups_running", sf_groups_size (self->groups) - answered);

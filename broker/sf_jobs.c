@@ -278,6 +278,9 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
         entry->spec = NULL;
     }
     sf_ledger_finished (self->ledger, entry, self->now_us);
+    //  Results past --result-max-bytes go now, not at the next purge: one
+    //  second of large results can be more than the limit allows
+    sf_ledger_trim (self->ledger, entry);
     self->counters.finished [status]++;
 
     sf_error_t error;

@@ -298,6 +298,40 @@ START_TEST (test_worker_names_stay_bounded)
 }
 END_TEST
 
+START_TEST (test_kept_results_bounded_in_bytes)
+{
+    //  Finished results are kept up to --result-max-bytes, the oldest
+    //  evicted first (100 results of 10 MB were kept whole under the count
+    //  limit, 1 GB); the newest stays whatever its size
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.result_max_bytes = 3 * S_MIB;
+    inbroker_t *broker = s_broker (&config);
+    sf_broker_t *b = inbroker_broker (broker);
+    inbroker_ready (broker, 0, "w1", "echo", 1);
+    char *payload = (char *) malloc (S_MIB + 32);
+    ck_assert_ptr_nonnull (payload);
+    strcpy (payload, "{\"big\": \"");
+    memset (payload + 9, 'y', S_MIB);
+    strcpy (payload + 9 + S_MIB, "\"}");
+    uint8_t ids [10] [SF_UUID_SIZE];
+    for (int i = 0; i < 10; i++) {
+        sf_error_t error;
+        ck_assert_int_eq (inbroker_submit (broker, 0, "{\"analyzer\": \"echo\"}", ids [i],
+                                           &error), 0);
+        inbroker_result (broker, 0, ids [i], s_one_dispatch (broker, 0, ids [i]), "ok", payload);
+        inbroker_count (broker, false, 0, -1);
+        ck_assert_uint_le (sf_ledger_finished_bytes (b->ledger), 3 * S_MIB);
+    }
+    free (payload);
+    ck_assert_uint_eq (sf_ledger_finished_count (b->ledger), 2);
+    ck_assert_ptr_null (sf_ledger_find (b->ledger, ids [7]));
+    ck_assert_ptr_nonnull (sf_ledger_find (b->ledger, ids [8]));
+    ck_assert_ptr_nonnull (sf_ledger_find (b->ledger, ids [9]));
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -308,6 +342,7 @@ main (void)
     tcase_add_test (sizes, test_result_over_max_result_bytes_ends_the_job);
     tcase_add_test (sizes, test_batch_over_a_limit_is_too_large);
     tcase_add_test (sizes, test_busy_hint_grows_while_nothing_finishes);
+    tcase_add_test (sizes, test_kept_results_bounded_in_bytes);
     suite_add_tcase (suite, sizes);
     TCase *loop = tcase_create ("loop");
     tcase_set_timeout (loop, 60);
