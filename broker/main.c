@@ -52,6 +52,8 @@ s_usage (FILE *out)
 "                       RESULT_TOO_LARGE             SHEAF_MAX_RESULT_BYTES (67108864)\n"
 "  --result-max-bytes N bytes of finished results kept for `sheaf result`\n"
 "                                                    SHEAF_RESULT_MAX_BYTES (1073741824)\n"
+"  --peer-max-bytes N   bytes of copies one client may ask for per second\n"
+"                       (FETCH, STATUS); beyond, BUSY SHEAF_PEER_MAX_BYTES (67108864)\n"
 "  --dead-max N         dead letters kept            SHEAF_DEAD_MAX  (10000)\n"
 "  -v, --verbose        debug logging                SHEAF_VERBOSE=1\n"
 "  -h, --help           this text\n"
@@ -92,6 +94,8 @@ static const s_number_t s_numbers [] = {
       S_AT (max_result_bytes) },
     { "result-max-bytes", "SHEAF_RESULT_MAX_BYTES", 0, 1LL << 40, 1, S_SIZE,
       S_AT (result_max_bytes) },
+    { "peer-max-bytes", "SHEAF_PEER_MAX_BYTES", 1024, 1LL << 40, 1, S_SIZE,
+      S_AT (peer_max_bytes) },
 };
 #define S_NUMBERS (sizeof s_numbers / sizeof s_numbers [0])
 

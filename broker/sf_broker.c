@@ -112,6 +112,7 @@ sf_broker_config_defaults (sf_broker_config_t *config)
     config->max_job_bytes = (size_t) 64 << 20;
     config->max_result_bytes = (size_t) 64 << 20;
     config->result_max_bytes = (size_t) 1 << 30;
+    config->peer_max_bytes = (size_t) 64 << 20;
     config->dead_max = 10000;
 }
 
@@ -319,6 +320,7 @@ s_purge_timer (zloop_t *loop, int timer_id, void *arg)
     self->now_us = self->clock ();
     size_t evicted = sf_ledger_purge (self->ledger, self->now_us);
     sf_cmd_group_purge (self);
+    sf_cmd_query_purge (self);
     if (evicted)
         sf_log_debug ("broker: evicted %zu finished results", evicted);
     return 0;
@@ -425,6 +427,8 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     self->clients = sf_clients_new ();
     self->watchers = sf_uuid_table (true);
     zhashx_set_destructor (self->watchers, s_watchers_destructor);
+    self->budgets = zhashx_new ();
+    zhashx_set_destructor (self->budgets, (zhashx_destructor_fn *) zstr_free);
     self->names = zhashx_new ();
     zhashx_set_destructor (self->names, (zhashx_destructor_fn *) zstr_free);
     self->states = zhashx_new ();
@@ -488,6 +492,7 @@ sf_broker_destroy (sf_broker_t **self_p)
     sf_groups_destroy (&self->groups);
     zhashx_destroy (&self->states);
     zhashx_destroy (&self->names);
+    zhashx_destroy (&self->budgets);
     zhashx_destroy (&self->watchers);
     sf_clients_destroy (&self->clients);
     sf_registry_destroy (&self->registry);

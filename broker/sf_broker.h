@@ -34,6 +34,7 @@ typedef struct {
     size_t max_job_bytes;       //  Bytes of one job's encoding
     size_t max_result_bytes;    //  Bytes of one result's payload
     size_t result_max_bytes;    //  Bytes of finished results kept for fetching
+    size_t peer_max_bytes;      //  Bytes of copies a peer may ask for per second
     size_t dead_max;            //  Dead letters kept
 } sf_broker_config_t;
 

@@ -58,6 +58,7 @@ typedef struct {
     uint64_t too_large;         //  Jobs refused and results dropped for their size
     uint64_t arm_failed;        //  Times the deadline timer could not be armed
     uint64_t send_failed;       //  STOPs and ACCEPTEDs the socket refused
+    uint64_t over_budget;       //  FETCHes and STATUSes refused by --peer-max-bytes
 } sf_counters_t;
 
 //  Output staged during a pass, sent by sf_outbox (see sf_outbox.c).
@@ -88,6 +89,7 @@ struct _sf_broker_t {
     sf_registry_t *registry;    //  Workers (owns records)
     sf_clients_t *clients;      //  Clients with work (owns records)
     zhashx_t *watchers;         //  Job id -> zlistx of clients waiting (FETCH wait)
+    zhashx_t *budgets;          //  Peer routing id (hex) -> bytes it asked for (sf_cmd_query)
     zhashx_t *names;            //  Worker names results point to (one copy each)
     size_t names_swept;         //  Names left by the last sweep of that table
     zhashx_t *states;           //  State key -> latest sf_store_blob_t (owned)
@@ -323,6 +325,9 @@ void sf_cmd_group_decide (sf_broker_t *self, sf_group_t *group);
 
 //  A group answers: recorded now, sent at the end of the pass.
 void sf_cmd_group_answer (sf_broker_t *self, sf_group_t *group);
+
+//  Forget the byte budgets of peers whose window has passed.
+void sf_cmd_query_purge (sf_broker_t *self);
 
 //  End a group that has not answered with state (timeout at its deadline,
 //  cancelled on request). Returns -1 when it was decided already.

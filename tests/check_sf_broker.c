@@ -332,6 +332,122 @@ START_TEST (test_kept_results_bounded_in_bytes)
 }
 END_TEST
 
+//  ==========================================================================
+//  What one peer can make the broker send
+
+//  The bytes of the messages with command waiting for client (dropped).
+static size_t
+s_waiting_bytes (inbroker_t *broker, int client, int command, size_t *count)
+{
+    size_t bytes = 0;
+    *count = 0;
+    inbroker_msg_t *msg;
+    while ((msg = inbroker_recv (broker, false, client))) {
+        if (msg->command == command) {
+            bytes += msg->size;
+            (*count)++;
+        }
+        inbroker_msg_destroy (&msg);
+    }
+    return bytes;
+}
+
+START_TEST (test_fetch_storm_bounded_per_peer)
+{
+    //  A client that FETCHes a finished result again and again without
+    //  reading is sent --peer-max-bytes of copies a second, then BUSY (one
+    //  10 MB result fetched 300 times made 3.1 GB of copies)
+    sf_broker_config_t config;
+    sf_broker_config_defaults (&config);
+    config.peer_max_bytes = 2 * S_MIB;
+    inbroker_t *broker = s_broker (&config);
+    inbroker_ready (broker, 0, "w1", "echo", 1);
+    size_t size = S_MIB / 2;
+    char *payload = (char *) malloc (size + 32);
+    ck_assert_ptr_nonnull (payload);
+    strcpy (payload, "{\"big\": \"");
+    memset (payload + 9, 'y', size);
+    strcpy (payload + 9 + size, "\"}");
+    uint8_t id [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_submit (broker, 0, "{\"analyzer\": \"echo\"}", id, &error), 0);
+    inbroker_result (broker, 0, id, s_one_dispatch (broker, 0, id), "ok", payload);
+    free (payload);
+    //  The submitter is sent its result whatever the budget
+    size_t count;
+    ck_assert_uint_gt (s_waiting_bytes (broker, 0, SF_CMD_RESULT, &count), size);
+    ck_assert_uint_eq (count, 1);
+
+    for (int i = 0; i < 100; i++) {
+        int reply = inbroker_fetch (broker, 1, id, false, &error);
+        ck_assert (reply == SF_CMD_RESULT || (reply == -1 && streq (error.code, "BUSY")));
+    }
+    size_t bytes = s_waiting_bytes (broker, 1, SF_CMD_RESULT, &count);
+    ck_assert_uint_eq (count, 3);      //  A fourth would pass 2 MiB by its headers
+    ck_assert_uint_le (bytes, 2 * S_MIB + 4096);
+    ck_assert_uint_eq (inbroker_broker (broker)->counters.over_budget, 97);
+
+    //  A second later the budget is whole again
+    inbroker_advance (broker, 1000);
+    ck_assert_int_eq (inbroker_fetch (broker, 1, id, false, &error), SF_CMD_RESULT);
+    inbroker_duty (broker, SF_DUTY_PURGE);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
+START_TEST (test_status_reply_bounded)
+{
+    //  STATUS lists the 64 busiest queues and folds the rest into totals
+    //  (4,096 queues made a 410 KB reply, each time it was asked)
+    inbroker_t *broker = s_broker (NULL);
+    for (int i = 0; i < 300; i++) {
+        char job [64];
+        snprintf (job, sizeof job, "{\"analyzer\": \"analyzer-%03d\"}", i);
+        uint8_t id [SF_UUID_SIZE];
+        sf_error_t error;
+        ck_assert_int_eq (inbroker_submit (broker, 0, job, id, &error), 0);
+    }
+    uint8_t id [SF_UUID_SIZE];
+    sf_error_t error;
+    ck_assert_int_eq (inbroker_submit (broker, 0, "{\"analyzer\": \"analyzer-299\"}", id,
+                                       &error), 0);
+    inbroker_count (broker, false, 0, -1);
+    char body [16];
+    msgpack_sbuffer buffer = { 0, body, sizeof body };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    sf_mp_pack_kv_uint (&pk, "tag", 1);
+    inbroker_send (broker, false, 0, SF_CMD_STATUS, buffer.data, buffer.size);
+    inbroker_msg_t *msg = inbroker_recv (broker, false, 0);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_int_eq (msg->command, SF_CMD_STATUS_REPLY);
+    ck_assert_uint_lt (msg->size, 8192);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    ck_assert (msgpack_unpack_next (&unpacked, msg->body, msg->size, NULL)
+               == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *status = sf_mp_get (&unpacked.data, "status");
+    ck_assert_ptr_nonnull (status);
+    const msgpack_object *queues = sf_mp_get (status, "queues");
+    ck_assert_uint_eq (queues->via.array.size, 64);
+    //  The busiest first: the queue with two jobs
+    char name [SF_NAME_MAX + 1];
+    ck_assert_int_eq (sf_mp_strcpy (sf_mp_get (&queues->via.array.ptr [0], "analyzer"), name,
+                                    sizeof name), 0);
+    ck_assert_str_eq (name, "analyzer-299");
+    uint64_t folded = 0, queued = 0;
+    const msgpack_object *fold = sf_mp_get (status, "queues_folded");
+    ck_assert_int_eq (sf_mp_uint (sf_mp_get (fold, "count"), UINT64_MAX, &folded), 0);
+    ck_assert_int_eq (sf_mp_uint (sf_mp_get (fold, "queued"), UINT64_MAX, &queued), 0);
+    ck_assert_uint_eq (folded, 236);
+    ck_assert_uint_eq (queued, 236);
+    msgpack_unpacked_destroy (&unpacked);
+    inbroker_msg_destroy (&msg);
+    inbroker_destroy (&broker);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -350,5 +466,10 @@ main (void)
     tcase_add_test (loop, test_deadline_timer_armed_again_after_a_failure);
     tcase_add_test (loop, test_worker_names_stay_bounded);
     suite_add_tcase (suite, loop);
+    TCase *peers = tcase_create ("peers");
+    tcase_set_timeout (peers, 60);
+    tcase_add_test (peers, test_fetch_storm_bounded_per_peer);
+    tcase_add_test (peers, test_status_reply_bounded);
+    suite_add_tcase (suite, peers);
     return suite_run (suite);
 }
