@@ -14,7 +14,8 @@ enum {
     EXIT_FRONTEND = 3,
     EXIT_BACKEND = 4,
     EXIT_STORE = 5,
-    EXIT_LOCKED = 6
+    EXIT_LOCKED = 6,
+    EXIT_LOOP = 7
 };
 
 static void
@@ -45,13 +46,22 @@ s_usage (FILE *out)
 "                                                    SHEAF_MAX_QUEUED (1000000)\n"
 "  --max-bytes N        bytes of unfinished jobs held\n"
 "                                                    SHEAF_MAX_BYTES (1073741824)\n"
+"  --max-job-bytes N    bytes of one job; a larger one is refused TOO_LARGE\n"
+"                                                    SHEAF_MAX_JOB_BYTES (67108864)\n"
+"  --max-result-bytes N bytes of one result; a larger one ends its job\n"
+"                       RESULT_TOO_LARGE             SHEAF_MAX_RESULT_BYTES (67108864)\n"
+"  --result-max-bytes N bytes of finished results kept for `sheaf result`\n"
+"                                                    SHEAF_RESULT_MAX_BYTES (1073741824)\n"
+"  --peer-max-bytes N   bytes of copies one client may ask for per second\n"
+"                       (FETCH, STATUS); beyond, BUSY SHEAF_PEER_MAX_BYTES (67108864)\n"
 "  --dead-max N         dead letters kept            SHEAF_DEAD_MAX  (10000)\n"
 "  -v, --verbose        debug logging                SHEAF_VERBOSE=1\n"
 "  -h, --help           this text\n"
 "\n"
 "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 cannot bind the frontend,\n"
 "4 cannot bind the backend, 5 cannot open the store, 6 the journal's directory\n"
-"is in use by another process.\n",
+"is in use by another process, 7 the event loop could not take a socket or a\n"
+"timer.\n",
              SF_DEFAULT_FRONTEND, SF_DEFAULT_BACKEND);
 }
 
@@ -78,6 +88,14 @@ static const s_number_t s_numbers [] = {
     { "max-queued", "SHEAF_MAX_QUEUED", 1, 1000000000, 1, S_SIZE, S_AT (max_queued) },
     { "max-bytes", "SHEAF_MAX_BYTES", 1024, 1LL << 40, 1, S_SIZE, S_AT (max_bytes) },
     { "dead-max", "SHEAF_DEAD_MAX", 0, 100000000, 1, S_SIZE, S_AT (dead_max) },
+    { "max-job-bytes", "SHEAF_MAX_JOB_BYTES", 1024, SF_BROKER_ITEM_MAX, 1, S_SIZE,
+      S_AT (max_job_bytes) },
+    { "max-result-bytes", "SHEAF_MAX_RESULT_BYTES", 1024, SF_BROKER_ITEM_MAX, 1, S_SIZE,
+      S_AT (max_result_bytes) },
+    { "result-max-bytes", "SHEAF_RESULT_MAX_BYTES", 0, 1LL << 40, 1, S_SIZE,
+      S_AT (result_max_bytes) },
+    { "peer-max-bytes", "SHEAF_PEER_MAX_BYTES", 1024, 1LL << 40, 1, S_SIZE,
+      S_AT (peer_max_bytes) },
 };
 #define S_NUMBERS (sizeof s_numbers / sizeof s_numbers [0])
 
@@ -154,7 +172,8 @@ main (int argc, char *argv [])
         sf_log_error ("broker: %s", error.message);
         return streq (error.code, "FRONTEND")? EXIT_FRONTEND:
                streq (error.code, "BACKEND")? EXIT_BACKEND:
-               streq (error.code, "LOCKED")? EXIT_LOCKED: EXIT_STORE;
+               streq (error.code, "LOCKED")? EXIT_LOCKED:
+               streq (error.code, "LOOP")? EXIT_LOOP: EXIT_STORE;
     }
     int rc = sf_broker_run (broker);
     sf_broker_destroy (&broker);

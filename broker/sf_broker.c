@@ -40,6 +40,11 @@
 //  How often retention runs.
 #define S_PURGE_MS 1000
 
+//  Room for a message's framing around the bytes a limit allows: the
+//  envelope, the batch header, each item's header (a SUBMIT of
+//  SF_BATCH_MAX small jobs), a result's header and its worker's name.
+#define S_ENVELOPE_ROOM (1024 * 1024)
+
 typedef struct {
     int command;                //  SF_CMD_*
     sf_handler_fn *handler;     //  What handles it
@@ -80,9 +85,7 @@ sf_ptrs_push (sf_ptrs_t *self, void *item)
 {
     if (self->size == self->max) {
         self->max = self->max? self->max * 2: 16;
-        self->items = (void **) realloc (self->items, self->max * sizeof (void *));
-        if (!self->items)
-            abort ();
+        self->items = (void **) sf_alloc_resize (self->items, self->max, sizeof (void *));
     }
     self->items [self->size++] = item;
 }
@@ -106,6 +109,10 @@ sf_broker_config_defaults (sf_broker_config_t *config)
     config->max_jobs = 1000000;
     config->max_queued = 1000000;
     config->max_bytes = (size_t) 1 << 30;
+    config->max_job_bytes = (size_t) 64 << 20;
+    config->max_result_bytes = (size_t) 64 << 20;
+    config->result_max_bytes = (size_t) 1 << 30;
+    config->peer_max_bytes = (size_t) 64 << 20;
     config->dead_max = 10000;
 }
 
@@ -157,9 +164,17 @@ s_arm (sf_broker_t *self)
         return;
     if (self->armed_us)
         zloop_timer_end (self->loop, self->timer_id);
+    self->armed_us = 0;
     int64_t delay_us = due_us - self->clock ();
     size_t delay_ms = delay_us > 0? (size_t) ((delay_us + 999) / 1000): 1;
     self->timer_id = zloop_timer (self->loop, delay_ms, 1, s_due_timer, self);
+    if (self->timer_id == -1) {
+        //  Left unarmed, so that the next pass (at the latest the next
+        //  heartbeat) tries again: deadlines come late, never not at all
+        self->counters.arm_failed++;
+        sf_log_error ("broker: cannot arm the deadline timer; trying again next pass");
+        return;
+    }
     self->armed_us = due_us;
 }
 
@@ -305,6 +320,7 @@ s_purge_timer (zloop_t *loop, int timer_id, void *arg)
     self->now_us = self->clock ();
     size_t evicted = sf_ledger_purge (self->ledger, self->now_us);
     sf_cmd_group_purge (self);
+    sf_cmd_query_purge (self);
     if (evicted)
         sf_log_debug ("broker: evicted %zu finished results", evicted);
     return 0;
@@ -346,8 +362,11 @@ s_watchers_destructor (void **item)
     zlistx_destroy ((zlistx_t **) item);
 }
 
+//  A ROUTER bound to endpoint, taking no message over max_size bytes: a
+//  peer that sends more is disconnected by ZeroMQ before the broker
+//  allocates it. NULL when it cannot bind.
 static zsock_t *
-s_bind (const char *endpoint)
+s_bind (const char *endpoint, size_t max_size)
 {
     zsock_t *socket = zsock_new (ZMQ_ROUTER);
     if (!socket)
@@ -360,6 +379,10 @@ s_bind (const char *endpoint)
     zsock_set_sndhwm (socket, 100000);
     zsock_set_rcvhwm (socket, 100000);
     zsock_set_linger (socket, 0);
+    //  An int64 option: zsock_set_maxmsgsize takes an int, too small for
+    //  a --max-bytes of gigabytes
+    int64_t max_msg = max_size > (size_t) INT64_MAX? INT64_MAX: (int64_t) max_size;
+    zmq_setsockopt (zsock_resolve (socket), ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
     if (zsock_bind (socket, "%s", endpoint) < 0)
         zsock_destroy (&socket);
     return socket;
@@ -371,14 +394,19 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     sf_broker_t *self = (sf_broker_t *) zmalloc (sizeof *self);
     self->config = *config;
     self->clock = s_now_us;
-    self->frontend = s_bind (config->frontend);
+    //  A client's message is a batch of jobs, never more than --max-bytes
+    //  once accepted; a worker's carries a result and an analyzer state
+    assert (config->max_job_bytes <= SF_BROKER_ITEM_MAX
+            && config->max_result_bytes <= SF_BROKER_ITEM_MAX);
+    self->frontend = s_bind (config->frontend, config->max_bytes + S_ENVELOPE_ROOM);
     if (!self->frontend) {
         sf_error_set (error, "FRONTEND", "cannot bind the frontend to %s: %s",
                       config->frontend, zmq_strerror (errno));
         sf_broker_destroy (&self);
         return NULL;
     }
-    self->backend = s_bind (config->backend);
+    self->backend = s_bind (config->backend,
+                            config->max_result_bytes + SF_STATE_MAX + S_ENVELOPE_ROOM);
     if (!self->backend) {
         sf_error_set (error, "BACKEND", "cannot bind the backend to %s: %s",
                       config->backend, zmq_strerror (errno));
@@ -391,6 +419,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
         return NULL;
     }
     self->ledger = sf_ledger_new (config->result_max, config->result_ttl_ms, config->dead_max);
+    sf_ledger_set_max_bytes (self->ledger, config->result_max_bytes);
     self->timeq = sf_timeq_new ();
     self->queues = zhashx_new ();
     zhashx_set_destructor (self->queues, s_queue_destructor);
@@ -398,6 +427,8 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     self->clients = sf_clients_new ();
     self->watchers = sf_uuid_table (true);
     zhashx_set_destructor (self->watchers, s_watchers_destructor);
+    self->budgets = zhashx_new ();
+    zhashx_set_destructor (self->budgets, (zhashx_destructor_fn *) zstr_free);
     self->names = zhashx_new ();
     zhashx_set_destructor (self->names, (zhashx_destructor_fn *) zstr_free);
     self->states = zhashx_new ();
@@ -413,10 +444,15 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
         sf_broker_destroy (&self);
         return NULL;
     }
-    zloop_reader (self->loop, self->frontend, s_frontend_reader, self);
-    zloop_reader (self->loop, self->backend, s_backend_reader, self);
-    zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_heartbeat_timer, self);
-    zloop_timer (self->loop, S_PURGE_MS, 0, s_purge_timer, self);
+    if (zloop_reader (self->loop, self->frontend, s_frontend_reader, self)
+    ||  zloop_reader (self->loop, self->backend, s_backend_reader, self)
+    ||  zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_heartbeat_timer, self) == -1
+    ||  zloop_timer (self->loop, S_PURGE_MS, 0, s_purge_timer, self) == -1) {
+        sf_error_set (error, "LOOP", "the event loop cannot take the broker's sockets "
+                      "and timers");
+        sf_broker_destroy (&self);
+        return NULL;
+    }
     s_arm (self);               //  For what recovery left in the timeq
     sf_log_info ("broker: serving clients at %s, workers at %s, store %s",
                  config->frontend, config->backend, sf_store_name (self->store));
@@ -456,6 +492,7 @@ sf_broker_destroy (sf_broker_t **self_p)
     sf_groups_destroy (&self->groups);
     zhashx_destroy (&self->states);
     zhashx_destroy (&self->names);
+    zhashx_destroy (&self->budgets);
     zhashx_destroy (&self->watchers);
     sf_clients_destroy (&self->clients);
     sf_registry_destroy (&self->registry);

@@ -11,6 +11,12 @@
 #include <stdint.h>
 #include "sheaf.h"
 
+//  The largest --max-job-bytes and --max-result-bytes: well under the
+//  journal's record limit (SF_JOURNAL_MAX_PAYLOAD, 256 MiB), so that what
+//  the broker accepts it can also record, and under 4 GiB, so that every
+//  size the broker keeps fits its 32-bit fields.
+#define SF_BROKER_ITEM_MAX (128 * 1024 * 1024)
+
 typedef struct {
     const char *frontend;       //  Clients' endpoint (bind)
     const char *backend;        //  Workers' endpoint (bind)
@@ -25,6 +31,10 @@ typedef struct {
     size_t max_jobs;            //  Unfinished jobs held, in all queues
     size_t max_queued;          //  Unfinished jobs held for one analyzer
     size_t max_bytes;           //  Bytes of unfinished jobs held
+    size_t max_job_bytes;       //  Bytes of one job's encoding
+    size_t max_result_bytes;    //  Bytes of one result's payload
+    size_t result_max_bytes;    //  Bytes of finished results kept for fetching
+    size_t peer_max_bytes;      //  Bytes of copies a peer may ask for per second
     size_t dead_max;            //  Dead letters kept
 } sf_broker_config_t;
 
@@ -35,7 +45,9 @@ typedef struct _sf_broker_t sf_broker_t;
 
 //  Bind both endpoints and open the store. Returns NULL with error: code
 //  FRONTEND or BACKEND when an endpoint cannot be bound, STORE when the
-//  store cannot open. The config's strings must outlive the broker.
+//  store cannot open, LOOP when the event loop cannot take a socket or a
+//  timer. The config's strings must outlive the broker; max_job_bytes and
+//  max_result_bytes must not pass SF_BROKER_ITEM_MAX.
 sf_broker_t *sf_broker_new (const sf_broker_config_t *config, sf_error_t *error);
 
 //  Serve until SIGINT/SIGTERM. Returns 0.

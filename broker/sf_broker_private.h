@@ -18,6 +18,7 @@
 #define SF_BROKER_PRIVATE_H_INCLUDED
 
 #include <czmq.h>
+#include "sf_alloc.h"
 #include "sf_broker.h"
 #include "sf_clients.h"
 #include "sf_codec.h"
@@ -54,6 +55,10 @@ typedef struct {
     uint64_t malformed;         //  Messages rejected as malformed
     uint64_t undelivered;       //  Results whose client was gone
     uint64_t workers_lost;      //  Workers expired or disconnected
+    uint64_t too_large;         //  Jobs refused and results dropped for their size
+    uint64_t arm_failed;        //  Times the deadline timer could not be armed
+    uint64_t send_failed;       //  STOPs and ACCEPTEDs the socket refused
+    uint64_t over_budget;       //  FETCHes and STATUSes refused by --peer-max-bytes
 } sf_counters_t;
 
 //  Output staged during a pass, sent by sf_outbox (see sf_outbox.c).
@@ -84,7 +89,9 @@ struct _sf_broker_t {
     sf_registry_t *registry;    //  Workers (owns records)
     sf_clients_t *clients;      //  Clients with work (owns records)
     zhashx_t *watchers;         //  Job id -> zlistx of clients waiting (FETCH wait)
+    zhashx_t *budgets;          //  Peer routing id (hex) -> bytes it asked for (sf_cmd_query)
     zhashx_t *names;            //  Worker names results point to (one copy each)
+    size_t names_swept;         //  Names left by the last sweep of that table
     zhashx_t *states;           //  State key -> latest sf_store_blob_t (owned)
     sf_groups_t *groups;        //  Every group kept (owns groups)
     sf_timeq_t *timeq;          //  Running jobs' and groups' deadlines, retry times
@@ -93,6 +100,9 @@ struct _sf_broker_t {
     size_t unfinished;          //  Jobs accepted and not finished
     size_t delayed;             //  Of them, waiting for a retry
     size_t bytes_held;          //  Job encodings of the unfinished jobs
+    int64_t busy_since_us;      //  Start of the window BUSY's hint measures progress over
+    uint64_t busy_finished;     //  Jobs finished when that window started
+    uint64_t busy_hint_ms;      //  The retry_after_ms BUSY gave last
     msgpack_sbuffer scratch;    //  Error maps the broker writes
     msgpack_packer scratch_pk;  //  Packs into scratch
     sf_outbox_t outbox;         //  Output staged for the end of the pass
@@ -280,14 +290,16 @@ typedef struct {
 
 //  SUBMIT intake, shared with GROUP: the next job of a batch, number
 //  index, into job. Returns 0; 1 after the last; -1 with error when the
-//  batch is malformed or the job is not valid (BAD_INPUT naming the job).
-int sf_cmd_submit_next (sf_batchr_t *reader, uint32_t index, sf_intake_job_t *job,
-                        sf_error_t *error);
+//  batch is malformed or the job is not valid (BAD_INPUT naming the job),
+//  or the job is over --max-job-bytes (TOO_LARGE), before it is copied.
+int sf_cmd_submit_next (sf_broker_t *self, sf_batchr_t *reader, uint32_t index,
+                        sf_intake_job_t *job, sf_error_t *error);
 
 //  Give the count fresh entries of a batch (tag) their queues and check
 //  the limits for the first held of them (a chord is held only when it is
-//  launched). Returns 0; -1 with error to reject the batch; 1 when the
-//  broker is too busy, after replying BUSY.
+//  launched). Returns 0; -1 with error to reject the batch (TOO_LARGE
+//  when the batch alone passes a limit, so that waiting cannot help); 1
+//  when the broker is too busy, after replying BUSY.
 int sf_cmd_submit_admit (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_entry_t **fresh,
                          size_t count, size_t held, sf_error_t *error);
 
@@ -313,6 +325,9 @@ void sf_cmd_group_decide (sf_broker_t *self, sf_group_t *group);
 
 //  A group answers: recorded now, sent at the end of the pass.
 void sf_cmd_group_answer (sf_broker_t *self, sf_group_t *group);
+
+//  Forget the byte budgets of peers whose window has passed.
+void sf_cmd_query_purge (sf_broker_t *self);
 
 //  End a group that has not answered with state (timeout at its deadline,
 //  cancelled on request). Returns -1 when it was decided already.

@@ -99,12 +99,12 @@ sf_cmd_group (sf_broker_t *self, sf_msg_t *msg)
                       opts.min_ok, total);
         goto rejected;
     }
-    fresh = (sf_entry_t **) malloc (reader.count * sizeof *fresh);
+    fresh = (sf_entry_t **) sf_alloc_array (reader.count, sizeof *fresh);
     if (!fresh)
         abort ();
     sf_intake_job_t job;
     int rc;
-    while ((rc = sf_cmd_submit_next (&reader, count, &job, &error)) == 0) {
+    while ((rc = sf_cmd_submit_next (self, &reader, count, &job, &error)) == 0) {
         if (job.spec.key) {
             //  A key would make an item another job's: not in a group
             sf_error_set (&error, "BAD_INPUT", "job %u: a job in a group has no \"key\"", count);

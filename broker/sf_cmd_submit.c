@@ -4,21 +4,29 @@
     Intake validates every job of the batch before anything changes, so a
     rejected batch leaves no trace: no queue, no key, no counter. A job
     whose idempotency key the broker knows (or that an earlier job of the
-    same batch carries) is answered with the existing job's id. Then the
-    limits (--max-jobs, --max-queued per analyzer, --max-bytes) are checked
-    for the batch as a whole: a batch that would break one is refused with
-    BUSY and a hint of when to try again. GROUP intake (sf_cmd_group)
+    same batch carries) is answered with the existing job's id. A job over
+    --max-job-bytes is refused before it is copied. Then the limits
+    (--max-jobs, --max-queued per analyzer, --max-bytes) are checked for
+    the batch as a whole: a batch that alone passes one could never be
+    taken and is refused for good (TOO_LARGE); one that would break one
+    with what the broker holds is refused with BUSY and a hint of when to
+    try again, measured from the fleet's pace. GROUP intake (sf_cmd_group)
     shares the job check, the queue lookup and the limits.
     ========================================================================= */
 
 #include "sf_broker_private.h"
 
 int
-sf_cmd_submit_next (sf_batchr_t *reader, uint32_t index, sf_intake_job_t *job,
-                    sf_error_t *error)
+sf_cmd_submit_next (sf_broker_t *self, sf_batchr_t *reader, uint32_t index,
+                    sf_intake_job_t *job, sf_error_t *error)
 {
     msgpack_object map;
     int rc = sf_batchr_next (reader, &map, NULL, &job->raw, &job->raw_size, error);
+    if (rc == 0 && job->raw_size > self->config.max_job_bytes) {
+        self->counters.too_large++;
+        return sf_error_set (error, "TOO_LARGE", "job %u is %zu bytes (limit --max-job-bytes "
+                             "%zu)", index, job->raw_size, self->config.max_job_bytes);
+    }
     if (rc != 0 || sf_codec_job_check (&map, &job->spec, error) == 0)
         return rc;
     char why [sizeof error->message];
@@ -27,7 +35,8 @@ sf_cmd_submit_next (sf_batchr_t *reader, uint32_t index, sf_intake_job_t *job,
 }
 
 //  Would taking these jobs break a limit (jobs held in all, for one
-//  analyzer, bytes held)? Fills error (BUSY) if so.
+//  analyzer, bytes held)? Fills error if so: TOO_LARGE when the batch
+//  alone is over the limit, so that it could never be taken, else BUSY.
 static int
 s_over_limits (sf_broker_t *self, sf_entry_t **fresh, size_t count, sf_error_t *error)
 {
@@ -35,6 +44,26 @@ s_over_limits (sf_broker_t *self, sf_entry_t **fresh, size_t count, sf_error_t *
     size_t bytes = 0;
     for (size_t i = 0; i < count; i++)
         bytes += fresh [i]->spec_size;
+    if (count > config->max_jobs)
+        return sf_error_set (error, "TOO_LARGE", "the batch has %zu jobs (limit --max-jobs %zu)",
+                             count, config->max_jobs);
+    if (bytes > config->max_bytes)
+        return sf_error_set (error, "TOO_LARGE", "the batch's jobs are %zu bytes (limit "
+                             "--max-bytes %zu)", bytes, config->max_bytes);
+    for (size_t i = 0; i < count; i++)
+        fresh [i]->queue->batch++;
+    for (size_t i = 0; i < count; i++) {
+        sf_queue_t *queue = fresh [i]->queue;
+        if (queue->batch > config->max_queued) {
+            sf_error_set (error, "TOO_LARGE", "the batch has %zu jobs for analyzer %s (limit "
+                          "--max-queued %zu)", queue->batch, queue->name, config->max_queued);
+            for (size_t j = 0; j < count; j++)
+                fresh [j]->queue->batch = 0;
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < count; i++)
+        fresh [i]->queue->batch = 0;
     if (self->unfinished + count > config->max_jobs)
         return sf_error_set (error, "BUSY", "the broker holds %zu unfinished jobs (limit %zu)",
                              self->unfinished, config->max_jobs);
@@ -55,13 +84,47 @@ s_over_limits (sf_broker_t *self, sf_entry_t **fresh, size_t count, sf_error_t *
     return rc;
 }
 
-//  ERROR BUSY with a hint of when to try again: about as long as the
-//  fleet takes to finish a tenth of what it holds, between 10 ms and 5 s.
+//  How long BUSY tells a client to wait: about as long as the fleet took,
+//  at the pace it finished jobs since the last hint, to finish a tenth
+//  of what it holds; twice the last hint when it finished nothing (no
+//  worker, or every worker stuck), so that clients back off instead of
+//  coming back every 10 ms. Between 10 ms and 5 s. A hint holds for
+//  S_BUSY_WINDOW_US: the BUSYs of one burst are not a measure of pace.
+#define S_BUSY_MIN_MS 10
+#define S_BUSY_MAX_MS 5000
+#define S_BUSY_FIRST_MS 100
+#define S_BUSY_WINDOW_US 50000
+
+static uint64_t
+s_retry_after_ms (sf_broker_t *self)
+{
+    uint64_t finished = 0;
+    for (int status = 0; status < SF_STATUS_INVALID; status++)
+        finished += self->counters.finished [status];
+    int64_t elapsed_us = self->now_us - self->busy_since_us;
+    if (self->busy_since_us && elapsed_us < S_BUSY_WINDOW_US)
+        return self->busy_hint_ms;
+    uint64_t hint;
+    uint64_t done = finished - self->busy_finished;
+    if (!self->busy_since_us)
+        hint = S_BUSY_FIRST_MS;
+    else
+    if (done == 0)
+        hint = self->busy_hint_ms * 2;
+    else
+        hint = (uint64_t) (self->unfinished / 10 + 1) * (uint64_t) (elapsed_us / 1000) / done;
+    hint = hint < S_BUSY_MIN_MS? S_BUSY_MIN_MS: hint > S_BUSY_MAX_MS? S_BUSY_MAX_MS: hint;
+    self->busy_since_us = self->now_us;
+    self->busy_finished = finished;
+    self->busy_hint_ms = hint;
+    return hint;
+}
+
+//  ERROR BUSY with a hint of when to try again (s_retry_after_ms).
 static void
 s_reply_busy (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const sf_error_t *error)
 {
-    uint64_t retry_ms = self->unfinished / 10000;
-    retry_ms = retry_ms < 10? 10: retry_ms > 5000? 5000: retry_ms;
+    uint64_t retry_ms = s_retry_after_ms (self);
     msgpack_packer *pk = sf_outbox_reply (self);
     msgpack_pack_map (pk, 4);
     sf_mp_pack_kv_uint (pk, "tag", tag);
@@ -81,6 +144,10 @@ sf_cmd_submit_admit (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_entry_t 
             return sf_error_set (error, "BUSY", "the broker already has %zu analyzer queues",
                                  self->config.max_analyzers);
     if (s_over_limits (self, fresh, held, error)) {
+        if (streq (error->code, "TOO_LARGE")) {
+            self->counters.too_large++;
+            return -1;
+        }
         self->counters.busy++;
         sf_log_debug ("broker: submit refused: %s", error->message);
         s_reply_busy (self, msg, tag, error);
@@ -126,14 +193,12 @@ sf_cmd_submit (sf_broker_t *self, sf_msg_t *msg)
         sf_error_set (&error, "BAD_INPUT", "SUBMIT holds no jobs");
         goto rejected;
     }
-    fresh = (sf_entry_t **) malloc (reader.count * sizeof *fresh);
-    ids = malloc ((size_t) reader.count * SF_UUID_SIZE);
-    if (!fresh || !ids)
-        abort ();
+    fresh = (sf_entry_t **) sf_alloc_array (reader.count, sizeof *fresh);
+    ids = sf_alloc_array (reader.count, SF_UUID_SIZE);
 
     sf_intake_job_t job;
     int rc;
-    while ((rc = sf_cmd_submit_next (&reader, count, &job, &error)) == 0) {
+    while ((rc = sf_cmd_submit_next (self, &reader, count, &job, &error)) == 0) {
         const sf_jobspec_t *spec = &job.spec;
         if (spec->key) {
             sf_entry_t *known = sf_ledger_find_key (self->ledger, spec->key, spec->key_size);
@@ -151,7 +216,7 @@ sf_cmd_submit (sf_broker_t *self, sf_msg_t *msg)
         sf_entry_t *entry = sf_entry_new (spec, job.raw, job.raw_size, self->now_us);
         sf_uuid_v7 (entry->id);
         if (spec->key) {
-            entry->key = strndup (spec->key, spec->key_size);
+            entry->key = sf_alloc_strndup (spec->key, spec->key_size);
             if (!batch_keys)
                 batch_keys = zhashx_new ();
             zhashx_insert (batch_keys, entry->key, entry);

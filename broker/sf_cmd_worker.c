@@ -62,9 +62,7 @@ s_stop_strays (sf_broker_t *self, sf_wrec_t *worker, const msgpack_object *holdi
 {
     if (!holding || holding->via.array.size == 0)
         return;
-    uint8_t *strays = (uint8_t *) malloc ((size_t) holding->via.array.size * SF_UUID_SIZE);
-    if (!strays)
-        abort ();
+    uint8_t *strays = (uint8_t *) sf_alloc_array (holding->via.array.size, SF_UUID_SIZE);
     size_t count = 0;
     for (uint32_t i = 0; i < holding->via.array.size; i++) {
         uint8_t *id = strays + count * SF_UUID_SIZE;

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "sf_alloc.h"
 #include "sf_entry.h"
 #include "sf_mp.h"
 #include "sf_queue.h"
@@ -52,9 +53,7 @@ sf_entry_list_remove (sf_entry_list_t *list, sf_entry_t *entry)
 sf_entry_t *
 sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size, int64_t now_us)
 {
-    sf_entry_t *self = (sf_entry_t *) calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_entry_t *self = (sf_entry_t *) sf_alloc (sizeof *self);
     self->priority = (uint8_t) spec->priority;
     self->chained = spec->then != NULL;
     self->timeout_ms = spec->timeout_ms;
@@ -62,13 +61,9 @@ sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size, int64_
     self->backoff_ms = spec->backoff_ms;
     self->heap_pos = UINT32_MAX;
     if (spec->state_key) {
-        self->state_key = strndup (spec->state_key, spec->state_key_size);
-        if (!self->state_key)
-            abort ();
+        self->state_key = sf_alloc_strndup (spec->state_key, spec->state_key_size);
     }
-    self->spec = (char *) malloc (raw_size);
-    if (!self->spec)
-        abort ();
+    self->spec = (char *) sf_alloc (raw_size);
     memcpy (self->spec, raw, raw_size);
     self->spec_size = (uint32_t) raw_size;
     self->accepted_us = now_us;

@@ -8,6 +8,7 @@
     the unfinished ones.
     ========================================================================= */
 
+#include "sf_alloc.h"
 #include "sf_group.h"
 #include "sf_mp.h"
 #include "sf_queue.h"
@@ -19,16 +20,12 @@ sf_group_new (const sf_group_opts_t *opts, uint64_t tag, uint32_t total, int64_t
     sf_uuid_v7 (self->id);
     self->opts = *opts;
     if (opts->key) {
-        self->key = strndup (opts->key, opts->key_size);
-        if (!self->key)
-            abort ();
+        self->key = sf_alloc_strndup (opts->key, opts->key_size);
         self->opts.key = self->key;
     }
     self->tag = tag;
     self->total = total;
-    self->items = (sf_entry_t **) calloc (total? total: 1, sizeof (sf_entry_t *));
-    if (!self->items)
-        abort ();
+    self->items = (sf_entry_t **) sf_alloc_array (total, sizeof (sf_entry_t *));
     self->heap_pos = UINT32_MAX;
     if (opts->timeout_ms)
         self->deadline_us = now_us + (int64_t) opts->timeout_ms * 1000;

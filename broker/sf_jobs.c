@@ -138,15 +138,44 @@ sf_jobs_launch (sf_broker_t *self, sf_entry_t *entry, sf_crec_t *client)
     self->counters.submitted++;
 }
 
-//  The one copy of a worker name that finished results point to. Names
-//  are kept for the broker's life: one small string per worker name ever
-//  seen, instead of a copy per result.
+//  The table of names is swept once it has doubled since the last sweep,
+//  and not below this size.
+#define S_NAMES_MIN 1024
+
+//  Free the names no entry of the ledger points to (a worker's default
+//  name changes with every restart, so over months the names ever seen
+//  are without bound). A walk over the ledger, paid for by the names
+//  added since the last one.
+static void
+s_names_sweep (sf_broker_t *self)
+{
+    zhashx_t *kept = zhashx_new ();
+    for (sf_entry_t *entry = sf_ledger_first (self->ledger); entry;
+         entry = sf_ledger_next (self->ledger))
+        if (entry->worker_name)
+            zhashx_insert (kept, entry->worker_name, (void *) entry->worker_name);
+    zhashx_set_destructor (self->names, NULL);
+    for (char *copy = (char *) zhashx_first (self->names); copy;
+         copy = (char *) zhashx_next (self->names))
+        if (!zhashx_lookup (kept, copy))
+            free (copy);
+    zhashx_destroy (&self->names);
+    zhashx_set_destructor (kept, (zhashx_destructor_fn *) zstr_free);
+    self->names = kept;
+    self->names_swept = zhashx_size (kept);
+}
+
+//  The one copy of a worker name that finished results point to: one
+//  small string per name in use instead of a copy per result.
 static const char *
 s_intern (sf_broker_t *self, const char *name)
 {
     char *copy = (char *) zhashx_lookup (self->names, name);
     if (!copy) {
-        copy = strdup (name);
+        size_t size = zhashx_size (self->names);
+        if (size >= S_NAMES_MIN && size >= 2 * self->names_swept)
+            s_names_sweep (self);
+        copy = sf_alloc_strdup (name);
         zhashx_insert (self->names, name, copy);
     }
     return copy;
@@ -224,9 +253,7 @@ s_follow_up (sf_broker_t *self, sf_entry_t *entry)
         return NULL;
     }
     sf_uuid_v7 (next->id);
-    entry->then_id = (uint8_t *) malloc (SF_UUID_SIZE);
-    if (!entry->then_id)
-        abort ();
+    entry->then_id = (uint8_t *) sf_alloc (SF_UUID_SIZE);
     memcpy (entry->then_id, next->id, SF_UUID_SIZE);
     return next;
 }
@@ -242,9 +269,7 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
     entry->status = status;
     entry->run_us = run_us;
     entry->worker_name = worker_name? s_intern (self, worker_name): NULL;
-    entry->payload = (char *) malloc (payload_size);
-    if (!entry->payload)
-        abort ();
+    entry->payload = (char *) sf_alloc (payload_size);
     memcpy (entry->payload, payload, payload_size);
     entry->payload_size = (uint32_t) payload_size;
     sf_entry_t *next = status == SF_STATUS_OK && entry->chained? s_follow_up (self, entry): NULL;
@@ -253,6 +278,9 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
         entry->spec = NULL;
     }
     sf_ledger_finished (self->ledger, entry, self->now_us);
+    //  Results past --result-max-bytes go now, not at the next purge: one
+    //  second of large results can be more than the limit allows
+    sf_ledger_trim (self->ledger, entry);
     self->counters.finished [status]++;
 
     sf_error_t error;
@@ -426,6 +454,16 @@ sf_jobs_reported (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, uint
     sf_wrec_t *worker = entry->worker;
     s_leave (self, entry, false);
     worker->done++;
+    if (raw_size > self->config.max_result_bytes) {
+        //  Neither kept, recorded nor sent: the job ends with the broker's
+        //  error instead, and its analyzer state is not taken either
+        self->counters.too_large++;
+        s_error_map (self, entry, "RESULT_TOO_LARGE", "the result is %zu bytes (limit "
+                     "--max-result-bytes %zu)", raw_size, self->config.max_result_bytes);
+        s_finish (self, entry, SF_STATUS_ERROR, worker->name, run_us, self->scratch.data,
+                  self->scratch.size);
+        return;
+    }
     if (status == SF_STATUS_OK && entry->state_key && state)
         s_save_state (self, entry->state_key, state, state_size);
     //  An analyzer's error may be retried: a transient code while retries

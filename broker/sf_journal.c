@@ -70,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "sf_alloc.h"
 #include "sf_journal.h"
 #include "sf_log.h"
 
@@ -207,8 +208,7 @@ static char *
 s_path (const char *directory, const char *name)
 {
     size_t size = strlen (directory) + 1 + strlen (name) + 1;
-    char *path = (char *) malloc (size);
-    assert (path);
+    char *path = (char *) sf_alloc (size);
     snprintf (path, size, "%s/%s", directory, name);
     return path;
 }
@@ -529,8 +529,7 @@ s_writer_open (sf_journal_t *self, s_writer_t *writer, sf_error_t *error)
         return s_fail (error, "create", self->compact_path);
     s_new_sync_word (self->io, writer->sync_word);
     writer->capacity = S_WRITE_EARLY;
-    writer->buffer = (uint8_t *) malloc (writer->capacity);
-    assert (writer->buffer);
+    writer->buffer = (uint8_t *) sf_alloc (writer->capacity);
     s_header (writer->buffer, writer->sync_word);
     writer->used = S_HEADER_SIZE;
     return 0;
@@ -563,8 +562,7 @@ s_writer_add (s_writer_t *writer, uint8_t type, const void *payload, size_t size
             return -1;
         if (record_size > writer->capacity) {
             writer->capacity = record_size;
-            writer->buffer = (uint8_t *) realloc (writer->buffer, writer->capacity);
-            assert (writer->buffer);
+            writer->buffer = (uint8_t *) sf_alloc_resize (writer->buffer, writer->capacity, 1);
         }
     }
     s_encode (writer->buffer + writer->used, writer->sync_word, type, payload, size);
@@ -1011,7 +1009,7 @@ sf_journal_new (const char *directory, sf_journal_sync_t sync, int batch_ms,
         return NULL;
     }
     sf_journal_t *self = (sf_journal_t *) zmalloc (sizeof *self);
-    self->directory = strdup (directory);
+    self->directory = sf_alloc_strdup (directory);
     self->path = s_path (directory, "journal");
     self->compact_path = s_path (directory, "journal.compact");
     self->fd = -1;
@@ -1259,8 +1257,7 @@ sf_journal_append (sf_journal_t *self, uint8_t type, const void *payload, size_t
         size_t capacity = self->pending_capacity? self->pending_capacity: 64 * 1024;
         while (capacity < needed)
             capacity *= 2;
-        self->pending = (uint8_t *) realloc (self->pending, capacity);
-        assert (self->pending);
+        self->pending = (uint8_t *) sf_alloc_resize (self->pending, capacity, 1);
         self->pending_capacity = capacity;
     }
     s_encode (self->pending + self->pending_size, self->sync_word, type, payload, size);

@@ -15,6 +15,8 @@ struct _sf_ledger_t {
     sf_entry_list_t finished;   //  Finished entries, oldest first
     sf_entry_list_t dead;       //  Dead letters, oldest first
     size_t max_results;         //  Most finished entries kept
+    size_t max_bytes;           //  Most bytes of results the finished entries keep
+    size_t finished_bytes;      //  Bytes of results the finished entries keep
     size_t dead_max;            //  Most dead letters kept
     int64_t ttl_us;             //  Longest a finished entry is kept
 };
@@ -36,6 +38,7 @@ sf_ledger_new (size_t max_results, int64_t result_ttl_ms, size_t dead_max)
     zhashx_set_destructor (self->by_id, s_entry_destructor);
     self->by_key = zhashx_new ();
     self->max_results = max_results;
+    self->max_bytes = SIZE_MAX;
     self->dead_max = dead_max;
     self->ttl_us = result_ttl_ms * 1000;
     return self;
@@ -51,6 +54,20 @@ sf_ledger_destroy (sf_ledger_t **self_p)
     zhashx_destroy (&self->by_id);
     free (self);
     *self_p = NULL;
+}
+
+void
+sf_ledger_set_max_bytes (sf_ledger_t *self, size_t max_bytes)
+{
+    self->max_bytes = max_bytes;
+}
+
+//  Take a finished entry off the finished list, its bytes with it.
+static void
+s_unlist (sf_ledger_t *self, sf_entry_t *entry)
+{
+    sf_entry_list_remove (&self->finished, entry);
+    self->finished_bytes -= entry->payload_size;
 }
 
 void
@@ -82,17 +99,38 @@ sf_ledger_finished (sf_ledger_t *self, sf_entry_t *entry, int64_t now_us)
 {
     entry->state = SF_JOB_FINISHED;
     entry->finished_us = now_us;
-    if (!entry->group)      //  A group keeps its own
-        sf_entry_list_append (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished,
-                              entry);
+    if (entry->group)       //  A group keeps its own
+        return;
+    if (entry->status == SF_STATUS_DEAD) {
+        sf_entry_list_append (&self->dead, entry);
+        return;
+    }
+    sf_entry_list_append (&self->finished, entry);
+    self->finished_bytes += entry->payload_size;
+}
+
+size_t
+sf_ledger_trim (sf_ledger_t *self, const sf_entry_t *keep)
+{
+    size_t evicted = 0;
+    sf_entry_t *oldest;
+    while (self->finished_bytes > self->max_bytes && (oldest = self->finished.head)
+       &&  oldest != keep) {
+        sf_ledger_forget (self, oldest);
+        evicted++;
+    }
+    return evicted;
 }
 
 void
 sf_ledger_grouped (sf_ledger_t *self, sf_entry_t *entry, sf_group_t *group)
 {
-    if (entry->state == SF_JOB_FINISHED && !entry->group)
-        sf_entry_list_remove (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished,
-                              entry);
+    if (entry->state == SF_JOB_FINISHED && !entry->group) {
+        if (entry->status == SF_STATUS_DEAD)
+            sf_entry_list_remove (&self->dead, entry);
+        else
+            s_unlist (self, entry);
+    }
     entry->group = group;
 }
 
@@ -117,9 +155,12 @@ sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry)
 void
 sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry)
 {
-    if (!entry->group)
-        sf_entry_list_remove (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished,
-                              entry);
+    if (!entry->group) {
+        if (entry->status == SF_STATUS_DEAD)
+            sf_entry_list_remove (&self->dead, entry);
+        else
+            s_unlist (self, entry);
+    }
     if (entry->key)
         zhashx_delete (self->by_key, entry->key);
     zhashx_delete (self->by_id, entry->id);
@@ -135,6 +176,7 @@ sf_ledger_purge (sf_ledger_t *self, int64_t now_us)
     sf_entry_t *entry;
     while ((entry = self->finished.head)
        &&  (self->finished.size > self->max_results
+        ||  self->finished_bytes > self->max_bytes
         ||  now_us - entry->finished_us > self->ttl_us)) {
         sf_ledger_forget (self, entry);
         evicted++;
@@ -156,6 +198,12 @@ size_t
 sf_ledger_finished_count (sf_ledger_t *self)
 {
     return self->finished.size;
+}
+
+size_t
+sf_ledger_finished_bytes (sf_ledger_t *self)
+{
+    return self->finished_bytes;
 }
 
 sf_entry_t *

@@ -4,7 +4,8 @@
     The ledger owns the entries. Finished entries stay, oldest first, so
     that `sheaf result ID` works after the submitter has gone; they are
     evicted when there are more than max_results of them or when they are
-    older than result_ttl_ms. Dead letters (status dead) are kept apart,
+    older than result_ttl_ms, and the oldest go first once their results
+    hold more than max_bytes (sf_ledger_set_max_bytes). Dead letters (status dead) are kept apart,
     with their job and history, until they are retried or purged, or until
     there are more than dead_max of them. Idempotency keys index unfinished
     and kept entries alike: a key is remembered for as long as its job.
@@ -20,6 +21,10 @@ typedef struct _sf_ledger_t sf_ledger_t;
 //  Create a ledger keeping at most max_results finished jobs, each for at
 //  most result_ttl_ms, and at most dead_max dead letters.
 sf_ledger_t *sf_ledger_new (size_t max_results, int64_t result_ttl_ms, size_t dead_max);
+
+//  Keep at most max_bytes of results in finished entries (default: no
+//  limit); the oldest beyond it are evicted as entries finish.
+void sf_ledger_set_max_bytes (sf_ledger_t *self, size_t max_bytes);
 
 //  Destroy the ledger and every entry in it. The caller must have released
 //  the entries' client references first (see sf_ledger_first).
@@ -55,14 +60,19 @@ void sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry);
 //  (its group is going) and free it.
 void sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry);
 
-//  Evict finished entries beyond the count limit or older than the TTL,
+//  Evict the oldest finished entries (never keep) while their results
+//  pass the byte limit. Returns how many were evicted.
+size_t sf_ledger_trim (sf_ledger_t *self, const sf_entry_t *keep);
+
+//  Evict finished entries beyond the count or byte limit or older than the TTL,
 //  and the oldest dead letters beyond theirs. Returns how many were
 //  evicted.
 size_t sf_ledger_purge (sf_ledger_t *self, int64_t now_us);
 
-//  Number of entries, and of finished ones.
+//  Number of entries, of finished ones, and the bytes of their results.
 size_t sf_ledger_size (sf_ledger_t *self);
 size_t sf_ledger_finished_count (sf_ledger_t *self);
+size_t sf_ledger_finished_bytes (sf_ledger_t *self);
 
 //  Iterate over all entries (any order); NULL at the end. The ledger must
 //  not change during the iteration.

@@ -134,8 +134,13 @@ sf_outbox_stop (sf_broker_t *self, sf_wrec_t *worker, const uint8_t *ids, size_t
         msgpack_pack_bin (pk, SF_UUID_SIZE);
         msgpack_pack_bin_body (pk, ids + i * SF_UUID_SIZE, SF_UUID_SIZE);
     }
-    sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
-                 SF_CMD_STOP, body->data, body->size);
+    if (sf_msg_send (zsock_resolve (self->backend), worker->identity, worker->identity_size,
+                     SF_CMD_STOP, body->data, body->size)) {
+        //  The worker's result, if it comes, fails its lease and is dropped
+        self->counters.send_failed++;
+        sf_log_warning ("broker: could not send STOP (worker=%s): %s", worker->name,
+                        zmq_strerror (errno));
+    }
 }
 
 void
@@ -196,8 +201,14 @@ sf_outbox_flush_acks (sf_broker_t *self, const sf_error_t *failed)
     while ((ack = (s_ack_t *) zlistx_detach (self->outbox.acks, NULL))) {
         sf_crec_t *client = ack->client;
         if (!failed) {
-            sf_msg_send (zsock_resolve (self->frontend), client->identity,
-                         client->identity_size, SF_CMD_ACCEPTED, ack->body.data, ack->body.size);
+            //  A client that is gone finds its jobs by key or by FETCH
+            if (sf_msg_send (zsock_resolve (self->frontend), client->identity,
+                             client->identity_size, SF_CMD_ACCEPTED, ack->body.data,
+                             ack->body.size)) {
+                self->counters.send_failed++;
+                sf_log_info ("broker: could not send ACCEPTED, client gone: %s",
+                             zmq_strerror (errno));
+            }
             if (ack->join)
                 sf_cmd_group_join (self, ack->join, client, ack->tag);
         }

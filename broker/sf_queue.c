@@ -3,6 +3,7 @@
     ========================================================================= */
 
 #include <czmq.h>
+#include "sf_alloc.h"
 #include "sf_queue.h"
 #include "sf_registry.h"
 
@@ -101,8 +102,7 @@ s_source_for (sf_queue_t *self, const sf_entry_t *entry, bool first)
             self->spare_count--;
         }
         else
-        if (!(source = (sf_qsource_t *) malloc (sizeof *source)))
-            abort ();
+            source = (sf_qsource_t *) sf_alloc (sizeof *source);
         *source = probe;
         zhashx_insert (self->sources, source, source);
         sf_qsource_t **ring = &self->ring [probe.priority];
@@ -242,10 +242,8 @@ sf_queue_add_worker (sf_queue_t *self, sf_wrec_t *worker)
             return;
     if (self->worker_count == self->worker_max) {
         self->worker_max = self->worker_max? self->worker_max * 2: 4;
-        self->workers = (sf_wrec_t **) realloc (self->workers,
-                                                self->worker_max * sizeof (sf_wrec_t *));
-        if (!self->workers)
-            abort ();
+        self->workers = (sf_wrec_t **) sf_alloc_resize (self->workers, self->worker_max,
+                                                        sizeof (sf_wrec_t *));
     }
     self->workers [self->worker_count++] = worker;
 }

@@ -3,6 +3,7 @@
     ========================================================================= */
 
 #include <czmq.h>
+#include "sf_alloc.h"
 #include "sf_registry.h"
 
 struct _sf_registry_t {
@@ -93,12 +94,11 @@ void
 sf_registry_serve (sf_wrec_t *worker, sf_queue_t *queue, const char *version)
 {
     size_t count = worker->queue_count + 1;
-    worker->queues = (sf_queue_t **) realloc (worker->queues, count * sizeof (sf_queue_t *));
-    worker->versions = (char **) realloc (worker->versions, count * sizeof (char *));
-    if (!worker->queues || !worker->versions)
-        abort ();
+    worker->queues = (sf_queue_t **) sf_alloc_resize (worker->queues, count,
+                                                      sizeof (sf_queue_t *));
+    worker->versions = (char **) sf_alloc_resize (worker->versions, count, sizeof (char *));
     worker->queues [worker->queue_count] = queue;
-    worker->versions [worker->queue_count] = strdup (version);
+    worker->versions [worker->queue_count] = sf_alloc_strdup (version);
     worker->queue_count = count;
 }
 

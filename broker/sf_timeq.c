@@ -3,6 +3,7 @@
     ========================================================================= */
 
 #include <stdlib.h>
+#include "sf_alloc.h"
 #include "sf_group.h"
 #include "sf_timeq.h"
 
@@ -22,9 +23,7 @@ struct _sf_timeq_t {
 sf_timeq_t *
 sf_timeq_new (void)
 {
-    sf_timeq_t *self = (sf_timeq_t *) calloc (1, sizeof *self);
-    if (!self)
-        abort ();
+    sf_timeq_t *self = (sf_timeq_t *) sf_alloc (sizeof *self);
     return self;
 }
 
@@ -88,9 +87,7 @@ s_push (sf_timeq_t *self, int64_t due_us, void *item, bool group)
 {
     if (self->size == self->max) {
         self->max = self->max? self->max * 2: 64;
-        self->heap = (s_slot_t *) realloc (self->heap, self->max * sizeof *self->heap);
-        if (!self->heap)
-            abort ();
+        self->heap = (s_slot_t *) sf_alloc_resize (self->heap, self->max, sizeof *self->heap);
     }
     s_place (self, self->size++, (s_slot_t) { due_us, item, group });
     s_settle (self, self->size - 1);

@@ -3,7 +3,8 @@
 
     sheaf does not try to carry on without memory: a failed allocation
     prints where it happened and aborts the process, as czmq's zmalloc
-    does. Every allocation in common/, cli/, worker/ and scheduler/ goes
+    does. Every allocation in common/, cli/, worker/, scheduler/ and
+    broker/ (the stores' files aside, which abort on NULL) goes
     through these macros, so no caller checks for NULL and none forgets
     to. A daemon that aborts is restarted by its supervisor (systemd, or
     sheaf-worker --processes), and the broker's store keeps what it had

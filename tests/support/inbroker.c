@@ -31,6 +31,7 @@ struct _inbroker_t {
     s_peer_t clients [INBROKER_PEERS];      //  Client sockets
     s_peer_t workers [INBROKER_PEERS];      //  Worker sockets
     uint64_t tag;               //  Last request tag used
+    uint64_t retry_after_ms;    //  Of the last ERROR a request was answered with
 };
 
 static int64_t s_clock_us = S_CLOCK_START_US;
@@ -292,9 +293,11 @@ s_request (inbroker_t *self, int client, int command, const msgpack_sbuffer *bod
         msgpack_object map;
         const char *why;
         sf_error_set (error, "ERROR", "unreadable ERROR");
+        self->retry_after_ms = 0;
         if (sf_mp_next (&unpacked, msg->body, msg->size, &offset, &map, NULL, NULL, &why) == 0) {
             sf_mp_strcpy (sf_mp_get (&map, "code"), error->code, sizeof error->code);
             sf_mp_strcpy (sf_mp_get (&map, "message"), error->message, sizeof error->message);
+            sf_mp_uint (sf_mp_get (&map, "retry_after_ms"), UINT64_MAX, &self->retry_after_ms);
         }
         msgpack_unpacked_destroy (&unpacked);
         inbroker_msg_destroy (&msg);
@@ -325,6 +328,12 @@ s_ids (const msgpack_object *map, uint8_t (*ids) [SF_UUID_SIZE], size_t max)
             if (sf_codec_id (&list->via.array.ptr [i], ids [count]) == 0)
                 count++;
     return count;
+}
+
+uint64_t
+inbroker_retry_after_ms (inbroker_t *self)
+{
+    return self->retry_after_ms;
 }
 
 int

@@ -64,6 +64,10 @@ void inbroker_duty (inbroker_t *self, sf_duty_t duty);
 //  Requests, built from JSON. Each returns once the broker answered; a
 //  reply that is an ERROR fills error (its code and message).
 
+//  The retry_after_ms of the last ERROR a request was answered with (0:
+//  none, or the ERROR had none).
+uint64_t inbroker_retry_after_ms (inbroker_t *self);
+
 //  SUBMIT one job from client. Returns 0 with its id, or -1.
 int inbroker_submit (inbroker_t *self, int client, const char *job, uint8_t id [SF_UUID_SIZE],
                      sf_error_t *error);
