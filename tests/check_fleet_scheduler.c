@@ -688,10 +688,11 @@ START_TEST (test_state_deleted)
     size_t lines = s_log_lines ("first", "cannot write", &failed);
     double cpu = s_cpu_seconds (first);
     zclock_sleep (2000);
-    //  Two seconds of firings log about two lines each (fired, ended ok)
+    //  Two seconds of firings log about two lines each (fired, ended ok),
+    //  more when a loaded machine delays them; a spin logs thousands
     size_t grown = s_log_lines ("first", "cannot write", &failed) - lines;
     double used = s_cpu_seconds (first) - cpu;
-    ck_assert_msg (grown <= 10, "%zu lines logged in 2 s", grown);
+    ck_assert_msg (grown <= 100, "%zu lines logged in 2 s", grown);
     ck_assert_msg (used < 0.5, "%.2f s of CPU used in 2 s", used);
     ck_assert_int_eq (failed, 1);
     s_fires_t fires;
