@@ -167,8 +167,7 @@ static void
 s_flush (sf_broker_t *self)
 {
     sf_error_t error;
-    bool committed = sf_store_commit (self->store, self->ledger, self->states,
-                                      sf_groups_list (self->groups), &error) == 0;
+    bool committed = sf_records_commit (self, &error) == 0;
     if (!committed)
         sf_log_error ("broker: store commit failed: %s", error.message);
     sf_outbox_flush_acks (self, committed? NULL: &error);
@@ -407,6 +406,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     sf_msg_init (&self->msg);
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
+    msgpack_sbuffer_init (&self->record_ids);
     self->loop = zloop_new ();
     self->started_us = self->now_us = self->clock ();
     if (sf_recover (self, error)) {
@@ -451,6 +451,7 @@ sf_broker_destroy (sf_broker_t **self_p)
             zlistx_destroy (&group->waiters);
         }
     msgpack_sbuffer_destroy (&self->scratch);
+    msgpack_sbuffer_destroy (&self->record_ids);
     sf_msg_close (&self->msg);
     sf_outbox_destroy (&self->outbox);
     sf_groups_destroy (&self->groups);

@@ -95,6 +95,7 @@ struct _sf_broker_t {
     size_t bytes_held;          //  Job encodings of the unfinished jobs
     msgpack_sbuffer scratch;    //  Error maps the broker writes
     msgpack_packer scratch_pk;  //  Packs into scratch
+    msgpack_sbuffer record_ids; //  Item ids of the group record last built (sf_records)
     sf_outbox_t outbox;         //  Output staged for the end of the pass
     sf_msg_t msg;               //  Message being handled
     int64_t now_us;             //  Monotonic time of this pass
@@ -327,6 +328,31 @@ void sf_cmd_group_join (sf_broker_t *self, sf_group_t *group, sf_crec_t *client,
 
 //  Forget answered groups past retention, with their jobs.
 void sf_cmd_group_purge (sf_broker_t *self);
+
+//  ==========================================================================
+//  sf_records.c: jobs and groups as the store's records
+
+//  A store operation on a job record, or on a group record.
+typedef int (sf_store_job_fn) (sf_store_t *store, const sf_store_job_t *job, sf_error_t *error);
+typedef int (sf_store_group_fn) (sf_store_t *store, const sf_store_group_t *group,
+                                 sf_error_t *error);
+
+//  The record of entry, or of group, pointing into it (and, for a group,
+//  into self->record_ids) until either changes.
+void sf_records_job (sf_broker_t *self, const sf_entry_t *entry, sf_store_job_t *record);
+void sf_records_group (sf_broker_t *self, const sf_group_t *group, sf_store_group_t *record);
+
+//  Stage a change of entry, or of group, through op (sf_store_accepted,
+//  sf_store_finished, …). Returns op's 0, or -1 with error.
+int sf_records_stage_job (sf_broker_t *self, sf_store_job_fn *op, const sf_entry_t *entry,
+                          sf_error_t *error);
+int sf_records_stage_group (sf_broker_t *self, sf_store_group_fn *op, const sf_group_t *group,
+                            sf_error_t *error);
+
+//  Commit the store, lending it the live set (every entry of the ledger,
+//  every state, every group oldest first) for a compaction. Returns the
+//  commit's 0, or -1 with error.
+int sf_records_commit (sf_broker_t *self, sf_error_t *error);
 
 //  ==========================================================================
 //  sf_recover.c: the state the store kept

@@ -157,7 +157,7 @@ sf_cmd_group (sf_broker_t *self, sf_msg_t *msg)
     }
     group->client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
                                      zmq_msg_size (&msg->routing));
-    if (sf_store_group_accepted (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_accepted, group, &error))
         sf_log_error ("broker: store could not record a group: %s", error.message);
     sf_groups_insert (self->groups, group);
     self->pass_items += count;
@@ -180,7 +180,7 @@ sf_cmd_group_answer (sf_broker_t *self, sf_group_t *group)
 {
     sf_groups_answered (self->groups, group, self->now_us);
     sf_error_t error;
-    if (sf_store_group_answered (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_answered, group, &error))
         sf_log_error ("broker: store could not record a group's answer: %s", error.message);
     sf_outbox_group_answer (self, group);
 }
@@ -201,7 +201,7 @@ s_launch_chord (sf_broker_t *self, sf_group_t *group)
     group->launched = true;
     sf_jobs_launch (self, entry, NULL);
     sf_error_t error;
-    if (sf_store_group_launched (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_launched, group, &error))
         sf_log_error ("broker: store could not record a chord: %s", error.message);
 }
 
@@ -297,7 +297,7 @@ s_forget (void *arg, sf_group_t *group)
 {
     sf_broker_t *self = (sf_broker_t *) arg;
     sf_error_t error;
-    if (sf_store_group_forgotten (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_forgotten, group, &error))
         sf_log_error ("broker: store could not record a forgotten group: %s", error.message);
     for (uint32_t i = 0; i < group->total; i++)
         sf_jobs_forget (self, group->items [i], false);
