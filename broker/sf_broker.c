@@ -10,10 +10,15 @@
     state and stage output. Then one flush does the work common to the
     whole batch of messages, in this order:
 
-      1. commit the store (one commit covers every job accepted above),
+      1. commit the store (one commit covers everything the pass staged),
       2. acknowledge the accepted jobs (never before their commit),
       3. dispatch queued jobs to workers with free credit,
       4. send each worker one DISPATCH and each client one RESULT message.
+
+    Steps 2-4 need the commit: when it fails, the jobs accepted in the
+    pass are taken back and their submits answered ERROR, and every
+    result and reply stays staged until a later commit succeeds, so that
+    nothing a client or worker was told can be undone by a restart.
 
     Staging output per peer and sending it once per pass is what batches
     the wire: under load one message carries many jobs or results.
@@ -163,15 +168,12 @@ s_arm (sf_broker_t *self)
     self->armed_us = due_us;
 }
 
+//  What waits for a commit goes out: acknowledgements, DISPATCHes, then
+//  the held replies and results.
 static void
-s_flush (sf_broker_t *self)
+s_deliver (sf_broker_t *self)
 {
-    sf_error_t error;
-    bool committed = sf_records_commit (self, &error) == 0;
-    if (!committed)
-        sf_log_error ("broker: store commit failed: %s", error.message);
-    sf_outbox_flush_acks (self, committed? NULL: &error);
-
+    sf_outbox_flush_acks (self);
     //  Dispatch, then once more if a worker turned out to be unreachable
     //  and its jobs went back to their queues
     for (int round = 0; round < 2; round++) {
@@ -185,6 +187,27 @@ s_flush (sf_broker_t *self)
             break;
     }
     sf_outbox_flush_results (self);
+}
+
+//  Commit what the pass staged. When that succeeds, deliver; when it
+//  fails, the requests acknowledged in this pass are taken back and
+//  answered ERROR, and everything else waits for a commit that succeeds.
+static void
+s_flush (sf_broker_t *self)
+{
+    sf_error_t error;
+    if (sf_records_commit (self, &error) == 0) {
+        if (self->degraded)
+            sf_log_info ("broker: the store commits again; held output delivered");
+        self->degraded = false;
+        s_deliver (self);
+    }
+    else {
+        if (!self->degraded)
+            sf_log_error ("broker: store commit failed, output held: %s", error.message);
+        self->degraded = true;
+        sf_outbox_refuse_acks (self, &error);
+    }
     s_arm (self);
 }
 
@@ -301,6 +324,8 @@ s_purge_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     sf_broker_t *self = (sf_broker_t *) arg;
+    if (self->degraded)
+        return 0;               //  Held answers point into the groups it would forget
     self->now_us = self->clock ();
     size_t evicted = sf_ledger_purge (self->ledger, self->now_us);
     sf_cmd_group_purge (self);

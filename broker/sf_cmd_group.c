@@ -26,13 +26,16 @@
 //  Intake
 
 //  Acknowledge a GROUP (tag) with group's id and item ids, after the store
-//  commit; join: the GROUP named group by its key, and is answered from it.
+//  commit; join: the GROUP named group by its key, and is answered from it,
+//  else it created group, which a failed commit takes back.
 static void
 s_ack (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_group_t *group, bool join)
 {
     sf_crec_t *client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
                                          zmq_msg_size (&msg->routing));
-    msgpack_packer *pk = sf_outbox_ack (self, client, tag, join? group: NULL);
+    sf_intake_t intake = { .group = join? NULL: group, .join = join? group: NULL,
+                           .deduplicated = join? 1: 0 };
+    msgpack_packer *pk = sf_outbox_ack (self, client, tag, &intake);
     msgpack_pack_map (pk, 3);
     sf_mp_pack_kv_uint (pk, "tag", tag);
     sf_mp_pack_str (pk, "group");
@@ -170,6 +173,23 @@ rejected:
 release:
     sf_cmd_submit_end (self, msg, &reader, fresh, count, failed);
     return 0;
+}
+
+void
+sf_cmd_group_refuse (sf_broker_t *self, sf_group_t *group)
+{
+    sf_error_t error;
+    if (sf_records_stage_group (self, sf_store_group_forgotten, group, &error))
+        sf_log_error ("broker: store could not record a group taken back: %s", error.message);
+    for (uint32_t i = 0; i < group->total; i++)
+        sf_jobs_refuse (self, group->items [i]);
+    sf_clients_release (self->clients, &group->client);
+    while (group->waiters && zlistx_size (group->waiters)) {
+        sf_group_waiter_t *waiter = (sf_group_waiter_t *) zlistx_first (group->waiters);
+        sf_clients_release (self->clients, &waiter->client);
+        zlistx_delete (group->waiters, zlistx_cursor (group->waiters));
+    }
+    sf_groups_remove (self->groups, group);
 }
 
 //  ==========================================================================

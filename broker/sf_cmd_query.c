@@ -230,7 +230,7 @@ sf_cmd_cancel (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_kv_str (pk, "outcome", outcome [i] == 'c'? "cancelled":
                                           outcome [i] == 'f'? "finished": "unknown");
     }
-    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_CANCEL_REPLY);
+    sf_outbox_hold_reply (self, msg, SF_CMD_CANCEL_REPLY);
     free (outcome);
     msgpack_unpacked_destroy (&unpacked);
     return 0;

@@ -179,7 +179,8 @@ sf_cmd_submit (sf_broker_t *self, sf_msg_t *msg)
     }
     self->counters.deduplicated += deduplicated;
     self->pass_items += count;
-    msgpack_packer *pk = sf_outbox_ack (self, client, reader.tag, NULL);
+    sf_intake_t intake = { .fresh = fresh, .count = fresh_count, .deduplicated = deduplicated };
+    msgpack_packer *pk = sf_outbox_ack (self, client, reader.tag, &intake);
     msgpack_pack_map (pk, 2);
     sf_mp_pack_kv_uint (pk, "tag", reader.tag);
     sf_mp_pack_str (pk, "ids");

@@ -134,6 +134,23 @@ sf_jobs_accept (sf_broker_t *self, sf_entry_t **entries, size_t count, sf_crec_t
 }
 
 void
+sf_jobs_refuse (sf_broker_t *self, sf_entry_t *entry)
+{
+    if (entry->state == SF_JOB_FINISHED)
+        self->counters.finished [entry->status]--;
+    else {
+        s_leave (self, entry, true);
+        s_release (self, entry);
+    }
+    sf_clients_release (self->clients, &entry->client);
+    self->counters.submitted--;
+    sf_error_t error;
+    if (!entry->group && sf_records_stage_job (self, sf_store_forgotten, entry, &error))
+        sf_log_error ("broker: store could not record a job taken back: %s", error.message);
+    sf_ledger_forget (self->ledger, entry);
+}
+
+void
 sf_jobs_launch (sf_broker_t *self, sf_entry_t *entry, sf_crec_t *client)
 {
     sf_error_t error;

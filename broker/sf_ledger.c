@@ -117,7 +117,7 @@ sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry)
 void
 sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry)
 {
-    if (!entry->group)
+    if (!entry->group && entry->state == SF_JOB_FINISHED)
         sf_entry_list_remove (entry->status == SF_STATUS_DEAD? &self->dead: &self->finished,
                               entry);
     if (entry->key)

@@ -70,6 +70,12 @@ inbroker_quiet (bool quiet)
 inbroker_t *
 inbroker_new (const sf_broker_config_t *config, sf_error_t *error)
 {
+    return inbroker_new_store (config, "memory", error);
+}
+
+inbroker_t *
+inbroker_new_store (const sf_broker_config_t *config, const char *store, sf_error_t *error)
+{
     static int instance;
     inbroker_t *self = (inbroker_t *) zmalloc (sizeof *self);
     snprintf (self->frontend, sizeof self->frontend, "inproc://inbroker-%d-%d-front",
@@ -84,7 +90,7 @@ inbroker_new (const sf_broker_config_t *config, sf_error_t *error)
         sf_broker_config_defaults (&settings);
     settings.frontend = self->frontend;
     settings.backend = self->backend;
-    settings.store = "memory";
+    settings.store = store;
     self->broker = sf_broker_new (&settings, error);
     if (!self->broker) {
         free (self);

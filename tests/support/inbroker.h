@@ -31,9 +31,14 @@ typedef struct {
 } inbroker_msg_t;
 
 //  A broker with config (NULL: the defaults; the endpoints and the store
-//  are always the harness's), its clock at 1000 s. NULL with error when it
-//  cannot start.
+//  are always the harness's) on the memory store, its clock at 1000 s.
+//  NULL with error when it cannot start.
 inbroker_t *inbroker_new (const sf_broker_config_t *config, sf_error_t *error);
+
+//  The same on the store named by store ("journal:DIR", …): what it
+//  recovers is the broker's at start.
+inbroker_t *inbroker_new_store (const sf_broker_config_t *config, const char *store,
+                                sf_error_t *error);
 void inbroker_destroy (inbroker_t **self_p);
 
 //  The broker, for what a test reads of its state (borrowed).
