@@ -54,6 +54,7 @@ typedef struct {
     uint64_t malformed;         //  Messages rejected as malformed
     uint64_t undelivered;       //  Results whose client was gone
     uint64_t workers_lost;      //  Workers expired or disconnected
+    uint64_t commit_failures;   //  Store commits that failed, retries included
 } sf_counters_t;
 
 //  Output staged during a pass, sent by sf_outbox (see sf_outbox.c).
@@ -99,6 +100,12 @@ struct _sf_broker_t {
     msgpack_sbuffer record_ids; //  Item ids of the group record last built (sf_records)
     sf_outbox_t outbox;         //  Output staged for the end of the pass
     bool degraded;              //  The last commit failed: output waits for one that succeeds
+    sf_error_t store_error;     //  Why the last commit failed, while degraded
+    int64_t degraded_us;        //  When the broker became degraded
+    size_t store_retries;       //  Commits retried since then
+    int64_t retry_ms;           //  The retry timer's delay now (doubling)
+    int retry_timer;            //  The retry timer, while armed
+    int64_t retry_us;           //  When it fires (0: not armed)
     sf_msg_t msg;               //  Message being handled
     int64_t now_us;             //  Monotonic time of this pass
     size_t pass_items;          //  Jobs and results taken in this pass
@@ -126,7 +133,8 @@ int sf_request_map (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg,
 typedef enum {
     SF_DUTY_DUE,                //  Deadlines and retry times that have come
     SF_DUTY_HEARTBEAT,          //  Expire silent workers, heartbeat the others
-    SF_DUTY_PURGE               //  Evict results and groups past retention
+    SF_DUTY_PURGE,              //  Evict results and groups past retention
+    SF_DUTY_STORE               //  Degraded: try the store's commit again
 } sf_duty_t;
 
 int sf_broker_pass (sf_broker_t *self, bool backend);
@@ -311,10 +319,14 @@ typedef struct {
 int sf_cmd_submit_next (sf_batchr_t *reader, uint32_t index, sf_intake_job_t *job,
                         sf_error_t *error);
 
+//  While the broker is degraded, reply BUSY to a SUBMIT or GROUP (tag),
+//  naming the store's error, and return 1; else 0.
+int sf_cmd_submit_degraded (sf_broker_t *self, sf_msg_t *msg, uint64_t tag);
+
 //  Give the count fresh entries of a batch (tag) their queues and check
 //  the limits for the first held of them (a chord is held only when it is
 //  launched). Returns 0; -1 with error to reject the batch; 1 when the
-//  broker is too busy, after replying BUSY.
+//  broker is too busy or degraded, after replying BUSY.
 int sf_cmd_submit_admit (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_entry_t **fresh,
                          size_t count, size_t held, sf_error_t *error);
 

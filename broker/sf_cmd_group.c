@@ -128,6 +128,9 @@ sf_cmd_group (sf_broker_t *self, sf_msg_t *msg)
     sf_group_t *known = opts.key? sf_groups_find_key (self->groups, key): NULL;
     if (known) {
         //  A key the broker knows: the group it names answers this GROUP too
+        //  (once the store can commit: its answer may not be durable yet)
+        if (sf_cmd_submit_degraded (self, msg, reader.tag))
+            goto release;
         self->counters.deduplicated++;
         s_ack (self, msg, reader.tag, known, true);
         sf_log_debug ("broker: group answered by its key (key=%s)", key);

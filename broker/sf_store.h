@@ -25,8 +25,10 @@
       promises; the journal's fsync=always promises it fully). When it
       returns -1, none of them is durable, the store still holds them,
       and the next commit tries them again together with whatever was
-      staged since. The broker acknowledges a job only after the commit
-      that covers it returned 0.
+      staged since. The broker acknowledges a job, and delivers a result
+      or any reply that tells of stored state, only after the commit that
+      covers it returned 0; while commits fail it is degraded and retries
+      on a timer (sf_broker.c).
 
     What each record operation means once its commit has returned 0, as
     recover hands it back:
@@ -40,7 +42,10 @@
                             history and failures, any other loses its map
       revived (job)         a dead letter is unfinished again, its
                             failures and losses 0 and its payload gone
-      forgotten (job)       the job is gone (a purged dead letter)
+      forgotten (job)       the job is gone: a purged dead letter, or a
+                            submit the broker refused after a failed
+                            commit (staged after its accepted, so that the
+                            next commit leaves no trace of it)
       state_saved (state)   the state key's latest state is this one
       group_accepted (g)    the group exists with its options, deadline,
                             item ids in order and, while not launched, its

@@ -701,6 +701,14 @@ inbroker_check (inbroker_t *self, char *why, size_t size)
         snprintf (why, size, "the ledger counts %zu dead letters and holds %zu",
                   sf_ledger_dead_count (broker->ledger), dead);
     else
+    if (zlistx_size (broker->outbox.acks))
+        snprintf (why, size, "%zu acknowledgements outlived their pass",
+                  zlistx_size (broker->outbox.acks));
+    else
+    if (!broker->degraded && zlistx_size (broker->outbox.held))
+        snprintf (why, size, "%zu replies held while the store commits",
+                  zlistx_size (broker->outbox.held));
+    else
     if (grouped != members)
         //  Checked before any group's items are read: an item the ledger
         //  lost would be freed memory

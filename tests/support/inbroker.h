@@ -122,9 +122,11 @@ int inbroker_group_result (const inbroker_msg_t *msg, char state [16], sf_status
 //  --------------------------------------------------------------------------
 //  The broker's invariants, walked over its whole state: the counts it
 //  keeps (unfinished, delayed, bytes held, queued and running per queue,
-//  dead letters) against what its ledger, queues and workers hold; every
-//  dead job has used its retries or met --max-losses deaths; every group
-//  against its items, and answered once its deadline has passed. Returns 0, or -1 with why (room for
+//  dead letters) against what its ledger, queues and workers hold; no
+//  acknowledgement outlives its pass, and nothing is held for a commit
+//  unless the broker is degraded; every dead job has used its retries or
+//  met --max-losses deaths; every group against its items, and answered
+//  once its deadline has passed. Returns 0, or -1 with why (room for
 //  size).
 int inbroker_check (inbroker_t *self, char *why, size_t size);
 
