@@ -90,7 +90,7 @@ typedef struct {
     uint8_t id [SF_UUID_SIZE];  //  Job id (UUIDv7)
     sf_store_jobstate_t state;  //  Unfinished or finished
     const char *analyzer;       //  Its analyzer's name
-    const char *spec;           //  Job map as submitted, or NULL (a result that is not a dead letter)
+    const char *spec;           //  Job map as submitted; NULL for a result (not a dead letter)
     size_t spec_size;           //  Its size
     const char *key;            //  Idempotency key, or NULL
     const char *state_key;      //  Analyzer state key, or NULL

@@ -104,6 +104,7 @@ typedef struct {
     msgpack_sbuffer buffer;     //  Record being built
     msgpack_packer packer;      //  Packs into buffer
     msgpack_sbuffer staged;     //  Records staged since the last good commit
+    bool failing;               //  The last commit failed
     uint64_t compacted_bytes;   //  File size after the last compaction (or open)
     uint64_t compact_min;       //  Never compact a smaller file
     //  Replayed, until recover hands them over
@@ -904,10 +905,18 @@ static int
 s_commit (void *backend, const sf_store_live_t *live, sf_error_t *error)
 {
     s_store_t *self = (s_store_t *) backend;
+    //  After a failure, an empty commit first: it repairs the file, or
+    //  fails while the fault lasts without the staged records being copied
+    //  into the journal's buffer again (a journal that has failed for good
+    //  would keep them there)
+    if (self->failing && sf_journal_commit (self->journal, error))
+        return -1;
     //  The staged records stay until a commit has made them durable: a
     //  failed one left none of them in the file
+    self->failing = true;
     if (s_append_staged (self, error) || sf_journal_commit (self->journal, error))
         return -1;
+    self->failing = false;
     if (self->staged.alloc > S_STAGED_KEEP) {
         msgpack_sbuffer_destroy (&self->staged);
         msgpack_sbuffer_init (&self->staged);
