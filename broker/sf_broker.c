@@ -10,10 +10,23 @@
     state and stage output. Then one flush does the work common to the
     whole batch of messages, in this order:
 
-      1. commit the store (one commit covers every job accepted above),
+      1. commit the store (one commit covers everything the pass staged),
       2. acknowledge the accepted jobs (never before their commit),
       3. dispatch queued jobs to workers with free credit,
       4. send each worker one DISPATCH and each client one RESULT message.
+
+    Steps 2-4 need the commit: when it fails, the jobs accepted in the
+    pass are taken back and their submits answered ERROR, and every
+    result and reply stays staged until a later commit succeeds, so that
+    nothing a client or worker was told can be undone by a restart.
+
+    A failed commit makes the broker degraded, a policy and not a log
+    line: it says so once (log, STATUS), refuses SUBMIT and GROUP with
+    BUSY naming the store's error, keeps what it holds in memory, neither
+    dispatches nor runs retention, and leaves the commit to a timer of its
+    own, which retries with backoff; passes meanwhile only stage. The
+    first commit that succeeds ends it (said once too) and delivers what
+    waited.
 
     Staging output per peer and sending it once per pass is what batches
     the wire: under load one message carries many jobs or results.
@@ -44,6 +57,13 @@
 //  envelope, the batch header, each item's header (a SUBMIT of
 //  SF_BATCH_MAX small jobs), a result's header and its worker's name.
 #define S_ENVELOPE_ROOM (1024 * 1024)
+
+//  A degraded broker tries its store's commit again after this long,
+//  doubling up to the most: an operator who frees the disk sees the broker
+//  recover within seconds, and a store that stays broken costs one
+//  attempt every few seconds.
+#define S_RETRY_MIN_MS 100
+#define S_RETRY_MAX_MS 5000
 
 typedef struct {
     int command;                //  SF_CMD_*
@@ -178,16 +198,12 @@ s_arm (sf_broker_t *self)
     self->armed_us = due_us;
 }
 
+//  What waits for a commit goes out: acknowledgements, DISPATCHes, then
+//  the held replies and results.
 static void
-s_flush (sf_broker_t *self)
+s_deliver (sf_broker_t *self)
 {
-    sf_error_t error;
-    bool committed = sf_store_commit (self->store, self->ledger, self->states,
-                                      sf_groups_list (self->groups), &error) == 0;
-    if (!committed)
-        sf_log_error ("broker: store commit failed: %s", error.message);
-    sf_outbox_flush_acks (self, committed? NULL: &error);
-
+    sf_outbox_flush_acks (self);
     //  Dispatch, then once more if a worker turned out to be unreachable
     //  and its jobs went back to their queues
     for (int round = 0; round < 2; round++) {
@@ -201,7 +217,87 @@ s_flush (sf_broker_t *self)
             break;
     }
     sf_outbox_flush_results (self);
+}
+
+static int s_store_timer (zloop_t *loop, int timer_id, void *arg);
+
+//  Arm the store's retry timer for its current delay.
+static void
+s_arm_retry (sf_broker_t *self)
+{
+    self->retry_timer = zloop_timer (self->loop, (size_t) self->retry_ms, 1, s_store_timer,
+                                     self);
+    self->retry_us = self->now_us + self->retry_ms * 1000;
+}
+
+//  A commit failed (error): the requests acknowledged in this pass are
+//  taken back and answered ERROR, and the broker is degraded until a
+//  commit succeeds.
+static void
+s_degrade (sf_broker_t *self, const sf_error_t *error)
+{
+    self->counters.commit_failures++;
+    self->degraded = true;
+    self->store_error = *error;
+    self->degraded_us = self->now_us;
+    self->store_retries = 0;
+    self->retry_ms = S_RETRY_MIN_MS;
+    sf_log_error ("broker: degraded: the store cannot commit (%s); submits are refused with "
+                  "BUSY, results and replies held, dispatch paused, until a commit succeeds "
+                  "(retried every %d ms, doubling up to %d ms)", error->message, S_RETRY_MIN_MS,
+                  S_RETRY_MAX_MS);
+    sf_outbox_refuse_acks (self, error);
+    s_arm_retry (self);
+}
+
+//  Commit what the pass staged and deliver. While degraded the pass only
+//  stages: the retry timer commits.
+static void
+s_flush (sf_broker_t *self)
+{
+    sf_error_t error;
+    if (self->degraded)
+        //  Nothing acknowledges while degraded (SUBMIT and GROUP get BUSY)
+        sf_outbox_refuse_acks (self, &self->store_error);
+    else
+    if (sf_records_commit (self, &error) == 0)
+        s_deliver (self);
+    else
+        s_degrade (self, &error);
     s_arm (self);
+}
+
+//  Degraded: try the commit again. Success ends the degraded state and
+//  delivers what waited; failure doubles the delay.
+static int
+s_store_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    sf_broker_t *self = (sf_broker_t *) arg;
+    self->retry_us = 0;         //  A one-shot timer: it is gone now
+    if (!self->degraded)
+        return 0;
+    self->now_us = self->clock ();
+    sf_error_t error;
+    if (sf_records_commit (self, &error) == 0) {
+        sf_log_info ("broker: no longer degraded: the store commits again, after %zu retries "
+                     "in %lld ms; held results and replies go out, submits are accepted",
+                     self->store_retries + 1,
+                     (long long) (self->now_us - self->degraded_us) / 1000);
+        self->degraded = false;
+        self->store_error = (sf_error_t) { "", "" };
+        s_deliver (self);
+        s_arm (self);
+        return 0;
+    }
+    self->counters.commit_failures++;
+    self->store_retries++;
+    self->store_error = error;
+    sf_log_debug ("broker: store commit retry %zu failed: %s", self->store_retries,
+                  error.message);
+    self->retry_ms = self->retry_ms * 2 > S_RETRY_MAX_MS? S_RETRY_MAX_MS: self->retry_ms * 2;
+    s_arm_retry (self);
+    return 0;
 }
 
 //  ==========================================================================
@@ -317,6 +413,8 @@ s_purge_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     sf_broker_t *self = (sf_broker_t *) arg;
+    if (self->degraded)
+        return 0;               //  Held answers point into the groups it would forget
     self->now_us = self->clock ();
     size_t evicted = sf_ledger_purge (self->ledger, self->now_us);
     sf_cmd_group_purge (self);
@@ -343,6 +441,12 @@ sf_broker_duty (sf_broker_t *self, sf_duty_t duty)
         case SF_DUTY_DUE: s_due_timer (self->loop, 0, self); break;
         case SF_DUTY_HEARTBEAT: s_heartbeat_timer (self->loop, 0, self); break;
         case SF_DUTY_PURGE: s_purge_timer (self->loop, 0, self); break;
+        case SF_DUTY_STORE:
+            //  In place of the armed timer, which must not fire as well
+            if (self->retry_us)
+                zloop_timer_end (self->loop, self->retry_timer);
+            s_store_timer (self->loop, 0, self);
+            break;
     }
 }
 
@@ -438,6 +542,7 @@ sf_broker_new (const sf_broker_config_t *config, sf_error_t *error)
     sf_msg_init (&self->msg);
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
+    msgpack_sbuffer_init (&self->record_ids);
     self->loop = zloop_new ();
     self->started_us = self->now_us = self->clock ();
     if (sf_recover (self, error)) {
@@ -464,6 +569,10 @@ sf_broker_run (sf_broker_t *self)
 {
     zloop_start (self->loop);
     sf_log_info ("broker: stopping (%zu jobs in the ledger)", sf_ledger_size (self->ledger));
+    if (self->degraded)
+        sf_log_warning ("broker: stopping degraded: what the store could not commit is lost "
+                        "(%s); its jobs run again after a restart, and nothing of it was "
+                        "acknowledged or delivered", self->store_error.message);
     return 0;
 }
 
@@ -487,6 +596,7 @@ sf_broker_destroy (sf_broker_t **self_p)
             zlistx_destroy (&group->waiters);
         }
     msgpack_sbuffer_destroy (&self->scratch);
+    msgpack_sbuffer_destroy (&self->record_ids);
     sf_msg_close (&self->msg);
     sf_outbox_destroy (&self->outbox);
     sf_groups_destroy (&self->groups);

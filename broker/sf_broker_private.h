@@ -59,6 +59,7 @@ typedef struct {
     uint64_t arm_failed;        //  Times the deadline timer could not be armed
     uint64_t send_failed;       //  STOPs and ACCEPTEDs the socket refused
     uint64_t over_budget;       //  FETCHes and STATUSes refused by --peer-max-bytes
+    uint64_t commit_failures;   //  Store commits that failed, retries included
 } sf_counters_t;
 
 //  Output staged during a pass, sent by sf_outbox (see sf_outbox.c).
@@ -69,6 +70,7 @@ typedef struct {
     msgpack_packer stop_pk;     //  Packs into stop
     msgpack_sbuffer answer;     //  Body of a GROUP_RESULT being sent
     zlistx_t *acks;             //  Acknowledgements waiting for the commit
+    zlistx_t *held;             //  Replies and full bodies waiting for a commit, in order
     sf_ptrs_t workers;          //  Workers with a DISPATCH staged
     sf_ptrs_t clients;          //  Clients with a RESULT staged (each a ref)
     sf_ptrs_t streams;          //  Stream groups with a GROUP_ITEM staged
@@ -105,7 +107,15 @@ struct _sf_broker_t {
     uint64_t busy_hint_ms;      //  The retry_after_ms BUSY gave last
     msgpack_sbuffer scratch;    //  Error maps the broker writes
     msgpack_packer scratch_pk;  //  Packs into scratch
+    msgpack_sbuffer record_ids; //  Item ids of the group record last built (sf_records)
     sf_outbox_t outbox;         //  Output staged for the end of the pass
+    bool degraded;              //  The last commit failed: output waits for one that succeeds
+    sf_error_t store_error;     //  Why the last commit failed, while degraded
+    int64_t degraded_us;        //  When the broker became degraded
+    size_t store_retries;       //  Commits retried since then
+    int64_t retry_ms;           //  The retry timer's delay now (doubling)
+    int retry_timer;            //  The retry timer, while armed
+    int64_t retry_us;           //  When it fires (0: not armed)
     sf_msg_t msg;               //  Message being handled
     int64_t now_us;             //  Monotonic time of this pass
     size_t pass_items;          //  Jobs and results taken in this pass
@@ -133,7 +143,8 @@ int sf_request_map (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg,
 typedef enum {
     SF_DUTY_DUE,                //  Deadlines and retry times that have come
     SF_DUTY_HEARTBEAT,          //  Expire silent workers, heartbeat the others
-    SF_DUTY_PURGE               //  Evict results and groups past retention
+    SF_DUTY_PURGE,              //  Evict results and groups past retention
+    SF_DUTY_STORE               //  Degraded: try the store's commit again
 } sf_duty_t;
 
 int sf_broker_pass (sf_broker_t *self, bool backend);
@@ -145,20 +156,33 @@ void sf_broker_duty (sf_broker_t *self, sf_duty_t duty);
 void sf_outbox_init (sf_outbox_t *self);
 void sf_outbox_destroy (sf_outbox_t *self);
 
-//  Start the body of a single reply; send it to msg's sender on socket.
+//  Start the body of a single reply; send it to msg's sender on socket
+//  now, or (hold) send it to msg's sender on the frontend after the next
+//  commit that succeeds: a reply that tells of what the store may not
+//  hold yet (STATE, CANCEL_REPLY, DEAD_REPLY).
 msgpack_packer *sf_outbox_reply (sf_broker_t *self);
 void sf_outbox_send_reply (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg, int command);
+void sf_outbox_hold_reply (sf_broker_t *self, sf_msg_t *msg, int command);
 
 //  Reply ERROR {tag, code, message} to msg's sender on socket.
 void sf_outbox_error (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg, uint64_t tag,
                       const sf_error_t *error);
 
+//  What an accepted SUBMIT or GROUP created, for its acknowledgement: a
+//  commit that fails takes it back.
+typedef struct {
+    sf_entry_t **fresh;         //  The new plain jobs (borrowed array), or NULL
+    size_t count;               //  How many
+    sf_group_t *group;          //  The new group (its items and chord with it), or NULL
+    sf_group_t *join;           //  The kept group a GROUP's key named: answered from it
+    size_t deduplicated;        //  Items (or the GROUP) answered with what existed
+} sf_intake_t;
+
 //  Stage an ACCEPTED for client (the outbox takes the caller's reference)
 //  with tag, sent after the pass's commit; returns the packer of its body,
-//  which the caller fills. join: a GROUP that named this group by its key,
-//  answered from it once ACCEPTED is sent (else NULL).
+//  which the caller fills. intake says what the request created (copied).
 msgpack_packer *sf_outbox_ack (sf_broker_t *self, sf_crec_t *client, uint64_t tag,
-                               sf_group_t *join);
+                               const sf_intake_t *intake);
 
 //  Stage a finished entry's result in client's RESULT.
 void sf_outbox_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry);
@@ -187,18 +211,23 @@ void sf_outbox_group_item (sf_broker_t *self, sf_group_t *group, sf_entry_t *ent
 //  client and its waiters.
 void sf_outbox_group_answer (sf_broker_t *self, sf_group_t *group);
 
-//  Send an answered group's GROUP_RESULT with tag and every item now, to
-//  the peer with this routing id.
+//  Send an answered group's GROUP_RESULT with tag and every item to the
+//  peer with this routing id, after the next commit that succeeds.
 void sf_outbox_group_result (sf_broker_t *self, const void *identity, size_t identity_size,
                              sf_group_t *group, uint64_t tag);
 
-//  The flush's sends, in its order: acknowledgements (or, when the commit
-//  failed, failed says why and each is answered ERROR); DISPATCHes (the
-//  workers that could not be reached are added to unreachable); then
+//  The flush's sends after a commit that succeeded, in its order:
+//  acknowledgements; DISPATCHes (the workers that could not be reached
+//  are added to unreachable); then the held replies and bodies,
 //  GROUP_ITEMs, GROUP_RESULTs and RESULTs.
-void sf_outbox_flush_acks (sf_broker_t *self, const sf_error_t *failed);
+void sf_outbox_flush_acks (sf_broker_t *self);
 void sf_outbox_flush_dispatches (sf_broker_t *self, sf_ptrs_t *unreachable);
 void sf_outbox_flush_results (sf_broker_t *self);
+
+//  The commit failed (failed says why): what each acknowledged request
+//  created is taken back, and each is answered ERROR instead. Everything
+//  else staged stays for the next commit that succeeds.
+void sf_outbox_refuse_acks (sf_broker_t *self, const sf_error_t *failed);
 
 //  ==========================================================================
 //  sf_jobs.c: the job state machine
@@ -219,6 +248,12 @@ void sf_jobs_launch (sf_broker_t *self, sf_entry_t *entry, sf_crec_t *client);
 //  Take an entry the store recovered (queue set): a finished one is kept,
 //  an unfinished one queued.
 void sf_jobs_restore (sf_broker_t *self, sf_entry_t *entry);
+
+//  Take back a job accepted in this pass whose commit failed: out of its
+//  queue, its client, the ledger and its key, the counts restored, and
+//  forgotten by the store (a group item: its group's record covers it).
+//  The entry is freed.
+void sf_jobs_refuse (sf_broker_t *self, sf_entry_t *entry);
 
 //  A queued entry, taken from its queue, goes to worker (a new attempt).
 void sf_jobs_start (sf_broker_t *self, sf_entry_t *entry, sf_wrec_t *worker);
@@ -295,11 +330,15 @@ typedef struct {
 int sf_cmd_submit_next (sf_broker_t *self, sf_batchr_t *reader, uint32_t index,
                         sf_intake_job_t *job, sf_error_t *error);
 
+//  While the broker is degraded, reply BUSY to a SUBMIT or GROUP (tag),
+//  naming the store's error, and return 1; else 0.
+int sf_cmd_submit_degraded (sf_broker_t *self, sf_msg_t *msg, uint64_t tag);
+
 //  Give the count fresh entries of a batch (tag) their queues and check
 //  the limits for the first held of them (a chord is held only when it is
 //  launched). Returns 0; -1 with error to reject the batch (TOO_LARGE
 //  when the batch alone passes a limit, so that waiting cannot help); 1
-//  when the broker is too busy, after replying BUSY.
+//  when the broker is too busy or degraded, after replying BUSY.
 int sf_cmd_submit_admit (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_entry_t **fresh,
                          size_t count, size_t held, sf_error_t *error);
 
@@ -329,6 +368,10 @@ void sf_cmd_group_answer (sf_broker_t *self, sf_group_t *group);
 //  Forget the byte budgets of peers whose window has passed.
 void sf_cmd_query_purge (sf_broker_t *self);
 
+//  Take back a group accepted in this pass whose commit failed, with its
+//  items and chord (sf_jobs_refuse); the group is freed.
+void sf_cmd_group_refuse (sf_broker_t *self, sf_group_t *group);
+
 //  End a group that has not answered with state (timeout at its deadline,
 //  cancelled on request). Returns -1 when it was decided already.
 int sf_cmd_group_end (sf_broker_t *self, sf_group_t *group, sf_group_state_t state);
@@ -342,6 +385,31 @@ void sf_cmd_group_join (sf_broker_t *self, sf_group_t *group, sf_crec_t *client,
 
 //  Forget answered groups past retention, with their jobs.
 void sf_cmd_group_purge (sf_broker_t *self);
+
+//  ==========================================================================
+//  sf_records.c: jobs and groups as the store's records
+
+//  A store operation on a job record, or on a group record.
+typedef int (sf_store_job_fn) (sf_store_t *store, const sf_store_job_t *job, sf_error_t *error);
+typedef int (sf_store_group_fn) (sf_store_t *store, const sf_store_group_t *group,
+                                 sf_error_t *error);
+
+//  The record of entry, or of group, pointing into it (and, for a group,
+//  into self->record_ids) until either changes.
+void sf_records_job (sf_broker_t *self, const sf_entry_t *entry, sf_store_job_t *record);
+void sf_records_group (sf_broker_t *self, const sf_group_t *group, sf_store_group_t *record);
+
+//  Stage a change of entry, or of group, through op (sf_store_accepted,
+//  sf_store_finished, …). Returns op's 0, or -1 with error.
+int sf_records_stage_job (sf_broker_t *self, sf_store_job_fn *op, const sf_entry_t *entry,
+                          sf_error_t *error);
+int sf_records_stage_group (sf_broker_t *self, sf_store_group_fn *op, const sf_group_t *group,
+                            sf_error_t *error);
+
+//  Commit the store, lending it the live set (every entry of the ledger,
+//  every state, every group oldest first) for a compaction. Returns the
+//  commit's 0, or -1 with error.
+int sf_records_commit (sf_broker_t *self, sf_error_t *error);
 
 //  ==========================================================================
 //  sf_recover.c: the state the store kept

@@ -106,6 +106,6 @@ sf_cmd_dead (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_kv_uint (pk, "count", count);
         sf_log_info ("broker: %s %zu dead letters", retry? "retried": "purged", count);
     }
-    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_DEAD_REPLY);
+    sf_outbox_hold_reply (self, msg, SF_CMD_DEAD_REPLY);
     return 0;
 }

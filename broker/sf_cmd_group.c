@@ -26,13 +26,16 @@
 //  Intake
 
 //  Acknowledge a GROUP (tag) with group's id and item ids, after the store
-//  commit; join: the GROUP named group by its key, and is answered from it.
+//  commit; join: the GROUP named group by its key, and is answered from it,
+//  else it created group, which a failed commit takes back.
 static void
 s_ack (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_group_t *group, bool join)
 {
     sf_crec_t *client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
                                          zmq_msg_size (&msg->routing));
-    msgpack_packer *pk = sf_outbox_ack (self, client, tag, join? group: NULL);
+    sf_intake_t intake = { .group = join? NULL: group, .join = join? group: NULL,
+                           .deduplicated = join? 1: 0 };
+    msgpack_packer *pk = sf_outbox_ack (self, client, tag, &intake);
     msgpack_pack_map (pk, 3);
     sf_mp_pack_kv_uint (pk, "tag", tag);
     sf_mp_pack_str (pk, "group");
@@ -100,8 +103,6 @@ sf_cmd_group (sf_broker_t *self, sf_msg_t *msg)
         goto rejected;
     }
     fresh = (sf_entry_t **) sf_alloc_array (reader.count, sizeof *fresh);
-    if (!fresh)
-        abort ();
     sf_intake_job_t job;
     int rc;
     while ((rc = sf_cmd_submit_next (self, &reader, count, &job, &error)) == 0) {
@@ -125,6 +126,9 @@ sf_cmd_group (sf_broker_t *self, sf_msg_t *msg)
     sf_group_t *known = opts.key? sf_groups_find_key (self->groups, key): NULL;
     if (known) {
         //  A key the broker knows: the group it names answers this GROUP too
+        //  (once the store can commit: its answer may not be durable yet)
+        if (sf_cmd_submit_degraded (self, msg, reader.tag))
+            goto release;
         self->counters.deduplicated++;
         s_ack (self, msg, reader.tag, known, true);
         sf_log_debug ("broker: group answered by its key (key=%s)", key);
@@ -157,7 +161,7 @@ sf_cmd_group (sf_broker_t *self, sf_msg_t *msg)
     }
     group->client = sf_clients_hold (self->clients, zmq_msg_data (&msg->routing),
                                      zmq_msg_size (&msg->routing));
-    if (sf_store_group_accepted (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_accepted, group, &error))
         sf_log_error ("broker: store could not record a group: %s", error.message);
     sf_groups_insert (self->groups, group);
     self->pass_items += count;
@@ -172,6 +176,23 @@ release:
     return 0;
 }
 
+void
+sf_cmd_group_refuse (sf_broker_t *self, sf_group_t *group)
+{
+    sf_error_t error;
+    if (sf_records_stage_group (self, sf_store_group_forgotten, group, &error))
+        sf_log_error ("broker: store could not record a group taken back: %s", error.message);
+    for (uint32_t i = 0; i < group->total; i++)
+        sf_jobs_refuse (self, group->items [i]);
+    sf_clients_release (self->clients, &group->client);
+    while (group->waiters && zlistx_size (group->waiters)) {
+        sf_group_waiter_t *waiter = (sf_group_waiter_t *) zlistx_first (group->waiters);
+        sf_clients_release (self->clients, &waiter->client);
+        zlistx_delete (group->waiters, zlistx_cursor (group->waiters));
+    }
+    sf_groups_remove (self->groups, group);
+}
+
 //  ==========================================================================
 //  Deciding and answering
 
@@ -180,7 +201,7 @@ sf_cmd_group_answer (sf_broker_t *self, sf_group_t *group)
 {
     sf_groups_answered (self->groups, group, self->now_us);
     sf_error_t error;
-    if (sf_store_group_answered (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_answered, group, &error))
         sf_log_error ("broker: store could not record a group's answer: %s", error.message);
     sf_outbox_group_answer (self, group);
 }
@@ -201,7 +222,7 @@ s_launch_chord (sf_broker_t *self, sf_group_t *group)
     group->launched = true;
     sf_jobs_launch (self, entry, NULL);
     sf_error_t error;
-    if (sf_store_group_launched (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_launched, group, &error))
         sf_log_error ("broker: store could not record a chord: %s", error.message);
 }
 
@@ -297,7 +318,7 @@ s_forget (void *arg, sf_group_t *group)
 {
     sf_broker_t *self = (sf_broker_t *) arg;
     sf_error_t error;
-    if (sf_store_group_forgotten (self->store, group, &error))
+    if (sf_records_stage_group (self, sf_store_group_forgotten, group, &error))
         sf_log_error ("broker: store could not record a forgotten group: %s", error.message);
     for (uint32_t i = 0; i < group->total; i++)
         sf_jobs_forget (self, group->items [i], false);

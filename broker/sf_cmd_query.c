@@ -3,7 +3,8 @@
     groups it names, or ends them
 
     STATUS reads counts the broker keeps as it goes (no walk over jobs or
-    groups). FETCH answers from the ledger, or waits: a client that
+    groups), and whether the broker is degraded; it is answered at once,
+    degraded or not, so that an operator can see why. FETCH answers from the ledger, or waits: a client that
     fetches an unfinished job with wait joins the job's watchers and is
     sent its result when it finishes; the submitter is sent the result
     anyway and is not added. A group id is answered by the group
@@ -124,9 +125,18 @@ sf_cmd_status (sf_broker_t *self, sf_msg_t *msg)
     sf_mp_pack_kv_uint (pk, "tag", tag);
 
     sf_mp_pack_str (pk, "status");
-    msgpack_pack_map (pk, 9);
+    msgpack_pack_map (pk, 12);
     sf_mp_pack_kv_str (pk, "version", SF_VERSION);
     sf_mp_pack_kv_str (pk, "store", sf_store_name (self->store));
+    //  Degraded: the store cannot commit; why, and for how long
+    sf_mp_pack_str (pk, "degraded");
+    if (self->degraded)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    sf_mp_pack_kv_str (pk, "store_error", self->degraded? self->store_error.message: "");
+    sf_mp_pack_kv_uint (pk, "degraded_ms", self->degraded?
+                        (uint64_t) (self->now_us - self->degraded_us) / 1000: 0);
     sf_mp_pack_kv_uint (pk, "uptime_ms", (uint64_t) (self->now_us - self->started_us) / 1000);
 
     size_t queued = 0, running = 0;
@@ -213,7 +223,7 @@ sf_cmd_status (sf_broker_t *self, sf_msg_t *msg)
 
     const sf_counters_t *c = &self->counters;
     sf_mp_pack_str (pk, "counters");
-    msgpack_pack_map (pk, 17 + SF_STATUS_INVALID);
+    msgpack_pack_map (pk, 18 + SF_STATUS_INVALID);
     sf_mp_pack_kv_uint (pk, "submitted", c->submitted);
     sf_mp_pack_kv_uint (pk, "deduplicated", c->deduplicated);
     sf_mp_pack_kv_uint (pk, "chained", c->chained);
@@ -232,6 +242,7 @@ sf_cmd_status (sf_broker_t *self, sf_msg_t *msg)
     sf_mp_pack_kv_uint (pk, "timer_failures", c->arm_failed);
     sf_mp_pack_kv_uint (pk, "sends_failed", c->send_failed);
     sf_mp_pack_kv_uint (pk, "over_budget", c->over_budget);
+    sf_mp_pack_kv_uint (pk, "commit_failures", c->commit_failures);
     sf_mp_pack_kv_uint (pk, "clients", sf_clients_size (self->clients));
 
     //  Over the budget, the reply built is replaced by BUSY
@@ -370,7 +381,7 @@ sf_cmd_cancel (sf_broker_t *self, sf_msg_t *msg)
         sf_mp_pack_kv_str (pk, "outcome", outcome [i] == 'c'? "cancelled":
                                           outcome [i] == 'f'? "finished": "unknown");
     }
-    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_CANCEL_REPLY);
+    sf_outbox_hold_reply (self, msg, SF_CMD_CANCEL_REPLY);
     free (outcome);
     msgpack_unpacked_destroy (&unpacked);
     return 0;

@@ -10,8 +10,11 @@
     the batch as a whole: a batch that alone passes one could never be
     taken and is refused for good (TOO_LARGE); one that would break one
     with what the broker holds is refused with BUSY and a hint of when to
-    try again, measured from the fleet's pace. GROUP intake (sf_cmd_group)
-    shares the job check, the queue lookup and the limits.
+    try again, measured from the fleet's pace. While the broker is
+    degraded (its store cannot commit), every SUBMIT is refused with BUSY
+    too, naming the store's error, with the time to its next retry as the
+    hint. GROUP intake (sf_cmd_group) shares the job check, the queue
+    lookup, the limits and the refusal.
     ========================================================================= */
 
 #include "sf_broker_private.h"
@@ -120,11 +123,11 @@ s_retry_after_ms (sf_broker_t *self)
     return hint;
 }
 
-//  ERROR BUSY with a hint of when to try again (s_retry_after_ms).
+//  ERROR BUSY with a hint of when to try again (retry_ms).
 static void
-s_reply_busy (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const sf_error_t *error)
+s_reply_busy (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const sf_error_t *error,
+              uint64_t retry_ms)
 {
-    uint64_t retry_ms = s_retry_after_ms (self);
     msgpack_packer *pk = sf_outbox_reply (self);
     msgpack_pack_map (pk, 4);
     sf_mp_pack_kv_uint (pk, "tag", tag);
@@ -135,9 +138,29 @@ s_reply_busy (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const sf_error_t *
 }
 
 int
+sf_cmd_submit_degraded (sf_broker_t *self, sf_msg_t *msg, uint64_t tag)
+{
+    if (!self->degraded)
+        return 0;
+    //  Try again when the store is tried again: its next retry, at least
+    //  100 ms away and at most 5 s
+    int64_t left_ms = (self->retry_us - self->now_us) / 1000;
+    uint64_t retry_ms = left_ms < 100? 100: left_ms > 5000? 5000: (uint64_t) left_ms;
+    sf_error_t error;
+    sf_error_set (&error, "BUSY", "the broker's store cannot commit, so nothing new is "
+                  "accepted until it can: %s", self->store_error.message);
+    self->counters.busy++;
+    s_reply_busy (self, msg, tag, &error, retry_ms);
+    return 1;
+}
+
+int
 sf_cmd_submit_admit (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_entry_t **fresh,
                      size_t count, size_t held, sf_error_t *error)
 {
+    //  Nothing is accepted that the store cannot make durable
+    if (sf_cmd_submit_degraded (self, msg, tag))
+        return 1;
     //  A new analyzer's queue only now that the whole batch is valid
     for (size_t i = 0; i < count; i++)
         if (!fresh [i]->queue && !(fresh [i]->queue = sf_dispatch_queue_of (self, fresh [i])))
@@ -150,7 +173,7 @@ sf_cmd_submit_admit (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, sf_entry_t 
         }
         self->counters.busy++;
         sf_log_debug ("broker: submit refused: %s", error->message);
-        s_reply_busy (self, msg, tag, error);
+        s_reply_busy (self, msg, tag, error, s_retry_after_ms (self));
         return 1;
     }
     return 0;
@@ -244,7 +267,8 @@ sf_cmd_submit (sf_broker_t *self, sf_msg_t *msg)
     }
     self->counters.deduplicated += deduplicated;
     self->pass_items += count;
-    msgpack_packer *pk = sf_outbox_ack (self, client, reader.tag, NULL);
+    sf_intake_t intake = { .fresh = fresh, .count = fresh_count, .deduplicated = deduplicated };
+    msgpack_packer *pk = sf_outbox_ack (self, client, reader.tag, &intake);
     msgpack_pack_map (pk, 2);
     sf_mp_pack_kv_uint (pk, "tag", reader.tag);
     sf_mp_pack_str (pk, "ids");

@@ -54,19 +54,21 @@ sf_entry_t *
 sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size, int64_t now_us)
 {
     sf_entry_t *self = (sf_entry_t *) sf_alloc (sizeof *self);
+    self->heap_pos = UINT32_MAX;
+    self->accepted_us = now_us;
+    if (!spec)
+        return self;
     self->priority = (uint8_t) spec->priority;
     self->chained = spec->then != NULL;
     self->timeout_ms = spec->timeout_ms;
     self->retries = spec->retries;
     self->backoff_ms = spec->backoff_ms;
-    self->heap_pos = UINT32_MAX;
     if (spec->state_key) {
         self->state_key = sf_alloc_strndup (spec->state_key, spec->state_key_size);
     }
     self->spec = (char *) sf_alloc (raw_size);
     memcpy (self->spec, raw, raw_size);
     self->spec_size = (uint32_t) raw_size;
-    self->accepted_us = now_us;
     return self;
 }
 

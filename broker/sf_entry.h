@@ -83,7 +83,8 @@ void sf_entry_list_remove (sf_entry_list_t *list, sf_entry_t *entry);
 
 //  A new queued-to-be entry for a checked job (spec) whose encoding is raw
 //  (raw_size bytes, copied), accepted at now_us, with its state key; no
-//  id, queue or idempotency key yet.
+//  id, queue or idempotency key yet. With spec NULL, an entry without a
+//  job map: a result kept from before a restart, which never runs again.
 sf_entry_t *sf_entry_new (const sf_jobspec_t *spec, const char *raw, size_t raw_size,
                           int64_t now_us);
 

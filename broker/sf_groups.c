@@ -81,6 +81,23 @@ sf_groups_find_key (sf_groups_t *self, const char *key)
     return (sf_group_t *) zhashx_lookup (self->by_key, key);
 }
 
+void
+sf_groups_remove (sf_groups_t *self, sf_group_t *group)
+{
+    assert (!group->answered);
+    sf_timeq_remove_group (self->timeq, group);
+    //  From the newest: the group taken out is one of the last taken in
+    for (sf_group_t *item = (sf_group_t *) zlistx_last (self->list); item;
+         item = (sf_group_t *) zlistx_prev (self->list))
+        if (item == group) {
+            zlistx_delete (self->list, zlistx_cursor (self->list));
+            break;
+        }
+    if (group->key)
+        zhashx_delete (self->by_key, group->key);
+    zhashx_delete (self->by_id, group->id);
+}
+
 //  --------------------------------------------------------------------------
 //  Deadlines.
 

@@ -36,6 +36,10 @@ void sf_groups_insert (sf_groups_t *self, sf_group_t *group);
 sf_group_t *sf_groups_find (sf_groups_t *self, const uint8_t id [SF_UUID_SIZE]);
 sf_group_t *sf_groups_find_key (sf_groups_t *self, const char *key);
 
+//  Take a group that has not answered out (its deadline disarmed) and
+//  destroy it: a GROUP whose commit failed.
+void sf_groups_remove (sf_groups_t *self, sf_group_t *group);
+
 //  Arm group's deadline at deadline_us (a group rebuilt at start).
 void sf_groups_arm (sf_groups_t *self, sf_group_t *group, int64_t deadline_us);
 

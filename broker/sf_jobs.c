@@ -119,8 +119,14 @@ int
 sf_jobs_accept (sf_broker_t *self, sf_entry_t **entries, size_t count, sf_crec_t *client,
                 sf_error_t *error)
 {
-    if (sf_store_accepted (self->store, entries, count, error))
-        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (sf_records_stage_job (self, sf_store_accepted, entries [i], error)) {
+            //  Taken whole or not at all: what was staged goes again
+            sf_error_t ignored;
+            while (i-- > 0)
+                sf_records_stage_job (self, sf_store_forgotten, entries [i], &ignored);
+            return -1;
+        }
     for (size_t i = 0; i < count; i++)
         s_admit (self, entries [i], client);
     self->counters.submitted += count;
@@ -128,10 +134,27 @@ sf_jobs_accept (sf_broker_t *self, sf_entry_t **entries, size_t count, sf_crec_t
 }
 
 void
+sf_jobs_refuse (sf_broker_t *self, sf_entry_t *entry)
+{
+    if (entry->state == SF_JOB_FINISHED)
+        self->counters.finished [entry->status]--;
+    else {
+        s_leave (self, entry, true);
+        s_release (self, entry);
+    }
+    sf_clients_release (self->clients, &entry->client);
+    self->counters.submitted--;
+    sf_error_t error;
+    if (!entry->group && sf_records_stage_job (self, sf_store_forgotten, entry, &error))
+        sf_log_error ("broker: store could not record a job taken back: %s", error.message);
+    sf_ledger_forget (self->ledger, entry);
+}
+
+void
 sf_jobs_launch (sf_broker_t *self, sf_entry_t *entry, sf_crec_t *client)
 {
     sf_error_t error;
-    if (sf_store_accepted (self->store, &entry, 1, &error))
+    if (sf_records_stage_job (self, sf_store_accepted, entry, &error))
         sf_log_error ("broker: store could not record a job the broker made: %s",
                       error.message);
     s_admit (self, entry, client);
@@ -284,7 +307,7 @@ s_finish (sf_broker_t *self, sf_entry_t *entry, sf_status_t status, const char *
     self->counters.finished [status]++;
 
     sf_error_t error;
-    if (sf_store_finished (self->store, entry, &error))
+    if (sf_records_stage_job (self, sf_store_finished, entry, &error))
         sf_log_error ("broker: store could not record a result: %s", error.message);
     if (next) {
         //  After the finish, in the same commit: a restart loses neither
@@ -442,8 +465,9 @@ static void
 s_save_state (sf_broker_t *self, const char *key, const char *data, size_t size)
 {
     zhashx_update (self->states, key, sf_store_blob_new (data, size));
+    sf_store_state_t record = { key, data, size };
     sf_error_t error;
-    if (sf_store_state_saved (self->store, key, data, size, &error))
+    if (sf_store_state_saved (self->store, &record, &error))
         sf_log_error ("broker: store could not record a state: %s", error.message);
 }
 
@@ -550,9 +574,6 @@ sf_jobs_revive (sf_broker_t *self, sf_entry_t *entry)
 {
     assert (sf_jobs_dead_letter (entry));
     sf_ledger_revive (self->ledger, entry);
-    sf_error_t error;
-    if (sf_store_revived (self->store, entry, &error))
-        sf_log_error ("broker: store could not record a retry: %s", error.message);
     free (entry->payload);
     entry->payload = NULL;
     entry->payload_size = 0;
@@ -560,6 +581,9 @@ sf_jobs_revive (sf_broker_t *self, sf_entry_t *entry)
     entry->losses = 0;
     s_hold (self, entry);
     s_enqueue (self, entry, false);
+    sf_error_t error;
+    if (sf_records_stage_job (self, sf_store_revived, entry, &error))
+        sf_log_error ("broker: store could not record a retry: %s", error.message);
 }
 
 void
@@ -568,7 +592,7 @@ sf_jobs_forget (sf_broker_t *self, sf_entry_t *entry, bool record)
     //  A group's job goes only with its group, whose record covers it
     assert (entry->state == SF_JOB_FINISHED && !(record && entry->group));
     sf_error_t error;
-    if (record && sf_store_forgotten (self->store, entry, &error))
+    if (record && sf_records_stage_job (self, sf_store_forgotten, entry, &error))
         sf_log_error ("broker: store could not record a purge: %s", error.message);
     sf_ledger_forget (self->ledger, entry);
 }

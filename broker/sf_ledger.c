@@ -155,7 +155,8 @@ sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry)
 void
 sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry)
 {
-    if (!entry->group) {
+    //  An unfinished job (one refused by a failed commit) is on no list
+    if (!entry->group && entry->state == SF_JOB_FINISHED) {
         if (entry->status == SF_STATUS_DEAD)
             sf_entry_list_remove (&self->dead, entry);
         else

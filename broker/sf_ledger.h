@@ -56,8 +56,9 @@ size_t sf_ledger_dead_count (sf_ledger_t *self);
 //  Take a dead letter off the dead list, to run it again.
 void sf_ledger_revive (sf_ledger_t *self, sf_entry_t *entry);
 
-//  Remove a finished entry, a dead letter or a finished entry of a group
-//  (its group is going) and free it.
+//  Remove an entry and free it: a finished entry, a dead letter, an entry
+//  of a group that is going, or an unfinished entry taken back (the
+//  caller took it out of its queue first).
 void sf_ledger_forget (sf_ledger_t *self, sf_entry_t *entry);
 
 //  Evict the oldest finished entries (never keep) while their results

@@ -4,23 +4,29 @@
     Every send of the broker happens in this file. What a peer is sent
     falls in three kinds:
 
-    - Replies to a request that depend on nothing else in the pass
-      (STATUS_REPLY, STATE, CANCEL_REPLY, DEAD_REPLY, ERROR), and STOP,
-      HEARTBEAT and DISCONNECT to workers, go at once.
-    - ACCEPTED waits for the store commit that covers its jobs, and a
-      RESULT, GROUP_ITEM or GROUP_RESULT for the commit that recorded what
-      it carries: what a client has seen survives a restart. They are
-      staged, and the flush at the end of the pass sends them after the
-      commit (sf_outbox_flush_*).
-    - Jobs dispatched to a worker are staged in its DISPATCH body.
+    - Replies that tell nothing the store has to hold (STATUS_REPLY,
+      ERROR), and STOP, HEARTBEAT and DISCONNECT to workers, go at once.
+    - What a client may act on as durable waits for the commit that
+      recorded it: ACCEPTED for the commit that covers its jobs; RESULT,
+      GROUP_ITEM and GROUP_RESULT for the commit that recorded what they
+      carry; STATE, CANCEL_REPLY and DEAD_REPLY likewise. They are staged,
+      and the flush at the end of the pass sends them after the commit
+      (sf_outbox_flush_*). When the commit fails, each ACCEPTED is
+      answered ERROR instead and what its request created is taken back
+      (sf_outbox_refuse_acks); everything else stays staged, and goes
+      after the next commit that succeeds: a client never sees what a
+      restart could undo, and loses nothing it was owed.
+    - Jobs dispatched to a worker are staged in its DISPATCH body. The
+      flush dispatches only after a commit that succeeded.
 
     Staging per peer is what batches the wire: a pass sends one RESULT per
     client and one DISPATCH per worker, with everything it gathered for
-    them (a body never goes past SF_BATCH_MAX items; a full one leaves at
-    once). A peer with something staged is flagged and listed once; a
-    listed client holds a reference, so that its record outlives the pass.
-    A group's answer is packed once and re-tagged for each client it goes
-    to.
+    them. A body never goes past SF_BATCH_MAX items: a full RESULT or
+    GROUP_ITEM body moves to the held list, in order, with the replies that
+    wait for a commit. A peer with something staged is flagged and listed
+    once; a listed client holds a reference, so that its record outlives
+    the pass. A group's answer is packed once and re-tagged for each client
+    it goes to.
     ========================================================================= */
 
 #include "sf_broker_private.h"
@@ -31,9 +37,17 @@ typedef struct {
     uint64_t tag;               //  The request's tag
     msgpack_sbuffer body;       //  ACCEPTED body
     msgpack_packer packer;      //  Packs into body
-    sf_group_t *join;           //  A GROUP with a known key: answer it from this
-                                //  group once ACCEPTED is sent (else NULL)
+    sf_intake_t intake;         //  What the request created (fresh: an owned copy)
 } s_ack_t;
+
+//  A message to a client that waits for a commit that succeeds.
+typedef struct {
+    uint8_t identity [SF_ROUTING_MAX];  //  The client's routing id
+    size_t identity_size;       //  Its length
+    int command;                //  SF_CMD_*
+    msgpack_sbuffer body;       //  The body (owned)
+    uint32_t items;             //  Results it carries, counted undelivered if it cannot go
+} s_held_t;
 
 //  The body of HEARTBEAT and DISCONNECT.
 static const char s_nil [1] = { (char) 0xc0 };
@@ -43,8 +57,35 @@ s_ack_destructor (void **item)
 {
     s_ack_t *ack = (s_ack_t *) *item;
     msgpack_sbuffer_destroy (&ack->body);
+    free (ack->intake.fresh);
     free (ack);
     *item = NULL;
+}
+
+static void
+s_held_destructor (void **item)
+{
+    s_held_t *held = (s_held_t *) *item;
+    msgpack_sbuffer_destroy (&held->body);
+    free (held);
+    *item = NULL;
+}
+
+//  Hold a message for a client (identity) with command; its body is
+//  taken from body, which is left empty. items: the results it carries.
+static void
+s_hold (sf_broker_t *self, const void *identity, size_t identity_size, int command,
+        msgpack_sbuffer *body, uint32_t items)
+{
+    s_held_t *held = (s_held_t *) zmalloc (sizeof *held);
+    assert (identity_size <= SF_ROUTING_MAX);
+    memcpy (held->identity, identity, identity_size);
+    held->identity_size = identity_size;
+    held->command = command;
+    held->body = *body;
+    held->items = items;
+    msgpack_sbuffer_init (body);
+    zlistx_add_end (self->outbox.held, held);
 }
 
 //  --------------------------------------------------------------------------
@@ -60,6 +101,8 @@ sf_outbox_init (sf_outbox_t *self)
     msgpack_packer_init (&self->stop_pk, &self->stop, msgpack_sbuffer_write);
     self->acks = zlistx_new ();
     zlistx_set_destructor (self->acks, s_ack_destructor);
+    self->held = zlistx_new ();
+    zlistx_set_destructor (self->held, s_held_destructor);
 }
 
 void
@@ -68,6 +111,7 @@ sf_outbox_destroy (sf_outbox_t *self)
     msgpack_sbuffer_destroy (&self->reply);
     msgpack_sbuffer_destroy (&self->stop);
     zlistx_destroy (&self->acks);
+    zlistx_destroy (&self->held);
     free (self->workers.items);
     free (self->clients.items);
     free (self->streams.items);
@@ -95,6 +139,17 @@ sf_outbox_send_reply (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg, int com
 }
 
 void
+sf_outbox_hold_reply (sf_broker_t *self, sf_msg_t *msg, int command)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    sf_mp_write (&body, self->outbox.reply.data, self->outbox.reply.size);
+    s_hold (self, zmq_msg_data (&msg->routing), zmq_msg_size (&msg->routing), command, &body,
+            0);
+    msgpack_sbuffer_destroy (&body);
+}
+
+void
 sf_outbox_error (sf_broker_t *self, zsock_t *socket, sf_msg_t *msg, uint64_t tag,
                  const sf_error_t *error)
 {
@@ -118,7 +173,7 @@ sf_outbox_state (sf_broker_t *self, sf_msg_t *msg, uint64_t tag, const uint8_t i
         sf_mp_pack_str (pk, "group");
         msgpack_pack_true (pk);
     }
-    sf_outbox_send_reply (self, self->frontend, msg, SF_CMD_STATE);
+    sf_outbox_hold_reply (self, msg, SF_CMD_STATE);
 }
 
 void
@@ -174,7 +229,7 @@ sf_outbox_group_result (sf_broker_t *self, const void *identity, size_t identity
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
     sf_group_pack_answer (group, tag, true, &body);
-    s_send_group_result (self, identity, identity_size, &body);
+    s_hold (self, identity, identity_size, SF_CMD_GROUP_RESULT, &body, 1);
     msgpack_sbuffer_destroy (&body);
 }
 
@@ -182,12 +237,19 @@ sf_outbox_group_result (sf_broker_t *self, const void *identity, size_t identity
 //  Staged: acknowledgements
 
 msgpack_packer *
-sf_outbox_ack (sf_broker_t *self, sf_crec_t *client, uint64_t tag, sf_group_t *join)
+sf_outbox_ack (sf_broker_t *self, sf_crec_t *client, uint64_t tag, const sf_intake_t *intake)
 {
     s_ack_t *ack = (s_ack_t *) zmalloc (sizeof *ack);
     ack->client = client;
     ack->tag = tag;
-    ack->join = join;
+    ack->intake = *intake;
+    if (intake->count) {
+        size_t size = intake->count * sizeof *intake->fresh;
+        ack->intake.fresh = (sf_entry_t **) sf_alloc (size);
+        memcpy (ack->intake.fresh, intake->fresh, size);
+    }
+    else
+        ack->intake.fresh = NULL;
     msgpack_sbuffer_init (&ack->body);
     msgpack_packer_init (&ack->packer, &ack->body, msgpack_sbuffer_write);
     zlistx_add_end (self->outbox.acks, ack);
@@ -195,26 +257,40 @@ sf_outbox_ack (sf_broker_t *self, sf_crec_t *client, uint64_t tag, sf_group_t *j
 }
 
 void
-sf_outbox_flush_acks (sf_broker_t *self, const sf_error_t *failed)
+sf_outbox_flush_acks (sf_broker_t *self)
 {
     s_ack_t *ack;
     while ((ack = (s_ack_t *) zlistx_detach (self->outbox.acks, NULL))) {
         sf_crec_t *client = ack->client;
-        if (!failed) {
-            //  A client that is gone finds its jobs by key or by FETCH
-            if (sf_msg_send (zsock_resolve (self->frontend), client->identity,
-                             client->identity_size, SF_CMD_ACCEPTED, ack->body.data,
-                             ack->body.size)) {
-                self->counters.send_failed++;
-                sf_log_info ("broker: could not send ACCEPTED, client gone: %s",
-                             zmq_strerror (errno));
-            }
-            if (ack->join)
-                sf_cmd_group_join (self, ack->join, client, ack->tag);
+        //  A client that is gone finds its jobs by key or by FETCH
+        if (sf_msg_send (zsock_resolve (self->frontend), client->identity,
+                         client->identity_size, SF_CMD_ACCEPTED, ack->body.data,
+                         ack->body.size)) {
+            self->counters.send_failed++;
+            sf_log_info ("broker: could not send ACCEPTED, client gone: %s",
+                         zmq_strerror (errno));
         }
-        else
-            sf_msg_send_error (zsock_resolve (self->frontend), client->identity,
-                               client->identity_size, ack->tag, failed);
+        if (ack->intake.join)
+            sf_cmd_group_join (self, ack->intake.join, client, ack->tag);
+        sf_clients_release (self->clients, &ack->client);
+        s_ack_destructor ((void **) &ack);
+    }
+}
+
+void
+sf_outbox_refuse_acks (sf_broker_t *self, const sf_error_t *failed)
+{
+    s_ack_t *ack;
+    while ((ack = (s_ack_t *) zlistx_detach (self->outbox.acks, NULL))) {
+        sf_intake_t *intake = &ack->intake;
+        if (intake->group)
+            sf_cmd_group_refuse (self, intake->group);
+        for (size_t i = 0; i < intake->count; i++)
+            sf_jobs_refuse (self, intake->fresh [i]);
+        self->counters.deduplicated -= intake->deduplicated;
+        sf_crec_t *client = ack->client;
+        sf_msg_send_error (zsock_resolve (self->frontend), client->identity,
+                           client->identity_size, ack->tag, failed);
         sf_clients_release (self->clients, &ack->client);
         s_ack_destructor ((void **) &ack);
     }
@@ -288,6 +364,17 @@ s_send_results (sf_broker_t *self, sf_crec_t *client)
     sf_batchw_reset (&client->out, 0);
 }
 
+//  Move a full body (RESULT, GROUP_ITEM) to the held list and start a new
+//  one.
+static void
+s_hold_body (sf_broker_t *self, const void *identity, size_t identity_size, int command,
+             sf_batchw_t *body)
+{
+    sf_batchw_finish (body);
+    s_hold (self, identity, identity_size, command, &body->buffer, body->count);
+    sf_batchw_reset (body, 0);
+}
+
 void
 sf_outbox_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry)
 {
@@ -302,8 +389,9 @@ sf_outbox_result (sf_broker_t *self, sf_crec_t *client, sf_entry_t *entry)
     sf_codec_pack_result_head (&client->out.packer, &head);
     msgpack_sbuffer_write (&client->out.buffer, entry->payload, entry->payload_size);
     sf_batchw_item (&client->out);
-    if (client->out.count == SF_BATCH_MAX)
-        s_send_results (self, client);      //  A body never exceeds the limit
+    if (client->out.count == SF_BATCH_MAX)  //  A body never exceeds the limit
+        s_hold_body (self, client->identity, client->identity_size, SF_CMD_RESULT,
+                     &client->out);
 }
 
 //  Send a stream group's staged GROUP_ITEM.
@@ -326,9 +414,12 @@ void
 sf_outbox_group_item (sf_broker_t *self, sf_group_t *group, sf_entry_t *entry)
 {
     sf_group_stream_item (group, entry);
-    if (group->stream->count == SF_BATCH_MAX)
-        s_send_stream (self, group);
-    else
+    if (group->stream->count == SF_BATCH_MAX) {
+        //  A stream group with items staged has its client
+        s_hold_body (self, group->client->identity, group->client->identity_size,
+                     SF_CMD_GROUP_ITEM, group->stream);
+        group->stream->count = 0;
+    }
     if (!group->flagged) {
         group->flagged = true;
         sf_ptrs_push (&self->outbox.streams, group);
@@ -385,6 +476,13 @@ void
 sf_outbox_flush_results (sf_broker_t *self)
 {
     sf_outbox_t *outbox = &self->outbox;
+    s_held_t *held;
+    while ((held = (s_held_t *) zlistx_detach (outbox->held, NULL))) {
+        if (sf_msg_send (zsock_resolve (self->frontend), held->identity, held->identity_size,
+                         held->command, held->body.data, held->body.size))
+            self->counters.undelivered += held->items;
+        s_held_destructor ((void **) &held);
+    }
     for (size_t i = 0; i < outbox->streams.size; i++)
         s_send_stream (self, (sf_group_t *) outbox->streams.items [i]);
     outbox->streams.size = 0;

@@ -7,7 +7,7 @@
 
 struct _sf_store_t {
     const sf_store_ops_t *ops;  //  The backend
-    void *state;                //  Its state (owned through ops->destroy)
+    void *backend;              //  Its state (owned through ops->destroy)
 };
 
 //  Backends by URI scheme. Checklist when adding one: this table, the
@@ -31,12 +31,12 @@ sf_store_new (const char *uri, sf_error_t *error)
         if (strlen (s_backends [i].scheme) != scheme_size
         ||  memcmp (s_backends [i].scheme, uri, scheme_size) != 0)
             continue;
-        void *state = s_backends [i].open (argument, error);
-        if (!state)
+        void *backend = s_backends [i].open (argument, error);
+        if (!backend)
             return NULL;
         sf_store_t *self = (sf_store_t *) zmalloc (sizeof *self);
         self->ops = s_backends [i].ops;
-        self->state = state;
+        self->backend = backend;
         return self;
     }
     sf_error_set (error, "STORE", "unknown store \"%s\" (this broker has: memory, journal:DIR)", uri);
@@ -48,77 +48,75 @@ sf_store_destroy (sf_store_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    (*self_p)->ops->destroy (&(*self_p)->state);
+    (*self_p)->ops->destroy (&(*self_p)->backend);
     free (*self_p);
     *self_p = NULL;
 }
 
 int
-sf_store_accepted (sf_store_t *self, sf_entry_t **entries, size_t count, sf_error_t *error)
+sf_store_accepted (sf_store_t *self, const sf_store_job_t *job, sf_error_t *error)
 {
-    return self->ops->accepted (self->state, entries, count, error);
+    return self->ops->accepted (self->backend, job, error);
 }
 
 int
-sf_store_finished (sf_store_t *self, sf_entry_t *entry, sf_error_t *error)
+sf_store_finished (sf_store_t *self, const sf_store_job_t *job, sf_error_t *error)
 {
-    return self->ops->finished (self->state, entry, error);
+    return self->ops->finished (self->backend, job, error);
 }
 
 int
-sf_store_revived (sf_store_t *self, sf_entry_t *entry, sf_error_t *error)
+sf_store_revived (sf_store_t *self, const sf_store_job_t *job, sf_error_t *error)
 {
-    return self->ops->revived (self->state, entry, error);
+    return self->ops->revived (self->backend, job, error);
 }
 
 int
-sf_store_forgotten (sf_store_t *self, sf_entry_t *entry, sf_error_t *error)
+sf_store_forgotten (sf_store_t *self, const sf_store_job_t *job, sf_error_t *error)
 {
-    return self->ops->forgotten (self->state, entry, error);
+    return self->ops->forgotten (self->backend, job, error);
 }
 
 int
-sf_store_state_saved (sf_store_t *self, const char *key, const void *blob, size_t size,
-                      sf_error_t *error)
+sf_store_state_saved (sf_store_t *self, const sf_store_state_t *state, sf_error_t *error)
 {
-    return self->ops->state_saved (self->state, key, blob, size, error);
+    return self->ops->state_saved (self->backend, state, error);
 }
 
 int
-sf_store_group_accepted (sf_store_t *self, sf_group_t *group, sf_error_t *error)
+sf_store_group_accepted (sf_store_t *self, const sf_store_group_t *group, sf_error_t *error)
 {
-    return self->ops->group_accepted (self->state, group, error);
+    return self->ops->group_accepted (self->backend, group, error);
 }
 
 int
-sf_store_group_launched (sf_store_t *self, sf_group_t *group, sf_error_t *error)
+sf_store_group_launched (sf_store_t *self, const sf_store_group_t *group, sf_error_t *error)
 {
-    return self->ops->group_launched (self->state, group, error);
+    return self->ops->group_launched (self->backend, group, error);
 }
 
 int
-sf_store_group_answered (sf_store_t *self, sf_group_t *group, sf_error_t *error)
+sf_store_group_answered (sf_store_t *self, const sf_store_group_t *group, sf_error_t *error)
 {
-    return self->ops->group_answered (self->state, group, error);
+    return self->ops->group_answered (self->backend, group, error);
 }
 
 int
-sf_store_group_forgotten (sf_store_t *self, sf_group_t *group, sf_error_t *error)
+sf_store_group_forgotten (sf_store_t *self, const sf_store_group_t *group, sf_error_t *error)
 {
-    return self->ops->group_forgotten (self->state, group, error);
+    return self->ops->group_forgotten (self->backend, group, error);
 }
 
 int
-sf_store_commit (sf_store_t *self, sf_ledger_t *ledger, zhashx_t *states, zlistx_t *groups,
-                 sf_error_t *error)
+sf_store_commit (sf_store_t *self, const sf_store_live_t *live, sf_error_t *error)
 {
-    return self->ops->commit (self->state, ledger, states, groups, error);
+    return self->ops->commit (self->backend, live, error);
 }
 
 int
 sf_store_recover (sf_store_t *self, const sf_store_recovery_t *recovery, sf_error_t *error)
 {
-    return self->ops->recover (self->state, recovery, error);
+    return self->ops->recover (self->backend, recovery, error);
 }
 
 const char *

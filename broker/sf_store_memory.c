@@ -1,8 +1,9 @@
 /*  =========================================================================
-    sf_store_memory - the memory store: the ledger is the only copy
+    sf_store_memory - the memory store: the broker's memory is the only copy
 
     Nothing survives a broker restart. It is the right store for tests,
-    benchmarks and fleets whose jobs can be resubmitted.
+    benchmarks and fleets whose jobs can be resubmitted. Every operation
+    succeeds at once, so a broker on it never degrades.
     ========================================================================= */
 
 #include <stdlib.h>
@@ -22,58 +23,50 @@ sf_store_memory_open (const char *argument, sf_error_t *error)
     return &s_open_token;
 }
 
+//  accepted, finished, revived, forgotten: nothing to keep
 static int
-s_accepted (void *state, sf_entry_t **entries, size_t count, sf_error_t *error)
+s_job_noop (void *backend, const sf_store_job_t *job, sf_error_t *error)
 {
-    (void) state, (void) entries, (void) count, (void) error;
-    return 0;
-}
-
-//  finished, revived, forgotten: nothing to keep
-static int
-s_entry_noop (void *state, sf_entry_t *entry, sf_error_t *error)
-{
-    (void) state, (void) entry, (void) error;
+    (void) backend, (void) job, (void) error;
     return 0;
 }
 
 static int
-s_state_saved (void *state, const char *key, const void *blob, size_t size, sf_error_t *error)
+s_state_saved (void *backend, const sf_store_state_t *state, sf_error_t *error)
 {
-    (void) state, (void) key, (void) blob, (void) size, (void) error;
+    (void) backend, (void) state, (void) error;
     return 0;
 }
 
 //  group accepted, launched, answered, forgotten: nothing to keep
 static int
-s_group_noop (void *state, sf_group_t *group, sf_error_t *error)
+s_group_noop (void *backend, const sf_store_group_t *group, sf_error_t *error)
 {
-    (void) state, (void) group, (void) error;
+    (void) backend, (void) group, (void) error;
     return 0;
 }
 
 static int
-s_commit (void *state, sf_ledger_t *ledger, zhashx_t *states, zlistx_t *groups,
-          sf_error_t *error)
+s_commit (void *backend, const sf_store_live_t *live, sf_error_t *error)
 {
-    (void) state, (void) ledger, (void) states, (void) groups, (void) error;
+    (void) backend, (void) live, (void) error;
     return 0;
 }
 
 static int
-s_recover (void *state, const sf_store_recovery_t *recovery, sf_error_t *error)
+s_recover (void *backend, const sf_store_recovery_t *recovery, sf_error_t *error)
 {
-    (void) state, (void) recovery, (void) error;
+    (void) backend, (void) recovery, (void) error;
     return 0;
 }
 
 static void
-s_destroy (void **state_p)
+s_destroy (void **backend_p)
 {
-    *state_p = NULL;
+    *backend_p = NULL;
 }
 
 const sf_store_ops_t sf_store_memory_ops = {
-    "memory", s_accepted, s_entry_noop, s_entry_noop, s_entry_noop, s_state_saved,
+    "memory", s_job_noop, s_job_noop, s_job_noop, s_job_noop, s_state_saved,
     s_group_noop, s_group_noop, s_group_noop, s_group_noop, s_commit, s_recover, s_destroy
 };

@@ -71,6 +71,11 @@ sf_cli_status (sf_cli_t *cli, int argc, char *argv [])
             json_string_value (json_object_get (status, "version")),
             json_string_value (json_object_get (status, "store")),
             s_int (status, "uptime_ms") / 1000);
+    if (json_is_true (json_object_get (status, "degraded")))
+        printf ("DEGRADED for %lld s: the store cannot commit: %s\n"
+                "  submits are refused (BUSY); results and replies wait, and no job is "
+                "dispatched, until a commit succeeds\n", s_int (status, "degraded_ms") / 1000,
+                json_string_value (json_object_get (status, "store_error")));
     printf ("jobs: %lld queued, %lld running, %lld finished results kept\n",
             s_int (jobs, "queued"), s_int (jobs, "running"), s_int (jobs, "finished_kept"));
     printf ("groups: %lld running, %lld answered and kept\n",

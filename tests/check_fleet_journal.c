@@ -16,9 +16,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include "fleet.h"
-#include "sf_group.h"
 #include "sf_mp.h"
-#include "sf_queue.h"
 #include "sf_store.h"
 #include "sheaf.h"
 
@@ -662,27 +660,19 @@ START_TEST (test_deadline_passed_while_down)
 }
 END_TEST
 
-//  A queued echo job {"analyzer":"echo","params":{"i":i}} of queue, with a
-//  fresh id, as the broker would hand it to the store.
-static sf_entry_t *
-s_echo_entry (sf_queue_t *queue, const char *param, int i)
+//  An echo job map {"analyzer":"echo","params":{param: i}} into buffer
+//  (initialised here).
+static void
+s_echo_spec (msgpack_sbuffer *buffer, const char *param, int i)
 {
-    sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
-    sf_uuid_v7 (entry->id);
-    entry->heap_pos = UINT32_MAX;
-    entry->queue = queue;
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    msgpack_sbuffer_init (buffer);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 2);
     sf_mp_pack_kv_str (&pk, "analyzer", "echo");
     sf_mp_pack_str (&pk, "params");
     msgpack_pack_map (&pk, 1);
     sf_mp_pack_kv_uint (&pk, param, (uint64_t) i);
-    entry->spec = buffer.data;
-    entry->spec_size = (uint32_t) buffer.size;
-    return entry;
 }
 
 //  The broker died after a group's last item finished and before it
@@ -696,41 +686,51 @@ START_TEST (test_finished_group_decided_on_start)
     sf_error_t error;
     sf_store_t *store = sf_store_new (s_store, &error);
     ck_assert_msg (store, "%s", error.message);
-    sf_queue_t *queue = sf_queue_new ("echo", 4);
-    sf_group_opts_t opts = { SF_POLICY_ALL, 0, 0, false, true, "decided-on-start", 16 };
-    sf_group_t *group = sf_group_new (&opts, 0, 3, 0);
-    for (uint32_t i = 0; i < 3; i++) {
-        group->items [i] = s_echo_entry (queue, "i", (int) i);
-        group->items [i]->group = group;
-        group->items [i]->index = i;
+    msgpack_sbuffer specs [3], chord_spec, payloads [3];
+    sf_store_job_t items [3];
+    uint8_t ids [3 * SF_UUID_SIZE];
+    for (int i = 0; i < 3; i++) {
+        s_echo_spec (&specs [i], "i", i);
+        items [i] = (sf_store_job_t) { .state = SF_STORE_UNFINISHED, .analyzer = "echo",
+                                       .spec = specs [i].data, .spec_size = specs [i].size,
+                                       .accepted_ms = (int64_t) zclock_time () };
+        sf_uuid_v7 (items [i].id);
+        memcpy (ids + i * SF_UUID_SIZE, items [i].id, SF_UUID_SIZE);
+        ck_assert_int_eq (sf_store_accepted (store, &items [i], &error), 0);
     }
-    group->then = s_echo_entry (queue, "chord", 1);
-    ck_assert_int_eq (sf_store_accepted (store, group->items, 3, &error), 0);
-    ck_assert_int_eq (sf_store_group_accepted (store, group, &error), 0);
-    for (uint32_t i = 0; i < 3; i++) {
-        sf_entry_t *entry = group->items [i];
-        entry->state = SF_JOB_FINISHED;
-        entry->status = SF_STATUS_OK;
-        entry->attempt = 1;
-        msgpack_sbuffer payload;
-        msgpack_sbuffer_init (&payload);
+    s_echo_spec (&chord_spec, "chord", 1);
+    sf_store_group_t group = {
+        .opts = { SF_POLICY_ALL, 0, 0, false, true, "decided-on-start", 16 },
+        .total = 3, .items = ids, .then_spec = chord_spec.data, .then_size = chord_spec.size,
+        .state = SF_GROUP_RUNNING
+    };
+    sf_uuid_v7 (group.id);
+    ck_assert_int_eq (sf_store_group_accepted (store, &group, &error), 0);
+    for (int i = 0; i < 3; i++) {
+        msgpack_sbuffer_init (&payloads [i]);
         msgpack_packer pk;
-        msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
+        msgpack_packer_init (&pk, &payloads [i], msgpack_sbuffer_write);
         msgpack_pack_map (&pk, 1);
         sf_mp_pack_kv_uint (&pk, "i", 10 + i);
-        entry->payload = payload.data;
-        entry->payload_size = (uint32_t) payload.size;
-        entry->finished_us = zclock_usecs ();
-        ck_assert_int_eq (sf_store_finished (store, entry, &error), 0);
+        items [i].state = SF_STORE_FINISHED;
+        items [i].status = SF_STATUS_OK;
+        items [i].attempts = 1;
+        items [i].spec = NULL;
+        items [i].spec_size = 0;
+        items [i].payload = payloads [i].data;
+        items [i].payload_size = payloads [i].size;
+        items [i].finished_ms = (int64_t) zclock_time ();
+        ck_assert_int_eq (sf_store_finished (store, &items [i], &error), 0);
     }
-    ck_assert_int_eq (sf_store_commit (store, NULL, NULL, NULL, &error), 0);
+    ck_assert_int_eq (sf_store_commit (store, NULL, &error), 0);
     sf_store_destroy (&store);
     char id [SF_ID_STRLEN + 1];
-    sf_uuid_str (group->id, id);
-    for (uint32_t i = 0; i < 3; i++)
-        sf_entry_destroy (&group->items [i]);
-    sf_group_destroy (&group);
-    sf_queue_destroy (&queue);
+    sf_uuid_str (group.id, id);
+    for (int i = 0; i < 3; i++) {
+        msgpack_sbuffer_destroy (&specs [i]);
+        msgpack_sbuffer_destroy (&payloads [i]);
+    }
+    msgpack_sbuffer_destroy (&chord_spec);
 
     char *argv [] = { "--store", s_store, NULL };
     fleet_broker (fleet, argv);

@@ -1,11 +1,12 @@
 /*  =========================================================================
-    check_sf_store - the journal store's groups: a group accepted, its
-    chord launched, answered and forgotten comes back after a reopen as it
-    was; a compaction keeps every kept group; malformed group records make
-    the open fail instead of being trusted; a commit whose write or sync
-    fails (ENOSPC, EIO, EPERM) fails with the reason, and after the fault
-    clears the store goes on and a reopen gives back exactly the jobs of
-    the commits that succeeded
+    check_sf_store - the journal store over plain records: a group
+    accepted, its chord launched, answered and forgotten comes back after a
+    reopen as it was; a compaction from a live set keeps every kept group;
+    malformed group records make the open fail instead of being trusted; a
+    commit whose write or sync fails (ENOSPC, EIO, EPERM) fails with the
+    reason and leaves nothing of itself in the file, the store keeps what
+    it held for the next commit, and after the fault clears a reopen gives
+    back exactly what the commits that succeeded wrote
     ========================================================================= */
 
 #include <check.h>
@@ -15,11 +16,8 @@
 #include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "sf_group.h"
 #include "sf_journal.h"
-#include "sf_ledger.h"
 #include "sf_mp.h"
-#include "sf_queue.h"
 #include "sf_store.h"
 
 //  --------------------------------------------------------------------------
@@ -27,7 +25,6 @@
 
 static char s_dir [256];        //  This test's store directory
 static char s_uri [300];        //  journal:DIR
-static sf_queue_t *s_queue;     //  The items' queue ("echo")
 
 static void
 s_setup (void)
@@ -35,7 +32,6 @@ s_setup (void)
     snprintf (s_dir, sizeof s_dir, "/tmp/sheaf-store-XXXXXX");
     ck_assert_ptr_nonnull (mkdtemp (s_dir));
     snprintf (s_uri, sizeof s_uri, "journal:%s", s_dir);
-    s_queue = sf_queue_new ("echo", 4);
 }
 
 static int
@@ -49,16 +45,7 @@ static void
 s_teardown (void)
 {
     sf_journal_set_default_io (NULL);
-    sf_queue_destroy (&s_queue);
     nftw (s_dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int64_t
-s_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static sf_store_t *
@@ -70,78 +57,148 @@ s_open (const char *uri)
     return store;
 }
 
-//  A queued echo job {"analyzer":"echo","params":{"i":i}} with a fresh id.
-static sf_entry_t *
-s_entry (int i)
+//  A job record the test owns: the record and the job map it points to.
+typedef struct {
+    sf_store_job_t record;      //  What the store is given
+    msgpack_sbuffer spec;       //  The job map
+} s_job_t;
+
+//  The payload of every finished job: {"i": 1}.
+static const char s_payload [] = "\x81\xa1i\x01";
+
+//  An unfinished echo job {"analyzer":"echo","params":{"i":i}} with a
+//  fresh id.
+static s_job_t *
+s_job (int i)
 {
-    sf_entry_t *entry = (sf_entry_t *) zmalloc (sizeof *entry);
-    sf_uuid_v7 (entry->id);
-    entry->heap_pos = UINT32_MAX;
-    entry->queue = s_queue;
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    s_job_t *job = (s_job_t *) zmalloc (sizeof *job);
+    sf_uuid_v7 (job->record.id);
+    job->record.state = SF_STORE_UNFINISHED;
+    job->record.analyzer = "echo";
+    job->record.accepted_ms = (int64_t) zclock_time ();
+    msgpack_sbuffer_init (&job->spec);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, &job->spec, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 2);
     sf_mp_pack_kv_str (&pk, "analyzer", "echo");
     sf_mp_pack_str (&pk, "params");
     msgpack_pack_map (&pk, 1);
     sf_mp_pack_kv_uint (&pk, "i", (uint64_t) i);
-    entry->spec = buffer.data;          //  The buffer's memory, taken over
-    entry->spec_size = (uint32_t) buffer.size;
-    return entry;
+    job->record.spec = job->spec.data;
+    job->record.spec_size = job->spec.size;
+    return job;
 }
 
-//  Give entry its final status, with a small payload, now.
 static void
-s_finish (sf_entry_t *entry, sf_status_t status)
+s_job_destroy (s_job_t **job_p)
 {
-    entry->state = SF_JOB_FINISHED;
-    entry->status = status;
-    entry->finished_us = s_mono_us ();
-    entry->attempt = 1;
-    entry->payload = strdup ("\x81\xa1i\x01");         //  {"i": 1}
-    entry->payload_size = 4;
-    free (entry->spec);
-    entry->spec = NULL;
-    entry->spec_size = 0;
+    if (*job_p) {
+        msgpack_sbuffer_destroy (&(*job_p)->spec);
+        free (*job_p);
+        *job_p = NULL;
+    }
 }
 
-//  A group of count fresh items (entries set), under opts.
-static sf_group_t *
+static void
+s_accept (sf_store_t *store, s_job_t *job)
+{
+    sf_error_t error;
+    ck_assert_int_eq (sf_store_accepted (store, &job->record, &error), 0);
+}
+
+//  Give job its final status, with a small payload, now, and record it.
+static void
+s_finish (sf_store_t *store, s_job_t *job, sf_status_t status)
+{
+    job->record.state = SF_STORE_FINISHED;
+    job->record.status = status;
+    job->record.finished_ms = (int64_t) zclock_time ();
+    job->record.attempts = 1;
+    job->record.payload = s_payload;
+    job->record.payload_size = 4;
+    job->record.spec = NULL;            //  Only a dead letter keeps its job
+    job->record.spec_size = 0;
+    sf_error_t error;
+    ck_assert_int_eq (sf_store_finished (store, &job->record, &error), 0);
+}
+
+//  A group record the test owns, with its items.
+typedef struct {
+    sf_store_group_t record;    //  What the store is given
+    s_job_t *items [4];         //  Its items
+    s_job_t *then;              //  Its chord, or NULL
+    uint8_t ids [4 * SF_UUID_SIZE];     //  The items' ids (record.items)
+} s_group_t;
+
+//  A running group of count fresh items under opts; a timeout gives it a
+//  deadline that far from now.
+static s_group_t *
 s_group (const sf_group_opts_t *opts, uint32_t count)
 {
-    sf_group_t *group = sf_group_new (opts, 0, count, s_mono_us ());
+    ck_assert_uint_le (count, 4);
+    s_group_t *group = (s_group_t *) zmalloc (sizeof *group);
+    sf_uuid_v7 (group->record.id);
+    group->record.opts = *opts;
+    group->record.deadline_ms = opts->timeout_ms? (int64_t) zclock_time () + opts->timeout_ms: 0;
+    group->record.total = count;
+    group->record.items = group->ids;
+    group->record.state = SF_GROUP_RUNNING;
     for (uint32_t i = 0; i < count; i++) {
-        group->items [i] = s_entry ((int) i);
-        group->items [i]->group = group;
-        group->items [i]->index = i;
+        group->items [i] = s_job ((int) i);
+        memcpy (group->ids + i * SF_UUID_SIZE, group->items [i]->record.id, SF_UUID_SIZE);
     }
     return group;
 }
 
+//  Give the group a chord, not launched yet.
 static void
-s_accept_group (sf_store_t *store, sf_group_t *group)
+s_chord (s_group_t *group, int i)
 {
-    sf_error_t error;
-    ck_assert_int_eq (sf_store_accepted (store, group->items, group->total, &error), 0);
-    ck_assert_int_eq (sf_store_group_accepted (store, group, &error), 0);
+    group->then = s_job (i);
+    group->record.then_spec = group->then->record.spec;
+    group->record.then_size = group->then->record.spec_size;
 }
 
 static void
-s_answer (sf_store_t *store, sf_group_t *group, sf_group_state_t state)
+s_group_destroy (s_group_t **group_p)
 {
-    group->state = state;
-    group->answered = true;
-    group->answered_us = s_mono_us ();
-    sf_error_t error;
-    ck_assert_int_eq (sf_store_group_answered (store, group, &error), 0);
+    s_group_t *group = *group_p;
+    for (uint32_t i = 0; i < group->record.total; i++)
+        s_job_destroy (&group->items [i]);
+    s_job_destroy (&group->then);
+    free (group);
+    *group_p = NULL;
 }
+
+static void
+s_accept_group (sf_store_t *store, s_group_t *group)
+{
+    for (uint32_t i = 0; i < group->record.total; i++)
+        s_accept (store, group->items [i]);
+    sf_error_t error;
+    ck_assert_int_eq (sf_store_group_accepted (store, &group->record, &error), 0);
+}
+
+static void
+s_answer (sf_store_t *store, s_group_t *group, sf_group_state_t state)
+{
+    group->record.state = state;
+    group->record.answered_ms = (int64_t) zclock_time ();
+    sf_error_t error;
+    ck_assert_int_eq (sf_store_group_answered (store, &group->record, &error), 0);
+}
+
+//  A job as recover handed it back.
+typedef struct {
+    uint8_t id [SF_UUID_SIZE];  //  Its id
+    sf_store_jobstate_t state;  //  Unfinished or finished
+    sf_status_t status;         //  Its status, finished
+} s_got_t;
 
 //  What recover handed back.
 typedef struct {
-    zhashx_t *jobs;             //  id -> sf_entry_t (owned)
-    sf_store_group_t groups [8];    //  Copies (items, key, then spec point into the next)
+    zhashx_t *jobs;             //  id -> s_got_t (owned)
+    sf_store_group_t groups [8];    //  Copies (items, key point into the next)
     uint8_t items [8][4 * SF_UUID_SIZE];    //  Item ids of each group
     char keys [8][64];          //  Keys of each group ("" for none)
     bool then [8];              //  A chord not launched came back
@@ -151,28 +208,26 @@ typedef struct {
 } s_recovered_t;
 
 static void
-s_entry_destructor (void **item)
-{
-    sf_entry_destroy ((sf_entry_t **) item);
-}
-
-static void
-s_on_job (void *arg, sf_entry_t *entry, const char *analyzer)
+s_on_job (void *arg, const sf_store_job_t *job)
 {
     s_recovered_t *recovered = (s_recovered_t *) arg;
-    ck_assert (entry->state != SF_JOB_FINISHED || streq (analyzer, "echo"));
-    ck_assert_int_eq (zhashx_insert (recovered->jobs, entry->id, entry), 0);
+    ck_assert (job->state != SF_STORE_FINISHED || streq (job->analyzer, "echo"));
+    s_got_t *got = (s_got_t *) zmalloc (sizeof *got);
+    memcpy (got->id, job->id, SF_UUID_SIZE);
+    got->state = job->state;
+    got->status = job->status;
+    ck_assert_int_eq (zhashx_insert (recovered->jobs, got->id, got), 0);
 }
 
 static void
-s_on_state (void *arg, const char *key, const void *blob, size_t size)
+s_on_state (void *arg, const sf_store_state_t *state)
 {
-    (void) blob;
-    zhashx_update (((s_recovered_t *) arg)->states, key, (void *) (uintptr_t) (size + 1));
+    zhashx_update (((s_recovered_t *) arg)->states, state->key,
+                   (void *) (uintptr_t) (state->size + 1));
 }
 
 static void
-s_on_group (void *arg, sf_store_group_t *group)
+s_on_group (void *arg, const sf_store_group_t *group)
 {
     s_recovered_t *recovered = (s_recovered_t *) arg;
     size_t n = recovered->count++;
@@ -181,15 +236,22 @@ s_on_group (void *arg, sf_store_group_t *group)
     recovered->groups [n] = *group;
     memcpy (recovered->items [n], group->items, group->total * SF_UUID_SIZE);
     recovered->groups [n].items = recovered->items [n];
-    snprintf (recovered->keys [n], sizeof recovered->keys [n], "%s",
-              group->opts.key? group->opts.key: "");
-    recovered->groups [n].then = NULL;
-    if (group->then) {
+    snprintf (recovered->keys [n], sizeof recovered->keys [n], "%.*s",
+              (int) group->opts.key_size, group->opts.key? group->opts.key: "");
+    recovered->groups [n].opts.key = NULL;
+    recovered->groups [n].then_spec = NULL;
+    if (group->then_spec) {
         recovered->then [n] = true;
-        ck_assert_uint_lt (group->then->spec_size, 64);
-        memcpy (recovered->then_spec [n], group->then->spec, group->then->spec_size);
-        sf_entry_destroy (&group->then);        //  Ours to take
+        ck_assert_uint_lt (group->then_size, 64);
+        memcpy (recovered->then_spec [n], group->then_spec, group->then_size);
     }
+}
+
+static void
+s_got_destructor (void **item)
+{
+    free (*item);
+    *item = NULL;
 }
 
 //  Reopen the store and take what it recovers.
@@ -198,7 +260,7 @@ s_recover (const char *uri, s_recovered_t *recovered)
 {
     memset (recovered, 0, sizeof *recovered);
     recovered->jobs = sf_uuid_table (false);
-    zhashx_set_destructor (recovered->jobs, s_entry_destructor);
+    zhashx_set_destructor (recovered->jobs, s_got_destructor);
     recovered->states = zhashx_new ();
     sf_store_t *store = s_open (uri);
     sf_store_recovery_t callbacks = { s_on_job, s_on_state, s_on_group, recovered };
@@ -214,26 +276,25 @@ s_recovered_destroy (s_recovered_t *recovered)
     zhashx_destroy (&recovered->states);
 }
 
-//  Assert that recovered group n has group's id and items in order.
-static void
-s_assert_same (s_recovered_t *recovered, size_t n, sf_group_t *group)
+//  The job recovered with the id of job, or NULL.
+static s_got_t *
+s_got (s_recovered_t *recovered, const s_job_t *job)
 {
-    sf_store_group_t *got = &recovered->groups [n];
-    ck_assert (memcmp (got->id, group->id, SF_UUID_SIZE) == 0);
-    ck_assert_uint_eq (got->total, group->total);
-    for (uint32_t i = 0; i < group->total; i++) {
-        ck_assert (memcmp (got->items + i * SF_UUID_SIZE, group->items [i]->id,
-                           SF_UUID_SIZE) == 0);
-        ck_assert_ptr_nonnull (zhashx_lookup (recovered->jobs, group->items [i]->id));
-    }
+    return (s_got_t *) zhashx_lookup (recovered->jobs, job->record.id);
 }
 
+//  Assert that recovered group n has group's id and items in order.
 static void
-s_free_items (sf_group_t **group_p)
+s_assert_same (s_recovered_t *recovered, size_t n, s_group_t *group)
 {
-    for (uint32_t i = 0; i < (*group_p)->total; i++)
-        sf_entry_destroy (&(*group_p)->items [i]);
-    sf_group_destroy (group_p);
+    sf_store_group_t *got = &recovered->groups [n];
+    ck_assert (memcmp (got->id, group->record.id, SF_UUID_SIZE) == 0);
+    ck_assert_uint_eq (got->total, group->record.total);
+    for (uint32_t i = 0; i < group->record.total; i++) {
+        ck_assert (memcmp (got->items + i * SF_UUID_SIZE, group->items [i]->record.id,
+                           SF_UUID_SIZE) == 0);
+        ck_assert_ptr_nonnull (s_got (recovered, group->items [i]));
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -244,39 +305,35 @@ START_TEST (test_groups_round_trip)
     sf_error_t error;
     //  Running, keyed, with a deadline and a chord not launched yet
     sf_group_opts_t opts = { SF_POLICY_FAIL_FAST, 0, 5000, true, true, "k-a", 3 };
-    sf_group_t *running = s_group (&opts, 3);
-    running->then = s_entry (9);
+    s_group_t *running = s_group (&opts, 3);
+    s_chord (running, 9);
     s_accept_group (store, running);
-    s_finish (running->items [0], SF_STATUS_OK);
-    ck_assert_int_eq (sf_store_finished (store, running->items [0], &error), 0);
+    s_finish (store, running->items [0], SF_STATUS_OK);
     //  Answered
     sf_group_opts_t plain = { SF_POLICY_ALL, 0, 0, false, false, NULL, 0 };
-    sf_group_t *answered = s_group (&plain, 2);
+    s_group_t *answered = s_group (&plain, 2);
     s_accept_group (store, answered);
-    for (uint32_t i = 0; i < 2; i++) {
-        s_finish (answered->items [i], i? SF_STATUS_ERROR: SF_STATUS_OK);
-        ck_assert_int_eq (sf_store_finished (store, answered->items [i], &error), 0);
-    }
+    for (uint32_t i = 0; i < 2; i++)
+        s_finish (store, answered->items [i], i? SF_STATUS_ERROR: SF_STATUS_OK);
     s_answer (store, answered, SF_GROUP_OK);
     //  Forgotten: neither it nor its items come back
-    sf_group_t *forgotten = s_group (&plain, 1);
+    s_group_t *forgotten = s_group (&plain, 1);
     s_accept_group (store, forgotten);
-    s_finish (forgotten->items [0], SF_STATUS_OK);
-    ck_assert_int_eq (sf_store_finished (store, forgotten->items [0], &error), 0);
+    s_finish (store, forgotten->items [0], SF_STATUS_OK);
     s_answer (store, forgotten, SF_GROUP_OK);
-    ck_assert_int_eq (sf_store_group_forgotten (store, forgotten, &error), 0);
+    ck_assert_int_eq (sf_store_group_forgotten (store, &forgotten->record, &error), 0);
     //  Its chord launched, running
     sf_group_opts_t chord = { SF_POLICY_ALL, 1, 0, false, true, NULL, 0 };
-    sf_group_t *launched = s_group (&chord, 1);
+    s_group_t *launched = s_group (&chord, 1);
+    s_chord (launched, 0);
     s_accept_group (store, launched);
-    s_finish (launched->items [0], SF_STATUS_OK);
-    ck_assert_int_eq (sf_store_finished (store, launched->items [0], &error), 0);
-    sf_entry_t *then = s_entry (7);
-    ck_assert_int_eq (sf_store_accepted (store, &then, 1, &error), 0);
-    launched->then = then;
-    launched->launched = true;
-    ck_assert_int_eq (sf_store_group_launched (store, launched, &error), 0);
-    ck_assert_int_eq (sf_store_commit (store, NULL, NULL, NULL, &error), 0);
+    s_finish (store, launched->items [0], SF_STATUS_OK);
+    s_job_t *then = s_job (7);
+    s_accept (store, then);
+    launched->record.launched = true;
+    memcpy (launched->record.then_id, then->record.id, SF_UUID_SIZE);
+    ck_assert_int_eq (sf_store_group_launched (store, &launched->record, &error), 0);
+    ck_assert_int_eq (sf_store_commit (store, NULL, &error), 0);
     sf_store_destroy (&store);
 
     s_recovered_t recovered;
@@ -284,7 +341,7 @@ START_TEST (test_groups_round_trip)
     //  Oldest first; the forgotten group and its item are gone
     ck_assert_uint_eq (recovered.count, 3);
     ck_assert_uint_eq (zhashx_size (recovered.jobs), 3 + 2 + 1 + 1);
-    ck_assert_ptr_null (zhashx_lookup (recovered.jobs, forgotten->items [0]->id));
+    ck_assert_ptr_null (s_got (&recovered, forgotten->items [0]));
 
     s_assert_same (&recovered, 0, running);
     sf_store_group_t *got = &recovered.groups [0];
@@ -296,12 +353,12 @@ START_TEST (test_groups_round_trip)
     int64_t left_ms = got->deadline_ms - zclock_time ();
     ck_assert_msg (left_ms > 3000 && left_ms <= 5000, "deadline in %lld ms", (long long) left_ms);
     ck_assert (recovered.then [0] && !got->launched);
-    ck_assert (memcmp (recovered.then_spec [0], running->then->spec,
-                       running->then->spec_size) == 0);
-    sf_entry_t *item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [0]->id);
-    ck_assert_int_eq (item->state, SF_JOB_FINISHED);
-    item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [1]->id);
-    ck_assert_int_eq (item->state, SF_JOB_QUEUED);
+    ck_assert (memcmp (recovered.then_spec [0], running->then->record.spec,
+                       running->then->record.spec_size) == 0);
+    s_got_t *item = s_got (&recovered, running->items [0]);
+    ck_assert_int_eq (item->state, SF_STORE_FINISHED);
+    item = s_got (&recovered, running->items [1]);
+    ck_assert_int_eq (item->state, SF_STORE_UNFINISHED);
 
     s_assert_same (&recovered, 1, answered);
     got = &recovered.groups [1];
@@ -309,7 +366,7 @@ START_TEST (test_groups_round_trip)
     ck_assert_int_le (llabs (got->answered_ms - zclock_time ()), 2000);
     ck_assert_str_eq (recovered.keys [1], "");
     ck_assert (!recovered.then [1] && !got->launched);
-    item = (sf_entry_t *) zhashx_lookup (recovered.jobs, answered->items [1]->id);
+    item = s_got (&recovered, answered->items [1]);
     ck_assert_int_eq (item->status, SF_STATUS_ERROR);
 
     s_assert_same (&recovered, 2, launched);
@@ -317,17 +374,45 @@ START_TEST (test_groups_round_trip)
     ck_assert_int_eq (got->state, SF_GROUP_RUNNING);
     ck_assert_uint_eq (got->opts.min_ok, 1);
     ck_assert (got->launched && !recovered.then [2]);
-    ck_assert (memcmp (got->then_id, then->id, SF_UUID_SIZE) == 0);
-    ck_assert_ptr_nonnull (zhashx_lookup (recovered.jobs, then->id));
+    ck_assert (memcmp (got->then_id, then->record.id, SF_UUID_SIZE) == 0);
+    ck_assert_ptr_nonnull (s_got (&recovered, then));
 
     s_recovered_destroy (&recovered);
-    s_free_items (&running);
-    s_free_items (&answered);
-    s_free_items (&forgotten);
-    sf_entry_destroy (&launched->then);
-    s_free_items (&launched);
+    s_group_destroy (&running);
+    s_group_destroy (&answered);
+    s_group_destroy (&forgotten);
+    s_group_destroy (&launched);
+    s_job_destroy (&then);
 }
 END_TEST
+
+//  A live set of test records: jobs, then groups (no states).
+typedef struct {
+    s_job_t **jobs;             //  The jobs
+    size_t job_count;           //  How many
+    s_group_t **groups;         //  The groups, oldest first
+    size_t group_count;         //  How many
+    size_t next;                //  Records given so far
+} s_live_t;
+
+static int
+s_live_next (void *arg, sf_store_record_t *record)
+{
+    s_live_t *live = (s_live_t *) arg;
+    size_t n = live->next++;
+    if (n < live->job_count) {
+        record->kind = SF_STORE_JOB;
+        record->job = live->jobs [n]->record;
+        return 1;
+    }
+    n -= live->job_count;
+    if (n < live->group_count) {
+        record->kind = SF_STORE_GROUP;
+        record->group = live->groups [n]->record;
+        return 1;
+    }
+    return 0;
+}
 
 START_TEST (test_compaction_keeps_groups)
 {
@@ -335,37 +420,29 @@ START_TEST (test_compaction_keeps_groups)
     char uri [400];
     snprintf (uri, sizeof uri, "%s,fsync=off,compact=1", s_uri);
     sf_store_t *store = s_open (uri);
-    sf_ledger_t *ledger = sf_ledger_new (100, 60000, 100);
-    zhashx_t *states = zhashx_new ();
-    zlistx_t *groups = zlistx_new ();
     sf_error_t error;
     sf_group_opts_t opts = { SF_POLICY_ALL, 0, 0, false, false, "keyed", 5 };
-    sf_group_t *running = s_group (&opts, 2);
+    s_group_t *running = s_group (&opts, 2);
     s_accept_group (store, running);
     sf_group_opts_t chord = { SF_POLICY_ALL, 0, 0, false, true, NULL, 0 };
-    sf_group_t *answered = s_group (&chord, 1);
-    answered->then = s_entry (5);
+    s_group_t *answered = s_group (&chord, 1);
+    s_chord (answered, 5);
     s_accept_group (store, answered);
-    for (int round = 0; round < 2; round++) {
-        sf_group_t *group = round? answered: running;
-        for (uint32_t i = 0; i < group->total; i++)
-            sf_ledger_insert (ledger, group->items [i]);
-        zlistx_add_end (groups, group);
-    }
-    s_finish (running->items [1], SF_STATUS_OK);
-    sf_ledger_finished (ledger, running->items [1], running->items [1]->finished_us);
-    ck_assert_int_eq (sf_store_finished (store, running->items [1], &error), 0);
-    s_finish (answered->items [0], SF_STATUS_OK);
-    sf_ledger_finished (ledger, answered->items [0], answered->items [0]->finished_us);
-    ck_assert_int_eq (sf_store_finished (store, answered->items [0], &error), 0);
+    s_finish (store, running->items [1], SF_STATUS_OK);
+    s_finish (store, answered->items [0], SF_STATUS_OK);
     s_answer (store, answered, SF_GROUP_FAILED);
     //  Many versions of one state key: the compaction keeps the last
     char blob [1000] = { 0 };
+    sf_store_state_t state = { "key", blob, sizeof blob };
     for (int i = 0; i < 200; i++)
-        ck_assert_int_eq (sf_store_state_saved (store, "key", blob, sizeof blob, &error), 0);
+        ck_assert_int_eq (sf_store_state_saved (store, &state, &error), 0);
     char path [300];
     snprintf (path, sizeof path, "%s/journal", s_dir);
-    ck_assert_int_eq (sf_store_commit (store, ledger, states, groups, &error), 0);
+    s_job_t *jobs [3] = { running->items [0], running->items [1], answered->items [0] };
+    s_group_t *groups [2] = { running, answered };
+    s_live_t walk = { jobs, 3, groups, 2, 0 };
+    sf_store_live_t live = { s_live_next, &walk };
+    ck_assert_int_eq (sf_store_commit (store, &live, &error), 0);
     struct stat info;
     ck_assert_int_eq (stat (path, &info), 0);
     ck_assert_int_lt (info.st_size, 10000);     //  Compacted: no state was live
@@ -377,22 +454,17 @@ START_TEST (test_compaction_keeps_groups)
     s_assert_same (&recovered, 0, running);
     ck_assert_str_eq (recovered.keys [0], "keyed");
     ck_assert_int_eq (recovered.groups [0].state, SF_GROUP_RUNNING);
-    sf_entry_t *item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [0]->id);
-    ck_assert_int_eq (item->state, SF_JOB_QUEUED);
-    item = (sf_entry_t *) zhashx_lookup (recovered.jobs, running->items [1]->id);
-    ck_assert_int_eq (item->state, SF_JOB_FINISHED);
+    s_got_t *item = s_got (&recovered, running->items [0]);
+    ck_assert_int_eq (item->state, SF_STORE_UNFINISHED);
+    item = s_got (&recovered, running->items [1]);
+    ck_assert_int_eq (item->state, SF_STORE_FINISHED);
     s_assert_same (&recovered, 1, answered);
     ck_assert_int_eq (recovered.groups [1].state, SF_GROUP_FAILED);
     ck_assert (recovered.then [1]);
     ck_assert_uint_eq (zhashx_size (recovered.states), 0);
     s_recovered_destroy (&recovered);
-
-    //  The ledger owns the items
-    zlistx_destroy (&groups);
-    sf_group_destroy (&running);
-    sf_group_destroy (&answered);
-    sf_ledger_destroy (&ledger);
-    zhashx_destroy (&states);
+    s_group_destroy (&running);
+    s_group_destroy (&answered);
 }
 END_TEST
 
@@ -557,15 +629,15 @@ static const sf_journal_io_t s_fault_io = {
     .pwrite = s_fault_pwrite, .fdatasync = s_fault_fdatasync
 };
 
-//  Accept count fresh jobs (into entries) and commit; returns commit's rc.
+//  Accept count fresh jobs (into jobs) and commit; returns commit's rc.
 static int
-s_accept_and_commit (sf_store_t *store, sf_entry_t **entries, int count, sf_error_t *error)
+s_accept_and_commit (sf_store_t *store, s_job_t **jobs, int count, sf_error_t *error)
 {
     for (int i = 0; i < count; i++) {
-        entries [i] = s_entry (i);
-        ck_assert_int_eq (sf_store_accepted (store, &entries [i], 1, error), 0);
+        jobs [i] = s_job (i);
+        s_accept (store, jobs [i]);
     }
-    return sf_store_commit (store, NULL, NULL, NULL, error);
+    return sf_store_commit (store, NULL, error);
 }
 
 //  Loop index: the write (0-2) or the sync (3-5) fails with ENOSPC, EIO
@@ -579,7 +651,7 @@ START_TEST (test_commit_faults)
     memset (&s_fault, 0, sizeof s_fault);
     sf_store_t *store = s_open (s_uri);
     sf_error_t error;
-    sf_entry_t *kept [7], *lost [6];
+    s_job_t *kept [7], *lost [6];
     ck_assert_int_eq (s_accept_and_commit (store, kept, 5, &error), 0);
 
     if (on_sync)
@@ -597,6 +669,10 @@ START_TEST (test_commit_faults)
             ck_assert_msg (strstr (error.message, on_sync? "cannot sync": "cannot write to"),
                            "%s", error.message);
     }
+    //  What the failed commits held is not durable; the store keeps it,
+    //  and the broker takes it back (as it does a refused submit)
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq (sf_store_forgotten (store, &lost [i]->record, &error), 0);
 
     memset (&s_fault, 0, sizeof s_fault);
     ck_assert_int_eq (s_accept_and_commit (store, kept + 5, 2, &error), 0);
@@ -606,14 +682,67 @@ START_TEST (test_commit_faults)
     s_recover (s_uri, &recovered);
     ck_assert_uint_eq (zhashx_size (recovered.jobs), 7);
     for (int i = 0; i < 7; i++) {
-        ck_assert_ptr_nonnull (zhashx_lookup (recovered.jobs, kept [i]->id));
-        sf_entry_destroy (&kept [i]);
+        ck_assert_ptr_nonnull (s_got (&recovered, kept [i]));
+        s_job_destroy (&kept [i]);
     }
     for (int i = 0; i < 6; i++) {
-        ck_assert_ptr_null (zhashx_lookup (recovered.jobs, lost [i]->id));
-        sf_entry_destroy (&lost [i]);
+        ck_assert_ptr_null (s_got (&recovered, lost [i]));
+        s_job_destroy (&lost [i]);
     }
     s_recovered_destroy (&recovered);
+}
+END_TEST
+
+//  A failed commit loses nothing: what it held is written by the next
+//  commit that succeeds, in order, with what was staged meanwhile.
+START_TEST (test_failed_commit_kept_for_the_next)
+{
+    static const int errnos [] = { ENOSPC, EIO, EPERM };
+    int code = errnos [_i % 3];
+    bool on_sync = _i >= 3;
+    sf_journal_set_default_io (&s_fault_io);
+    memset (&s_fault, 0, sizeof s_fault);
+    sf_store_t *store = s_open (s_uri);
+    sf_error_t error;
+    s_job_t *jobs [6];
+    ck_assert_int_eq (s_accept_and_commit (store, jobs, 2, &error), 0);
+    if (on_sync)
+        s_fault.fdatasync = code;
+    else
+        s_fault.pwrite = code;
+    //  The first job finishes, a state is saved, two jobs come: none durable
+    s_finish (store, jobs [0], SF_STATUS_OK);
+    char blob [8] = "state";
+    sf_store_state_t state = { "k", blob, sizeof blob };
+    ck_assert_int_eq (sf_store_state_saved (store, &state, &error), 0);
+    ck_assert_int_eq (s_accept_and_commit (store, jobs + 2, 2, &error), -1);
+    ck_assert_int_eq (sf_store_commit (store, NULL, &error), -1);
+    //  A copy opened now (the broker crashed) has none of it
+    struct stat info;
+    char path [300];
+    snprintf (path, sizeof path, "%s/journal", s_dir);
+    ck_assert_int_eq (stat (path, &info), 0);
+    off_t before = info.st_size;
+
+    memset (&s_fault, 0, sizeof s_fault);
+    s_finish (store, jobs [1], SF_STATUS_ERROR);
+    ck_assert_int_eq (s_accept_and_commit (store, jobs + 4, 2, &error), 0);
+    ck_assert_int_eq (stat (path, &info), 0);
+    ck_assert_int_gt (info.st_size, before);
+    sf_store_destroy (&store);
+
+    s_recovered_t recovered;
+    s_recover (s_uri, &recovered);
+    ck_assert_uint_eq (zhashx_size (recovered.jobs), 6);
+    ck_assert_int_eq (s_got (&recovered, jobs [0])->state, SF_STORE_FINISHED);
+    ck_assert_int_eq (s_got (&recovered, jobs [0])->status, SF_STATUS_OK);
+    ck_assert_int_eq (s_got (&recovered, jobs [1])->status, SF_STATUS_ERROR);
+    for (int i = 2; i < 6; i++)
+        ck_assert_int_eq (s_got (&recovered, jobs [i])->state, SF_STORE_UNFINISHED);
+    ck_assert_uint_eq ((uintptr_t) zhashx_lookup (recovered.states, "k"), sizeof blob + 1);
+    s_recovered_destroy (&recovered);
+    for (int i = 0; i < 6; i++)
+        s_job_destroy (&jobs [i]);
 }
 END_TEST
 
@@ -633,6 +762,7 @@ main (void)
     tcase_set_timeout (tcase, 30);
     tcase_add_checked_fixture (tcase, s_setup, s_teardown);
     tcase_add_loop_test (tcase, test_commit_faults, 0, 6);
+    tcase_add_loop_test (tcase, test_failed_commit_kept_for_the_next, 0, 6);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }

@@ -7,23 +7,33 @@
     (sometimes on an old lease), heartbeating, leaving, being reported
     dead or going silent; the clock moving, so that deadlines, retries,
     group deadlines, heartbeat expiry and retention happen; and raw
-    messages with arbitrary bodies. It runs against the real broker in
-    this process (tests/support/inbroker: sf_broker, its handlers, the
-    memory store, a fake clock), with small limits so that BUSY, eviction
-    and poison jobs come quickly.
+    messages with arbitrary bodies; and the store's writes failing and
+    working again, so that commits fail, submits are refused and taken
+    back, and the broker degrades and recovers. It runs against the real
+    broker in this process (tests/support/inbroker: sf_broker, its
+    handlers, a journal store with fsync=off in a directory of its own, a
+    fake clock), with small limits so that BUSY, eviction and poison jobs
+    come quickly.
 
     Besides not crashing, leaking or touching freed memory, the broker must
     keep its invariants after every operation (inbroker_check): its counts
     of unfinished, retrying, queued and running jobs, bytes held and dead
-    letters agree with what its ledger, queues and workers hold, and every
-    group's items are the ledger's. A broken invariant aborts, which the
-    driver (or libFuzzer) reports with the input.
+    letters agree with what its ledger, queues and workers hold, every
+    group's items are the ledger's, and nothing is held for a commit
+    unless the broker is degraded; and while it stays degraded no peer is
+    sent an acknowledgement, a result, a reply that tells of stored state
+    or a DISPATCH. A broken invariant aborts, which the driver (or
+    libFuzzer) reports with the input.
     ========================================================================= */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "fuzz_broker.h"
 #include "inbroker.h"
+#include "sf_journal.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -95,6 +105,34 @@ static const int s_raw_commands [] = {
         }                                                                      \
     } while (0)
 
+//  The store's writes fail while this is set (FB_TIME bit 2, bit 3).
+static bool s_store_fails;
+
+static ssize_t
+s_pwrite (int fd, const void *data, size_t size, off_t offset)
+{
+    if (!s_store_fails)
+        return pwrite (fd, data, size, offset);
+    errno = ENOSPC;
+    return -1;
+}
+
+static const sf_journal_io_t s_io = { .pwrite = s_pwrite };
+
+//  The journal's directory, made at the first input and removed at exit.
+static char s_directory [64];
+
+static void
+s_remove_directory (void)
+{
+    char path [96];
+    snprintf (path, sizeof path, "%s/journal", s_directory);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/lock", s_directory);
+    unlink (path);
+    rmdir (s_directory);
+}
+
 //  A job a worker holds: what it would answer.
 typedef struct {
     uint8_t id [SF_UUID_SIZE];
@@ -141,14 +179,24 @@ s_forget_held (s_session_t *self, int worker, size_t index)
 }
 
 //  Read what the workers were sent: DISPATCH adds held jobs, STOP takes
-//  them away. Clients' messages are dropped.
+//  them away. Clients' messages are dropped. held: the broker was degraded
+//  all along, so nothing that waits for a commit may have been sent.
 static void
-s_drain (s_session_t *self)
+s_drain (s_session_t *self, bool held)
 {
+    static const int waits [] = {
+        SF_CMD_ACCEPTED, SF_CMD_RESULT, SF_CMD_GROUP_RESULT, SF_CMD_GROUP_ITEM, SF_CMD_STATE,
+        SF_CMD_CANCEL_REPLY, SF_CMD_DEAD_REPLY
+    };
+    for (int client = 0; client < FB_PEERS && held; client++)
+        for (size_t i = 0; i < sizeof waits / sizeof waits [0]; i++)
+            S_REQUIRE (inbroker_count (self->broker, false, client, waits [i]) == 0,
+                       "a client was sent, while degraded, what waits for a commit");
     for (int worker = 0; worker < FB_PEERS; worker++) {
         uint8_t ids [S_HELD] [SF_UUID_SIZE];
         uint32_t attempts [S_HELD];
         size_t count = inbroker_dispatched (self->broker, worker, ids, attempts, S_HELD);
+        S_REQUIRE (!held || count == 0, "a job was dispatched while degraded");
         for (size_t i = 0; i < count && self->held_count [worker] < S_HELD; i++) {
             s_held_t *held = &self->held [worker] [self->held_count [worker]++];
             memcpy (held->id, ids [i], SF_UUID_SIZE);
@@ -270,6 +318,12 @@ s_time (s_session_t *self)
         inbroker_duty (self->broker, SF_DUTY_HEARTBEAT);
     if (duties & 2)
         inbroker_duty (self->broker, SF_DUTY_PURGE);
+    if (duties & 4)
+        s_store_fails = true;
+    if (duties & 8) {
+        s_store_fails = false;
+        inbroker_duty (self->broker, SF_DUTY_STORE);
+    }
 }
 
 static void
@@ -330,10 +384,24 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     static bool ready;
+    static char store [96], journal [96];
     if (!ready) {
         inbroker_quiet (true);
+        //  In memory where there is a tmpfs for it: the journal's syncs at
+        //  open and close cost nothing there
+        struct stat info;
+        snprintf (s_directory, sizeof s_directory, "%s/sheaf-fuzz-broker-XXXXXX",
+                  stat ("/dev/shm", &info) == 0 && S_ISDIR (info.st_mode)? "/dev/shm": "/tmp");
+        S_REQUIRE (mkdtemp (s_directory), "cannot make a directory for the journal");
+        atexit (s_remove_directory);
+        snprintf (store, sizeof store, "journal:%s,fsync=off", s_directory);
+        snprintf (journal, sizeof journal, "%s/journal", s_directory);
+        sf_journal_set_default_io (&s_io);
         ready = true;
     }
+    //  Every session starts from an empty journal with working writes
+    s_store_fails = false;
+    unlink (journal);
     //  Small limits: eviction, BUSY and poison jobs within a short session
     sf_broker_config_t config;
     sf_broker_config_defaults (&config);
@@ -347,11 +415,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     config.max_losses = 2;
     s_session_t session = { .data = data, .size = size };
     sf_error_t error;
-    session.broker = inbroker_new (&config, &error);
+    session.broker = inbroker_new_store (&config, store, &error);
     S_REQUIRE (session.broker, error.message);
     //  Backoff jitter from a fixed sequence: the same input, the same run
     srandom (1);
     for (int ops = 0; ops < S_OPS_MAX && session.at < size; ops++) {
+        bool was_degraded = inbroker_broker (session.broker)->degraded;
         switch (s_byte (&session) % FB_OPS) {
             case FB_SUBMIT: s_submit (&session); break;
             case FB_GROUP: s_group (&session); break;
@@ -367,10 +436,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             case FB_STATUS: s_status (&session); break;
             default: s_raw (&session); break;
         }
-        s_drain (&session);
+        s_drain (&session, was_degraded && inbroker_broker (session.broker)->degraded);
         char why [256];
         S_REQUIRE (inbroker_check (session.broker, why, sizeof why) == 0, why);
     }
+    s_store_fails = false;
     inbroker_destroy (&session.broker);
     return 0;
 }

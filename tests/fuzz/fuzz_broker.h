@@ -25,7 +25,9 @@ enum {
     FB_HEARTBEAT,       //  worker
     FB_DISCONNECT,      //  worker
     FB_LOST,            //  worker (a supervisor reports it dead, by name)
-    FB_TIME,            //  step (FB_STEPS_MS), duties (bit 0: heartbeats, bit 1: retention)
+    FB_TIME,            //  step (FB_STEPS_MS), duties (bit 0: heartbeats, bit 1: retention,
+                        //  bit 2: the store's writes fail from now on, bit 3: they work
+                        //  again and the broker's commit retry runs)
     FB_CANCEL,          //  client, known
     FB_FETCH,           //  client, known, wait (bit 0)
     FB_DEAD,            //  client, op (list, show, retry, purge), known (bit 7 set: no id)

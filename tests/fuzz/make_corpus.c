@@ -569,6 +569,27 @@ s_broker_seeds (void)
         FB_RAW, 0x02, 11, 0
     };
     s_broker_seed ("raw", raw, sizeof raw);
+
+    //  The store's writes fail: a submit is refused and taken back, the
+    //  broker degrades (BUSY, results held), recovers, and fails again
+    const uint8_t store [] = {
+        FB_READY, 0, 0, 1,              //  echo,fail,sleep, 2 slots
+        FB_SUBMIT, 0, 0,                //  echo
+        FB_SUBMIT, 0, 5,                //  echo then echo
+        FB_TIME, 0, 4,                  //  writes fail from now on
+        FB_SUBMIT, 1, 6,                //  refused: STORE, then degraded
+        FB_RESULT, 0, 0, FB_OK, 0,      //  held, and its follow-up
+        FB_GROUP, 1, 0, 1, 0, 0,        //  BUSY
+        FB_CANCEL, 0, 0,
+        FB_FETCH, 1, 1, 0,
+        FB_TIME, 2, 0,
+        FB_TIME, 0, 8,                  //  writes work, the retry commits
+        FB_RESULT, 0, 0, FB_OK, 0,
+        FB_TIME, 0, 4,
+        FB_GROUP, 0, 6, 1, 0, 0,        //  a group with a chord, refused
+        FB_TIME, 3, 8
+    };
+    s_broker_seed ("store", store, sizeof store);
 }
 
 int

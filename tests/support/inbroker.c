@@ -71,6 +71,12 @@ inbroker_quiet (bool quiet)
 inbroker_t *
 inbroker_new (const sf_broker_config_t *config, sf_error_t *error)
 {
+    return inbroker_new_store (config, "memory", error);
+}
+
+inbroker_t *
+inbroker_new_store (const sf_broker_config_t *config, const char *store, sf_error_t *error)
+{
     static int instance;
     //  Closed sockets are reaped by ZeroMQ's own thread; on a loaded
     //  machine a fuzzer that makes a broker an input outruns it and meets
@@ -91,7 +97,7 @@ inbroker_new (const sf_broker_config_t *config, sf_error_t *error)
         sf_broker_config_defaults (&settings);
     settings.frontend = self->frontend;
     settings.backend = self->backend;
-    settings.store = "memory";
+    settings.store = store;
     self->broker = sf_broker_new (&settings, error);
     if (!self->broker) {
         free (self);
@@ -709,6 +715,14 @@ inbroker_check (inbroker_t *self, char *why, size_t size)
     if (dead != sf_ledger_dead_count (broker->ledger))
         snprintf (why, size, "the ledger counts %zu dead letters and holds %zu",
                   sf_ledger_dead_count (broker->ledger), dead);
+    else
+    if (zlistx_size (broker->outbox.acks))
+        snprintf (why, size, "%zu acknowledgements outlived their pass",
+                  zlistx_size (broker->outbox.acks));
+    else
+    if (!broker->degraded && zlistx_size (broker->outbox.held))
+        snprintf (why, size, "%zu replies held while the store commits",
+                  zlistx_size (broker->outbox.held));
     else
     if (grouped != members)
         //  Checked before any group's items are read: an item the ledger

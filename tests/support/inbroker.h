@@ -31,9 +31,14 @@ typedef struct {
 } inbroker_msg_t;
 
 //  A broker with config (NULL: the defaults; the endpoints and the store
-//  are always the harness's), its clock at 1000 s. NULL with error when it
-//  cannot start.
+//  are always the harness's) on the memory store, its clock at 1000 s.
+//  NULL with error when it cannot start.
 inbroker_t *inbroker_new (const sf_broker_config_t *config, sf_error_t *error);
+
+//  The same on the store named by store ("journal:DIR", …): what it
+//  recovers is the broker's at start.
+inbroker_t *inbroker_new_store (const sf_broker_config_t *config, const char *store,
+                                sf_error_t *error);
 void inbroker_destroy (inbroker_t **self_p);
 
 //  The broker, for what a test reads of its state (borrowed).
@@ -121,9 +126,11 @@ int inbroker_group_result (const inbroker_msg_t *msg, char state [16], sf_status
 //  --------------------------------------------------------------------------
 //  The broker's invariants, walked over its whole state: the counts it
 //  keeps (unfinished, delayed, bytes held, queued and running per queue,
-//  dead letters) against what its ledger, queues and workers hold; every
-//  dead job has used its retries or met --max-losses deaths; every group
-//  against its items, and answered once its deadline has passed. Returns 0, or -1 with why (room for
+//  dead letters) against what its ledger, queues and workers hold; no
+//  acknowledgement outlives its pass, and nothing is held for a commit
+//  unless the broker is degraded; every dead job has used its retries or
+//  met --max-losses deaths; every group against its items, and answered
+//  once its deadline has passed. Returns 0, or -1 with why (room for
 //  size).
 int inbroker_check (inbroker_t *self, char *why, size_t size);
 
