@@ -135,14 +135,14 @@ sf_cli_submit (sf_cli_t *cli, int argc, char *argv [])
     else {
         int timeout = cli->timeout_ms >= 0? cli->timeout_ms: 60000;
         int64_t deadline = zclock_mono () + timeout;
-        sf_result_t *result = sf_client_wait (client, timeout, &error);
+        sf_result_t *result = sf_client_fetch (client, id, true, timeout, NULL, &error);
         //  A chain: each job that ended ok names its follow-up, whose
         //  result comes to this client next; the last one is printed
         while (result && sf_result_then_id (result)) {
             snprintf (id, sizeof id, "%s", sf_result_then_id (result));
             sf_result_destroy (&result);
             int64_t left = deadline - zclock_mono ();
-            result = sf_client_wait (client, left > 0? (int) left: 0, &error);
+            result = sf_client_fetch (client, id, true, left > 0? (int) left: 0, NULL, &error);
         }
         if (result) {
             rc = sf_cli_print_result (cli, result);

@@ -12,13 +12,19 @@
         sf_error_t error;
         if (sf_client_submit (client, job, id, &error) == 0) {
             sf_result_t *result = sf_client_wait (client, 5000, &error);
-            char *json = sf_result_json (result);
-            puts (json);
-            free (json);
-            sf_result_destroy (&result);
+            if (result) {
+                char *json = sf_result_json (result);
+                puts (json);
+                free (json);
+                sf_result_destroy (&result);
+            }
+            else                                         //  No result in time
+                fprintf (stderr, "%s: %s\n", error.code, error.message);
         }
         sf_job_destroy (&job);
         sf_client_destroy (&client);
+
+    examples/readme_echo.c is this program whole (the README shows it).
 
     Ownership: a function returning an object or a `char *` gives it to the
     caller (free strings with free(), objects with their destroy). A
@@ -26,6 +32,13 @@
     `T **` argument takes the object and nulls the caller's pointer.
 
     A client object belongs to one thread at a time.
+
+    Every call takes a NULL object without crashing: destroy and the
+    accessors do nothing and return NULL, 0 or -1 (sf_result_status:
+    SF_STATUS_INVALID), setters and client calls fail (-1 or NULL, with
+    error code BAD_INPUT where they report one). So a NULL from a call that
+    failed (sf_client_new, sf_client_wait) shows as an error further on,
+    not as a crash; the error that call reported says why.
     ========================================================================= */
 
 #ifndef SHEAF_H_INCLUDED
@@ -39,6 +52,8 @@
 extern "C" {
 #endif
 
+//  The version of sheaf: every program prints it for --version, and the
+//  broker reports it in its status.
 #define SF_VERSION "0.1.0"
 #define SF_DEFAULT_FRONTEND "tcp://127.0.0.1:5555"
 #define SF_DEFAULT_BACKEND "tcp://127.0.0.1:5556"
@@ -104,6 +119,16 @@ int sf_job_set_key (sf_job_t *self, const char *key);               //  1-256 ch
 //  worker, for an analyzer that keeps state, computes only the candles
 //  after it and returns the new state (docs/PROTOCOL.md 4.5.3).
 int sf_job_set_state_key (sf_job_t *self, const char *state_key);
+
+//  Cut the candles to a time range, both ends included: time is ISO-8601
+//  text (any form of the README's "Jobs" section, e.g. "2024-01-31" or
+//  "2024-01-31T09:30:00+02:00") or epoch milliseconds written in decimal
+//  digits ("1706659200000"). Returns -1 when time is neither.
+int sf_job_set_from (sf_job_t *self, const char *time);
+int sf_job_set_to (sf_job_t *self, const char *time);
+
+//  Keep only the latest limit candles (1-100000000).
+int sf_job_set_limit (sf_job_t *self, int64_t limit);
 
 //  Chain next to this job: when this job ends ok, the broker submits a
 //  copy of next (as it is now) as a new job of the same client, with this
