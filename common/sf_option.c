@@ -1,11 +1,16 @@
 /*  =========================================================================
-    sf_option - numeric command-line options and environment variables
+    sf_option - numeric command-line options and environment variables, and
+    --version, read and printed the same way in every sheaf program
     ========================================================================= */
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "sf_option.h"
+#include "sheaf.h"
+
+//  --------------------------------------------------------------------------
+//  Parse a numeric option or exit.
 
 long long
 sf_option_number (const char *program, const char *name, const char *text,
@@ -20,4 +25,13 @@ sf_option_number (const char *program, const char *name, const char *text,
         exit (exit_code);
     }
     return value;
+}
+
+//  --------------------------------------------------------------------------
+//  Print "PROGRAM VERSION" for --version.
+
+void
+sf_option_version (const char *program)
+{
+    printf ("%s %s\n", program, SF_VERSION);
 }
