@@ -296,7 +296,8 @@ s_run (sf_cli_t *cli, const sf_cli_command_t *command, int argc, char *argv [])
     if (sf_gather_start (client, jobs, count, &opts, s_on_item, s_on_done, &run, id, &error))
         rc = sf_cli_fail (cli, "gather", &error);
     else
-        fprintf (stderr, "sheaf: gather: group %s accepted, %zu jobs\n", id, count);
+        fprintf (stderr, "sheaf: gather: group %s accepted, %zu job%s\n", id, count,
+                 count == 1? "": "s");
     s_free_jobs (jobs, count);
     sf_job_destroy (&opts.then);
 
