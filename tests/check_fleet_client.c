@@ -379,6 +379,52 @@ START_TEST (test_readme_example_runs)
 }
 END_TEST
 
+//  ---------------------------------------------------------------------------
+//  A NULL client (sf_client_new's for a malformed endpoint) fails every
+//  call with BAD_INPUT instead of crashing
+
+START_TEST (test_null_client)
+{
+    setenv ("SHEAF_BROKER", "not an endpoint", 1);
+    sf_client_t *client = sf_client_new (NULL);
+    ck_assert_ptr_null (client);
+    sf_job_t *job = sf_job_new ("echo");
+    char id [SF_ID_STRLEN + 1];
+    sf_error_t error;
+    ck_assert_int_eq (sf_client_submit (client, job, id, &error), -1);
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_ptr_null (sf_client_wait (client, 0, &error));
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_ptr_null (sf_client_fetch (client, "01890000-0000-7000-8000-000000000000", true, 0,
+                                         NULL, &error));
+    ck_assert_ptr_null (sf_client_status (client, &error));
+    ck_assert_int_eq (sf_client_cancel (client, "01890000-0000-7000-8000-000000000000", &error),
+                      -1);
+    ck_assert_ptr_null (sf_client_dead (client, "list", NULL, &error));
+    ck_assert_ptr_null (sf_gather (client, &job, 1, NULL, 0, &error));
+    ck_assert_ptr_null (sf_client_fetch_group (client, "01890000-0000-7000-8000-000000000000",
+                                               false, 0, &error));
+    uint64_t tag;
+    ck_assert_int_eq (sf_client_send (client, &job, 1, &tag, &error), -1);
+    sf_event_t event;
+    ck_assert_int_eq (sf_client_recv (client, 0, &event), 0);
+    ck_assert_int_eq (event.kind, SF_EVENT_REJECTED);
+    ck_assert_int_eq (sf_client_fd (client), -1);
+    ck_assert_int_eq (sf_client_accepted_id (client, 0, id), -1);
+    sf_client_set_timeout (client, 10);
+    sf_client_set_busy_wait (client, 10);
+    sf_client_destroy (&client);
+    //  A NULL job, or a NULL error, are refused the same way
+    client = sf_client_new (fleet->frontend);
+    ck_assert_int_eq (sf_client_submit (client, NULL, id, &error), -1);
+    ck_assert_str_eq (error.code, "BAD_INPUT");
+    ck_assert_int_eq (sf_client_submit (client, NULL, id, NULL), -1);
+    ck_assert_int_eq (fleet_counter (client, "submitted"), 0);
+    sf_client_destroy (&client);
+    sf_job_destroy (&job);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -393,6 +439,7 @@ main (void)
     tcase_add_test (tcase, test_library_waits_survive_broker_restart);
     tcase_add_test (tcase, test_unreachable_broker_costs_the_timeout);
     tcase_add_test (tcase, test_readme_example_runs);
+    tcase_add_test (tcase, test_null_client);
     suite_add_tcase (suite, tcase);
     return suite_run (suite);
 }
