@@ -981,8 +981,10 @@ sf_client_fetch (sf_client_t *self, const char *id, bool wait, int timeout_ms,
     //  after a reconnect, and its result once however many copies come
     uint64_t tag;
     if (wait) {
+        //  A FETCH already sent on this connection (a keyed job's) answers
+        //  as well as a new one would
         known = s_wait_add (self, binary);
-        if (s_wait_fetch (self, known, error))
+        if (!known->tag && s_wait_fetch (self, known, error))
             return NULL;
         tag = known->tag;
     }
