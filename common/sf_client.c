@@ -604,14 +604,25 @@ s_group_message (sf_client_t *self, int command, sf_error_t *error)
     if (pending && !item && head.tag != pending->tag
     &&  !(pending->refetch && (head.tag == pending->refetch || head.tag == 0)))
         pending = NULL;
-    sf_gather_t *gather = pending? pending->gather: NULL;
     //  A FETCH is answered with its tag now, or with tag 0 when it waited
-    if (!item && !pending && self->fetch_tag
+    if (!item && self->fetch_tag
     &&  (head.tag == self->fetch_tag
      || (head.tag == 0 && memcmp (head.group, self->fetch_id, SF_UUID_SIZE) == 0))) {
         sf_gather_destroy (&self->fetched);
-        gather = self->fetched = sf_gather_new (head.group, head.total);
+        self->fetched = sf_gather_new (head.group, head.total);
+        for (uint32_t i = 0; i < head.n; i++)
+            sf_gather_put (self->fetched, results [i], head.then && i + 1 == head.n);
+        free (results);
+        sf_gather_finish (self->fetched, &head);
+        if (!pending)
+            return 0;
+        //  After a reconnect the group's own wait asked too, and the broker
+        //  answers a client once: the answer ends both, each with its copy
+        if (sf_gather_decode (sf_msg_data (&self->msg), sf_msg_size (&self->msg), item, &head,
+                              &results, error))
+            return -1;
     }
+    sf_gather_t *gather = pending? pending->gather: NULL;
     for (uint32_t i = 0; i < head.n; i++) {
         bool then = !item && head.then && i + 1 == head.n;
         if (item && pending && pending->on_item) {
