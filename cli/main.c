@@ -4,8 +4,9 @@
         sheaf [GLOBAL OPTIONS] COMMAND [ARGUMENTS] [OPTIONS]
         sheaf help [COMMAND]      sheaf COMMAND --help      sheaf --version
 
-    The commands live one a file (submit.c, result.c, gather.c, status.c,
-    jobs.c, schedule.c), each with its table of options and help text.
+    The commands live in their own files (submit.c, result.c, gather.c,
+    status.c, jobs.c, schedule.c), each with its table of options and help
+    text; sf_cli.c lists them.
     ========================================================================= */
 
 #include <czmq.h>
@@ -13,36 +14,30 @@
 #include "sf_log.h"
 #include "sf_option.h"
 
-//  Commands by the words that name them ("schedule next" is two).
-static const sf_cli_command_t *s_commands [] = {
-    &sf_cli_submit, &sf_cli_result, &sf_cli_gather, &sf_cli_status, &sf_cli_workers,
-    &sf_cli_cancel, &sf_cli_dead, &sf_cli_schedule_next, &sf_cli_schedule_list
-};
-#define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
-
-//  The command named by argv [0] (and argv [1] for a two-word name), or
-//  NULL; *words is set to how many words named it.
+//  The command named by argv [0], and argv [1] for a two-word name
+//  ("schedule next"), or NULL; *words is set to how many words named it.
 static const sf_cli_command_t *
 s_find (int argc, char *argv [], int *words)
 {
-    for (size_t i = 0; i < S_COMMANDS; i++) {
-        const char *name = s_commands [i]->name;
+    for (size_t i = 0; sf_cli_commands [i]; i++) {
+        const char *name = sf_cli_commands [i]->name;
         const char *space = strchr (name, ' ');
         if (!space && streq (argv [0], name)) {
             *words = 1;
-            return s_commands [i];
+            return sf_cli_commands [i];
         }
         if (space && argc > 1 && strlen (argv [0]) == (size_t) (space - name)
         &&  memcmp (argv [0], name, (size_t) (space - name)) == 0
         &&  streq (argv [1], space + 1)) {
             *words = 2;
-            return s_commands [i];
+            return sf_cli_commands [i];
         }
     }
     return NULL;
 }
 
-//  `sheaf help [COMMAND]`, also `sheaf schedule` alone asks which.
+//  `sheaf help [COMMAND]`: the general help, a command's, or for the first
+//  word of two-word commands ("schedule") each of theirs.
 static int
 s_help (sf_cli_t *cli, int argc, char *argv [])
 {
@@ -58,14 +53,14 @@ s_help (sf_cli_t *cli, int argc, char *argv [])
     }
     //  A word that starts two-word commands: the help of each
     bool found = false;
-    for (size_t i = 0; argc == 1 && i < S_COMMANDS; i++) {
-        const char *name = s_commands [i]->name;
+    for (size_t i = 0; argc == 1 && sf_cli_commands [i]; i++) {
+        const char *name = sf_cli_commands [i]->name;
         const char *space = strchr (name, ' ');
         if (space && strlen (argv [0]) == (size_t) (space - name)
         &&  memcmp (argv [0], name, (size_t) (space - name)) == 0) {
             if (found)
                 printf ("\n");
-            sf_cli_help (stdout, s_commands [i]);
+            sf_cli_help (stdout, sf_cli_commands [i]);
             found = true;
         }
     }

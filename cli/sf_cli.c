@@ -80,10 +80,9 @@ s_print_options (FILE *out, const sf_cli_option_t *options)
     }
 }
 
-//  The commands, in the order the general help lists them.
-static const sf_cli_command_t *s_commands [] = {
+const sf_cli_command_t *const sf_cli_commands [] = {
     &sf_cli_submit, &sf_cli_result, &sf_cli_gather, &sf_cli_status, &sf_cli_workers,
-    &sf_cli_cancel, &sf_cli_dead, &sf_cli_schedule_next, &sf_cli_schedule_list
+    &sf_cli_cancel, &sf_cli_dead, &sf_cli_schedule_next, &sf_cli_schedule_list, NULL
 };
 
 void
@@ -92,9 +91,9 @@ sf_cli_help (FILE *out, const sf_cli_command_t *command)
     if (!command) {
         fprintf (out, "usage: sheaf [GLOBAL OPTIONS] COMMAND [ARGUMENTS] [OPTIONS]\n\n"
                       "Commands:\n");
-        for (size_t i = 0; i < sizeof s_commands / sizeof s_commands [0]; i++) {
-            fprintf (out, "  %-16s", s_commands [i]->name);
-            s_wrap (out, s_commands [i]->summary, 18, 18);
+        for (size_t i = 0; sf_cli_commands [i]; i++) {
+            fprintf (out, "  %-16s", sf_cli_commands [i]->name);
+            s_wrap (out, sf_cli_commands [i]->summary, 18, 18);
         }
         fprintf (out, "  %-16s", "help COMMAND");
         s_wrap (out, "the help of a command: its options and what it prints (also "

@@ -70,6 +70,10 @@ struct _sf_cli_command_t {
 extern const sf_cli_command_t sf_cli_submit, sf_cli_result, sf_cli_gather, sf_cli_status,
     sf_cli_workers, sf_cli_cancel, sf_cli_dead, sf_cli_schedule_next, sf_cli_schedule_list;
 
+//  Every command, in the order the general help lists them, ended by NULL
+//  (a command is added here and in its file).
+extern const sf_cli_command_t *const sf_cli_commands [];
+
 //  One option as it came on the command line.
 typedef struct {
     const char *name;           //  Its name in the command's table ("--param")
