@@ -425,15 +425,12 @@ s_accepted (sf_client_t *self, uint64_t tag)
          keyed = (s_keyed_t *) zlistx_next (self->keyed))
         if (keyed->tag == tag)
             break;
+    //  A key that names a job whose result was handed out already (and is
+    //  still remembered) brings no second copy: one result per job
     for (size_t i = 0; i < self->ids_count; i++) {
         s_wait_t *wait = s_wait_add (self, self->ids [i]);
-        if (wait->delivered) {
-            //  Its result was handed out: this submit gets it again
-            s_wait_forget (self, wait);
-            wait = s_wait_add (self, self->ids [i]);
-        }
         wait->own = true;
-        if (keyed && i < keyed->count && keyed->keyed [i] && !wait->tag)
+        if (keyed && i < keyed->count && keyed->keyed [i] && !wait->tag && !wait->delivered)
             s_wait_fetch (self, wait, NULL);
     }
     if (keyed)

@@ -236,7 +236,8 @@ void sf_client_set_busy_wait (sf_client_t *self, int busy_wait_ms);
 //  written to id. Returns 0, or -1 with error (the broker's rejection, or
 //  code UNREACHABLE when no acknowledgement came in time). A job with a
 //  key the broker knows gets the existing job's id; its result comes to
-//  sf_client_wait like any other (the client fetches it).
+//  sf_client_wait like any other (the client fetches it), once per job:
+//  not again when this client had it less than a minute before.
 int sf_client_submit (sf_client_t *self, sf_job_t *job,
                       char id [SF_ID_STRLEN + 1], sf_error_t *error);
 

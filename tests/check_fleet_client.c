@@ -149,18 +149,25 @@ START_TEST (test_library_waits_on_a_known_key)
         result = sf_client_wait (clients [i], 500, &error);
         ck_assert_msg (!result, "client %d got the result twice", i);
     }
-    //  The finished job's key, from the second client again
+    //  The key again from the second client, which had the result: no
+    //  second copy; from a new client: the finished job's result
     fleet_submit_json (second, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":500},\"key\":\"k\"}",
                        same);
     ck_assert_str_eq (same, id);
     sf_error_t error;
-    sf_result_t *result = sf_client_wait (second, 10000, &error);
+    ck_assert_ptr_null (sf_client_wait (second, 500, &error));
+    sf_client_t *third = sf_client_new (fleet->frontend);
+    fleet_submit_json (third, "{\"analyzer\":\"sleep\",\"params\":{\"ms\":500},\"key\":\"k\"}",
+                       same);
+    ck_assert_str_eq (same, id);
+    sf_result_t *result = sf_client_wait (third, 10000, &error);
     ck_assert_msg (result, "%s", error.message);
     ck_assert_str_eq (sf_result_id (result), id);
     sf_result_destroy (&result);
-    ck_assert_ptr_null (sf_client_wait (second, 500, &error));
+    ck_assert_ptr_null (sf_client_wait (third, 500, &error));
     sf_client_destroy (&first);
     sf_client_destroy (&second);
+    sf_client_destroy (&third);
 }
 END_TEST
 
@@ -297,6 +304,16 @@ START_TEST (test_unreachable_broker_costs_the_timeout)
         { "submit", "echo", NULL },
         { "result", "01890000-0000-7000-8000-000000000000", NULL },
     };
+    //  What starting and ending the program costs here (a sanitized build
+    //  on a busy machine takes a while), the slowest of three
+    int64_t startup = 0;
+    for (int i = 0; i < 3; i++) {
+        char *version [] = { "sheaf", "--version", NULL };
+        int64_t started = zclock_mono ();
+        ck_assert_int_eq (fleet_run (fleet, version, out, sizeof out, 20000), 0);
+        int64_t took = zclock_mono () - started;
+        startup = took > startup? took: startup;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands [0]; i++) {
         char *argv [12] = { "sheaf", "--broker", endpoint, "--timeout", "1000" };
         int count = 5;
@@ -307,8 +324,10 @@ START_TEST (test_unreachable_broker_costs_the_timeout)
         ck_assert_int_eq (fleet_run (fleet, argv, out, sizeof out, 20000), 3);
         int64_t elapsed = zclock_mono () - started;
         //  The old linger of two seconds on close made this three seconds
-        ck_assert_msg (elapsed < 1900, "sheaf %s took %lld ms with --timeout 1000",
-                       commands [i][0], (long long) elapsed);
+        //  and more; the bound leaves 900 ms for a busy machine
+        ck_assert_msg (elapsed < 1000 + startup + 900, "sheaf %s took %lld ms with --timeout "
+                       "1000 (a start costs %lld ms)", commands [i][0], (long long) elapsed,
+                       (long long) startup);
     }
 }
 END_TEST
