@@ -57,6 +57,7 @@ s_usage (FILE *out)
 "  --dead-max N         dead letters kept            SHEAF_DEAD_MAX  (10000)\n"
 "  -v, --verbose        debug logging                SHEAF_VERBOSE=1\n"
 "  -h, --help           this text\n"
+"  --version            the version\n"
 "\n"
 "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 cannot bind the frontend,\n"
 "4 cannot bind the backend, 5 cannot open the store, 6 the journal's directory\n"
@@ -133,15 +134,16 @@ main (int argc, char *argv [])
     bool verbose = (env = getenv ("SHEAF_VERBOSE")) && streq (env, "1");
 
     //  Numeric options return 256 + their index in s_numbers
-    struct option options [S_NUMBERS + 6] = {
+    struct option options [S_NUMBERS + 7] = {
         { "frontend", required_argument, NULL, 'f' },
         { "backend", required_argument, NULL, 'b' },
         { "store", required_argument, NULL, 's' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
     };
     for (size_t i = 0; i < S_NUMBERS; i++)
-        options [5 + i] = (struct option) { s_numbers [i].name, required_argument, NULL,
+        options [6 + i] = (struct option) { s_numbers [i].name, required_argument, NULL,
                                             256 + (int) i };
     int option;
     while ((option = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
@@ -151,6 +153,7 @@ main (int argc, char *argv [])
             case 's': config.store = optarg; break;
             case 'v': verbose = true; break;
             case 'h': s_usage (stdout); return 0;
+            case 'V': sf_option_version ("sheaf-broker"); return 0;
             default:
                 if (option >= 256 && option < 256 + (int) S_NUMBERS)
                     s_set_number (&config, (size_t) (option - 256), optarg);

@@ -16,52 +16,89 @@
 #include "sf_cron.h"
 #include "sf_schedule.h"
 
+static const sf_cli_option_t s_next_options [] = {
+    { "--tz", NULL, "ZONE", "the IANA time zone of the expression and of the times printed "
+      "(default UTC)" },
+    { "--count", "-n", "N", "how many fire times, 1-10000 (default 5)" },
+    { "--from", NULL, "TIME", "the times after this one (ISO-8601, default now)" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const sf_cli_option_t s_list_options [] = {
+    { "--schedule", NULL, "FILE", "the schedule file (SHEAF_SCHEDULE)" },
+    { "--state", NULL, "DIR", "the scheduler's state directory (SHEAF_STATE)" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static sf_cli_run_fn s_next, s_list;
+
+const sf_cli_command_t sf_cli_schedule_next = {
+    "schedule next", "EXPR [--tz ZONE] [-n N] [--from TIME]",
+    "the next fire times of a schedule expression",
+    "Prints the next N fire times of the schedule expression EXPR (cron with five fields, "
+    "@daily and the like, or @every DURATION) after --from, one a line, as ISO-8601 local "
+    "times with their offset in --tz. A mistake in EXPR is shown with its column. Needs "
+    "no broker.",
+    "{\"expression\": EXPR, \"timezone\": ZONE, \"times\": [TIME, …]}.",
+    s_next_options, s_next
+};
+
+const sf_cli_command_t sf_cli_schedule_list = {
+    "schedule list", "[--schedule FILE] [--state DIR]",
+    "a schedule file's entries, their next and last firing",
+    "Prints each entry of a schedule file with its next fire time, the scheduled instant of "
+    "its last firing and that firing's outcome (none, pending, ok, or the first other final "
+    "status of its jobs), read from the scheduler's state directory. Needs neither a "
+    "running scheduler nor the broker.",
+    "{\"entries\": [{\"name\", \"schedule\", \"timezone\", \"misfire\", \"overlap\", "
+    "\"outcome\", \"next\", \"last_fire\", \"jobs\": [ID, …], \"group\": ID | null}, …]}.",
+    s_list_options, s_list
+};
+
 static int
-s_next (sf_cli_t *cli, int argc, char *argv [])
+s_next (sf_cli_t *cli, const sf_cli_command_t *command, int argc, char *argv [])
 {
-    const char *expression = NULL, *zone = NULL, *from = NULL;
+    sf_cli_args_t args;
+    int rc = sf_cli_parse (cli, command, argc, argv, &args);
+    if (rc >= 0)
+        return rc;
+    rc = 0;
+    const char *expression = args.word_count == 1? args.words [0]: NULL;
+    const char *zone = NULL, *from = NULL;
     long long count = 5;
-    for (int i = 0; i < argc; i++) {
-        if (streq (argv [i], "--tz") && i + 1 < argc)
-            zone = argv [++i];
+    for (size_t i = 0; rc == 0 && i < args.option_count; i++) {
+        const char *option = args.options [i].name, *value = args.options [i].value;
+        if (streq (option, "--tz"))
+            zone = value;
         else
-        if ((streq (argv [i], "-n") || streq (argv [i], "--count")) && i + 1 < argc)
-            count = sf_cli_number ("n", argv [++i], 1, 10000);
+        if (streq (option, "--count"))
+            rc = sf_cli_integer (cli, command, "-n", value, 1, 10000, &count);
         else
-        if (streq (argv [i], "--from") && i + 1 < argc)
-            from = argv [++i];
-        else
-        if (streq (argv [i], "--json"))
-            cli->json = true;
-        else
-        if (!expression && (argv [i][0] != '-' || argv [i][1] == 0))
-            expression = argv [i];
-        else {
-            fprintf (stderr, "sheaf: schedule next: unexpected argument \"%s\"\n", argv [i]);
-            return SF_EXIT_USAGE;
-        }
+        if (streq (option, "--from"))
+            from = value;
     }
-    if (!expression) {
-        fprintf (stderr, "sheaf: schedule next: which expression? "
-                 "(sheaf schedule next \"0 6 * * 1-5\" --tz Europe/London)\n");
-        return SF_EXIT_USAGE;
-    }
+    size_t words = args.word_count;
+    sf_cli_args_free (&args);
+    if (rc)
+        return rc;
+    if (!expression)
+        return sf_cli_usage (cli, command, words? "one expression only (quote it: "
+                             "\"0 6 * * 1-5\")": "which expression? (sheaf schedule next "
+                             "\"0 6 * * 1-5\" --tz Europe/London)");
     int64_t instant = time (NULL);
-    if (from && sf_cron_parse_time (from, &instant)) {
-        fprintf (stderr, "sheaf: schedule next: --from must be ISO-8601 such as "
-                 "2026-03-29T00:00:00Z, not \"%s\"\n", from);
-        return SF_EXIT_USAGE;
-    }
+    if (from && sf_cron_parse_time (from, &instant))
+        return sf_cli_usage (cli, command, "--from must be ISO-8601 such as "
+                             "2026-03-29T00:00:00Z, not \"%s\"", from);
     sf_error_t error;
     int column;
     sf_cron_t *cron = sf_cron_new (expression, zone, &error, &column);
     if (!cron) {
         if (strstr (error.message, "time zone"))
-            fprintf (stderr, "sheaf: schedule next: --tz: %s\n", error.message);
-        else
-            fprintf (stderr, "sheaf: schedule next: column %d: %s\n  %s\n  %*s^\n", column,
-                     error.message, expression, column - 1, "");
-        return SF_EXIT_USAGE;
+            return sf_cli_usage (cli, command, "--tz: %s", error.message);
+        rc = sf_cli_usage (cli, command, "column %d: %s", column, error.message);
+        if (!cli->json)
+            fprintf (stderr, "  %s\n  %*s^\n", expression, column - 1, "");
+        return rc;
     }
     json_t *list = json_array ();
     for (long long i = 0; i < count; i++) {
@@ -75,45 +112,49 @@ s_next (sf_cli_t *cli, int argc, char *argv [])
         else
             printf ("%s\n", text);
     }
-    if (cli->json) {
-        char *text = json_dumps (list, JSON_COMPACT);
-        puts (text);
-        free (text);
-    }
+    if (cli->json)
+        sf_cli_print_json (json_pack ("{s:s, s:s, s:O}", "expression", expression, "timezone",
+                                      sf_cron_zone (cron), "times", list));
     json_decref (list);
     sf_cron_destroy (&cron);
     return SF_EXIT_OK;
 }
 
 static int
-s_list (sf_cli_t *cli, int argc, char *argv [])
+s_list (sf_cli_t *cli, const sf_cli_command_t *command, int argc, char *argv [])
 {
+    sf_cli_args_t args;
+    int rc = sf_cli_parse (cli, command, argc, argv, &args);
+    if (rc >= 0)
+        return rc;
     const char *path = getenv ("SHEAF_SCHEDULE"), *state = getenv ("SHEAF_STATE");
-    for (int i = 0; i < argc; i++) {
-        if (streq (argv [i], "--schedule") && i + 1 < argc)
-            path = argv [++i];
+    for (size_t i = 0; i < args.option_count; i++) {
+        if (streq (args.options [i].name, "--schedule"))
+            path = args.options [i].value;
         else
-        if (streq (argv [i], "--state") && i + 1 < argc)
-            state = argv [++i];
-        else
-        if (streq (argv [i], "--json"))
-            cli->json = true;
-        else {
-            fprintf (stderr, "sheaf: schedule list: unexpected argument \"%s\"\n", argv [i]);
-            return SF_EXIT_USAGE;
-        }
+        if (streq (args.options [i].name, "--state"))
+            state = args.options [i].value;
     }
-    if (!path || !*path) {
-        fprintf (stderr, "sheaf: schedule list: which file? (--schedule FILE or "
-                 "SHEAF_SCHEDULE)\n");
-        return SF_EXIT_USAGE;
-    }
+    size_t words = args.word_count;
+    const char *word = words? args.words [0]: NULL;
+    if (words)
+        rc = sf_cli_usage (cli, command, "unexpected argument \"%s\"", word);
+    sf_cli_args_free (&args);
+    if (words)
+        return rc;
+    if (!path || !*path)
+        return sf_cli_usage (cli, command, "which file? (--schedule FILE or SHEAF_SCHEDULE)");
     char *errors = NULL;
     sf_schedule_t *schedule = sf_schedule_load (path, &errors);
     if (!schedule) {
-        fputs (errors, stderr);
+        if (!cli->json)
+            fputs (errors, stderr);
+        //  The first mistake stands for them all in the JSON error
+        size_t first = strcspn (errors, "\n");
+        rc = sf_cli_error (cli, SF_EXIT_USAGE, "USAGE", NULL, "schedule list: %.*s",
+                           (int) first, errors);
         free (errors);
-        return SF_EXIT_USAGE;
+        return rc;
     }
     //  Without a state directory nothing has fired yet
     sf_checkpoint_t *checkpoint = NULL;
@@ -122,9 +163,8 @@ s_list (sf_cli_t *cli, int argc, char *argv [])
         sf_error_t error;
         checkpoint = sf_checkpoint_new (state, &error);
         if (!checkpoint) {
-            fprintf (stderr, "sheaf: schedule list: %s\n", error.message);
             sf_schedule_destroy (&schedule);
-            return SF_EXIT_USAGE;
+            return sf_cli_usage (cli, command, "%s", error.message);
         }
     }
     int64_t now = time (NULL);
@@ -169,24 +209,10 @@ s_list (sf_cli_t *cli, int argc, char *argv [])
             printf ("%-24s %-20s %-16s %-25s %-25s %s\n", entry->name,
                     sf_cron_text (entry->cron), zone, next_text, last_text, outcome);
     }
-    if (cli->json) {
-        char *text = json_dumps (list, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        puts (text);
-        free (text);
-    }
+    if (cli->json)
+        sf_cli_print_json (json_pack ("{s:O}", "entries", list));
     json_decref (list);
     sf_checkpoint_destroy (&checkpoint);
     sf_schedule_destroy (&schedule);
     return SF_EXIT_OK;
-}
-
-int
-sf_cli_schedule (sf_cli_t *cli, int argc, char *argv [])
-{
-    if (argc >= 1 && streq (argv [0], "next"))
-        return s_next (cli, argc - 1, argv + 1);
-    if (argc >= 1 && streq (argv [0], "list"))
-        return s_list (cli, argc - 1, argv + 1);
-    fprintf (stderr, "sheaf: schedule: expected next or list (see sheaf --help)\n");
-    return SF_EXIT_USAGE;
 }

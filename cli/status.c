@@ -6,24 +6,64 @@
 #include <jansson.h>
 #include "sf_cli.h"
 
-//  Fetch the status as a JSON value; NULL after reporting why (*rc set).
+static const sf_cli_option_t s_none [] = {
+    { NULL, NULL, NULL, NULL }
+};
+
+static sf_cli_run_fn s_status, s_workers;
+
+const sf_cli_command_t sf_cli_status = {
+    "status", "",
+    "the broker's queues, jobs, workers and counters",
+    "Prints the broker's state: its version, store and uptime; jobs queued, running and "
+    "kept; groups; each queue with its queued and running jobs and workers; the connected "
+    "workers; and the counters (docs/OPERATIONS.md lists them).",
+    "the broker's status object {\"version\", \"store\", \"uptime_ms\", \"queues\", "
+    "\"workers\", \"jobs\", \"counters\"} (docs/PROTOCOL.md 4.7).",
+    s_none, s_status
+};
+
+const sf_cli_command_t sf_cli_workers = {
+    "workers", "",
+    "the connected workers",
+    "Prints one line per connected worker: its name, slots, jobs in flight, jobs done and "
+    "the analyzers it serves.",
+    "{\"workers\": [{\"name\", \"analyzers\": [{\"name\", \"version\"}], "
+    "\"slots\", \"inflight\", \"done\", \"idle_ms\"}, …]}.",
+    s_none, s_workers
+};
+
+//  Parse the arguments (none) and fetch the status as a JSON value; NULL
+//  with *rc set when the command is done (help, or an error reported).
 static json_t *
-s_fetch (sf_cli_t *cli, int *rc)
+s_fetch (sf_cli_t *cli, const sf_cli_command_t *command, int argc, char *argv [], int *rc)
 {
-    sf_client_t *client = sf_cli_connect (cli);
+    sf_cli_args_t args;
+    *rc = sf_cli_parse (cli, command, argc, argv, &args);
+    if (*rc >= 0)
+        return NULL;
+    size_t words = args.word_count;
+    const char *word = words? args.words [0]: NULL;
+    if (words)
+        *rc = sf_cli_usage (cli, command, "unexpected argument \"%s\"", word);
+    sf_cli_args_free (&args);
+    if (words)
+        return NULL;
+    sf_client_t *client = sf_cli_connect (cli, rc);
+    if (!client)
+        return NULL;
     sf_error_t error;
     char *text = sf_client_status (client, &error);
     sf_client_destroy (&client);
     if (!text) {
-        *rc = sf_cli_fail ("status", &error);
+        *rc = sf_cli_fail (cli, "status", &error);
         return NULL;
     }
     json_t *status = json_loads (text, 0, NULL);
     free (text);
-    if (!status) {
-        fprintf (stderr, "sheaf: status: the broker's reply is not JSON\n");
-        *rc = SF_EXIT_REJECTED;
-    }
+    if (!status)
+        *rc = sf_cli_error (cli, SF_EXIT_REJECTED, "PROTOCOL", NULL,
+                            "status: the broker's reply is not JSON");
     return status;
 }
 
@@ -50,20 +90,15 @@ s_print_workers (json_t *workers)
     }
 }
 
-int
-sf_cli_status (sf_cli_t *cli, int argc, char *argv [])
+static int
+s_status (sf_cli_t *cli, const sf_cli_command_t *command, int argc, char *argv [])
 {
-    if (sf_cli_options (cli, "status", argc, argv, NULL, 0) < 0)
-        return SF_EXIT_USAGE;
-    int rc = SF_EXIT_OK;
-    json_t *status = s_fetch (cli, &rc);
+    int rc;
+    json_t *status = s_fetch (cli, command, argc, argv, &rc);
     if (!status)
         return rc;
     if (cli->json) {
-        char *text = json_dumps (status, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        puts (text);
-        free (text);
-        json_decref (status);
+        sf_cli_print_json (status);
         return SF_EXIT_OK;
     }
     json_t *jobs = json_object_get (status, "jobs");
@@ -99,21 +134,20 @@ sf_cli_status (sf_cli_t *cli, int argc, char *argv [])
     return SF_EXIT_OK;
 }
 
-int
-sf_cli_workers (sf_cli_t *cli, int argc, char *argv [])
+static int
+s_workers (sf_cli_t *cli, const sf_cli_command_t *command, int argc, char *argv [])
 {
-    if (sf_cli_options (cli, "workers", argc, argv, NULL, 0) < 0)
-        return SF_EXIT_USAGE;
-    int rc = SF_EXIT_OK;
-    json_t *status = s_fetch (cli, &rc);
+    int rc;
+    json_t *status = s_fetch (cli, command, argc, argv, &rc);
     if (!status)
         return rc;
     json_t *workers = json_object_get (status, "workers");
-    if (cli->json) {
-        char *text = json_dumps (workers, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-        puts (text);
-        free (text);
+    if (!workers) {
+        workers = json_array ();
+        json_object_set_new (status, "workers", workers);
     }
+    if (cli->json)
+        sf_cli_print_json (json_pack ("{s:O}", "workers", workers));
     else
         s_print_workers (workers);
     json_decref (status);

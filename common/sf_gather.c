@@ -138,42 +138,44 @@ sf_gather_finish (sf_gather_t *self, const sf_group_head_t *head)
 const char *
 sf_gather_id (const sf_gather_t *self)
 {
-    return self->id;
+    return self? self->id: NULL;
 }
 
 const char *
 sf_gather_state (const sf_gather_t *self)
 {
-    return sf_group_state_name (self->state);
+    return self? sf_group_state_name (self->state): NULL;
 }
 
 size_t
 sf_gather_size (const sf_gather_t *self)
 {
-    return self->total;
+    return self? self->total: 0;
 }
 
 size_t
 sf_gather_count (const sf_gather_t *self, sf_status_t status)
 {
-    return status < SF_STATUS_INVALID? self->counts [status]: 0;
+    return self && status < SF_STATUS_INVALID? self->counts [status]: 0;
 }
 
 const sf_result_t *
 sf_gather_item (const sf_gather_t *self, size_t index)
 {
-    return index < self->total? self->items [index]: NULL;
+    return self && index < self->total? self->items [index]: NULL;
 }
 
 const sf_result_t *
 sf_gather_then (const sf_gather_t *self)
 {
-    return self->then;
+    return self? self->then: NULL;
 }
 
 char *
 sf_gather_json (const sf_gather_t *self)
 {
+    if (!self)
+        return NULL;
     json_t *root = json_object ();
     json_object_set_new (root, "group", json_string (self->id));
     json_object_set_new (root, "state", json_string (sf_group_state_name (self->state)));
@@ -181,7 +183,7 @@ sf_gather_json (const sf_gather_t *self)
     for (int status = 0; status < SF_STATUS_INVALID; status++)
         json_object_set_new (root, sf_status_name ((sf_status_t) status),
                              json_integer ((json_int_t) self->counts [status]));
-    char *text = json_dumps (root, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+    char *text = sf_json_dumps (root);
     json_decref (root);
     return text;
 }

@@ -276,7 +276,7 @@ sf_job_from_json (const char *text, sf_error_t *error)
 static int
 s_set (sf_job_t *self, const char *field, json_t *value)
 {
-    if (!value || s_check_field (field, value, 0, NULL)) {
+    if (!self || !value || s_check_field (field, value, 0, NULL)) {
         json_decref (value);
         return -1;
     }
@@ -336,10 +336,46 @@ sf_job_set_state_key (sf_job_t *self, const char *state_key)
 //  --------------------------------------------------------------------------
 //  Set the follow-up: a copy of next's JSON form (its candles included).
 
+//  Set from or to: epoch milliseconds when text is all digits, else
+//  ISO-8601 text.
+static int
+s_set_time (sf_job_t *self, const char *field, const char *text)
+{
+    if (!text || !*text)
+        return -1;
+    if (strspn (text, "0123456789") == strlen (text)) {
+        errno = 0;
+        char *end;
+        long long ms = strtoll (text, &end, 10);
+        if (errno || *end)
+            return -1;
+        return s_set (self, field, json_integer (ms));
+    }
+    return s_set (self, field, json_string (text));
+}
+
+int
+sf_job_set_from (sf_job_t *self, const char *time)
+{
+    return s_set_time (self, "from", time);
+}
+
+int
+sf_job_set_to (sf_job_t *self, const char *time)
+{
+    return s_set_time (self, "to", time);
+}
+
+int
+sf_job_set_limit (sf_job_t *self, int64_t limit)
+{
+    return s_set (self, "limit", json_integer (limit));
+}
+
 int
 sf_job_set_then (sf_job_t *self, const sf_job_t *next)
 {
-    if (!next)
+    if (!self || !next)
         return -1;
     char *text = sf_job_json (next);
     json_t *value = json_loads (text, 0, NULL);
@@ -353,7 +389,7 @@ sf_job_set_then (sf_job_t *self, const sf_job_t *next)
 int
 sf_job_set_param (sf_job_t *self, const char *name, const char *json_value)
 {
-    if (!name || !*name)
+    if (!self || !name || !*name || !json_value)
         return -1;
     json_t *value = json_loads (json_value, JSON_DECODE_ANY, NULL);
     if (!value)
@@ -376,7 +412,7 @@ int
 sf_job_set_candles (sf_job_t *self, const double *ts, const double *open, const double *high,
                     const double *low, const double *close, const double *volume, size_t size)
 {
-    if (size == 0)
+    if (!self || size == 0 || !ts || !open || !high || !low || !close || !volume)
         return -1;
     for (size_t i = 0; i < size; i++)
         if (!isfinite (ts [i]) || !isfinite (open [i]) || !isfinite (high [i])
@@ -396,14 +432,22 @@ sf_job_set_candles (sf_job_t *self, const double *ts, const double *open, const 
 const char *
 sf_job_analyzer (const sf_job_t *self)
 {
-    return json_string_value (json_object_get (self->spec, "analyzer"));
+    return self? json_string_value (json_object_get (self->spec, "analyzer")): NULL;
+}
+
+const char *
+sf_job_key (const sf_job_t *self)
+{
+    return json_string_value (json_object_get (self->spec, "key"));
 }
 
 char *
 sf_job_json (const sf_job_t *self)
 {
+    if (!self)
+        return NULL;
     if (!self->candles)
-        return json_dumps (self->spec, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+        return sf_json_dumps (self->spec);
     //  Candles set from C join the JSON form as arrays
     json_t *spec = json_copy (self->spec);
     json_t *candles = json_object ();
@@ -418,7 +462,7 @@ sf_job_json (const sf_job_t *self)
         json_object_set_new (candles, s_columns [i], column);
     }
     json_object_set_new (spec, "candles", candles);
-    char *text = json_dumps (spec, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+    char *text = sf_json_dumps (spec);
     json_decref (spec);
     return text;
 }

@@ -12,4 +12,7 @@
 //  Pack the job map into pk.
 void sf_job_pack (sf_job_t *self, msgpack_packer *pk);
 
+//  The job's idempotency key (borrowed), or NULL when it has none.
+const char *sf_job_key (const sf_job_t *self);
+
 #endif

@@ -2,6 +2,8 @@
     sf_json - the bridge between JSON at the edges and msgpack on the wire
     ========================================================================= */
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "sf_alloc.h"
 #include "sf_json.h"
@@ -93,7 +95,7 @@ s_key_text (const msgpack_object *key)
         case MSGPACK_OBJECT_FLOAT32:
         case MSGPACK_OBJECT_FLOAT64: {
             json_t *value = sf_json_from_mp (key);
-            char *text = json_dumps (value, JSON_ENCODE_ANY | JSON_COMPACT);
+            char *text = sf_json_dumps (value);
             json_decref (value);
             return text;
         }
@@ -172,7 +174,154 @@ char *
 sf_json_text (const msgpack_object *object)
 {
     json_t *value = sf_json_from_mp (object);
-    char *text = json_dumps (value, SF_JSON_FLAGS | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    char *text = sf_json_dumps (value);
     json_decref (value);
     return text;
+}
+
+//  Compact JSON text with reals in their shortest round-trip form.
+//
+//  Jansson prints a real with one fixed precision: 17 digits read back
+//  exactly but show 362.71 as 362.70999999999998, and fewer digits lose
+//  values. So values are written here, each real with the fewest of 15, 16
+//  and 17 significant digits that reads back to the same double (any
+//  decimal of at most 15 digits survives the trip through a double, so 15
+//  is exact for them). Everything else is written as Jansson writes it with
+//  JSON_COMPACT: keys in insertion order, UTF-8 as it is, and only '"',
+//  '\\' and control characters escaped.
+
+//  Text being built.
+typedef struct {
+    char *data;                 //  The text, NUL-terminated
+    size_t size;                //  Its length
+    size_t max;                 //  Room in data
+} s_text_t;
+
+static void
+s_append (s_text_t *text, const char *data, size_t size)
+{
+    if (text->size + size + 1 > text->max) {
+        text->max = (text->size + size + 1) * 2;
+        text->data = (char *) sf_alloc_resize (text->data, text->max, 1);
+    }
+    memcpy (text->data + text->size, data, size);
+    text->size += size;
+    text->data [text->size] = 0;
+}
+
+static void
+s_append_string (s_text_t *text, const char *data, size_t size)
+{
+    s_append (text, "\"", 1);
+    size_t start = 0;
+    for (size_t i = 0; i < size; i++) {
+        unsigned char byte = (unsigned char) data [i];
+        if (byte >= 0x20 && byte != '"' && byte != '\\')
+            continue;
+        s_append (text, data + start, i - start);
+        char escape [8];
+        switch (byte) {
+            case '"':  strcpy (escape, "\\\""); break;
+            case '\\': strcpy (escape, "\\\\"); break;
+            case '\b': strcpy (escape, "\\b"); break;
+            case '\f': strcpy (escape, "\\f"); break;
+            case '\n': strcpy (escape, "\\n"); break;
+            case '\r': strcpy (escape, "\\r"); break;
+            case '\t': strcpy (escape, "\\t"); break;
+            default:   snprintf (escape, sizeof escape, "\\u%04x", byte);
+        }
+        s_append (text, escape, strlen (escape));
+        start = i + 1;
+    }
+    s_append (text, data + start, size - start);
+    s_append (text, "\"", 1);
+}
+
+//  --------------------------------------------------------------------------
+//  The shortest text of a finite real that reads back to it.
+
+void
+sf_json_format_real (double value, char text [32])
+{
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf (text, 32, "%.*g", precision, value);
+        if (strtod (text, NULL) == value)
+            break;
+    }
+    //  The exponent as Jansson writes it: no '+', no leading zeros
+    char *exponent = strchr (text, 'e');
+    if (exponent) {
+        char *digits = exponent + 1 + (exponent [1] == '-');
+        char *from = digits;
+        while (*from == '+' || (*from == '0' && from [1]))
+            from++;
+        memmove (digits, from, strlen (from) + 1);
+    }
+    //  A real stays a real when read back: 5.0, not 5
+    else
+    if (!strpbrk (text, ".in"))
+        strcat (text, ".0");
+}
+
+static void
+s_append_value (s_text_t *text, const json_t *value)
+{
+    char number [32];
+    switch (json_typeof (value)) {
+        case JSON_OBJECT: {
+            s_append (text, "{", 1);
+            bool first = true;
+            for (void *iter = json_object_iter ((json_t *) value); iter;
+                 iter = json_object_iter_next ((json_t *) value, iter)) {
+                if (!first)
+                    s_append (text, ",", 1);
+                first = false;
+                s_append_string (text, json_object_iter_key (iter),
+                                 json_object_iter_key_len (iter));
+                s_append (text, ":", 1);
+                s_append_value (text, json_object_iter_value (iter));
+            }
+            s_append (text, "}", 1);
+            break;
+        }
+        case JSON_ARRAY:
+            s_append (text, "[", 1);
+            for (size_t i = 0; i < json_array_size (value); i++) {
+                if (i)
+                    s_append (text, ",", 1);
+                s_append_value (text, json_array_get (value, i));
+            }
+            s_append (text, "]", 1);
+            break;
+        case JSON_STRING:
+            s_append_string (text, json_string_value (value), json_string_length (value));
+            break;
+        case JSON_INTEGER:
+            snprintf (number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
+            s_append (text, number, strlen (number));
+            break;
+        case JSON_REAL:
+            sf_json_format_real (json_real_value (value), number);
+            s_append (text, number, strlen (number));
+            break;
+        case JSON_TRUE:
+            s_append (text, "true", 4);
+            break;
+        case JSON_FALSE:
+            s_append (text, "false", 5);
+            break;
+        default:
+            s_append (text, "null", 4);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Compact JSON text of a value.
+
+char *
+sf_json_dumps (const json_t *value)
+{
+    s_text_t text = { NULL, 0, 0 };
+    s_append_value (&text, value);
+    return text.data;
 }

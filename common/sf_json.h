@@ -25,8 +25,13 @@ json_t *sf_json_from_mp (const msgpack_object *object);
 //  frees it.
 char *sf_json_text (const msgpack_object *object);
 
-//  Flags every sheaf JSON dump uses: compact, and reals printed with 17
-//  significant digits so that each reads back to the same double.
-#define SF_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION (17))
+//  The text every sheaf program prints for a JSON value: compact, keys in
+//  insertion order, each real in the shortest form that reads back to the
+//  same double (362.71, not 362.70999999999998; 5.0 stays a real). Any
+//  value, not only objects and arrays. The caller frees it.
+char *sf_json_dumps (const json_t *value);
+
+//  Write that shortest form of a finite real into text.
+void sf_json_format_real (double value, char text [32]);
 
 #endif

@@ -87,80 +87,93 @@ sf_result_destroy (sf_result_t **self_p)
 const char *
 sf_result_id (const sf_result_t *self)
 {
-    return self->id;
+    return self? self->id: NULL;
 }
 
 sf_status_t
 sf_result_status (const sf_result_t *self)
 {
-    return self->head.status;
+    return self? self->head.status: SF_STATUS_INVALID;
 }
 
 const char *
 sf_result_analyzer (const sf_result_t *self)
 {
-    return self->analyzer;
+    return self? self->analyzer: NULL;
 }
 
 const char *
 sf_result_worker (const sf_result_t *self)
 {
-    return self->worker;
+    return self? self->worker: NULL;
 }
 
 const char *
 sf_result_then_id (const sf_result_t *self)
 {
-    return self->head.chained? self->then: NULL;
+    return self && self->head.chained? self->then: NULL;
 }
 
 long
 sf_result_index (const sf_result_t *self)
 {
-    return self->head.indexed? (long) self->head.index: -1;
+    return self && self->head.indexed? (long) self->head.index: -1;
 }
 
 unsigned
 sf_result_attempts (const sf_result_t *self)
 {
-    return self->head.attempts;
+    return self? self->head.attempts: 0;
 }
 
 const char *
 sf_result_error_code (const sf_result_t *self)
 {
-    return self->error_code;
+    return self? self->error_code: NULL;
 }
 
 const char *
 sf_result_error_message (const sf_result_t *self)
 {
-    return self->error_message;
+    return self? self->error_message: NULL;
 }
 
 uint64_t
 sf_result_queued_us (const sf_result_t *self)
 {
-    return self->head.queued_us;
+    return self? self->head.queued_us: 0;
 }
 
 uint64_t
 sf_result_run_us (const sf_result_t *self)
 {
-    return self->head.run_us;
+    return self? self->head.run_us: 0;
 }
 
 uint64_t
 sf_result_total_us (const sf_result_t *self)
 {
-    return self->head.total_us;
+    return self? self->head.total_us: 0;
+}
+
+const uint8_t *
+sf_result_id_bytes (const sf_result_t *self)
+{
+    return self->head.id;
+}
+
+const uint8_t *
+sf_result_then_bytes (const sf_result_t *self)
+{
+    return self->head.chained? self->head.then: NULL;
 }
 
 const void *
 sf_result_payload (const sf_result_t *self, size_t *size)
 {
-    *size = self->payload_size;
-    return self->payload;
+    if (size)
+        *size = self? self->payload_size: 0;
+    return self? self->payload: NULL;
 }
 
 //  The payload as a JSON value; the caller owns it.
@@ -182,8 +195,10 @@ s_payload_json (const sf_result_t *self)
 char *
 sf_result_value_json (const sf_result_t *self)
 {
+    if (!self)
+        return NULL;
     json_t *value = self->head.status == SF_STATUS_OK? s_payload_json (self): json_null ();
-    char *text = json_dumps (value, SF_JSON_FLAGS | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    char *text = sf_json_dumps (value);
     json_decref (value);
     return text;
 }
@@ -194,6 +209,8 @@ sf_result_value_json (const sf_result_t *self)
 char *
 sf_result_json (const sf_result_t *self)
 {
+    if (!self)
+        return NULL;
     json_t *root = json_object ();
     json_object_set_new (root, "id", json_string (self->id));
     if (self->head.indexed)
@@ -213,7 +230,7 @@ sf_result_json (const sf_result_t *self)
     json_object_set_new (timings, "run_us", json_integer ((json_int_t) self->head.run_us));
     json_object_set_new (timings, "total_us", json_integer ((json_int_t) self->head.total_us));
     json_object_set_new (root, "timings", timings);
-    char *text = json_dumps (root, SF_JSON_FLAGS | JSON_PRESERVE_ORDER);
+    char *text = sf_json_dumps (root);
     json_decref (root);
     return text;
 }

@@ -15,4 +15,10 @@
 sf_result_t *sf_result_decode (const msgpack_object *head, const char *payload,
                                size_t payload_size, sf_error_t *error);
 
+//  The job's id, 16 bytes (borrowed from self).
+const uint8_t *sf_result_id_bytes (const sf_result_t *self);
+
+//  The follow-up's id, 16 bytes (borrowed), or NULL when there is none.
+const uint8_t *sf_result_then_bytes (const sf_result_t *self);
+
 #endif

@@ -12,13 +12,19 @@
         sf_error_t error;
         if (sf_client_submit (client, job, id, &error) == 0) {
             sf_result_t *result = sf_client_wait (client, 5000, &error);
-            char *json = sf_result_json (result);
-            puts (json);
-            free (json);
-            sf_result_destroy (&result);
+            if (result) {
+                char *json = sf_result_json (result);
+                puts (json);
+                free (json);
+                sf_result_destroy (&result);
+            }
+            else                                         //  No result in time
+                fprintf (stderr, "%s: %s\n", error.code, error.message);
         }
         sf_job_destroy (&job);
         sf_client_destroy (&client);
+
+    examples/readme_echo.c is this program whole (the README shows it).
 
     Ownership: a function returning an object or a `char *` gives it to the
     caller (free strings with free(), objects with their destroy). A
@@ -26,6 +32,13 @@
     `T **` argument takes the object and nulls the caller's pointer.
 
     A client object belongs to one thread at a time.
+
+    Every call takes a NULL object without crashing: destroy and the
+    accessors do nothing and return NULL, 0 or -1 (sf_result_status:
+    SF_STATUS_INVALID), setters and client calls fail (-1 or NULL, with
+    error code BAD_INPUT where they report one). So a NULL from a call that
+    failed (sf_client_new, sf_client_wait) shows as an error further on,
+    not as a crash; the error that call reported says why.
     ========================================================================= */
 
 #ifndef SHEAF_H_INCLUDED
@@ -48,6 +61,8 @@ extern "C" {
 //  symbols with this header.
 #pragma GCC visibility push (default)
 
+//  The version of sheaf: every program prints it for --version, and the
+//  broker reports it in its status.
 #define SF_VERSION "0.1.0"
 #define SF_DEFAULT_FRONTEND "tcp://127.0.0.1:5555"
 #define SF_DEFAULT_BACKEND "tcp://127.0.0.1:5556"
@@ -113,6 +128,16 @@ int sf_job_set_key (sf_job_t *self, const char *key);               //  1-256 ch
 //  worker, for an analyzer that keeps state, computes only the candles
 //  after it and returns the new state (docs/PROTOCOL.md 4.5.3).
 int sf_job_set_state_key (sf_job_t *self, const char *state_key);
+
+//  Cut the candles to a time range, both ends included: time is ISO-8601
+//  text (any form of the README's "Jobs" section, e.g. "2024-01-31" or
+//  "2024-01-31T09:30:00+02:00") or epoch milliseconds written in decimal
+//  digits ("1706659200000"). Returns -1 when time is neither.
+int sf_job_set_from (sf_job_t *self, const char *time);
+int sf_job_set_to (sf_job_t *self, const char *time);
+
+//  Keep only the latest limit candles (1-100000000).
+int sf_job_set_limit (sf_job_t *self, int64_t limit);
 
 //  Chain next to this job: when this job ends ok, the broker submits a
 //  copy of next (as it is now) as a new job of the same client, with this
@@ -192,8 +217,19 @@ typedef struct _sf_client_t sf_client_t;
 //  Connect to endpoint; NULL means $SHEAF_BROKER, else SF_DEFAULT_FRONTEND.
 //  Connecting never waits: an absent broker shows as a timeout later.
 //  Returns NULL if the endpoint is malformed.
+//
+//  The client waits for the result of every job it submitted (and of the
+//  follow-ups those start, and of the jobs it fetches with wait). When its
+//  connection comes back after it was lost (the broker restarted, or the
+//  network failed), the broker knows it no more, so the client asks again
+//  for every result and group answer it still waits for (docs/PROTOCOL.md
+//  5.6). That happens inside the calls that receive (sf_client_wait,
+//  sf_client_fetch, sf_client_recv, sf_gather, …).
 sf_client_t *sf_client_new (const char *endpoint);
 
+//  Close the connection. Messages not yet handed to a connected broker get
+//  up to 2 s to go; to a broker that is not connected (unreachable) they
+//  are dropped at once, so closing never waits for it.
 void sf_client_destroy (sf_client_t **self_p);
 
 //  How long calls wait for the broker's acknowledgements and replies
@@ -207,7 +243,10 @@ void sf_client_set_busy_wait (sf_client_t *self, int busy_wait_ms);
 
 //  Submit one job and wait until the broker has accepted it; its id is
 //  written to id. Returns 0, or -1 with error (the broker's rejection, or
-//  code UNREACHABLE when no acknowledgement came in time).
+//  code UNREACHABLE when no acknowledgement came in time). A job with a
+//  key the broker knows gets the existing job's id; its result comes to
+//  sf_client_wait like any other (the client fetches it), once per job:
+//  not again when this client had it less than a minute before.
 int sf_client_submit (sf_client_t *self, sf_job_t *job,
                       char id [SF_ID_STRLEN + 1], sf_error_t *error);
 
@@ -217,14 +256,18 @@ int sf_client_submit_many (sf_client_t *self, sf_job_t **jobs, size_t count,
                            char (*ids) [SF_ID_STRLEN + 1], sf_error_t *error);
 
 //  Wait up to timeout_ms (-1 forever) for the next result of any job this
-//  client submitted. Returns the result (the caller owns it), or NULL with
-//  error code TIMEOUT.
+//  client submitted (one result per job, however many copies arrive).
+//  Returns the result (the caller owns it), or NULL with error code
+//  TIMEOUT when none came in time: check for NULL before using it.
 sf_result_t *sf_client_wait (sf_client_t *self, int timeout_ms, sf_error_t *error);
 
-//  Fetch the result of job id (submitted by anyone). When the job has not
-//  finished: with wait, wait up to timeout_ms for it; without, return NULL
-//  and write its state ("queued" or "running") to state. NULL with error
-//  code NOT_FOUND when the broker does not know the id.
+//  Fetch the result of job id (submitted by anyone, this client included).
+//  When the job has not finished: with wait, wait up to timeout_ms for it
+//  (across a reconnect too); without, return NULL and write its state
+//  ("queued", "running" or "retrying") to state (may be NULL). NULL with
+//  error code NOT_FOUND when the broker does not know the id, TIMEOUT when
+//  the wait ran out. A result that comes after its wait ran out goes to
+//  sf_client_wait and sf_client_recv.
 sf_result_t *sf_client_fetch (sf_client_t *self, const char *id, bool wait,
                               int timeout_ms, char state [16], sf_error_t *error);
 
@@ -360,7 +403,11 @@ int sf_client_send (sf_client_t *self, sf_job_t **jobs, size_t count,
                     uint64_t *tag, sf_error_t *error);
 
 //  Wait up to timeout_ms (0 polls, -1 forever) for the next event. Results
-//  that synchronous calls set aside are returned first. Returns 0 (with
+//  that synchronous calls set aside are returned first. A FETCH the client
+//  sent by itself (for a keyed job, or after a reconnect) that the broker
+//  refused comes as SF_EVENT_REJECTED with the broker's error (NOT_FOUND
+//  naming the job or group: a broker whose store kept nothing across a
+//  restart); no result will come for that job. Returns 0 (with
 //  SF_EVENT_NONE when nothing came in time, or when what came was a group's
 //  item or answer, handed to its callbacks), or -1 when interrupted by a
 //  signal (SIGINT, SIGTERM).
@@ -373,6 +420,9 @@ int sf_client_accepted_id (sf_client_t *self, size_t index, char id [SF_ID_STRLE
 
 //  The file descriptor that becomes readable when events may be waiting
 //  (ZMQ_FD semantics: edge-triggered, drain with sf_client_recv (…, 0, …)).
+//  A reconnect does not make it readable: a program that sleeps on it
+//  calls sf_client_recv (…, 0, …) also when it wakes for another reason, so
+//  that the client asks again for what it waits for (sf_client_new).
 int sf_client_fd (sf_client_t *self);
 
 #pragma GCC visibility pop

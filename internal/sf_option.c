@@ -1,5 +1,6 @@
 /*  =========================================================================
-    sf_option - numeric command-line options and environment variables
+    sf_option - numeric command-line options and environment variables, and
+    --version, read and printed the same way in every sheaf program
     ========================================================================= */
 
 #include <ctype.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include "sf_option.h"
+#include "sheaf.h"
 
 long long
 sf_option_number (const char *program, const char *name, const char *text,
@@ -49,4 +51,13 @@ sf_option_bytes (const char *program, const char *name, const char *text,
         exit (exit_code);
     }
     return value;
+}
+
+//  --------------------------------------------------------------------------
+//  Print "PROGRAM VERSION" for --version.
+
+void
+sf_option_version (const char *program)
+{
+    printf ("%s %s\n", program, SF_VERSION);
 }

@@ -1,6 +1,6 @@
 /*  =========================================================================
     sf_option - reading numeric command-line options and environment
-    variables the same way in every sheaf program
+    variables, and printing --version, the same way in every sheaf program
     ========================================================================= */
 
 #ifndef SF_OPTION_H_INCLUDED
@@ -19,5 +19,9 @@ long long sf_option_number (const char *program, const char *name, const char *t
 //  with exit_code.
 unsigned long long sf_option_bytes (const char *program, const char *name, const char *text,
                                     unsigned long long max, int exit_code);
+
+//  Print "PROGRAM VERSION" (SF_VERSION of sheaf.h, the one place the
+//  version is written) and a newline to stdout, for --version.
+void sf_option_version (const char *program);
 
 #endif

@@ -34,6 +34,7 @@ s_usage (FILE *out)
 "  --check              report the schedule file's mistakes and exit\n"
 "  -v, --verbose        debug logging                         SHEAF_VERBOSE=1\n"
 "  -h, --help           this text\n"
+"  --version            the version\n"
 "\n"
 "SIGHUP reads the schedule file again; a file with mistakes leaves the\n"
 "previous schedule in force.\n"
@@ -66,6 +67,7 @@ main (int argc, char *argv [])
         { "check", no_argument, NULL, 'c' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     int option;
@@ -81,6 +83,7 @@ main (int argc, char *argv [])
             case 'c': check = true; break;
             case 'v': verbose = true; break;
             case 'h': s_usage (stdout); return 0;
+            case 'V': sf_option_version ("sheaf-scheduler"); return 0;
             default: s_usage (stderr); return EXIT_USAGE;
         }
     }

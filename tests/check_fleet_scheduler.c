@@ -232,8 +232,9 @@ START_TEST (test_every_second)
                       "--state", s_path ("state"), "--json", NULL };
     ck_assert_int_eq (fleet_run (fleet, argv, out, sizeof out, 5000), 0);
     json_t *list = json_loads (out, 0, NULL);
-    ck_assert_msg (json_is_array (list), "not a JSON list: %s", out);
-    json_t *entry = json_array_get (list, 0);
+    ck_assert_msg (json_is_array (json_object_get (list, "entries")),
+                   "not {\"entries\": [...]}: %s", out);
+    json_t *entry = json_array_get (json_object_get (list, "entries"), 0);
     ck_assert_str_eq (json_string_value (json_object_get (entry, "name")), "tick");
     char when [64];
     s_format_time (last, when);
@@ -532,8 +533,9 @@ START_TEST (test_group_every_second)
                       "--state", s_path ("state"), "--json", NULL };
     ck_assert_int_eq (fleet_run (fleet, argv, out, sizeof out, 5000), 0);
     json_t *list = json_loads (out, 0, NULL);
-    ck_assert_msg (json_is_array (list), "not a JSON list: %s", out);
-    json_t *entry = json_array_get (list, 0);
+    ck_assert_msg (json_is_array (json_object_get (list, "entries")),
+                   "not {\"entries\": [...]}: %s", out);
+    json_t *entry = json_array_get (json_object_get (list, "entries"), 0);
     ck_assert_str_eq (json_string_value (json_object_get (entry, "outcome")), "ok");
     char when [64];
     s_format_time (last, when);

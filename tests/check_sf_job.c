@@ -377,6 +377,47 @@ END_TEST
 //  Setters: each accepts its range and refuses just outside it, leaving
 //  the job as it was.
 
+//  A range and a limit: ISO-8601 text or epoch milliseconds in digits.
+START_TEST (test_set_range_and_limit)
+{
+    sf_job_t *job = sf_job_new ("sma");
+    ck_assert_int_eq (sf_job_set_from (job, "2024-01-31"), 0);
+    ck_assert_int_eq (sf_job_set_to (job, "1706745600000"), 0);
+    ck_assert_int_eq (sf_job_set_limit (job, 10), 0);
+    char *json = sf_job_json (job);
+    ck_assert_str_eq (json, "{\"analyzer\":\"sma\",\"from\":\"2024-01-31\",\"to\":1706745600000,"
+                            "\"limit\":10}");
+    free (json);
+    ck_assert_int_eq (sf_job_set_from (job, "2024-02-30"), -1);     //  No such day
+    ck_assert_int_eq (sf_job_set_from (job, "yesterday"), -1);
+    ck_assert_int_eq (sf_job_set_from (job, ""), -1);
+    ck_assert_int_eq (sf_job_set_from (job, NULL), -1);
+    ck_assert_int_eq (sf_job_set_to (job, "99999999999999999999999"), -1);
+    ck_assert_int_eq (sf_job_set_limit (job, 0), -1);
+    ck_assert_int_eq (sf_job_set_limit (job, 100000001), -1);
+    sf_job_destroy (&job);
+}
+END_TEST
+
+//  Every call takes a NULL job without crashing.
+START_TEST (test_null_job)
+{
+    ck_assert_int_eq (sf_job_set_symbol (NULL, "GOOG"), -1);
+    ck_assert_int_eq (sf_job_set_priority (NULL, 5), -1);
+    ck_assert_int_eq (sf_job_set_from (NULL, "2024-01-31"), -1);
+    ck_assert_int_eq (sf_job_set_limit (NULL, 5), -1);
+    ck_assert_int_eq (sf_job_set_param (NULL, "x", "1"), -1);
+    ck_assert_int_eq (sf_job_set_then (NULL, NULL), -1);
+    double one = 1;
+    ck_assert_int_eq (sf_job_set_candles (NULL, &one, &one, &one, &one, &one, &one, 1), -1);
+    ck_assert_ptr_null (sf_job_analyzer (NULL));
+    ck_assert_ptr_null (sf_job_json (NULL));
+    sf_job_t *job = NULL;
+    sf_job_destroy (&job);
+    sf_job_destroy (NULL);
+}
+END_TEST
+
 START_TEST (test_setters_ranges)
 {
     sf_job_t *job = sf_job_new ("x");
@@ -619,6 +660,8 @@ s_suite (void)
     tc = tcase_create ("setters");
     tcase_set_timeout (tc, 10);
     tcase_add_test (tc, test_setters_ranges);
+    tcase_add_test (tc, test_set_range_and_limit);
+    tcase_add_test (tc, test_null_job);
     tcase_add_test (tc, test_set_param);
     tcase_add_test (tc, test_set_then);
     tcase_add_test (tc, test_set_param_bad_name);

@@ -85,7 +85,8 @@ START_TEST (test_scalars)
     S_EXPECT ("-9223372036854775808");
     msgpack_pack_int8 (&s_pk, -1);
     S_EXPECT ("-1");
-    //  Above INT64_MAX JSON integers (Jansson's) end: a real, 17 digits
+    //  Above INT64_MAX JSON integers (Jansson's) end: a real, in as many
+    //  digits as it takes to read back
     msgpack_pack_uint64 (&s_pk, UINT64_MAX);
     S_EXPECT ("1.8446744073709552e19");
     msgpack_pack_double (&s_pk, 1.5);
@@ -392,7 +393,13 @@ START_TEST (test_round_trip)
         "[[[[[[]]]]]]",
         "\"just a string\"",
         "-42",
-        "0.10000000000000001",
+        "0.1",
+        "362.71",
+        "0.30000000000000004",
+        "1e22",
+        "-2.5e-7",
+        "5.0",
+        "-0.0",
         "{\"z\":1,\"y\":2,\"x\":3,\"a\":4}",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts [0]; i++) {

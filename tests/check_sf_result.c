@@ -181,6 +181,42 @@ START_TEST (test_large_timings)
 }
 END_TEST
 
+//  A NULL result (sf_client_wait's when nothing came in time) or group
+//  answer is taken by every accessor without crashing.
+START_TEST (test_null_result)
+{
+    ck_assert_ptr_null (sf_result_json (NULL));
+    ck_assert_ptr_null (sf_result_value_json (NULL));
+    ck_assert_ptr_null (sf_result_id (NULL));
+    ck_assert_int_eq (sf_result_status (NULL), SF_STATUS_INVALID);
+    ck_assert_ptr_null (sf_result_analyzer (NULL));
+    ck_assert_ptr_null (sf_result_worker (NULL));
+    ck_assert_ptr_null (sf_result_then_id (NULL));
+    ck_assert_ptr_null (sf_result_error_code (NULL));
+    ck_assert_ptr_null (sf_result_error_message (NULL));
+    ck_assert_int_eq (sf_result_index (NULL), -1);
+    ck_assert_uint_eq (sf_result_attempts (NULL), 0);
+    ck_assert_uint_eq (sf_result_queued_us (NULL) + sf_result_run_us (NULL)
+                       + sf_result_total_us (NULL), 0);
+    size_t size = 99;
+    ck_assert_ptr_null (sf_result_payload (NULL, &size));
+    ck_assert_uint_eq (size, 0);
+    sf_result_t *result = NULL;
+    sf_result_destroy (&result);
+    sf_result_destroy (NULL);
+
+    ck_assert_ptr_null (sf_gather_json (NULL));
+    ck_assert_ptr_null (sf_gather_id (NULL));
+    ck_assert_ptr_null (sf_gather_state (NULL));
+    ck_assert_uint_eq (sf_gather_size (NULL), 0);
+    ck_assert_uint_eq (sf_gather_count (NULL, SF_STATUS_OK), 0);
+    ck_assert_ptr_null (sf_gather_item (NULL, 0));
+    ck_assert_ptr_null (sf_gather_then (NULL));
+    sf_gather_t *gather = NULL;
+    sf_gather_destroy (&gather);
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 
 static Suite *
@@ -194,6 +230,7 @@ s_suite (void)
     tcase_add_test (tc, test_error_without_fields);
     tcase_add_test (tc, test_bad_head);
     tcase_add_test (tc, test_large_timings);
+    tcase_add_test (tc, test_null_result);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -56,6 +56,7 @@ s_usage (FILE *out)
 "  --list               list the analyzers and exit\n"
 "  -v, --verbose        debug logging                 SHEAF_VERBOSE=1\n"
 "  -h, --help           this text\n"
+"  --version            the version\n"
 "\n"
 "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 an analyzer failed to\n"
 "initialise, 4 the broker endpoint is malformed, 5 a plugin cannot be loaded,\n"
@@ -168,6 +169,7 @@ main (int argc, char *argv [])
         { "list", no_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     int option;
@@ -195,6 +197,7 @@ main (int argc, char *argv [])
             case 'l': list = true; break;
             case 'v': verbose = true; break;
             case 'h': s_usage (stdout); return 0;
+            case 'V': sf_option_version ("sheaf-worker"); return 0;
             default: s_usage (stderr); return EXIT_USAGE;
         }
     }
