@@ -366,6 +366,11 @@ START_TEST (test_supervisor_stops_cleanly)
     //  Jobs running in both workers; a short grace so they are returned
     pid_t supervisor = s_supervisor ("stopper", 2, 4, (char *[]) { "--grace", "300", NULL });
     ck_assert (s_await_children (supervisor, 2, 10000));
+    //  Both workers past their start (a process killed while it starts has
+    //  no handler for SIGTERM yet)
+    for (int tries = 0; tries < 100 && s_log_count ("stopper", "worker: started") < 2; tries++)
+        zclock_sleep (100);
+    ck_assert_int_eq (s_log_count ("stopper", "worker: started"), 2);
     pid_t children [S_MAX_CHILDREN];
     ck_assert_int_eq (s_children (supervisor, children), 2);
     sf_client_t *client = sf_client_new (fleet->frontend);
