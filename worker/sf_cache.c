@@ -9,13 +9,19 @@
     fetches (users), so eviction and invalidation drop only the data of an
     entry in use, and free the entry itself only when no one holds it.
 
-    A serial source (PostgreSQL) has a lock of its own, held from before a
-    fetch until its rows are in the entry and the changes that came with
-    them have been applied. The order matters: a change arrives at the
-    latest with the answer to the first query sent after its commit, so a
-    change that comes with a round trip is of a commit that no earlier
-    round trip could see, and it is judged against the entry as that round
-    trip left it. Changes are judged thus:
+    Each source has a lock of its own (the slot's) that serializes the
+    calls following its changes. A refresh holds it from before its fetch
+    (on the connection that brings the changes) until the rows are in the
+    entry and the changes that came with them have been applied. The
+    order matters: a change arrives at the latest with the answer to the
+    first query sent after its commit, so a change that comes with a round
+    trip is of a commit that no earlier round trip could see, and it is
+    judged against the entry as that round trip left it. A load is long
+    and runs with the slot free (on a pool connection, beside other
+    series' loads); changes of its entry that others learn meanwhile wait
+    on the entry (fetching, pending) and are judged, with those of one
+    sync round trip after the load, against what the load brought.
+    Changes are judged thus:
 
     - "all" (a reconnect, a TRUNCATE): every entry of the source is dropped;
     - a change at ts below what an entry holds, or after its newest candle,
