@@ -214,20 +214,21 @@ s_slurp (const char *path, size_t *size)
     FILE *file = fopen (path, "rb");
     if (!file)
         return NULL;
+    //  Room for one byte more than the file has: a short read says the
+    //  end came, and a file that grew meanwhile still gets more room
     size_t room = 1 << 16, used = 0;
     struct stat status;
     if (fstat (fileno (file), &status) == 0 && status.st_size > 0)
-        room = (size_t) status.st_size + 1;
+        room = (size_t) status.st_size + 2;
     char *data = (char *) sf_alloc (room);
     while (true) {
-        if (used + 1 >= room) {
-            room *= 2;
-            data = (char *) sf_alloc_resize (data, room, 1);
-        }
-        size_t got = fread (data + used, 1, room - 1 - used, file);
+        size_t want = room - 1 - used;
+        size_t got = fread (data + used, 1, want, file);
         used += got;
-        if (got == 0)
+        if (got < want)
             break;
+        room *= 2;
+        data = (char *) sf_alloc_resize (data, room, 1);
     }
     int failed = ferror (file);
     fclose (file);
