@@ -233,7 +233,7 @@ static int
 s_burst (s_bench_t *self)
 {
     sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
-    sf_source_t *source = sf_source_pg_new (self->db);
+    sf_source_t *source = sf_source_pg_new (self->db, 1);
     source = sf_cache_add (cache, &source);
     size_t jobs = self->symbols * self->jobs, wrong = 0;
     uint32_t *took = (uint32_t *) calloc (jobs, sizeof (uint32_t));
@@ -296,7 +296,7 @@ s_run (s_bench_t *self, s_mode_t mode)
     else
     if (mode != S_CSV_WHOLE) {
         cache = sf_cache_new (mode == S_PG_PUSHDOWN? 0: SF_CACHE_DEFAULT);
-        source = mode == S_CSV_CACHE? sf_source_csv_new (self->dir): sf_source_pg_new (self->db);
+        source = mode == S_CSV_CACHE? sf_source_csv_new (self->dir): sf_source_pg_new (self->db, 1);
         source = sf_cache_add (cache, &source);
     }
     sf_request_t want = sf_request_all ("", "1m");

@@ -49,6 +49,11 @@ void sf_candles_append (sf_candles_t *self, double ts, double open, double high,
 //  finite number, a timestamp not after the one before).
 sf_candles_t *sf_candles_load_csv (const char *path, sf_error_t *error);
 
+//  The number text (size bytes, no terminator needed) spells, bit for bit
+//  what strtod gives for it. Returns 0, or -1 when it is not wholly a
+//  finite number.
+int sf_candles_parse_number (const char *text, size_t size, double *value);
+
 //  Keep only candles with from_ms <= ts <= to_ms (either may be NAN: no
 //  bound), then only the last limit of them (0: no limit).
 void sf_candles_window (sf_candles_t *self, double from_ms, double to_ms, size_t limit);

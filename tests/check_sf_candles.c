@@ -1,10 +1,12 @@
 /*  =========================================================================
     check_sf_candles - the columnar candle series: CSV files with their
-    errors by line, time stamps, windows, and the wire form
+    errors by line, numbers read bit for bit as strtod reads them, time
+    stamps, windows, and the wire form
     ========================================================================= */
 
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,86 @@ START_TEST (test_time_forms)
 END_TEST
 
 //  Each malformed file is refused with the right line named.
+//  True when a and b are the same double, bit for bit.
+static bool
+s_same_bits (double a, double b)
+{
+    return memcmp (&a, &b, sizeof a) == 0;
+}
+
+//  Every number of the sample files, and random decimal strings of every
+//  shape the fast path takes or declines, read bit for bit as strtod does.
+START_TEST (test_numbers_as_strtod)
+{
+    static const char *files [] = { "GOOG_1d.csv", "SYNTH_1m.csv", "EDGE_1m.csv" };
+    size_t checked = 0;
+    for (size_t f = 0; f < 3; f++) {
+        FILE *file = fopen (s_data (files [f]), "r");
+        ck_assert_ptr_nonnull (file);
+        char line [512];
+        ck_assert_ptr_nonnull (fgets (line, sizeof line, file));
+        while (fgets (line, sizeof line, file)) {
+            line [strcspn (line, "\r\n")] = 0;
+            char *field = strchr (line, ',');   //  After ts
+            while (field) {
+                field++;
+                size_t size = strcspn (field, ",");
+                char copy [64];
+                memcpy (copy, field, size);
+                copy [size] = 0;
+                double fast;
+                ck_assert_int_eq (sf_candles_parse_number (field, size, &fast), 0);
+                ck_assert_msg (s_same_bits (fast, strtod (copy, NULL)), "%s", copy);
+                checked++;
+                field = strchr (field, ',');
+            }
+        }
+        fclose (file);
+    }
+    ck_assert_uint_gt (checked, 1000);
+
+    //  Random decimals: 1-22 digits, the point anywhere or nowhere, signs,
+    //  and now and then an exponent or a stray character
+    srand (7);
+    for (int i = 0; i < 1000000; i++) {
+        char text [48];
+        size_t size = 0;
+        if (rand () % 4 == 0)
+            text [size++] = '-';
+        int digits = 1 + rand () % 22;
+        int point = rand () % (digits + 2) - 1;         //  -1: none
+        for (int d = 0; d < digits; d++) {
+            if (d == point)
+                text [size++] = '.';
+            //  Long runs of nines and zeros sit next to rounding boundaries
+            int kind = rand () % 8;
+            text [size++] = kind == 0? '9': kind == 1? '0': (char) ('0' + rand () % 10);
+        }
+        if (rand () % 50 == 0)
+            size += (size_t) snprintf (text + size, sizeof text - size, "e%d", rand () % 40 - 20);
+        if (rand () % 100 == 0)
+            text [size++] = 'x';
+        text [size] = 0;
+        char *stop;
+        double expected = strtod (text, &stop);
+        bool good = stop != text && *stop == 0 && isfinite (expected);
+        double fast;
+        int rc = sf_candles_parse_number (text, size, &fast);
+        ck_assert_msg (rc == (good? 0: -1), "%s: %d", text, rc);
+        if (good)
+            ck_assert_msg (s_same_bits (fast, expected), "%s: %.17g, strtod %.17g", text,
+                           fast, expected);
+    }
+    //  Numbers end where they are told to, not at a terminator
+    double value;
+    ck_assert_int_eq (sf_candles_parse_number ("12.5,7", 4, &value), 0);
+    ck_assert (value == 12.5);
+    ck_assert_int_eq (sf_candles_parse_number ("", 0, &value), -1);
+    ck_assert_int_eq (sf_candles_parse_number ("-", 1, &value), -1);
+    ck_assert_int_eq (sf_candles_parse_number ("1.5\0" "9", 5, &value), -1);
+}
+END_TEST
+
 START_TEST (test_malformed_rows)
 {
     static const struct {
@@ -216,6 +298,7 @@ main (void)
     tcase_add_test (tc, test_load_sample);
     tcase_add_test (tc, test_time_forms);
     tcase_add_test (tc, test_malformed_rows);
+    tcase_add_test (tc, test_numbers_as_strtod);
     tcase_add_test (tc, test_window);
     tcase_add_test (tc, test_wire_round_trip);
     tcase_add_test (tc, test_wire_malformed);

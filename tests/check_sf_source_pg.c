@@ -7,7 +7,8 @@
     corrected, inserted, deleted or truncated are seen by the next job (and
     a table without the change trigger is not cached at all);
     jobs on a cold symbol share one query (counted in the server's log),
-    a warm one costs one query a job; and a job continuing from a state
+    a warm one costs one query a job; cold symbols load side by side on
+    several backends; and a job continuing from a state
     reads only the new rows
     ========================================================================= */
 
@@ -164,7 +165,7 @@ s_queries (void)
 static sf_candles_t *
 s_truth (const char *symbol, const char *timeframe)
 {
-    sf_source_t *source = sf_source_pg_new (s_server->conninfo);
+    sf_source_t *source = sf_source_pg_new (s_server->conninfo, 1);
     sf_request_t request = sf_request_all (symbol, timeframe);
     sf_candles_t *candles;
     bool retry;
@@ -177,7 +178,7 @@ s_truth (const char *symbol, const char *timeframe)
 
 START_TEST (test_same_candles_as_the_csv)
 {
-    sf_source_t *source = sf_source_pg_new (s_server->conninfo);
+    sf_source_t *source = sf_source_pg_new (s_server->conninfo, 1);
     ck_assert_str_eq (sf_source_kind (source), "postgres");
     for (size_t f = 0; f < S_FILES; f++) {
         sf_request_t request = sf_request_all (s_files [f][0], s_files [f][1]);
@@ -210,9 +211,9 @@ START_TEST (test_windows_pushed_down)
 {
     //  The same requests straight to the source, and through a cache (each
     //  symbol's first request loads it, the others are served from it)
-    sf_source_t *direct = sf_source_pg_new (s_server->conninfo);
+    sf_source_t *direct = sf_source_pg_new (s_server->conninfo, 1);
     sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
-    sf_source_t *cached = sf_source_pg_new (s_server->conninfo);
+    sf_source_t *cached = sf_source_pg_new (s_server->conninfo, 1);
     cached = sf_cache_add (cache, &cached);
     size_t checked = 0;
     for (size_t f = 0; f < S_FILES; f++) {
@@ -298,7 +299,7 @@ START_TEST (test_same_results_as_inline)
     sf_actx_t cached, direct, inline_ctx;
     sf_actx_init (&cached, NULL, s_server->conninfo);
     sf_cache_t *none = sf_cache_new (0);
-    sf_source_t *source = sf_source_pg_new (s_server->conninfo);
+    sf_source_t *source = sf_source_pg_new (s_server->conninfo, 1);
     source = sf_cache_add (none, &source);
     sf_actx_init_shared (&direct, none, source);
     sf_actx_init (&inline_ctx, NULL, NULL);
@@ -337,7 +338,7 @@ END_TEST
 
 START_TEST (test_server_down_then_back)
 {
-    sf_source_t *source = sf_source_pg_new (s_server->conninfo);
+    sf_source_t *source = sf_source_pg_new (s_server->conninfo, 1);
     sf_request_t request = sf_request_all ("GOOG", "1d");
     sf_candles_t *candles;
     bool retry;
@@ -381,7 +382,7 @@ s_fetch_checked (sf_cache_t *cache, sf_source_t *source)
 START_TEST (test_changes_are_seen_by_the_next_job)
 {
     sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
-    sf_source_t *source = sf_source_pg_new (s_logged);
+    sf_source_t *source = sf_source_pg_new (s_logged, 2);
     source = sf_cache_add (cache, &source);
     sf_candles_t *candles = s_fetch_checked (cache, source);
     size_t size = candles->size;
@@ -466,7 +467,7 @@ START_TEST (test_no_trigger_nothing_kept)
     //  cache keeps nothing of this table, every job reads its own window
     s_exec ("DROP TRIGGER candles_notify_update ON candles");
     sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
-    sf_source_t *source = sf_source_pg_new (s_logged);
+    sf_source_t *source = sf_source_pg_new (s_logged, 2);
     source = sf_cache_add (cache, &source);
     sf_candles_t *candles = s_fetch_checked (cache, source);
     sf_candles_destroy (&candles);
@@ -527,7 +528,7 @@ s_await (const char *query, long count)
 START_TEST (test_one_query_for_concurrent_jobs)
 {
     sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
-    sf_source_t *source = sf_source_pg_new (s_logged);
+    sf_source_t *source = sf_source_pg_new (s_logged, 2);
     source = sf_cache_add (cache, &source);
     //  Hold the table, so that the first job's query surely waits while
     //  the second job comes
@@ -579,6 +580,51 @@ START_TEST (test_one_query_for_concurrent_jobs)
     sf_cache_stats (cache, &stats);
     ck_assert_uint_eq (stats.refreshes, 5);
     ck_assert_uint_eq (stats.rows, s_goog->size);
+    sf_cache_destroy (&cache);
+}
+END_TEST
+
+//  Cold series load side by side, each over a connection of its own;
+//  a change committed while they are out is not lost, whichever
+//  connection brought the rows.
+START_TEST (test_cold_series_load_in_parallel)
+{
+    sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
+    sf_source_t *source = sf_source_pg_new (s_logged, 2);
+    source = sf_cache_add (cache, &source);
+    //  A first series, so that the listening connection is made (its
+    //  statements are prepared, which the lock below would hold up)
+    s_job_t edge = { cache, source, sf_request_all ("EDGE", "1m"), NULL };
+    s_job (&edge);
+    ck_assert_ptr_nonnull (edge.candles);
+    sf_candles_destroy (&edge.candles);
+    s_exec ("BEGIN");
+    s_exec ("LOCK TABLE candles IN ACCESS EXCLUSIVE MODE");
+    s_job_t jobs [2] = { { cache, source, sf_request_all ("GOOG", "1d"), NULL },
+                         { cache, source, sf_request_all ("SYNTH", "1m"), NULL } };
+    pthread_t threads [2];
+    for (int i = 0; i < 2; i++)
+        pthread_create (&threads [i], NULL, s_job, &jobs [i]);
+    //  Both queries wait for the lock at once, each on its own backend
+    s_await ("SELECT count (DISTINCT pid) FROM pg_stat_activity "
+             "WHERE application_name = 'sheaf-test' AND wait_event_type = 'Lock'", 2);
+    char sql [512];
+    snprintf (sql, sizeof sql, "UPDATE candles SET close = close + 1000 WHERE symbol = 'GOOG' "
+              "AND ts = to_timestamp (%.0f / 1000.0)", s_goog->ts [5]);
+    s_exec (sql);
+    s_exec ("COMMIT");
+    for (int i = 0; i < 2; i++)
+        pthread_join (threads [i], NULL);
+    ck_assert_ptr_nonnull (jobs [0].candles);
+    ck_assert_ptr_nonnull (jobs [1].candles);
+    ck_assert (window_same (jobs [1].candles, s_series [1]));
+    ck_assert_uint_eq (jobs [0].candles->size, s_goog->size);
+    sf_candles_destroy (&jobs [0].candles);
+    sf_candles_destroy (&jobs [1].candles);
+    //  The next job sees the correction, whenever the notification came
+    sf_candles_t *candles = s_fetch_checked (cache, source);
+    ck_assert (candles->close [5] == s_goog->close [5] + 1000);
+    sf_candles_destroy (&candles);
     sf_cache_destroy (&cache);
 }
 END_TEST
@@ -646,7 +692,7 @@ START_TEST (test_continuation_reads_new_rows_only)
     for (int c = 0; c < 2; c++) {
         //  With a cache, and without one (the window goes to the server)
         sf_cache_t *cache = sf_cache_new (c == 0? SF_CACHE_DEFAULT: 0);
-        sf_source_t *source = sf_source_pg_new (s_logged);
+        sf_source_t *source = sf_source_pg_new (s_logged, 2);
         source = sf_cache_add (cache, &source);
         sf_actx_t ctx;
         sf_actx_init_shared (&ctx, cache, source);
@@ -752,6 +798,7 @@ main (void)
     tcase_add_test (tc, test_changes_are_seen_by_the_next_job);
     tcase_add_test (tc, test_no_trigger_nothing_kept);
     tcase_add_test (tc, test_one_query_for_concurrent_jobs);
+    tcase_add_test (tc, test_cold_series_load_in_parallel);
     tcase_add_test (tc, test_continuation_reads_new_rows_only);
     tcase_add_test (tc, test_fleet_with_database);
     suite_add_tcase (suite, tc);

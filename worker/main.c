@@ -44,6 +44,9 @@ s_usage (FILE *out)
 "                                                     SHEAF_DATA_DIR  (none)\n"
 "  --data-db CONNINFO   candles from PostgreSQL (deploy/sql), before --data-dir\n"
 "                                                     SHEAF_DATA_DB   (none)\n"
+"  --data-db-connections N\n"
+"                       PostgreSQL connections that fetch at once, per\n"
+"                       process          SHEAF_DATA_DB_CONNECTIONS (threads)\n"
 "  --data-cache SIZE    candles kept in memory for the next jobs, e.g. 512MiB\n"
 "                       (0: none)                     SHEAF_DATA_CACHE (%zuMiB)\n"
 "  --plugin FILE.so     load analyzers from a plugin (repeatable)\n"
@@ -136,6 +139,8 @@ main (int argc, char *argv [])
         config.data_dir = env;
     if ((env = getenv ("SHEAF_DATA_DB")) && *env)
         config.data_db = env;
+    if ((env = getenv ("SHEAF_DATA_DB_CONNECTIONS")) && *env)
+        config.data_db_connections = (size_t) s_number ("data-db-connections", env, 1, 64);
     if ((env = getenv ("SHEAF_DATA_CACHE")) && *env)
         config.data_cache = s_bytes ("data-cache", env);
     if ((env = getenv ("SHEAF_HEARTBEAT")) && *env)
@@ -161,6 +166,7 @@ main (int argc, char *argv [])
         { "liveness", required_argument, NULL, 'L' },
         { "data-dir", required_argument, NULL, 'd' },
         { "data-db", required_argument, NULL, 'D' },
+        { "data-db-connections", required_argument, NULL, 'c' },
         { "data-cache", required_argument, NULL, 'C' },
         { "plugin", required_argument, NULL, 'p' },
         { "grace", required_argument, NULL, 'g' },
@@ -183,6 +189,10 @@ main (int argc, char *argv [])
             case 'L': config.liveness = (int) s_number ("liveness", optarg, 1, 100); break;
             case 'd': config.data_dir = optarg; break;
             case 'D': config.data_db = optarg; break;
+            case 'c':
+                config.data_db_connections = (size_t) s_number ("data-db-connections", optarg,
+                                                                1, 64);
+                break;
             case 'C': config.data_cache = s_bytes ("data-cache", optarg); break;
             case 'p':
                 if (plugin_count == S_PLUGINS_MAX) {

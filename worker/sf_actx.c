@@ -27,7 +27,7 @@ void
 sf_actx_init (sf_actx_t *self, const char *data_dir, const char *data_db)
 {
     sf_cache_t *cache = sf_cache_new (SF_CACHE_DEFAULT);
-    sf_source_t *source = sf_source_for (data_dir, data_db);
+    sf_source_t *source = sf_source_for (data_dir, data_db, 1);
     if (source)
         source = sf_cache_add (cache, &source);
     sf_actx_init_shared (self, cache, source);

@@ -9,13 +9,19 @@
     fetches (users), so eviction and invalidation drop only the data of an
     entry in use, and free the entry itself only when no one holds it.
 
-    A serial source (PostgreSQL) has a lock of its own, held from before a
-    fetch until its rows are in the entry and the changes that came with
-    them have been applied. The order matters: a change arrives at the
-    latest with the answer to the first query sent after its commit, so a
-    change that comes with a round trip is of a commit that no earlier
-    round trip could see, and it is judged against the entry as that round
-    trip left it. Changes are judged thus:
+    Each source has a lock of its own (the slot's) that serializes the
+    calls following its changes. A refresh holds it from before its fetch
+    (on the connection that brings the changes) until the rows are in the
+    entry and the changes that came with them have been applied. The
+    order matters: a change arrives at the latest with the answer to the
+    first query sent after its commit, so a change that comes with a round
+    trip is of a commit that no earlier round trip could see, and it is
+    judged against the entry as that round trip left it. A load is long
+    and runs with the slot free (on a pool connection, beside other
+    series' loads); changes of its entry that others learn meanwhile wait
+    on the entry (fetching, pending) and are judged, with those of one
+    sync round trip after the load, against what the load brought.
+    Changes are judged thus:
 
     - "all" (a reconnect, a TRUNCATE): every entry of the source is dropped;
     - a change at ts below what an entry holds, or after its newest candle,
@@ -47,6 +53,8 @@
 #include "sf_cache.h"
 #include "sf_log.h"
 
+#define S_PENDING_MAX 64        //  Changes kept for an entry being fetched; more: "all"
+
 typedef struct _s_entry_t s_entry_t;
 
 //  One source, symbol and timeframe.
@@ -60,6 +68,10 @@ struct _s_entry_t {
     sf_stamp_t stamp;           //  Stamped source: what was read
     bool bypass;                //  Too big to keep: windows go to the source
     bool busy;                  //  A job is fetching it
+    bool fetching;              //  Its fetch is out: changes wait in pending
+    sf_change_t *pending;       //  Changes learnt while its fetch was out (owned)
+    size_t pending_count;       //  How many
+    bool pending_all;           //  Too many, or "all": drop what the fetch brings
     size_t users;               //  Jobs holding a pointer to it
     size_t bytes;               //  What it counts for in the bound
     s_entry_t *newer;           //  LRU list: toward the most recently used
@@ -159,6 +171,7 @@ s_remove (sf_cache_t *self, s_entry_t *entry)
     zhashx_delete (self->entries, entry->key);
     self->bytes -= entry->bytes;
     sf_candles_destroy (&entry->candles);
+    free (entry->pending);
     free (entry);
     self->stats.entries--;
 }
@@ -314,6 +327,20 @@ s_has (const sf_candles_t *candles, double ts)
     return last > first;
 }
 
+//  Keep change for entry, whose fetch is out: it is judged against what
+//  that fetch brings, which may predate it.
+static void
+s_defer (s_entry_t *entry, const sf_change_t *change)
+{
+    if (change->all || entry->pending_count == S_PENDING_MAX) {
+        entry->pending_all = true;
+        return;
+    }
+    if (!entry->pending)
+        entry->pending = (sf_change_t *) zmalloc (S_PENDING_MAX * sizeof (sf_change_t));
+    entry->pending [entry->pending_count++] = *change;
+}
+
 //  Apply one change of a source to the entries (sf_change_fn).
 static void
 s_apply (void *arg, const sf_change_t *change)
@@ -324,6 +351,9 @@ s_apply (void *arg, const sf_change_t *change)
         s_entry_t *entry = self->newest;
         while (entry) {
             s_entry_t *older = entry->older;
+            if (entry->slot == apply->slot && entry->fetching)
+                s_defer (entry, change);
+            else
             if (entry->slot == apply->slot && entry->candles) {
                 self->stats.invalidations++;
                 s_drop (self, entry);
@@ -335,6 +365,10 @@ s_apply (void *arg, const sf_change_t *change)
     char key [128];
     s_key (key, sizeof key, apply->slot, change->symbol, change->timeframe);
     s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
+    if (entry && entry->fetching) {
+        s_defer (entry, change);
+        return;
+    }
     if (!entry || !entry->candles)
         return;
     const sf_candles_t *candles = entry->candles;
@@ -359,6 +393,27 @@ s_apply_changes (sf_cache_t *self, size_t slot, s_entry_t *fetched, double first
 {
     s_apply_t apply = { self, slot, fetched, first, last };
     sf_source_changes (self->slots [slot].source, s_apply, &apply);
+}
+
+//  Entry's fetch is back (it brought rows first .. last, or failed: NAN):
+//  judge the changes that came meanwhile against what it holds now.
+static void
+s_settle (sf_cache_t *self, s_entry_t *entry, double first, double last)
+{
+    entry->fetching = false;
+    if (entry->pending_all) {
+        if (entry->candles) {
+            self->stats.invalidations++;
+            s_drop (self, entry);
+        }
+    }
+    else {
+        s_apply_t apply = { self, entry->slot, entry, first, last };
+        for (size_t i = 0; i < entry->pending_count; i++)
+            s_apply (&apply, &entry->pending [i]);
+    }
+    entry->pending_count = 0;
+    entry->pending_all = false;
 }
 
 //  --------------------------------------------------------------------------
@@ -449,19 +504,19 @@ s_direct (sf_cache_t *self, size_t index, const sf_request_t *request,
     int rc = sf_source_fetch (slot->source, request, candles_p, NULL, &retry, error);
     if (rc && retry)
         rc = sf_source_fetch (slot->source, request, candles_p, NULL, &retry, error);
+    if (!serial)
+        pthread_mutex_lock (&slot->lock);
     pthread_mutex_lock (&self->lock);
-    //  Changes that came with the rows concern the entries all the same
+    //  Changes learnt meanwhile concern the entries all the same
     s_apply_changes (self, index, NULL, NAN, NAN);
     self->stats.direct++;
     if (rc == 0)
         self->stats.rows += (*candles_p)->size;
-    if (serial) {
-        s_rewatch (slot);
-        //  The order of locks: release the cache's and take it again after
-        pthread_mutex_unlock (&self->lock);
-        pthread_mutex_unlock (&slot->lock);
-        pthread_mutex_lock (&self->lock);
-    }
+    s_rewatch (slot);
+    //  The order of locks: release the cache's and take it again after
+    pthread_mutex_unlock (&self->lock);
+    pthread_mutex_unlock (&slot->lock);
+    pthread_mutex_lock (&self->lock);
     return rc;
 }
 
@@ -526,6 +581,7 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
 {
     s_slot_t *slot = &self->slots [entry->slot];
     sf_source_t *source = slot->source;
+    bool parallel = !sf_source_serial (source);
     entry->busy = true;
     pthread_mutex_unlock (&self->lock);
     pthread_mutex_lock (&slot->lock);
@@ -559,11 +615,34 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
             if (entry->lo > -INFINITY)
                 ask.from_ms = entry->lo;
         }
+        entry->fetching = true;
         pthread_mutex_unlock (&self->lock);
 
         sf_candles_t *rows;
         bool retry;
-        if (sf_source_fetch (source, &ask, &rows, NULL, &retry, error)) {
+        int fetched;
+        if (parallel && (load || !tracking)) {
+            //  A load takes a while: the slot is free meanwhile for other
+            //  series' fetches and for the listener (this entry's changes
+            //  wait in pending); one round trip after it brings every
+            //  change its rows could show
+            pthread_mutex_unlock (&slot->lock);
+            fetched = sf_source_fetch (source, &ask, &rows, NULL, &retry, error);
+            pthread_mutex_lock (&slot->lock);
+            if (fetched == 0 && tracking && sf_source_sync (source, error)) {
+                sf_candles_destroy (&rows);
+                fetched = -1;
+                retry = true;
+            }
+        }
+        else
+            //  The rows after the newest held: one round trip on the
+            //  connection that brings the changes with them
+            fetched = sf_source_fetch_followed (source, &ask, &rows, &retry, error);
+        if (fetched) {
+            pthread_mutex_lock (&self->lock);
+            s_settle (self, entry, NAN, NAN);
+            pthread_mutex_unlock (&self->lock);
             if (retry && !retried) {
                 retried = true;
                 continue;
@@ -574,6 +653,7 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
         self->stats.rows += rows->size;
         if (!tracking) {
             self->stats.direct++;
+            s_settle (self, entry, NAN, NAN);
             s_apply_changes (self, entry->slot, NULL, NAN, NAN);
             pthread_mutex_unlock (&self->lock);
             *candles_p = rows;
@@ -597,6 +677,7 @@ s_refresh (sf_cache_t *self, s_entry_t *entry, const sf_request_t *request,
         //  that came with it dropped the entry: then the job's first
         //  fetch may predate a commit made before it began
         sf_candles_t *window = sf_request_cut (request, entry->candles);
+        s_settle (self, entry, first, last);
         s_apply_changes (self, entry->slot, entry, first, last);
         bool dropped = !entry->candles;
         pthread_mutex_unlock (&self->lock);
@@ -754,6 +835,7 @@ sf_cache_destroy (sf_cache_t **self_p)
         s_entry_t *entry = self->oldest;
         s_unlink (self, entry);
         sf_candles_destroy (&entry->candles);
+        free (entry->pending);
         free (entry);
     }
     zhashx_destroy (&self->entries);

@@ -112,9 +112,9 @@ sf_stamp_same (const sf_stamp_t *a, const sf_stamp_t *b)
 //  Dispatch
 
 sf_source_t *
-sf_source_for (const char *data_dir, const char *data_db)
+sf_source_for (const char *data_dir, const char *data_db, size_t connections)
 {
-    return data_db? sf_source_pg_new (data_db): data_dir? sf_source_csv_new (data_dir): NULL;
+    return data_db? sf_source_pg_new (data_db, connections): data_dir? sf_source_csv_new (data_dir): NULL;
 }
 
 sf_source_t *
@@ -189,6 +189,29 @@ sf_source_fetch (sf_source_t *self, const sf_request_t *request, sf_candles_t **
     *candles_p = NULL;
     *retry = false;
     return self->ops->fetch (self->impl, request, candles_p, stamp, retry, error);
+}
+
+int
+sf_source_fetch_followed (sf_source_t *self, const sf_request_t *request,
+                          sf_candles_t **candles_p, bool *retry, sf_error_t *error)
+{
+    *candles_p = NULL;
+    *retry = false;
+    if (self->ops->fetch_followed)
+        return self->ops->fetch_followed (self->impl, request, candles_p, retry, error);
+    if (self->ops->fetch (self->impl, request, candles_p, NULL, retry, error))
+        return -1;
+    if (sf_source_sync (self, error)) {
+        sf_candles_destroy (candles_p);
+        return -1;
+    }
+    return 0;
+}
+
+int
+sf_source_sync (sf_source_t *self, sf_error_t *error)
+{
+    return self->ops->sync? self->ops->sync (self->impl, error): 0;
 }
 
 int

@@ -19,9 +19,11 @@
       trigger's notifications), or "anything may have changed" after it
       (re)connected.
 
-    Calls on a serial source (PostgreSQL: one connection) must not overlap;
-    the cache serializes them. The CSV source keeps no state between calls
-    and may be called from any thread.
+    Fetches may overlap: the CSV source keeps no state between calls, and
+    PostgreSQL fetches on a pool of connections. The calls that follow
+    changes (ready, fetch_followed, sync, changes, socket, drain) must not
+    overlap one another; the cache serializes them. A serial source would
+    have every call serialized.
     ========================================================================= */
 
 #ifndef SF_SOURCE_H_INCLUDED
@@ -117,13 +119,16 @@ typedef struct _sf_source_t sf_source_t;
 sf_source_t *sf_source_csv_new (const char *dir);
 
 //  Candles from the table candles (deploy/sql/001_candles.sql) of the
-//  database at conninfo (copied); it connects when first used and again
-//  after a failure. Serial, tracking once sf_source_follow was called.
-sf_source_t *sf_source_pg_new (const char *conninfo);
+//  database at conninfo (copied), fetched over up to connections
+//  connections at once (0: one); each connects when first used and again
+//  after a failure. Tracking once sf_source_follow was called, over one
+//  more connection that listens.
+sf_source_t *sf_source_pg_new (const char *conninfo, size_t connections);
 
-//  The worker's source: PostgreSQL at data_db when it is given, else the
-//  CSV files of data_dir, else none (NULL).
-sf_source_t *sf_source_for (const char *data_dir, const char *data_db);
+//  The worker's source: PostgreSQL at data_db when it is given (fetching
+//  over up to connections connections at once), else the CSV files of
+//  data_dir, else none (NULL).
+sf_source_t *sf_source_for (const char *data_dir, const char *data_db, size_t connections);
 
 //  --------------------------------------------------------------------------
 //  The interface
@@ -141,7 +146,7 @@ void sf_source_where (sf_source_t *self, const char *symbol, const char *timefra
 bool sf_source_serial (sf_source_t *self);
 bool sf_source_stamped (sf_source_t *self);
 
-//  Report changes from now on (PostgreSQL: LISTEN on its connection, and a
+//  Report changes from now on (PostgreSQL: LISTEN on a connection, and a
 //  change "all" at every (re)connect). Before this, a source reports none.
 void sf_source_follow (sf_source_t *self);
 
@@ -165,6 +170,20 @@ bool sf_source_tracking (sf_source_t *self);
 //  A stamped source fills *stamp (may be NULL otherwise) with what it read.
 int sf_source_fetch (sf_source_t *self, const sf_request_t *request, sf_candles_t **candles_p,
                      sf_stamp_t *stamp, bool *retry, sf_error_t *error);
+
+//  Like sf_source_fetch, on the connection that follows changes: the
+//  changes learnt when it returns include every commit its rows could
+//  show and every commit made before the call. A source without such a
+//  connection fetches as sf_source_fetch does, then syncs.
+int sf_source_fetch_followed (sf_source_t *self, const sf_request_t *request,
+                              sf_candles_t **candles_p, bool *retry, sf_error_t *error);
+
+//  Make the changes learnt include every commit made before this call
+//  (PostgreSQL: one round trip on the listening connection, which is made
+//  again when it is found broken, reporting "all"). After a fetch, the
+//  changes then cover every commit its rows could show. Returns 0, or -1
+//  with error (DATA_FETCH).
+int sf_source_sync (sf_source_t *self, sf_error_t *error);
 
 //  The stamp of symbol and timeframe's data now. Returns 0, or -1 when it
 //  cannot be had (the file is gone).
@@ -198,6 +217,9 @@ typedef struct {
     bool (*tracking) (void *impl);      //  NULL: reports no changes
     int (*fetch) (void *impl, const sf_request_t *request, sf_candles_t **candles_p,
                   sf_stamp_t *stamp, bool *retry, sf_error_t *error);
+    int (*fetch_followed) (void *impl, const sf_request_t *request, sf_candles_t **candles_p,
+                           bool *retry, sf_error_t *error);    //  NULL: fetch, then sync
+    int (*sync) (void *impl, sf_error_t *error);        //  NULL: nothing to do
     int (*stamp) (void *impl, const char *symbol, const char *timeframe, sf_stamp_t *stamp);
     size_t (*changes) (void *impl, sf_change_fn *fn, void *arg);       //  NULL: none
     int (*socket) (void *impl); //  NULL: no socket

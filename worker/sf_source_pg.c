@@ -25,19 +25,26 @@
     a second prepared statement asks, so that a symbol with none still
     fails with "no candles", as it did when the whole series was read.
 
-    Following changes (sf_source_follow), the connection LISTENs on
+    Fetches run on a small pool of connections (one per analyzer thread
+    by default), each with its statements prepared, so that cold series
+    load side by side; a fetch takes a free connection, or waits for one.
+
+    Following changes (sf_source_follow), one more connection LISTENs on
     channel sheaf_candles, where 002's trigger announces each statement's
     changes as {"op", "symbol", "timeframe", "from_us"}; a table without
     that trigger (checked at each connect) is not tracked, so that nothing
-    read from it is kept. PostgreSQL sends a
-    listener the notifications of every transaction committed before it
-    answers a query (they come ahead of ReadyForQuery), so after a fetch
-    returns, the changes it reports include every commit that the fetch's
-    snapshot could see, and all those committed before the request was
-    made. A (re)connect reports "all": what changed while no one listened
-    is unknown.
+    read from it is kept. PostgreSQL sends a listener the notifications of
+    every transaction committed before it answers a query (they come ahead
+    of ReadyForQuery). A fetch on the listening connection itself
+    (sf_source_fetch_followed) therefore reports, when it returns, every
+    commit its snapshot could see and all those committed before the
+    request was made; a fetch on a pool connection gets the same from one
+    round trip on the listening connection after it (sf_source_sync).
+    Whichever connection fetched, a notification reaches the one listener.
+    A (re)connect of the listener reports "all": what changed while no one
+    listened is unknown.
 
-    A failure drops the connection so that the next call connects afresh;
+    A failure drops its connection so that the next call connects afresh;
     *retry tells the caller when that is worth doing at once (a connection
     that had worked).
     ========================================================================= */
@@ -46,6 +53,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sf_log.h"
@@ -74,8 +82,17 @@
 #define S_CHANGES_MAX 10000     //  Changes kept before they collapse into "all"
 
 typedef struct {
-    char *conninfo;             //  Where the database is (owned)
     PGconn *conn;               //  The connection, or NULL (owned)
+    bool busy;                  //  A fetch is using it
+} s_link_t;
+
+typedef struct {
+    char *conninfo;             //  Where the database is (owned)
+    pthread_mutex_t lock;       //  Guards the links' busy flags
+    pthread_cond_t freed;       //  A link was given back
+    s_link_t *links;            //  The fetch connections (owned)
+    size_t link_count;          //  How many
+    PGconn *listener;           //  The connection that follows changes, or NULL (owned)
     bool following;             //  LISTEN on connect, report changes
     bool tracking;              //  Listening, and the table has the trigger
     sf_change_t *changes;       //  Changes learnt, not yet reported (owned)
@@ -105,12 +122,13 @@ s_notice (void *arg, const char *message)
     sf_log_debug ("worker: postgres says: %.*s", (int) strcspn (message, "\n"), message);
 }
 
-//  Close the connection; the next call connects afresh.
+//  Close the listening connection; the next call that follows changes
+//  connects afresh.
 static void
-s_disconnect (s_pg_t *self)
+s_unlisten (s_pg_t *self)
 {
-    PQfinish (self->conn);
-    self->conn = NULL;
+    PQfinish (self->listener);
+    self->listener = NULL;
     self->tracking = false;
 }
 
@@ -195,7 +213,7 @@ static void
 s_notified (s_pg_t *self)
 {
     PGnotify *notify;
-    while ((notify = PQnotifies (self->conn))) {
+    while ((notify = PQnotifies (self->listener))) {
         if (self->following && strcmp (notify->relname, S_CHANNEL) == 0)
             s_parse (self, notify->extra);
         PQfreemem (notify);
@@ -219,12 +237,12 @@ s_columns_good (const PGresult *result, Oid ts)
 //  Check what the prepared window query takes and returns: timestamps in
 //  the ts column's type, float8 prices. Returns 0, or -1 with error.
 static int
-s_check_types (s_pg_t *self, sf_error_t *error)
+s_check_types (PGconn *conn, sf_error_t *error)
 {
-    PGresult *result = PQdescribePrepared (self->conn, S_WINDOW);
+    PGresult *result = PQdescribePrepared (conn, S_WINDOW);
     int rc = 0;
     if (PQresultStatus (result) != PGRES_COMMAND_OK)
-        rc = s_fail (error, "cannot describe the candles query", self->conn, result);
+        rc = s_fail (error, "cannot describe the candles query", conn, result);
     else
     if (PQnparams (result) != 5 || PQparamtype (result, 3) != PQparamtype (result, 2)
     ||  !s_columns_good (result, PQparamtype (result, 2)))
@@ -237,13 +255,13 @@ s_check_types (s_pg_t *self, sf_error_t *error)
 
 //  Prepare one statement. Returns 0, or -1 with error.
 static int
-s_prepare (s_pg_t *self, const char *name, const char *sql, int count, const Oid *types,
+s_prepare (PGconn *conn, const char *name, const char *sql, int count, const Oid *types,
            sf_error_t *error)
 {
-    PGresult *result = PQprepare (self->conn, name, sql, count, types);
+    PGresult *result = PQprepare (conn, name, sql, count, types);
     int rc = 0;
     if (PQresultStatus (result) != PGRES_COMMAND_OK)
-        rc = s_fail (error, "cannot prepare the candles query", self->conn, result);
+        rc = s_fail (error, "cannot prepare the candles query", conn, result);
     PQclear (result);
     return rc;
 }
@@ -251,9 +269,9 @@ s_prepare (s_pg_t *self, const char *name, const char *sql, int count, const Oid
 //  True when candles has the trigger of 002_candles_notify.sql, enabled,
 //  for INSERT, UPDATE, DELETE and TRUNCATE (tgtype bits 4, 16, 8, 32).
 static bool
-s_triggered (s_pg_t *self)
+s_triggered (PGconn *conn)
 {
-    PGresult *result = PQexec (self->conn,
+    PGresult *result = PQexec (conn,
         "SELECT coalesce (bit_or (tgtype::int & 60), 0) FROM pg_trigger "
         "WHERE tgrelid = to_regclass ('candles') AND tgfoid = to_regproc ('sheaf_candles_notify') "
         "AND tgenabled IN ('O', 'A')");
@@ -266,48 +284,60 @@ s_triggered (s_pg_t *self)
     return triggered;
 }
 
-//  Connect, prepare, and LISTEN when following. Returns 0, or -1 with error.
-static int
+//  A new connection with the statements prepared. Returns it (the caller
+//  owns it), or NULL with error.
+static PGconn *
 s_connect (s_pg_t *self, sf_error_t *error)
 {
-    self->conn = PQconnectdb (self->conninfo);
-    if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
-        s_fail (error, "cannot connect", self->conn, NULL);
-        s_disconnect (self);
-        return -1;
+    PGconn *conn = PQconnectdb (self->conninfo);
+    if (!conn || PQstatus (conn) != CONNECTION_OK) {
+        s_fail (error, "cannot connect", conn, NULL);
+        PQfinish (conn);
+        return NULL;
     }
-    PQsetNoticeProcessor (self->conn, s_notice, NULL);
+    PQsetNoticeProcessor (conn, s_notice, NULL);
     //  Timestamps are int64 microseconds in binary only with integer
     //  datetimes, the only kind since PostgreSQL 10
-    const char *integer = PQparameterStatus (self->conn, "integer_datetimes");
+    const char *integer = PQparameterStatus (conn, "integer_datetimes");
     if (!integer || strcmp (integer, "on") != 0) {
         sf_error_set (error, "DATA_FETCH", "postgres: the server does not have integer "
                       "datetimes");
-        s_disconnect (self);
-        return -1;
+        PQfinish (conn);
+        return NULL;
     }
     //  The bounds' type (0) is the ts column's, whichever it is
     const Oid window [5] = { S_TEXT, S_TEXT, 0, 0, S_INT8 };
     const Oid any [2] = { S_TEXT, S_TEXT };
-    if (s_prepare (self, S_WINDOW, S_WINDOW_SQL, 5, window, error)
-    ||  s_prepare (self, S_ANY, S_ANY_SQL, 2, any, error)
-    ||  s_check_types (self, error)) {
-        s_disconnect (self);
-        return -1;
+    if (s_prepare (conn, S_WINDOW, S_WINDOW_SQL, 5, window, error)
+    ||  s_prepare (conn, S_ANY, S_ANY_SQL, 2, any, error)
+    ||  s_check_types (conn, error)) {
+        PQfinish (conn);
+        return NULL;
     }
+    return conn;
+}
+
+//  Connect the listening connection, and LISTEN when following. Returns
+//  0, or -1 with error.
+static int
+s_listen (s_pg_t *self, sf_error_t *error)
+{
+    self->listener = s_connect (self, error);
+    if (!self->listener)
+        return -1;
     if (self->following) {
-        PGresult *result = PQexec (self->conn, "LISTEN " S_CHANNEL);
+        PGresult *result = PQexec (self->listener, "LISTEN " S_CHANNEL);
         int rc = 0;
         if (PQresultStatus (result) != PGRES_COMMAND_OK)
-            rc = s_fail (error, "cannot listen for changes", self->conn, result);
+            rc = s_fail (error, "cannot listen for changes", self->listener, result);
         PQclear (result);
         if (rc) {
-            s_disconnect (self);
+            s_unlisten (self);
             return -1;
         }
         //  Whatever changed while no one listened is unknown
         s_change_all (self);
-        self->tracking = s_triggered (self);
+        self->tracking = s_triggered (self->listener);
     }
     return 0;
 }
@@ -433,17 +463,17 @@ failed:
     return NULL;
 }
 
-//  Whether symbol and timeframe have any candle: 1, 0, or -1 with error.
+//  Whether symbol and timeframe have any candle: 1, 0, or -1 with error
+//  and *drop (the connection failed).
 static int
-s_any (s_pg_t *self, const sf_request_t *request, sf_error_t *error)
+s_any (PGconn *conn, const sf_request_t *request, bool *drop, sf_error_t *error)
 {
     const char *values [2] = { request->symbol, request->timeframe };
-    PGresult *result = PQexecPrepared (self->conn, S_ANY, 2, values, NULL, NULL, 1);
-    s_notified (self);
+    PGresult *result = PQexecPrepared (conn, S_ANY, 2, values, NULL, NULL, 1);
     int rc;
     if (PQresultStatus (result) != PGRES_TUPLES_OK) {
-        rc = s_fail (error, "the candles query failed", self->conn, result);
-        s_disconnect (self);
+        rc = s_fail (error, "the candles query failed", conn, result);
+        *drop = true;
     }
     else
         rc = PQntuples (result) > 0;
@@ -451,15 +481,14 @@ s_any (s_pg_t *self, const sf_request_t *request, sf_error_t *error)
     return rc;
 }
 
+//  Run request's window query on conn. Returns 0 with *candles_p, or -1
+//  with error and, when the connection failed, *drop (connect afresh next
+//  time).
 static int
-s_fetch (void *impl, const sf_request_t *request, sf_candles_t **candles_p, sf_stamp_t *stamp,
-         bool *retry, sf_error_t *error)
+s_query (PGconn *conn, const sf_request_t *request, sf_candles_t **candles_p, bool *drop,
+         sf_error_t *error)
 {
-    (void) stamp;
-    s_pg_t *self = (s_pg_t *) impl;
-    *retry = self->conn != NULL;        //  Only a connection that had worked
-    if (!self->conn && s_connect (self, error))
-        return -1;
+    *drop = false;
     uint64_t lower = htobe64 ((uint64_t) s_lower_bound (sf_request_lower (request)));
     uint64_t upper = htobe64 ((uint64_t) s_upper_bound (sf_request_upper (request)));
     uint64_t limit = htobe64 ((uint64_t) request->limit);
@@ -468,22 +497,20 @@ s_fetch (void *impl, const sf_request_t *request, sf_candles_t **candles_p, sf_s
                                request->limit? (const char *) &limit: NULL };
     const int lengths [5] = { 0, 0, 8, 8, 8 };
     const int formats [5] = { 0, 0, 1, 1, 1 };
-    PGresult *result = PQexecPrepared (self->conn, S_WINDOW, 5, values, lengths, formats, 1);
-    s_notified (self);
+    PGresult *result = PQexecPrepared (conn, S_WINDOW, 5, values, lengths, formats, 1);
     int rc = -1;
     if (PQresultStatus (result) != PGRES_TUPLES_OK) {
-        s_fail (error, "the candles query failed", self->conn, result);
-        s_disconnect (self);    //  Connect afresh next time
+        s_fail (error, "the candles query failed", conn, result);
+        *drop = true;
         goto done;
     }
-    *retry = false;
     if (!s_columns_good (result, PQftype (result, 0))) {
         sf_error_set (error, "DATA_FETCH", "postgres: the candles query returned other "
                       "columns than it was prepared with");
         goto done;
     }
     if (PQntuples (result) == 0 && !request->exists) {
-        int any = s_any (self, request, error);
+        int any = s_any (conn, request, drop, error);
         if (any < 0)
             goto done;
         if (any == 0) {
@@ -497,6 +524,111 @@ s_fetch (void *impl, const sf_request_t *request, sf_candles_t **candles_p, sf_s
 done:
     PQclear (result);
     return rc;
+}
+
+//  A link no other fetch uses, connected ones first; waits while every
+//  link is busy.
+static s_link_t *
+s_take (s_pg_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    s_link_t *link = NULL;
+    while (!link) {
+        for (size_t i = 0; i < self->link_count; i++) {
+            s_link_t *candidate = &self->links [i];
+            if (!candidate->busy && (!link || (!link->conn && candidate->conn)))
+                link = candidate;
+        }
+        if (!link)
+            pthread_cond_wait (&self->freed, &self->lock);
+    }
+    link->busy = true;
+    pthread_mutex_unlock (&self->lock);
+    return link;
+}
+
+static void
+s_give (s_pg_t *self, s_link_t *link)
+{
+    pthread_mutex_lock (&self->lock);
+    link->busy = false;
+    pthread_cond_signal (&self->freed);
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  A fetch on a pool connection: any thread, as many at once as there
+//  are links. A connection that had worked and fails is tried once more
+//  afresh at once: after a server restart, every idle one of the pool is
+//  gone.
+static int
+s_fetch (void *impl, const sf_request_t *request, sf_candles_t **candles_p, sf_stamp_t *stamp,
+         bool *retry, sf_error_t *error)
+{
+    (void) stamp;
+    s_pg_t *self = (s_pg_t *) impl;
+    s_link_t *link = s_take (self);
+    bool stale = link->conn != NULL;
+    *retry = stale;             //  Only a connection that had worked
+    int rc = -1;
+    while (true) {
+        if (!link->conn && !(link->conn = s_connect (self, error)))
+            break;
+        bool drop;
+        rc = s_query (link->conn, request, candles_p, &drop, error);
+        if (!drop) {
+            *retry = false;
+            break;
+        }
+        PQfinish (link->conn);
+        link->conn = NULL;
+        if (!stale)
+            break;
+        stale = false;
+    }
+    s_give (self, link);
+    return rc;
+}
+
+//  A fetch on the listening connection, whose changes come with its rows.
+static int
+s_fetch_followed (void *impl, const sf_request_t *request, sf_candles_t **candles_p,
+                  bool *retry, sf_error_t *error)
+{
+    s_pg_t *self = (s_pg_t *) impl;
+    *retry = self->listener != NULL;
+    if (!self->listener && s_listen (self, error))
+        return -1;
+    bool drop;
+    int rc = s_query (self->listener, request, candles_p, &drop, error);
+    s_notified (self);
+    if (drop)
+        s_unlisten (self);
+    else
+        *retry = false;
+    return rc;
+}
+
+//  One round trip on the listening connection: the server sends a
+//  listener the notifications of every transaction committed before it
+//  answers, so the changes learnt then include all those a fetch that
+//  ended before could have seen. A connection found broken is made
+//  again, which reports "all".
+static int
+s_sync (void *impl, sf_error_t *error)
+{
+    s_pg_t *self = (s_pg_t *) impl;
+    if (!self->following)
+        return 0;
+    if (self->listener) {
+        PGresult *result = PQexec (self->listener, "");
+        bool good = PQresultStatus (result) == PGRES_EMPTY_QUERY;
+        PQclear (result);
+        s_notified (self);
+        if (good)
+            return 0;
+        s_unlisten (self);
+    }
+    return s_listen (self, error);
 }
 
 //  --------------------------------------------------------------------------
@@ -515,15 +647,15 @@ s_follow (void *impl)
     s_pg_t *self = (s_pg_t *) impl;
     self->following = true;
     //  A connection made before listens from the next connect on
-    if (self->conn)
-        s_disconnect (self);
+    if (self->listener)
+        s_unlisten (self);
 }
 
 static int
 s_ready (void *impl, sf_error_t *error)
 {
     s_pg_t *self = (s_pg_t *) impl;
-    return self->conn? 0: s_connect (self, error);
+    return self->listener || !self->following? 0: s_listen (self, error);
 }
 
 static bool
@@ -548,21 +680,21 @@ static int
 s_socket (void *impl)
 {
     s_pg_t *self = (s_pg_t *) impl;
-    return self->conn? PQsocket (self->conn): -1;
+    return self->listener? PQsocket (self->listener): -1;
 }
 
 static void
 s_drain (void *impl)
 {
     s_pg_t *self = (s_pg_t *) impl;
-    if (!self->conn)
+    if (!self->listener)
         return;
-    if (!PQconsumeInput (self->conn)) {
+    if (!PQconsumeInput (self->listener)) {
         char message [200];
-        snprintf (message, sizeof message, "%s", PQerrorMessage (self->conn));
+        snprintf (message, sizeof message, "%s", PQerrorMessage (self->listener));
         message [strcspn (message, "\n")] = 0;
         sf_log_warning ("worker: postgres connection lost: %s", message);
-        s_disconnect (self);
+        s_unlisten (self);
         return;
     }
     s_notified (self);
@@ -572,7 +704,12 @@ static void
 s_destroy (void *impl)
 {
     s_pg_t *self = (s_pg_t *) impl;
-    s_disconnect (self);
+    s_unlisten (self);
+    for (size_t i = 0; i < self->link_count; i++)
+        PQfinish (self->links [i].conn);
+    free (self->links);
+    pthread_cond_destroy (&self->freed);
+    pthread_mutex_destroy (&self->lock);
     free (self->changes);
     free (self->conninfo);
     free (self);
@@ -580,7 +717,7 @@ s_destroy (void *impl)
 
 static const sf_source_ops_t s_ops = {
     .kind = "postgres",
-    .serial = true,
+    .serial = false,
     .stamped = false,
     .destroy = s_destroy,
     .where = s_where,
@@ -588,16 +725,24 @@ static const sf_source_ops_t s_ops = {
     .ready = s_ready,
     .tracking = s_tracking,
     .fetch = s_fetch,
+    .fetch_followed = s_fetch_followed,
+    .sync = s_sync,
     .changes = s_changes,
     .socket = s_socket,
     .drain = s_drain,
 };
 
 sf_source_t *
-sf_source_pg_new (const char *conninfo)
+sf_source_pg_new (const char *conninfo, size_t connections)
 {
     s_pg_t *self = (s_pg_t *) calloc (1, sizeof *self);
     if (!self || !(self->conninfo = strdup (conninfo)))
         abort ();
+    self->link_count = connections? connections: 1;
+    self->links = (s_link_t *) calloc (self->link_count, sizeof (s_link_t));
+    if (!self->links)
+        abort ();
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_cond_init (&self->freed, NULL);
     return sf_source_new (&s_ops, self);
 }

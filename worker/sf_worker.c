@@ -78,6 +78,7 @@ sf_worker_config_defaults (sf_worker_config_t *config)
     config->tests = false;
     config->data_dir = NULL;
     config->data_db = NULL;
+    config->data_db_connections = 0;
     config->data_cache = SF_CACHE_DEFAULT;
     config->plugins = NULL;
     config->grace_ms = 10000;
@@ -471,7 +472,9 @@ sf_worker_new (const sf_worker_config_t *config, sf_error_t *error)
     sf_msg_init (&self->msg);
     self->backoff_ms = S_BACKOFF_MIN;
     self->cache = sf_cache_new (config->data_cache);
-    sf_source_t *source = sf_source_for (config->data_dir, config->data_db);
+    sf_source_t *source = sf_source_for (config->data_dir, config->data_db,
+                                         config->data_db_connections
+                                         ? config->data_db_connections: config->threads);
     if (source)
         self->source = sf_cache_add (self->cache, &source);
     self->pool = sf_pool_new (self->config.threads, self->config.tests, self->cache,

@@ -21,6 +21,7 @@ typedef struct {
     bool tests;                 //  Serve test-only analyzers
     const char *data_dir;       //  CSV data source directory or NULL
     const char *data_db;        //  PostgreSQL data source (conninfo) or NULL
+    size_t data_db_connections; //  PostgreSQL connections fetching at once; 0: threads
     size_t data_cache;          //  Bytes of candles kept in memory; 0: none
     const char **plugins;       //  Plugin files to load (NULL-terminated) or NULL
     int grace_ms;               //  Drain time after SIGTERM; 0: stop at once
