@@ -48,6 +48,15 @@ static const s_case_t s_cases [] = {
     { "stddev", { { 2 }, { 5 }, { 50 }, { 200 } } },
     { "vwap", { { 0 } } },
     { "volatility", { { 2, 1 }, { 5, 252 }, { 50, 1 } } },
+    { "mom", { { 1 }, { 3 }, { 50 } } },
+    { "rocp", { { 1 }, { 5 }, { 50 } } },
+    { "rocr", { { 1 }, { 5 }, { 50 } } },
+    { "bop", { { 0 } } },
+    { "trange", { { 0 } } },
+    { "avgprice", { { 0 } } },
+    { "medprice", { { 0 } } },
+    { "typprice", { { 0 } } },
+    { "wclprice", { { 0 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -201,8 +210,9 @@ START_TEST (test_kernels_equal_step_forms)
                 s_kernel_equals_step (s_cases [c].name, f, args [s]);
         tested++;
     }
-    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap
-    ck_assert_uint_eq (tested, 9);
+    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; mom, rocp, rocr,
+    //  bop, trange, avgprice, medprice, typprice, wclprice
+    ck_assert_uint_eq (tested, 18);
 }
 END_TEST
 

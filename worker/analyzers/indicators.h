@@ -113,7 +113,16 @@ struct _sf_indicator_t {
     X (mfi)                                                                    \
     X (stddev)                                                                 \
     X (vwap)                                                                   \
-    X (volatility)
+    X (volatility)                                                             \
+    X (mom)                                                                    \
+    X (rocp)                                                                   \
+    X (rocr)                                                                   \
+    X (bop)                                                                    \
+    X (trange)                                                                 \
+    X (avgprice)                                                               \
+    X (medprice)                                                               \
+    X (typprice)                                                               \
+    X (wclprice)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

@@ -24,6 +24,15 @@
     X (stddev)                                                                 \
     X (vwap)                                                                   \
     X (volatility)                                                             \
+    X (mom)                                                                    \
+    X (rocp)                                                                   \
+    X (rocr)                                                                   \
+    X (bop)                                                                    \
+    X (trange)                                                                 \
+    X (avgprice)                                                               \
+    X (medprice)                                                               \
+    X (typprice)                                                               \
+    X (wclprice)                                                               \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
