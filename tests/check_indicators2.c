@@ -197,9 +197,71 @@ s_flat (size_t i, double *o, double *h, double *l, double *c, double *v)
     *v = 0;
 }
 
+//  Moving for 60 rows, then flat at the last close with volume for 100
+//  (the flat rows of the zero-denominator table).
+static void
+s_moves_then_flat (size_t i, double *o, double *h, double *l, double *c, double *v)
+{
+    size_t j = i < 60? i: 59;
+    *c = 100 + 10 * sin ((double) j * 0.7) + 0.05 * (double) j;
+    *o = j > 0? 100 + 10 * sin ((double) (j - 1) * 0.7) + 0.05 * (double) (j - 1): *c;
+    *h = fmax (*o, *c) + (i < 60? 1.5: 0);
+    *l = fmin (*o, *c) - (i < 60? 1.0: 0);
+    *v = 1000 + (double) (i % 7) * 10;
+}
+
+//  Moving for 60 rows, then flat: a series on which a sum of |changes|
+//  slid over 10 closes (the entering one added, the leaving one taken
+//  away) does not come back to 0 in the flat rows, but to a residue of
+//  -1.4e-14.
+static void
+s_residue_then_flat (size_t i, double *o, double *h, double *l, double *c, double *v)
+{
+    double j = (double) (i < 60? i: 59);
+    *o = *h = *l = *c = 100 * exp (0.1 * sin (1.3 * j) + 0.02 * j * cos (0.37 * j));
+    *v = 1;
+}
+
 //  --------------------------------------------------------------------------
 //  Textbook definitions (INDICATORS-2.md), written independently of the
 //  analyzers.
+
+static double
+s_mean (const double *x, size_t i, size_t n)
+{
+    double sum = 0;
+    for (size_t j = 0; j < n; j++)
+        sum += x [i - j];
+    return sum / (double) n;
+}
+
+//  EMA(n) of x from start on: seeded with the mean of x[start ..
+//  start + n - 1] at start + n - 1, then alpha = 2 / (n + 1).
+static void
+s_ema_from (const double *x, size_t start, size_t size, size_t n, double *out)
+{
+    out [start + n - 1] = s_mean (x, start + n - 1, n);
+    for (size_t i = start + n; i < size; i++)
+        out [i] = out [i - 1] + 2.0 / (double) (n + 1) * (x [i] - out [i - 1]);
+}
+
+static double
+s_highest (const double *x, size_t i, size_t n)
+{
+    double best = x [i];
+    for (size_t j = 1; j < n; j++)
+        best = fmax (best, x [i - j]);
+    return best;
+}
+
+static double
+s_lowest (const double *x, size_t i, size_t n)
+{
+    double best = x [i];
+    for (size_t j = 1; j < n; j++)
+        best = fmin (best, x [i - j]);
+    return best;
+}
 
 static double
 s_true_range (const sf_candles_t *k, size_t i)
@@ -314,6 +376,213 @@ START_TEST (test_simple_zero_denominators)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Moving averages
+
+//  DEMA, TEMA and T3: EMAs chained, each seeded with the mean of the first
+//  n values of the one before.
+START_TEST (test_chained_emas)
+{
+    static const int periods [] = { 2, 3, 5, 20, 50 };
+    static const double factors [] = { 0.7, 0, 1, 0.35 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *e [7], *want = calloc (size, sizeof (double));
+        for (size_t s = 0; s < 7; s++)
+            e [s] = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            //  e[s] is the s-th EMA (e[0] the closes), first value at s (n - 1)
+            memcpy (e [0], k->close, size * sizeof (double));
+            for (size_t s = 1; s < 7 && s * (n - 1) < size; s++)
+                s_ema_from (e [s - 1], (s - 1) * (n - 1), size, n, e [s]);
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            for (size_t i = 2 * (n - 1); i < size; i++)
+                want [i] = 2 * e [1][i] - e [2][i];
+            s_run ("dema", k, params);
+            s_expect (s_samples [f], "dema", want, size, 2 * (n - 1), 0);
+            for (size_t i = 3 * (n - 1); i < size; i++)
+                want [i] = 3 * e [1][i] - 3 * e [2][i] + e [3][i];
+            s_run ("tema", k, params);
+            s_expect (s_samples [f], "tema", want, size, 3 * (n - 1), 0);
+            for (size_t v = 0; v < sizeof factors / sizeof factors [0]; v++) {
+                double x = factors [v];
+                double c1 = -x * x * x, c2 = 3 * x * x + 3 * x * x * x;
+                double c3 = -6 * x * x - 3 * x - 3 * x * x * x;
+                double c4 = 1 + 3 * x + 3 * x * x + x * x * x;
+                for (size_t i = 6 * (n - 1); i < size; i++)
+                    want [i] = c1 * e [6][i] + c2 * e [5][i] + c3 * e [4][i] + c4 * e [3][i];
+                snprintf (params, sizeof params, "period=%zu,vfactor=%.2f", n, x);
+                s_run ("t3", k, params);
+                //  Stages scaled by powers of alpha in the kernel: rounding
+                //  of 1e-15 relative, against values that cancel to a
+                //  price's size
+                s_expect (s_samples [f], "t3", want, size, 6 * (n - 1), 0);
+            }
+        }
+        for (size_t s = 0; s < 7; s++)
+            free (e [s]);
+        free (want);
+    }
+    //  The defaults: DEMA and TEMA 20, T3 5 and 0.7
+    const sf_candles_t *goog = s_data [0];
+    s_run ("dema", goog, NULL);
+    ck_assert_int_eq (sf_mp_get (&s_result.data, "dema")->via.array.ptr [38].type,
+                      MSGPACK_OBJECT_FLOAT64);
+    ck_assert_int_eq (sf_mp_get (&s_result.data, "dema")->via.array.ptr [37].type,
+                      MSGPACK_OBJECT_NIL);
+    s_run ("tema", goog, NULL);
+    ck_assert_int_eq (sf_mp_get (&s_result.data, "tema")->via.array.ptr [56].type,
+                      MSGPACK_OBJECT_NIL);
+    s_run ("t3", goog, NULL);
+    ck_assert_int_eq (sf_mp_get (&s_result.data, "t3")->via.array.ptr [23].type,
+                      MSGPACK_OBJECT_NIL);
+    double t3_24 = s_at ("t3", 24);
+    s_run ("t3", goog, "period=5,vfactor=0.7");
+    ck_assert (s_at ("t3", 24) == t3_24);
+}
+END_TEST
+
+//  TRIMA: weights 1, 2, … up to the middle and down again (the middle one
+//  twice for an even period), over their sum.
+START_TEST (test_trima)
+{
+    static const int periods [] = { 2, 3, 4, 5, 20, 21, 50, 200 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *want = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            double total = 0;
+            for (size_t j = 0; j < n; j++)
+                total += (double) (j + 1 < n - j? j + 1: n - j);
+            if (n == 20)
+                ck_assert (total == 110);
+            if (n == 21)
+                ck_assert (total == 121);
+            for (size_t i = n - 1; i < size; i++) {
+                double sum = 0;
+                for (size_t j = 0; j < n; j++)      //  j = 0 the oldest
+                    sum += (double) (j + 1 < n - j? j + 1: n - j) * k->close [i + 1 - n + j];
+                want [i] = sum / total;
+            }
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_run ("trima", k, n == 20? NULL: params);
+            s_expect (s_samples [f], "trima", want, size, n - 1, 0);
+        }
+        free (want);
+    }
+}
+END_TEST
+
+//  KAMA from its definition, every sum of changes afresh.
+static void
+s_textbook_kama (const double *c, size_t size, size_t n, double *out)
+{
+    double kama = c [n - 1];
+    for (size_t t = n; t < size; t++) {
+        double sum = 0, change = c [t] - c [t - n];
+        for (size_t j = t + 1 - n; j <= t; j++)
+            sum += fabs (c [j] - c [j - 1]);
+        double er = sum <= change || fabs (sum) < 1e-14? 1: fabs (change / sum);
+        double sc = pow (er * (2.0 / 3 - 2.0 / 31) + 2.0 / 31, 2);
+        out [t] = kama = kama + sc * (c [t] - kama);
+    }
+}
+
+START_TEST (test_kama)
+{
+    static const int periods [] = { 2, 3, 10, 30, 200 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *want = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            s_textbook_kama (k->close, size, n, want);
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_run ("kama", k, n == 10? NULL: params);
+            s_expect (s_samples [f], "kama", want, size, n, 0);
+        }
+        free (want);
+    }
+}
+END_TEST
+
+//  MIDPOINT and MIDPRICE: every window scanned.
+START_TEST (test_midpoint_midprice)
+{
+    static const int periods [] = { 2, 3, 14, 50, 200 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *mid = calloc (size, sizeof (double)), *price = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            for (size_t i = n - 1; i < size; i++) {
+                mid [i] = (s_highest (k->close, i, n) + s_lowest (k->close, i, n)) / 2;
+                price [i] = (s_highest (k->high, i, n) + s_lowest (k->low, i, n)) / 2;
+            }
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_run ("midpoint", k, n == 14? NULL: params);
+            s_expect (s_samples [f], "midpoint", mid, size, n - 1, 0);
+            s_run ("midprice", k, n == 14? NULL: params);
+            s_expect (s_samples [f], "midprice", price, size, n - 1, 0);
+        }
+        free (mid);
+        free (price);
+    }
+}
+END_TEST
+
+//  Flat rows: KAMA's ER is 1 when the sum of changes is 0, so it moves
+//  towards the constant price by sc = (2/3)² a candle; the averages of a
+//  flat series are its price.
+START_TEST (test_averages_flat)
+{
+    sf_candles_t *series = s_series (160, s_moves_then_flat);
+    s_run ("kama", series, NULL);
+    double price = series->close [159];
+    for (size_t t = 75; t < 160; t++) {
+        double before = s_at ("kama", t - 1) - price, now = s_at ("kama", t) - price;
+        ck_assert_msg (fabs (now - before * (1 - 4.0 / 9)) <= 1e-12 * fmax (fabs (before), 1),
+                       "kama[%zu]: %.17g from %.17g", t, now, before);
+    }
+    sf_candles_destroy (&series);
+    //  Where the slides leave a residue above 1e-14, the sum of changes of
+    //  a flat window must still be exactly 0
+    series = s_series (160, s_residue_then_flat);
+    const double *c = series->close;
+    double slid = 0;
+    for (size_t j = 1; j <= 10; j++)
+        slid += fabs (c [j] - c [j - 1]);
+    for (size_t t = 11; t < 160; t++)
+        slid += fabs (c [t] - c [t - 1]) - fabs (c [t - 10] - c [t - 11]);
+    ck_assert_msg (fabs (slid) >= 1e-14, "a residue of %g only", slid);
+    double *want = calloc (160, sizeof (double));
+    s_textbook_kama (series->close, 160, 10, want);
+    s_run ("kama", series, NULL);
+    s_expect ("residue then flat", "kama", want, 160, 10, 0);
+    free (want);
+    sf_candles_destroy (&series);
+    sf_candles_t *flat = s_series (80, s_flat);
+    static const char *averages [] = { "dema", "tema", "t3", "trima", "kama", "midpoint",
+                                       "midprice" };
+    for (size_t a = 0; a < sizeof averages / sizeof averages [0]; a++) {
+        s_run (averages [a], flat, NULL);
+        ck_assert_msg (fabs (s_at (averages [a], 79) - 50) <= 1e-12, "%s on flat prices: %.17g",
+                       averages [a], s_at (averages [a], 79));
+    }
+    sf_candles_destroy (&flat);
+}
+END_TEST
+
 //  The fewest candles: exactly lookback + 1 give one value; one fewer is
 //  INSUFFICIENT_DATA naming the counts.
 START_TEST (test_tiny_inputs)
@@ -326,7 +595,10 @@ START_TEST (test_tiny_inputs)
         { "avgprice", NULL, 0 }, { "medprice", NULL, 0 }, { "typprice", NULL, 0 },
         { "wclprice", NULL, 0 }, { "bop", NULL, 0 }, { "trange", NULL, 1 },
         { "mom", NULL, 10 }, { "mom", "period=1", 1 }, { "rocp", NULL, 10 },
-        { "rocr", "period=3", 3 },
+        { "rocr", "period=3", 3 }, { "dema", NULL, 38 }, { "dema", "period=2", 2 },
+        { "tema", NULL, 57 }, { "t3", NULL, 24 }, { "t3", "period=2", 6 }, { "trima", NULL, 19 },
+        { "trima", "period=2", 1 }, { "kama", NULL, 10 }, { "kama", "period=2", 2 },
+        { "midpoint", NULL, 13 }, { "midprice", "period=2", 1 },
     };
     const sf_candles_t *goog = s_data [0];
     for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
@@ -365,6 +637,11 @@ main (void)
     tcase_add_test (tc, test_price_transforms);
     tcase_add_test (tc, test_momentum);
     tcase_add_test (tc, test_simple_zero_denominators);
+    tcase_add_test (tc, test_chained_emas);
+    tcase_add_test (tc, test_trima);
+    tcase_add_test (tc, test_kama);
+    tcase_add_test (tc, test_midpoint_midprice);
+    tcase_add_test (tc, test_averages_flat);
     tcase_add_test (tc, test_tiny_inputs);
     suite_add_tcase (suite, tc);
     return suite_run (suite);

@@ -48,6 +48,13 @@ static const s_case_t s_cases [] = {
     { "stddev", { { 2 }, { 5 }, { 50 }, { 200 } } },
     { "vwap", { { 0 } } },
     { "volatility", { { 2, 1 }, { 5, 252 }, { 50, 1 } } },
+    { "dema", { { 2 }, { 3 }, { 50 } } },
+    { "tema", { { 2 }, { 7 }, { 30 } } },
+    { "trima", { { 2 }, { 3 }, { 21 }, { 50 } } },
+    { "kama", { { 2 }, { 3 }, { 30 }, { 200 } } },
+    { "t3", { { 2, 0.7 }, { 3, 0 }, { 5, 1 }, { 20, 0.35 } } },
+    { "midpoint", { { 2 }, { 3 }, { 50 } } },
+    { "midprice", { { 2 }, { 3 }, { 50 } } },
     { "mom", { { 1 }, { 3 }, { 50 } } },
     { "rocp", { { 1 }, { 5 }, { 50 } } },
     { "rocr", { { 1 }, { 5 }, { 50 } } },
@@ -210,9 +217,10 @@ START_TEST (test_kernels_equal_step_forms)
                 s_kernel_equals_step (s_cases [c].name, f, args [s]);
         tested++;
     }
-    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; mom, rocp, rocr,
-    //  bop, trange, avgprice, medprice, typprice, wclprice
-    ck_assert_uint_eq (tested, 18);
+    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; dema, tema, trima,
+    //  kama, t3, midpoint, midprice, mom, rocp, rocr, bop, trange, avgprice,
+    //  medprice, typprice, wclprice
+    ck_assert_uint_eq (tested, 25);
 }
 END_TEST
 

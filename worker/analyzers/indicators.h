@@ -114,6 +114,13 @@ struct _sf_indicator_t {
     X (stddev)                                                                 \
     X (vwap)                                                                   \
     X (volatility)                                                             \
+    X (dema)                                                                   \
+    X (tema)                                                                   \
+    X (trima)                                                                  \
+    X (kama)                                                                   \
+    X (t3)                                                                     \
+    X (midpoint)                                                               \
+    X (midprice)                                                               \
     X (mom)                                                                    \
     X (rocp)                                                                   \
     X (rocr)                                                                   \
@@ -122,7 +129,7 @@ struct _sf_indicator_t {
     X (avgprice)                                                               \
     X (medprice)                                                               \
     X (typprice)                                                               \
-    X (wclprice)
+    X (wclprice)                                                               \
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

@@ -24,6 +24,13 @@
     X (stddev)                                                                 \
     X (vwap)                                                                   \
     X (volatility)                                                             \
+    X (dema)                                                                   \
+    X (tema)                                                                   \
+    X (trima)                                                                  \
+    X (kama)                                                                   \
+    X (t3)                                                                     \
+    X (midpoint)                                                               \
+    X (midprice)                                                               \
     X (mom)                                                                    \
     X (rocp)                                                                   \
     X (rocr)                                                                   \
