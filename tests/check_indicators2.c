@@ -197,14 +197,15 @@ s_flat (size_t i, double *o, double *h, double *l, double *c, double *v)
     *v = 0;
 }
 
-//  Moving for 60 rows, then flat at the last close with volume for 100
-//  (the flat rows of the zero-denominator table).
+//  Moving for 60 rows, then flat (open = high = low = close, the last
+//  close) with volume for 100: the flat rows of the zero-denominator
+//  table.
 static void
 s_moves_then_flat (size_t i, double *o, double *h, double *l, double *c, double *v)
 {
     size_t j = i < 60? i: 59;
     *c = 100 + 10 * sin ((double) j * 0.7) + 0.05 * (double) j;
-    *o = j > 0? 100 + 10 * sin ((double) (j - 1) * 0.7) + 0.05 * (double) (j - 1): *c;
+    *o = i < 60 && j > 0? 100 + 10 * sin ((double) (j - 1) * 0.7) + 0.05 * (double) (j - 1): *c;
     *h = fmax (*o, *c) + (i < 60? 1.5: 0);
     *l = fmin (*o, *c) - (i < 60? 1.0: 0);
     *v = 1000 + (double) (i % 7) * 10;
@@ -583,6 +584,213 @@ START_TEST (test_averages_flat)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Oscillators
+
+//  PPO and APO: SMA(fast) and SMA(slow), swapped when slow is the shorter;
+//  TRIX: the rate of change of a triple EMA.
+START_TEST (test_ppo_apo_trix)
+{
+    static const int pairs [][2] = { { 12, 26 }, { 26, 12 }, { 2, 3 }, { 5, 50 }, { 7, 7 } };
+    static const int periods [] = { 1, 2, 5, 30 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *ppo = calloc (size, sizeof (double)), *apo = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs [0]; p++) {
+            size_t fast = (size_t) pairs [p][0], slow = (size_t) pairs [p][1];
+            size_t shorter = fast < slow? fast: slow, longer = fast < slow? slow: fast;
+            for (size_t i = longer - 1; i < size; i++) {
+                double a = s_mean (k->close, i, shorter), b = s_mean (k->close, i, longer);
+                apo [i] = a - b;
+                ppo [i] = fabs (b) < 1e-14? 0: 100 * (a - b) / b;
+            }
+            char params [64];
+            snprintf (params, sizeof params, "fast=%zu,slow=%zu", fast, slow);
+            //  The difference of two means cancels to a price's size
+            s_run ("apo", k, p == 0? NULL: params);
+            s_expect (s_samples [f], "apo", apo, size, longer - 1, fabs (k->close [0]));
+            s_run ("ppo", k, p == 0? NULL: params);
+            s_expect (s_samples [f], "ppo", ppo, size, longer - 1, 100);
+        }
+        double *e [4], *want = calloc (size, sizeof (double));
+        for (size_t s = 0; s < 4; s++)
+            e [s] = calloc (size, sizeof (double));
+        memcpy (e [0], k->close, size * sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p], lookback = 3 * (n - 1) + 1;
+            for (size_t s = 1; s < 4; s++)
+                s_ema_from (e [s - 1], (s - 1) * (n - 1), size, n, e [s]);
+            for (size_t i = lookback; i < size; i++)
+                want [i] = e [3][i - 1] == 0? 0: 100 * (e [3][i] / e [3][i - 1] - 1);
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_run ("trix", k, n == 30? NULL: params);
+            //  A rate of change: the EMAs' rounding, relative to 100 %
+            s_expect (s_samples [f], "trix", want, size, lookback, 1e-3);
+        }
+        for (size_t s = 0; s < 4; s++)
+            free (e [s]);
+        free (want);
+        free (ppo);
+        free (apo);
+    }
+}
+END_TEST
+
+//  CMO: Wilder averages of gains and losses, as RSI's (so 2 × RSI - 100).
+static void
+s_textbook_cmo (const double *c, size_t size, size_t n, double *out)
+{
+    double up = 0, down = 0;
+    for (size_t i = 1; i <= n; i++) {
+        up += fmax (c [i] - c [i - 1], 0);
+        down += fmax (c [i - 1] - c [i], 0);
+    }
+    up /= (double) n;
+    down /= (double) n;
+    for (size_t i = n; i < size; i++) {
+        if (i > n) {
+            up = (up * (double) (n - 1) + fmax (c [i] - c [i - 1], 0)) / (double) n;
+            down = (down * (double) (n - 1) + fmax (c [i - 1] - c [i], 0)) / (double) n;
+        }
+        out [i] = up + down < 1e-14? 0: 100 * (up - down) / (up + down);
+    }
+}
+
+START_TEST (test_cmo)
+{
+    static const int periods [] = { 2, 3, 14, 30 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *want = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            s_textbook_cmo (k->close, size, n, want);
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_run ("cmo", k, n == 14? NULL: params);
+            s_expect (s_samples [f], "cmo", want, size, n, 100);
+        }
+        //  cmo = 2 rsi - 100
+        s_run ("rsi", k, NULL);
+        for (size_t i = 14; i < size; i++)
+            want [i] = 2 * s_at ("rsi", i) - 100;
+        s_run ("cmo", k, NULL);
+        s_expect ("2 rsi - 100", "cmo", want, size, 14, 100);
+        free (want);
+    }
+}
+END_TEST
+
+//  NATR, AD and ADOSC.
+START_TEST (test_natr_ad_adosc)
+{
+    static const int periods [] = { 1, 2, 14, 30 };
+    static const int pairs [][2] = { { 3, 10 }, { 10, 3 }, { 2, 5 }, { 12, 26 } };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *want = calloc (size, sizeof (double)), *ad = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            double atr = 0;
+            for (size_t i = 1; i <= n; i++)
+                atr += s_true_range (k, i);
+            atr /= (double) n;
+            for (size_t i = n; i < size; i++) {
+                if (i > n)
+                    atr = (atr * (double) (n - 1) + s_true_range (k, i)) / (double) n;
+                want [i] = fabs (k->close [i]) < 1e-14? 0: 100 * atr / k->close [i];
+            }
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_run ("natr", k, n == 14? NULL: params);
+            s_expect (s_samples [f], "natr", want, size, n, 0);
+        }
+        double line = 0;
+        for (size_t i = 0; i < size; i++) {
+            double range = k->high [i] - k->low [i];
+            if (range > 0)
+                line += ((k->close [i] - k->low [i]) - (k->high [i] - k->close [i])) / range
+                      * k->volume [i];
+            ad [i] = line;
+        }
+        s_run ("ad", k, NULL);
+        //  A running sum of terms of either sign: relative to the volume
+        //  traded, not to the line that may cross 0
+        double volume = 0;
+        for (size_t i = 0; i < size; i++)
+            volume = fmax (volume, k->volume [i]);
+        s_expect (s_samples [f], "ad", ad, size, 0, volume);
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs [0]; p++) {
+            size_t fast = (size_t) pairs [p][0], slow = (size_t) pairs [p][1];
+            size_t lookback = (fast > slow? fast: slow) - 1;
+            double a = ad [0], b = ad [0];
+            for (size_t i = 1; i < size; i++) {
+                a += 2.0 / (double) (fast + 1) * (ad [i] - a);
+                b += 2.0 / (double) (slow + 1) * (ad [i] - b);
+                want [i] = a - b;
+            }
+            char params [64];
+            snprintf (params, sizeof params, "fast=%zu,slow=%zu", fast, slow);
+            s_run ("adosc", k, p == 0? NULL: params);
+            s_expect (s_samples [f], "adosc", want, size, lookback, volume);
+        }
+        free (want);
+        free (ad);
+    }
+}
+END_TEST
+
+//  The zero denominators of the oscillators: PPO and APO 0 on flat prices
+//  (to rounding); TRIX 0 when the triple EMA before is 0; CMO 0 on flat
+//  prices and, in flat rows after moves, its last value (both averages
+//  decay alike); NATR 0 when the close is 0; AD unchanged where high =
+//  low, and ADOSC decaying towards 0.
+START_TEST (test_oscillator_zero_denominators)
+{
+    sf_candles_t *flat = s_series (100, s_flat);
+    static const char *zeros [] = { "ppo", "apo", "trix", "cmo", "natr", "ad", "adosc" };
+    for (size_t z = 0; z < sizeof zeros / sizeof zeros [0]; z++) {
+        s_run (zeros [z], flat, NULL);
+        ck_assert_msg (fabs (s_at (zeros [z], 99)) <= 1e-12, "%s on flat prices: %.17g",
+                       zeros [z], s_at (zeros [z], 99));
+    }
+    for (size_t i = 0; i < 100; i++)
+        flat->close [i] = flat->open [i] = flat->high [i] = flat->low [i] = 0;
+    s_run ("trix", flat, NULL);
+    ck_assert (s_at ("trix", 99) == 0);
+    s_run ("natr", flat, NULL);
+    ck_assert (s_at ("natr", 99) == 0);
+    flat->high [50] = 2;
+    flat->low [50] = -1;
+    s_run ("natr", flat, NULL);
+    ck_assert (s_at ("natr", 50) == 0);
+    sf_candles_destroy (&flat);
+
+    sf_candles_t *series = s_series (160, s_moves_then_flat);
+    s_run ("cmo", series, NULL);
+    double last = s_at ("cmo", 59);
+    ck_assert (fabs (last) > 1);
+    for (size_t t = 60; t < 160; t++)
+        ck_assert_msg (fabs (s_at ("cmo", t) - last) <= 1e-9 * fabs (last), "cmo[%zu] %.17g",
+                       t, s_at ("cmo", t));
+    s_run ("ad", series, NULL);
+    double line = s_at ("ad", 60);
+    for (size_t t = 61; t < 160; t++)
+        ck_assert (s_at ("ad", t) == line);
+    s_run ("adosc", series, NULL);
+    double start = fabs (s_at ("adosc", 60));
+    ck_assert (start > 0);
+    for (size_t t = 61; t < 160; t++)
+        ck_assert (fabs (s_at ("adosc", t)) <= fabs (s_at ("adosc", t - 1)));
+    ck_assert (fabs (s_at ("adosc", 159)) < 1e-6 * start);
+    sf_candles_destroy (&series);
+}
+END_TEST
+
 //  The fewest candles: exactly lookback + 1 give one value; one fewer is
 //  INSUFFICIENT_DATA naming the counts.
 START_TEST (test_tiny_inputs)
@@ -598,7 +806,10 @@ START_TEST (test_tiny_inputs)
         { "rocr", "period=3", 3 }, { "dema", NULL, 38 }, { "dema", "period=2", 2 },
         { "tema", NULL, 57 }, { "t3", NULL, 24 }, { "t3", "period=2", 6 }, { "trima", NULL, 19 },
         { "trima", "period=2", 1 }, { "kama", NULL, 10 }, { "kama", "period=2", 2 },
-        { "midpoint", NULL, 13 }, { "midprice", "period=2", 1 },
+        { "midpoint", NULL, 13 }, { "midprice", "period=2", 1 }, { "ppo", NULL, 25 },
+        { "apo", "fast=5,slow=3", 4 }, { "trix", NULL, 88 }, { "trix", "period=1", 1 },
+        { "cmo", NULL, 14 }, { "natr", NULL, 14 }, { "natr", "period=1", 1 }, { "ad", NULL, 0 },
+        { "adosc", NULL, 9 }, { "adosc", "fast=4,slow=2", 3 },
     };
     const sf_candles_t *goog = s_data [0];
     for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
@@ -642,6 +853,10 @@ main (void)
     tcase_add_test (tc, test_kama);
     tcase_add_test (tc, test_midpoint_midprice);
     tcase_add_test (tc, test_averages_flat);
+    tcase_add_test (tc, test_ppo_apo_trix);
+    tcase_add_test (tc, test_cmo);
+    tcase_add_test (tc, test_natr_ad_adosc);
+    tcase_add_test (tc, test_oscillator_zero_denominators);
     tcase_add_test (tc, test_tiny_inputs);
     suite_add_tcase (suite, tc);
     return suite_run (suite);

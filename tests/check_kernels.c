@@ -58,8 +58,15 @@ static const s_case_t s_cases [] = {
     { "mom", { { 1 }, { 3 }, { 50 } } },
     { "rocp", { { 1 }, { 5 }, { 50 } } },
     { "rocr", { { 1 }, { 5 }, { 50 } } },
+    { "ppo", { { 2, 3 }, { 26, 12 }, { 5, 50 }, { 7, 7 } } },
+    { "apo", { { 2, 3 }, { 26, 12 }, { 5, 50 }, { 7, 7 } } },
+    { "trix", { { 1 }, { 2 }, { 5 }, { 50 } } },
+    { "cmo", { { 2 }, { 5 }, { 30 } } },
     { "bop", { { 0 } } },
+    { "natr", { { 1 }, { 2 }, { 30 } } },
     { "trange", { { 0 } } },
+    { "ad", { { 0 } } },
+    { "adosc", { { 2, 5 }, { 10, 3 }, { 12, 26 } } },
     { "avgprice", { { 0 } } },
     { "medprice", { { 0 } } },
     { "typprice", { { 0 } } },
@@ -218,9 +225,9 @@ START_TEST (test_kernels_equal_step_forms)
         tested++;
     }
     //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; dema, tema, trima,
-    //  kama, t3, midpoint, midprice, mom, rocp, rocr, bop, trange, avgprice,
-    //  medprice, typprice, wclprice
-    ck_assert_uint_eq (tested, 25);
+    //  kama, t3, midpoint, midprice, mom, rocp, rocr, ppo, apo, trix, cmo,
+    //  bop, natr, trange, ad, adosc, avgprice, medprice, typprice, wclprice
+    ck_assert_uint_eq (tested, 32);
 }
 END_TEST
 

@@ -124,8 +124,15 @@ struct _sf_indicator_t {
     X (mom)                                                                    \
     X (rocp)                                                                   \
     X (rocr)                                                                   \
+    X (ppo)                                                                    \
+    X (apo)                                                                    \
+    X (trix)                                                                   \
+    X (cmo)                                                                    \
     X (bop)                                                                    \
+    X (natr)                                                                   \
     X (trange)                                                                 \
+    X (ad)                                                                     \
+    X (adosc)                                                                  \
     X (avgprice)                                                               \
     X (medprice)                                                               \
     X (typprice)                                                               \

@@ -34,8 +34,15 @@
     X (mom)                                                                    \
     X (rocp)                                                                   \
     X (rocr)                                                                   \
+    X (ppo)                                                                    \
+    X (apo)                                                                    \
+    X (trix)                                                                   \
+    X (cmo)                                                                    \
     X (bop)                                                                    \
+    X (natr)                                                                   \
     X (trange)                                                                 \
+    X (ad)                                                                     \
+    X (adosc)                                                                  \
     X (avgprice)                                                               \
     X (medprice)                                                               \
     X (typprice)                                                               \
