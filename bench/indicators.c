@@ -65,7 +65,10 @@ static const struct {
     { "apo", 4.7, 0 }, { "trix", 10.0, 0 }, { "cmo", 8.4, 0 }, { "bop", 1.7, 0 },
     { "natr", 7.5, 0 }, { "trange", 1.3, 0 }, { "ad", 1.9, 0 }, { "adosc", 2.4, 0 },
     { "avgprice", 1.4, 0 }, { "medprice", 0.9, 0 },
-    { "typprice", 1.5, 0 }, { "wclprice", 1.1, 0 }
+    { "typprice", 1.5, 0 }, { "wclprice", 1.1, 0 }, { "var", 2.9, 0 },
+    { "linearreg", 15.1, 0 }, { "linearreg_slope", 15.6, 0 }, { "linearreg_angle", 23.8, 0 },
+    { "linearreg_intercept", 17.3, 0 }, { "tsf", 17.1, 0 }, { "beta", 7.3, 0 },
+    { "correl", 8.8, 0 }
 };
 
 static double

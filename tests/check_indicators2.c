@@ -12,6 +12,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,17 +85,22 @@ s_pack_params (msgpack_packer *pk, const char *params)
 }
 
 //  Run analyzer on a job with candles inline (or, when NULL, symbol and
-//  timeframe for the data source) and params. Returns the analyzer's
-//  return code; on success s_result holds the decoded result.
+//  timeframe for the data source) and params; with a state_key when
+//  new_state is not NULL, and the state (size bytes) when it is not NULL.
+//  Returns the analyzer's return code; on success s_result holds the
+//  decoded result and *new_state a copy of the state handed back (the
+//  caller frees it).
 static int
-s_run_on (const char *analyzer, const sf_candles_t *candles, const char *symbol,
-          const char *timeframe, const char *params)
+s_run_state (const char *analyzer, const sf_candles_t *candles, const char *symbol,
+             const char *timeframe, const char *params, const char *state, size_t size,
+             char **new_state, size_t *new_size)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 2 + (candles? 1: 0) + (symbol? 1: 0) + (timeframe? 1: 0));
+    msgpack_pack_map (&pk, 2 + (candles? 1: 0) + (symbol? 1: 0) + (timeframe? 1: 0)
+                      + (new_state? 1: 0) + (state? 1: 0));
     sf_mp_pack_kv_str (&pk, "analyzer", analyzer);
     if (candles) {
         sf_mp_pack_str (&pk, "candles");
@@ -106,6 +112,13 @@ s_run_on (const char *analyzer, const sf_candles_t *candles, const char *symbol,
         sf_mp_pack_kv_str (&pk, "timeframe", timeframe);
     sf_mp_pack_str (&pk, "params");
     s_pack_params (&pk, params);
+    if (new_state)
+        sf_mp_pack_kv_str (&pk, "state_key", "k");
+    if (state) {
+        sf_mp_pack_str (&pk, "state");
+        msgpack_pack_bin (&pk, size);
+        msgpack_pack_bin_body (&pk, state, size);
+    }
     msgpack_unpacked job;
     msgpack_unpacked_init (&job);
     size_t offset = 0;
@@ -119,10 +132,23 @@ s_run_on (const char *analyzer, const sf_candles_t *candles, const char *symbol,
         offset = 0;
         ck_assert (msgpack_unpack_next (&s_result, s_ctx.output.data, s_ctx.output.size,
                                         &offset) == MSGPACK_UNPACK_SUCCESS);
+        if (new_state) {
+            ck_assert (s_ctx.has_new_state);
+            *new_state = (char *) malloc (s_ctx.new_state.size);
+            memcpy (*new_state, s_ctx.new_state.data, s_ctx.new_state.size);
+            *new_size = s_ctx.new_state.size;
+        }
     }
     msgpack_unpacked_destroy (&job);
     msgpack_sbuffer_destroy (&buffer);
     return rc;
+}
+
+static int
+s_run_on (const char *analyzer, const sf_candles_t *candles, const char *symbol,
+          const char *timeframe, const char *params)
+{
+    return s_run_state (analyzer, candles, symbol, timeframe, params, NULL, 0, NULL, NULL);
 }
 
 //  Run analyzer over candles inline with params; the job must succeed.
@@ -136,10 +162,13 @@ s_run (const char *analyzer, const sf_candles_t *candles, const char *params)
 //  Output name of s_result against want: lookback nulls first, then each
 //  value within 1e-9 of want relative to the larger of |want| and floor
 //  (floor: the size below which a difference counts as absolute, where
-//  the exact value is 0 and running sums leave a residue).
+//  the exact value is 0 and running sums leave a residue); when cond is
+//  not NULL, plus 1e-14 × cond[i] of that (cond: the digits a window
+//  loses to cancellation, as a factor, where the value divides by a
+//  difference of sums many times larger than itself).
 static void
-s_expect (const char *what, const char *name, const double *want, size_t size, size_t lookback,
-          double floor)
+s_expect_cond (const char *what, const char *name, const double *want, size_t size,
+               size_t lookback, double floor, const double *cond)
 {
     const msgpack_object *values = sf_mp_get (&s_result.data, name);
     const msgpack_object *ts = sf_mp_get (&s_result.data, "ts");
@@ -157,9 +186,17 @@ s_expect (const char *what, const char *name, const double *want, size_t size, s
         ck_assert_msg (value->type == MSGPACK_OBJECT_FLOAT64, "%s.%s[%zu] is not a number",
                        what, name, i);
         double got = value->via.f64, scale = fmax (fabs (want [i]), floor);
-        ck_assert_msg (fabs (got - want [i]) <= 1e-9 * scale, "%s.%s[%zu] = %.17g, want %.17g",
+        double allowed = 1e-9 * scale + (cond? 1e-14 * cond [i] * scale: 0);
+        ck_assert_msg (fabs (got - want [i]) <= allowed, "%s.%s[%zu] = %.17g, want %.17g",
                        what, name, i, got, want [i]);
     }
+}
+
+static void
+s_expect (const char *what, const char *name, const double *want, size_t size, size_t lookback,
+          double floor)
+{
+    s_expect_cond (what, name, want, size, lookback, floor, NULL);
 }
 
 //  The value of output name at row i of s_result.
@@ -791,6 +828,429 @@ START_TEST (test_oscillator_zero_denominators)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Statistics
+
+//  VAR: the population variance, two passes over every window.
+START_TEST (test_var)
+{
+    static const int periods [] = { 1, 2, 5, 20, 200 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *want = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            for (size_t i = n - 1; i < size; i++) {
+                double mean = s_mean (k->close, i, n), squares = 0;
+                for (size_t j = 0; j < n; j++)
+                    squares += (k->close [i - j] - mean) * (k->close [i - j] - mean);
+                want [i] = squares / (double) n;
+            }
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_run ("var", k, n == 5? NULL: params);
+            //  Of a price squared: rounding of the sums about the price's
+            //  square times 1e-16 at most
+            s_expect (s_samples [f], "var", want, size, n - 1,
+                      1e-6 * k->close [0] * k->close [0]);
+        }
+        free (want);
+    }
+}
+END_TEST
+
+//  The least-squares line over every window, t = 0 for the oldest: slope,
+//  intercept (at the oldest), the line at the newest, one ahead, and the
+//  angle of the slope.
+START_TEST (test_linear_regression)
+{
+    static const int periods [] = { 2, 3, 14, 50 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *slope = calloc (size, sizeof (double)), *angle = calloc (size, sizeof (double));
+        double *intercept = calloc (size, sizeof (double));
+        double *line = calloc (size, sizeof (double)), *ahead = calloc (size, sizeof (double));
+        double price = fabs (k->close [0]);
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            for (size_t i = n - 1; i < size; i++) {
+                double st = 0, st2 = 0, sy = 0, sty = 0;
+                for (size_t t = 0; t < n; t++) {
+                    double y = k->close [i + 1 - n + t];
+                    st += (double) t;
+                    st2 += (double) (t * t);
+                    sy += y;
+                    sty += (double) t * y;
+                }
+                double m = ((double) n * sty - st * sy) / ((double) n * st2 - st * st);
+                double b = (sy - m * st) / (double) n;
+                slope [i] = m;
+                angle [i] = atan (m) * 180 / M_PI;
+                intercept [i] = b;
+                line [i] = b + m * (double) (n - 1);
+                ahead [i] = b + m * (double) n;
+            }
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            const char *given = n == 14? NULL: params;
+            //  A slope of 0 comes out as the rounding of sums of prices
+            s_run ("linearreg_slope", k, given);
+            s_expect (s_samples [f], "linearreg_slope", slope, size, n - 1, 1e-4 * price);
+            s_run ("linearreg_angle", k, given);
+            s_expect (s_samples [f], "linearreg_angle", angle, size, n - 1, 1e-2 * price);
+            s_run ("linearreg_intercept", k, given);
+            s_expect (s_samples [f], "linearreg_intercept", intercept, size, n - 1, price);
+            s_run ("linearreg", k, given);
+            s_expect (s_samples [f], "linearreg", line, size, n - 1, price);
+            s_run ("tsf", k, given);
+            s_expect (s_samples [f], "tsf", ahead, size, n - 1, price);
+        }
+        free (slope);
+        free (angle);
+        free (intercept);
+        free (line);
+        free (ahead);
+    }
+}
+END_TEST
+
+//  BETA of y's returns on x's, and CORREL of x and y, over every window
+//  summed afresh; cond[i] the cancellation of the window's denominator
+//  (its sums of squares over what is left of them).
+static void
+s_textbook_beta (const double *x, const double *y, size_t size, size_t n, double *out,
+                 double *cond)
+{
+    for (size_t i = n; i < size; i++) {
+        double sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (size_t t = i + 1 - n; t <= i; t++) {
+            double rx = fabs (x [t - 1]) < 1e-14? 0: (x [t] - x [t - 1]) / x [t - 1];
+            double ry = fabs (y [t - 1]) < 1e-14? 0: (y [t] - y [t - 1]) / y [t - 1];
+            sx += rx, sy += ry, sxx += rx * rx, sxy += rx * ry;
+        }
+        double den = (double) n * sxx - sx * sx;
+        out [i] = fabs (den) < 1e-14? 0: ((double) n * sxy - sx * sy) / den;
+        cond [i] = fabs (den) < 1e-14? 0: (double) n * sxx / fabs (den);
+    }
+}
+
+static void
+s_textbook_correl (const double *x, const double *y, size_t size, size_t n, double *out,
+                   double *cond)
+{
+    for (size_t i = n - 1; i < size; i++) {
+        double mx = s_mean (x, i, n), my = s_mean (y, i, n), vx = 0, vy = 0, cov = 0;
+        double squares = 0;
+        bool flat_x = true, flat_y = true;
+        for (size_t j = 0; j < n; j++) {
+            vx += (x [i - j] - mx) * (x [i - j] - mx);
+            vy += (y [i - j] - my) * (y [i - j] - my);
+            cov += (x [i - j] - mx) * (y [i - j] - my);
+            squares += x [i - j] * x [i - j] + y [i - j] * y [i - j];
+            flat_x &= x [i - j] == x [i];
+            flat_y &= y [i - j] == y [i];
+        }
+        vx = flat_x? 0: vx, vy = flat_y? 0: vy;
+        out [i] = vx * vy < 1e-14? 0: cov / sqrt (vx * vy);
+        cond [i] = vx * vy < 1e-14? 0: squares / sqrt (vx * vy);
+    }
+}
+
+START_TEST (test_beta_correl)
+{
+    static const int periods [] = { 1, 2, 5, 30, 200 };
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        size_t size = k->size;
+        double *want = calloc (size, sizeof (double)), *cond = calloc (size, sizeof (double));
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++) {
+            size_t n = (size_t) periods [p];
+            char params [64];
+            snprintf (params, sizeof params, "period=%zu", n);
+            s_textbook_beta (k->high, k->low, size, n, want, cond);
+            s_run ("beta", k, n == 5? NULL: params);
+            s_expect_cond (s_samples [f], "beta", want, size, n, 1, cond);
+            s_textbook_correl (k->high, k->low, size, n, want, cond);
+            s_run ("correl", k, n == 30? NULL: params);
+            s_expect_cond (s_samples [f], "correl", want, size, n - 1, 1, cond);
+        }
+        //  Other columns: the close against the open, the volume against
+        //  the close
+        s_textbook_beta (k->open, k->close, size, 5, want, cond);
+        s_run ("beta", k, "x=open,y=close");
+        s_expect_cond ("beta of close on open", "beta", want, size, 5, 1, cond);
+        s_textbook_correl (k->close, k->volume, size, 30, want, cond);
+        s_run ("correl", k, "x=close,y=volume");
+        s_expect_cond ("correl of close and volume", "correl", want, size, 29, 1, cond);
+        s_textbook_correl (k->low, k->high, size, 10, want, cond);
+        s_run ("correl", k, "period=10,x=low,y=high");
+        s_expect_cond ("correl of low and high", "correl", want, size, 9, 1, cond);
+        free (want);
+        free (cond);
+    }
+}
+END_TEST
+
+//  The zero denominators of the statistics: VAR 0 on flat prices (not a
+//  residue), BETA and CORREL 0 where a variance is 0; the regression's
+//  slope 0 and its lines the price.
+START_TEST (test_statistics_zero_denominators)
+{
+    sf_candles_t *flat = s_series (100, s_flat);
+    static const struct {
+        const char *analyzer;           //  Analyzer
+        double want;                    //  Its value on flat prices
+    } cases [] = {
+        { "var", 0 }, { "beta", 0 }, { "correl", 0 }, { "linearreg_slope", 0 },
+        { "linearreg_angle", 0 }, { "linearreg", 50 }, { "linearreg_intercept", 50 },
+        { "tsf", 50 }
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
+        s_run (cases [c].analyzer, flat, NULL);
+        ck_assert_msg (s_at (cases [c].analyzer, 99) == cases [c].want, "%s on flat prices: %g",
+                       cases [c].analyzer, s_at (cases [c].analyzer, 99));
+    }
+    //  y flat while x moves, and x flat while y moves: 0
+    for (size_t i = 0; i < 100; i++)
+        flat->high [i] = 50 + (double) (i % 7);
+    s_run ("correl", flat, NULL);
+    ck_assert (s_at ("correl", 99) == 0);
+    s_run ("beta", flat, NULL);
+    ck_assert (s_at ("beta", 99) == 0);
+    s_run ("correl", flat, "x=low,y=high");
+    ck_assert (s_at ("correl", 99) == 0);
+    s_run ("beta", flat, "x=low,y=high");
+    ck_assert (s_at ("beta", 99) == 0);
+    sf_candles_destroy (&flat);
+    //  Flat rows after moves at a high price: exactly 0, not the residue of
+    //  the running sums
+    sf_candles_t *series = s_series (160, s_residue_then_flat);
+    for (size_t i = 0; i < 160; i++)
+        series->close [i] *= 600;
+    s_run ("var", series, NULL);
+    for (size_t t = 65; t < 160; t++)
+        ck_assert_msg (s_at ("var", t) == 0, "var[%zu] %g", t, s_at ("var", t));
+    s_run ("correl", series, "x=close,y=open");
+    for (size_t t = 90; t < 160; t++)
+        ck_assert (s_at ("correl", t) == 0);
+    sf_candles_destroy (&series);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Two series: beta and correl over one column of two symbols
+
+//  Write candles (rows whose number is not a multiple of skip, prices as
+//  factor × the price + row mod 3) to dir/NAME_1d.csv.
+static void
+s_write_symbol (const char *dir, const char *name, const sf_candles_t *k, size_t skip,
+                double factor)
+{
+    char path [600];
+    snprintf (path, sizeof path, "%s/%s_1d.csv", dir, name);
+    FILE *file = fopen (path, "w");
+    ck_assert_ptr_nonnull (file);
+    fprintf (file, "ts,open,high,low,close,volume\n");
+    for (size_t i = 0; i < k->size; i++)
+        if (i % skip != 0) {
+            double add = (double) (i % 3);
+            fprintf (file, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g\n", (long long) k->ts [i],
+                     k->open [i] * factor + add, k->high [i] * factor + add,
+                     k->low [i] * factor + add, k->close [i] * factor + add, k->volume [i]);
+        }
+    fclose (file);
+}
+
+//  The candles of a CSV file the test wrote.
+static sf_candles_t *
+s_read_symbol (const char *dir, const char *name)
+{
+    char path [600];
+    snprintf (path, sizeof path, "%s/%s_1d.csv", dir, name);
+    sf_error_t error;
+    sf_candles_t *candles = sf_candles_load_csv (path, &error);
+    ck_assert_msg (candles, "%s", error.message);
+    return candles;
+}
+
+//  Candles [first, last) of candles.
+static sf_candles_t *
+s_slice (const sf_candles_t *candles, size_t first, size_t last)
+{
+    sf_candles_t *slice = sf_candles_new (last - first);
+    for (size_t i = first; i < last; i++)
+        sf_candles_append (slice, candles->ts [i], candles->open [i], candles->high [i],
+                           candles->low [i], candles->close [i], candles->volume [i]);
+    return slice;
+}
+
+//  The series of output name in s_result appended to values at count (ts
+//  to ts); returns how many.
+static size_t
+s_take (const char *name, double *values, double *ts, size_t count)
+{
+    const msgpack_object *array = sf_mp_get (&s_result.data, name);
+    const msgpack_object *times = sf_mp_get (&s_result.data, "ts");
+    ck_assert (array && times && array->via.array.size == times->via.array.size);
+    for (uint32_t i = 0; i < array->via.array.size; i++) {
+        const msgpack_object *value = &array->via.array.ptr [i];
+        values [count + i] = value->type == MSGPACK_OBJECT_FLOAT64? value->via.f64: NAN;
+        ts [count + i] = (double) times->via.array.ptr [i].via.i64;
+    }
+    return array->via.array.size;
+}
+
+//  analyzer with params over candles (timeframe 1d), fed in three jobs cut
+//  at first and second, each with the state the one before handed back:
+//  the same series (and ts) as one job over all of them.
+static void
+s_expect_chunks (const char *analyzer, const sf_candles_t *candles, const char *params,
+                 size_t first, size_t second)
+{
+    size_t size = candles->size;
+    ck_assert (first > 3 && first < second && second < size);
+    double *want = calloc (size, sizeof (double)), *want_ts = calloc (size, sizeof (double));
+    double *got = calloc (size, sizeof (double)), *got_ts = calloc (size, sizeof (double));
+    ck_assert_int_eq (s_run_on (analyzer, candles, NULL, "1d", params), 0);
+    size_t whole = s_take (analyzer, want, want_ts, 0), count = 0;
+    const size_t cuts [4] = { 0, first, second, size };
+    char *state = NULL;
+    size_t state_size = 0;
+    for (size_t c = 0; c < 3; c++) {
+        //  The later jobs repeat three candles already seen
+        sf_candles_t *slice = s_slice (candles, c? cuts [c] - 3: 0, cuts [c + 1]);
+        char *next = NULL;
+        size_t next_size = 0;
+        int rc = s_run_state (analyzer, slice, NULL, "1d", params, state, state_size, &next,
+                              &next_size);
+        ck_assert_msg (rc == 0, "%s chunk %zu: %s", analyzer, c, s_ctx.message);
+        count += s_take (analyzer, got, got_ts, count);
+        free (state);
+        state = next;
+        state_size = next_size;
+        sf_candles_destroy (&slice);
+    }
+    ck_assert_uint_eq (count, whole);
+    for (size_t i = 0; i < whole; i++) {
+        ck_assert (got_ts [i] == want_ts [i]);
+        if (isnan (want [i]))
+            ck_assert (isnan (got [i]));
+        else
+            ck_assert_msg (fabs (got [i] - want [i]) <= 1e-9 * fmax (fabs (want [i]), 1),
+                           "%s (%s) chunked [%zu] = %.17g, want %.17g", analyzer, params, i,
+                           got [i], want [i]);
+    }
+    free (state);
+    free (want);
+    free (want_ts);
+    free (got);
+    free (got_ts);
+}
+
+START_TEST (test_pair_against)
+{
+    char dir [] = "/tmp/sheaf-pair-XXXXXX";
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+    const sf_candles_t *goog = s_data [0];
+    s_write_symbol (dir, "A", goog, 7, 1.0);
+    s_write_symbol (dir, "B", goog, 5, 1.7);
+    sf_candles_t *c = sf_candles_new (10);
+    for (size_t i = 0; i < 10; i++)
+        sf_candles_append (c, goog->ts [i], 1, 2, 1, 1.5, 1);
+    s_write_symbol (dir, "C", c, 1000, 1.0);
+    sf_candles_destroy (&c);
+    sf_actx_destroy (&s_ctx);
+    sf_actx_init (&s_ctx, dir, NULL);
+
+    //  x is B's close, y A's, at the timestamps they share
+    sf_candles_t *a = s_read_symbol (dir, "A"), *b = s_read_symbol (dir, "B");
+    size_t shared = 0;
+    double *x = calloc (a->size, sizeof (double)), *y = calloc (a->size, sizeof (double));
+    double *ts = calloc (a->size, sizeof (double));
+    for (size_t i = 0, j = 0; i < a->size && j < b->size; ) {
+        if (a->ts [i] < b->ts [j])
+            i++;
+        else
+        if (a->ts [i] > b->ts [j])
+            j++;
+        else {
+            x [shared] = b->close [j], y [shared] = a->close [i], ts [shared++] = a->ts [i];
+            i++, j++;
+        }
+    }
+    ck_assert (shared > 500 && shared < a->size);
+    double *want = calloc (shared, sizeof (double)), *cond = calloc (shared, sizeof (double));
+    s_textbook_beta (x, y, shared, 5, want, cond);
+    ck_assert_int_eq (s_run_on ("beta", NULL, "A", "1d", "against=B,column=close"), 0);
+    s_expect_cond ("beta against B", "beta", want, shared, 5, 1, cond);
+    const msgpack_object *times = sf_mp_get (&s_result.data, "ts");
+    for (size_t i = 0; i < shared; i++)
+        ck_assert ((double) times->via.array.ptr [i].via.i64 == ts [i]);
+    //  The same with A's candles inline; the close is the default column
+    ck_assert_int_eq (s_run_on ("beta", a, NULL, "1d", "against=B"), 0);
+    s_expect_cond ("beta against B inline", "beta", want, shared, 5, 1, cond);
+    s_textbook_correl (x, y, shared, 30, want, cond);
+    ck_assert_int_eq (s_run_on ("correl", NULL, "A", "1d", "against=B"), 0);
+    s_expect_cond ("correl against B", "correl", want, shared, 29, 1, cond);
+    //  Another column
+    for (size_t i = 0, j = 0, k = 0; i < a->size && j < b->size; ) {
+        if (a->ts [i] < b->ts [j])
+            i++;
+        else
+        if (a->ts [i] > b->ts [j])
+            j++;
+        else {
+            x [k] = b->high [j], y [k++] = a->high [i];
+            i++, j++;
+        }
+    }
+    s_textbook_correl (x, y, shared, 10, want, cond);
+    ck_assert_int_eq (s_run_on ("correl", NULL, "A", "1d", "period=10,against=B,column=high"),
+                      0);
+    s_expect_cond ("correl of highs against B", "correl", want, shared, 9, 1, cond);
+
+    //  Continued from states, in chunks
+    s_expect_chunks ("beta", a, "against=B", 300, 700);
+    s_expect_chunks ("correl", a, "against=B,column=open", 50, 51);
+    s_expect_chunks ("beta", a, "x=close,y=open", 200, 600);
+    s_expect_chunks ("correl", a, "period=7,x=volume", 20, 850);
+
+    //  What is refused, naming why
+    ck_assert_int_eq (s_run_on ("beta", NULL, "A", "1d", "against=B,x=close"), -1);
+    ck_assert_str_eq (s_ctx.code, "BAD_INPUT");
+    ck_assert_msg (strstr (s_ctx.message, "\"x\" does not apply with \"against\""), "%s",
+                   s_ctx.message);
+    ck_assert_int_eq (s_run_on ("correl", NULL, "A", "1d", "column=close"), -1);
+    ck_assert_str_eq (s_ctx.code, "BAD_INPUT");
+    ck_assert (strstr (s_ctx.message, "\"column\" applies only with \"against\""));
+    ck_assert_int_eq (s_run_on ("beta", NULL, "A", "1d", "against=NOPE"), -1);
+    ck_assert_str_eq (s_ctx.code, "DATA_FETCH");
+    ck_assert (strstr (s_ctx.message, "NOPE"));
+    ck_assert_int_eq (s_run_on ("beta", a, NULL, NULL, "against=B"), -1);
+    ck_assert_str_eq (s_ctx.code, "BAD_INPUT");
+    ck_assert (strstr (s_ctx.message, "needs the job's timeframe"));
+    ck_assert_int_eq (s_run_on ("correl", NULL, "A", "1d", "against=C"), -1);
+    ck_assert_str_eq (s_ctx.code, "INSUFFICIENT_DATA");
+    ck_assert_msg (strstr (s_ctx.message, "share their time with C, at least 30 needed"), "%s",
+                   s_ctx.message);
+    ck_assert_int_eq (s_run_on ("beta", NULL, "A", "1d", "x=nope"), -1);
+    ck_assert_str_eq (s_ctx.code, "BAD_INPUT");
+
+    free (x);
+    free (y);
+    free (ts);
+    free (want);
+    free (cond);
+    sf_candles_destroy (&a);
+    sf_candles_destroy (&b);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf %s", dir);
+    ck_assert_int_eq (system (command), 0);
+}
+END_TEST
+
 //  The fewest candles: exactly lookback + 1 give one value; one fewer is
 //  INSUFFICIENT_DATA naming the counts.
 START_TEST (test_tiny_inputs)
@@ -809,7 +1269,11 @@ START_TEST (test_tiny_inputs)
         { "midpoint", NULL, 13 }, { "midprice", "period=2", 1 }, { "ppo", NULL, 25 },
         { "apo", "fast=5,slow=3", 4 }, { "trix", NULL, 88 }, { "trix", "period=1", 1 },
         { "cmo", NULL, 14 }, { "natr", NULL, 14 }, { "natr", "period=1", 1 }, { "ad", NULL, 0 },
-        { "adosc", NULL, 9 }, { "adosc", "fast=4,slow=2", 3 },
+        { "adosc", NULL, 9 }, { "adosc", "fast=4,slow=2", 3 }, { "var", NULL, 4 },
+        { "var", "period=1", 0 }, { "linearreg", NULL, 13 }, { "linearreg_slope", "period=2", 1 },
+        { "linearreg_angle", NULL, 13 }, { "linearreg_intercept", NULL, 13 }, { "tsf", NULL, 13 },
+        { "beta", NULL, 5 }, { "beta", "period=1", 1 }, { "correl", NULL, 29 },
+        { "correl", "period=1,x=open", 0 },
     };
     const sf_candles_t *goog = s_data [0];
     for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
@@ -857,6 +1321,11 @@ main (void)
     tcase_add_test (tc, test_cmo);
     tcase_add_test (tc, test_natr_ad_adosc);
     tcase_add_test (tc, test_oscillator_zero_denominators);
+    tcase_add_test (tc, test_var);
+    tcase_add_test (tc, test_linear_regression);
+    tcase_add_test (tc, test_beta_correl);
+    tcase_add_test (tc, test_statistics_zero_denominators);
+    tcase_add_test (tc, test_pair_against);
     tcase_add_test (tc, test_tiny_inputs);
     suite_add_tcase (suite, tc);
     return suite_run (suite);

@@ -71,6 +71,14 @@ static const s_case_t s_cases [] = {
     { "medprice", { { 0 } } },
     { "typprice", { { 0 } } },
     { "wclprice", { { 0 } } },
+    { "var", { { 1 }, { 2 }, { 20 }, { 200 } } },
+    { "linearreg", { { 2 }, { 3 }, { 50 } } },
+    { "linearreg_slope", { { 2 }, { 5 }, { 200 } } },
+    { "linearreg_angle", { { 2 }, { 30 } } },
+    { "linearreg_intercept", { { 2 }, { 7 } } },
+    { "tsf", { { 2 }, { 9 }, { 100 } } },
+    { "beta", { { 1 }, { 2 }, { 30 }, { 200 } } },
+    { "correl", { { 1 }, { 2 }, { 5 }, { 200 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -226,8 +234,10 @@ START_TEST (test_kernels_equal_step_forms)
     }
     //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; dema, tema, trima,
     //  kama, t3, midpoint, midprice, mom, rocp, rocr, ppo, apo, trix, cmo,
-    //  bop, natr, trange, ad, adosc, avgprice, medprice, typprice, wclprice
-    ck_assert_uint_eq (tested, 32);
+    //  bop, natr, trange, ad, adosc, avgprice, medprice, typprice, wclprice,
+    //  var, linearreg, linearreg_slope, linearreg_angle, linearreg_intercept,
+    //  tsf, beta, correl
+    ck_assert_uint_eq (tested, 40);
 }
 END_TEST
 

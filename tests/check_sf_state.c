@@ -76,6 +76,17 @@ static const s_case_t s_more [] = {
     { "medprice", { "medprice" }, { NULL }, { 0 } },
     { "typprice", { "typprice" }, { NULL }, { 0 } },
     { "wclprice", { "wclprice" }, { NULL }, { 0 } },
+    { "var", { "var" }, { NULL }, { 0 } },
+    { "var", { "var" }, { "period" }, { 1 } },
+    { "linearreg", { "linearreg" }, { NULL }, { 0 } },
+    { "linearreg_slope", { "linearreg_slope" }, { "period" }, { 2 } },
+    { "linearreg_angle", { "linearreg_angle" }, { NULL }, { 0 } },
+    { "linearreg_intercept", { "linearreg_intercept" }, { NULL }, { 0 } },
+    { "tsf", { "tsf" }, { "period" }, { 50 } },
+    { "beta", { "beta" }, { NULL }, { 0 } },
+    { "beta", { "beta" }, { "period" }, { 1 } },
+    { "correl", { "correl" }, { NULL }, { 0 } },
+    { "correl", { "correl" }, { "period" }, { 2 } },
 };
 #define S_MORE (sizeof s_more / sizeof s_more [0])
 

@@ -137,6 +137,14 @@ struct _sf_indicator_t {
     X (medprice)                                                               \
     X (typprice)                                                               \
     X (wclprice)                                                               \
+    X (var)                                                                    \
+    X (linearreg)                                                              \
+    X (linearreg_slope)                                                        \
+    X (linearreg_angle)                                                        \
+    X (linearreg_intercept)                                                    \
+    X (tsf)                                                                    \
+    X (beta)                                                                   \
+    X (correl)                                                                 \
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

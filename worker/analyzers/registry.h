@@ -47,6 +47,14 @@
     X (medprice)                                                               \
     X (typprice)                                                               \
     X (wclprice)                                                               \
+    X (var)                                                                    \
+    X (linearreg)                                                              \
+    X (linearreg_slope)                                                        \
+    X (linearreg_angle)                                                        \
+    X (linearreg_intercept)                                                    \
+    X (tsf)                                                                    \
+    X (beta)                                                                   \
+    X (correl)                                                                 \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
