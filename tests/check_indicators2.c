@@ -1039,6 +1039,51 @@ START_TEST (test_statistics_zero_denominators)
 }
 END_TEST
 
+//  A quiet stretch after a wild one, in turns of 500 candles: what is left
+//  of the sliding sums after the wild values leave cancels, so windows
+//  must be summed afresh (the rounding bound's work); VAR, BETA and CORREL
+//  stay within 1e-9 of windows summed afresh.
+START_TEST (test_statistics_quiet_after_wild)
+{
+    size_t size = 3000;
+    sf_candles_t *k = sf_candles_new (size);
+    unsigned seed = 11;
+    for (size_t i = 0; i < size; i++) {
+        double scale = (i / 500) % 2 == 0? 1e2: 1e-2;
+        double a = (double) rand_r (&seed) / RAND_MAX - 0.5;
+        double b = (double) rand_r (&seed) / RAND_MAX - 0.5;
+        double close = 1e3 + scale * a, open = 1e3 + scale * (0.5 * a + b);
+        sf_candles_append (k, 60000.0 * (double) (i + 1), open, fmax (open, close),
+                           fmin (open, close), close, 1);
+    }
+    double *want = calloc (size, sizeof (double)), *cond = calloc (size, sizeof (double));
+    static const size_t periods [] = { 5, 20, 200 };
+    for (size_t p = 0; p < 3; p++) {
+        size_t n = periods [p];
+        for (size_t i = n - 1; i < size; i++) {
+            double mean = s_mean (k->close, i, n), squares = 0;
+            for (size_t j = 0; j < n; j++)
+                squares += (k->close [i - j] - mean) * (k->close [i - j] - mean);
+            want [i] = squares / (double) n;
+        }
+        char params [96];
+        snprintf (params, sizeof params, "period=%zu", n);
+        s_run ("var", k, params);
+        s_expect ("quiet after wild", "var", want, size, n - 1, 0);
+        snprintf (params, sizeof params, "period=%zu,x=close,y=open", n);
+        s_textbook_correl (k->close, k->open, size, n, want, cond);
+        s_run ("correl", k, params);
+        s_expect_cond ("quiet after wild", "correl", want, size, n - 1, 1, cond);
+        s_textbook_beta (k->close, k->open, size, n, want, cond);
+        s_run ("beta", k, params);
+        s_expect_cond ("quiet after wild", "beta", want, size, n, 1, cond);
+    }
+    free (want);
+    free (cond);
+    sf_candles_destroy (&k);
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 //  Two series: beta and correl over one column of two symbols
 
@@ -1325,6 +1370,7 @@ main (void)
     tcase_add_test (tc, test_linear_regression);
     tcase_add_test (tc, test_beta_correl);
     tcase_add_test (tc, test_statistics_zero_denominators);
+    tcase_add_test (tc, test_statistics_quiet_after_wild);
     tcase_add_test (tc, test_pair_against);
     tcase_add_test (tc, test_tiny_inputs);
     suite_add_tcase (suite, tc);

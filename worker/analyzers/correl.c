@@ -14,21 +14,24 @@
     TA-Lib keeps running sums of x, x², … which cancel at high prices (so
     that |r| can exceed 1). Here the sums are of deviations from shifts
     reset to each series' window mean whenever they are summed afresh
-    (every multiple of `period` from 1024 candles on), with a bound on the
+    (every 129 candles, or a little more than `period` when that is
+    longer), with a bound on the
     rounding the slides gather for each series' variance: when what is
     left of one is not well above its bound (a quiet window after a wild
     one, or prices drifted far from the shift), that window is summed
     afresh. A running count of the changes within each window (exact)
     makes the variance of a window whose prices are all equal exactly 0.
-    The kernel slides the sums over a block (a recurrence), then computes
-    the block's correlations, with their roots and divisions, in loops
-    that the compiler vectorises.
+    The kernel slides the sums over a block of candles without the bounds
+    (a recurrence), checks the whole block against the bounds at its end
+    (vectorised; slide by slide, as the step form does, on a miss), then
+    computes the block's correlations, with their roots and divisions, in
+    loops that the compiler vectorises.
 
     Incremental (docs/PROTOCOL.md 4.5.3): the state is the shifts, the
     sums, the bounds, the counts and the last `period` prices of each
     series in rings indexed by candle number; a window is summed afresh in
     its order, whether from the rings or from the series, so the step form
-    and the kernel agree to the bit.
+    and the kernel agree to the bit (the bounds to rounding).
     ========================================================================= */
 
 #include <float.h>
@@ -53,11 +56,15 @@ s_state_size (const double *args)
     return S_RINGS + 2 * (size_t) args [0];
 }
 
-//  Candles between two regular afresh sums: a multiple of n from 1024 on.
+//  Candles between two regular afresh sums: one, then whole blocks of
+//  SF_KERNEL_BLOCK slides, at least n of them (so that an afresh sum costs
+//  O(1) a candle); often enough that the prices cannot drift far from the
+//  shifts.
 static size_t
 s_every (size_t n)
 {
-    return n * ((1024 + n - 1) / n);
+    size_t slides = n > SF_KERNEL_BLOCK? n: SF_KERNEL_BLOCK;
+    return 1 + SF_KERNEL_BLOCK * ((slides + SF_KERNEL_BLOCK - 1) / SF_KERNEL_BLOCK);
 }
 
 //  The factor of the rounding bounds (as var's): n Σ (x - Kx)² - (Σ (x -
@@ -209,6 +216,72 @@ s_keep (s_sums_t *block, size_t b, const s_run_t *s)
     block->my [b] = s->my;
 }
 
+//  How count candles change a window's count of changes, from the prices
+//  (now), those before (before), those leaving (gone) and those after
+//  them (after).
+static inline void
+s_moves (size_t count, const double *restrict now, const double *restrict before,
+         const double *restrict gone, const double *restrict after, int64_t *restrict moved)
+{
+    //  In integers: comparisons turned into doubles would be branches,
+    //  which the compiler does not vectorise
+    for (size_t b = 0; b < count; b++)
+        moved [b] = (int64_t) (now [b] != before [b]) - (int64_t) (after [b] != gone [b]);
+}
+
+//  What the bound of one series' variance gains over count slides of one
+//  shift (as s_slide adds it): from the prices entering (now) and leaving
+//  (gone) and the sums of squares after each slide.
+static inline double
+s_gain (size_t count, const double *restrict now, const double *restrict gone, double shift,
+        const double *restrict squares)
+{
+    double gain [4] = { 0 };
+    size_t b = 0, whole = count - count % 4;
+    for (; b < whole; b += 4)
+        for (size_t u = 0; u < 4; u++) {
+            double in = now [b + u] - shift, out = gone [b + u] - shift;
+            gain [u] += in * in + out * out + fabs (squares [b + u]);
+        }
+    for (; b < count; b++) {
+        double in = now [b] - shift, out = gone [b] - shift;
+        gain [0] += in * in + out * out + fabs (squares [b]);
+    }
+    return (gain [0] + gain [1]) + (gain [2] + gain [3]);
+}
+
+//  Whether every one of count windows of a series keeps what is left of n
+//  Σ d² - (Σ d)² at least reached × the limit, or has no change.
+static inline bool
+s_sound (size_t count, const double *restrict sum, const double *restrict squares,
+         const int64_t *restrict moves, double n, double reached)
+{
+    int64_t lost = 0;
+    for (size_t b = 0; b < count; b++)
+        lost |= (n * squares [b] - sum [b] * sum [b] < reached) & (moves [b] > 0);
+    return lost == 0;
+}
+
+static SF_KERNEL_CLONES void
+s_moves_block (const double *now, const double *before, const double *gone,
+               const double *after, int64_t *moved)
+{
+    s_moves (SF_KERNEL_BLOCK, now, before, gone, after, moved);
+}
+
+static SF_KERNEL_CLONES double
+s_gain_block (const double *now, const double *gone, double shift, const double *squares)
+{
+    return s_gain (SF_KERNEL_BLOCK, now, gone, shift, squares);
+}
+
+static SF_KERNEL_CLONES bool
+s_sound_block (const double *sum, const double *squares, const int64_t *moves, double n,
+               double reached)
+{
+    return s_sound (SF_KERNEL_BLOCK, sum, squares, moves, n, reached);
+}
+
 //  State: [Kx, Ky, the five sums, the two bounds, the two counts, ring of
 //  x, ring of y].
 static void
@@ -222,37 +295,98 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     s_sums_t *block = (s_sums_t *) malloc (sizeof (s_sums_t));
     if (!block)
         abort ();
-    //  The running sums in a local struct, which the compiler keeps in
-    //  registers (an afresh sum goes through fresh)
     s_run_t run = { 0 };
     double kx = 0, ky = 0;
-    size_t afresh = n - 1;              //  The next regular afresh sum
-    for (size_t i = n - 1; i < size; ) {
-        size_t count = size - i < SF_KERNEL_BLOCK? size - i: SF_KERNEL_BLOCK;
-        for (size_t b = 0; b < count; b++) {
-            const double *xt = x + i + b, *yt = y + i + b;
-            bool whole = i + b == afresh;
-            if (whole)
-                afresh += every;
-            else {
-                const double *gx = xt - n, *gy = yt - n;
-                run.mx += (xt [0] != xt [-1]) - (gx [1] != gx [0]);
-                run.my += (yt [0] != yt [-1]) - (gy [1] != gy [0]);
-                whole = s_slide (&run, xt [0] - kx, yt [0] - ky, gx [0] - kx, gy [0] - ky,
-                                 (double) n, limit);
-            }
+    //  Segments from one regular afresh sum to the next: the afresh sum,
+    //  then blocks of slides
+    for (size_t start = n - 1; start < size; start += every) {
+        s_afresh (x + start + 1 - n, y + start + 1 - n, n, NULL, NULL, n, fresh);
+        kx = fresh [S_KX], ky = fresh [S_KY];
+        s_run_load (&run, fresh);
+        s_keep (block, 0, &run);
+        s_correl (1, block, inv, correl + start);
+        size_t end = start + every < size? start + every: size;
+        for (size_t i = start + 1; i < end; ) {
+            size_t count = end - i < SF_KERNEL_BLOCK? end - i: SF_KERNEL_BLOCK;
+            bool whole = count == SF_KERNEL_BLOCK;
+            const double *xt = x + i, *yt = y + i, *gx = xt - n, *gy = yt - n;
             if (whole) {
-                s_afresh (xt + 1 - n, yt + 1 - n, n, NULL, NULL, n, fresh);
-                kx = fresh [S_KX], ky = fresh [S_KY];
-                s_run_load (&run, fresh);
+                s_moves_block (xt, xt - 1, gx, gx + 1, block->mx);
+                s_moves_block (yt, yt - 1, gy, gy + 1, block->my);
             }
-            s_keep (block, b, &run);
+            else {
+                s_moves (count, xt, xt - 1, gx, gx + 1, block->mx);
+                s_moves (count, yt, yt - 1, gy, gy + 1, block->my);
+            }
+            //  Slide the block without checking the bounds, then check all
+            //  of it against the bounds at its end (which no slide's
+            //  exceeds); slide by slide, as the step form does, on a miss.
+            //  The sums in locals, which the compiler keeps in registers.
+            s_run_t was = run;
+            double sx = run.sx, sy = run.sy, sxx = run.sxx, syy = run.syy, sxy = run.sxy;
+            int64_t mx = run.mx, my = run.my;
+            for (size_t b = 0; b < count; b++) {
+                double in_x = xt [b] - kx, in_y = yt [b] - ky;
+                double out_x = gx [b] - kx, out_y = gy [b] - ky;
+                sx += in_x - out_x;
+                sy += in_y - out_y;
+                sxx += in_x * in_x - out_x * out_x;
+                syy += in_y * in_y - out_y * out_y;
+                sxy += in_x * in_y - out_x * out_y;
+                mx += block->mx [b];
+                my += block->my [b];
+                block->sx [b] = sx;
+                block->sy [b] = sy;
+                block->sxx [b] = sxx;
+                block->syy [b] = syy;
+                block->sxy [b] = sxy;
+                block->mx [b] = mx;
+                block->my [b] = my;
+            }
+            double reached_x, reached_y;
+            bool sound;
+            if (whole) {
+                reached_x = run.bx + s_gain_block (xt, gx, kx, block->sxx);
+                reached_y = run.by + s_gain_block (yt, gy, ky, block->syy);
+                sound = s_sound_block (block->sx, block->sxx, block->mx, (double) n,
+                                       limit * reached_x)
+                      & s_sound_block (block->sy, block->syy, block->my, (double) n,
+                                       limit * reached_y);
+            }
+            else {
+                reached_x = run.bx + s_gain (count, xt, gx, kx, block->sxx);
+                reached_y = run.by + s_gain (count, yt, gy, ky, block->syy);
+                sound = s_sound (count, block->sx, block->sxx, block->mx, (double) n,
+                                 limit * reached_x)
+                      & s_sound (count, block->sy, block->syy, block->my, (double) n,
+                                 limit * reached_y);
+            }
+            if (sound) {
+                run.sx = sx, run.sy = sy, run.sxx = sxx, run.syy = syy, run.sxy = sxy;
+                run.mx = mx, run.my = my;
+                run.bx = reached_x, run.by = reached_y;
+            }
+            else {
+                run = was;
+                for (size_t b = 0; b < count; b++) {
+                    const double *xb = xt + b, *yb = yt + b, *gxb = gx + b, *gyb = gy + b;
+                    run.mx += (xb [0] != xb [-1]) - (gxb [1] != gxb [0]);
+                    run.my += (yb [0] != yb [-1]) - (gyb [1] != gyb [0]);
+                    if (s_slide (&run, xb [0] - kx, yb [0] - ky, gxb [0] - kx, gyb [0] - ky,
+                                 (double) n, limit)) {
+                        s_afresh (xb + 1 - n, yb + 1 - n, n, NULL, NULL, n, fresh);
+                        kx = fresh [S_KX], ky = fresh [S_KY];
+                        s_run_load (&run, fresh);
+                    }
+                    s_keep (block, b, &run);
+                }
+            }
+            if (whole)
+                s_correl_block (block, inv, correl + i);
+            else
+                s_correl (count, block, inv, correl + i);
+            i += count;
         }
-        if (count == SF_KERNEL_BLOCK)
-            s_correl_block (block, inv, correl + i);
-        else
-            s_correl (count, block, inv, correl + i);
-        i += count;
     }
     free (block);
     if (state) {

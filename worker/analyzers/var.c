@@ -10,23 +10,25 @@
 
     TA-Lib keeps running sums of x and x², which cancel at high prices.
     Here the sums are of deviations from a shift K reset to the window's
-    mean whenever they are summed afresh (every multiple of `period` from
-    1024 candles on): s1 = Σ (x - K), s2 = Σ (x - K)², and var = (n s2 -
+    mean whenever they are summed afresh (every 129 candles, or a little
+    more than `period` when that is longer): s1 = Σ (x - K), s2 = Σ (x - K)², and var = (n s2 -
     s1²) / n². A bound on the rounding the slides gather is kept too: when
     what is left of n s2 - s1² is not well above it (a quiet window after a
     wild one, or prices that have drifted far from K), that window is
     summed afresh, so a variance never strays more than about 1e-9
     (relative) from a two-pass one. A running count of the changes between
     consecutive closes of the window (exact) finds the windows with none.
-    The kernel slides the sums over a block (a recurrence), then computes
-    the block's variances in a loop of independent iterations that the
-    compiler vectorises.
+    The kernel slides the sums over a block of candles without the bound
+    (a recurrence), then checks the whole block against the bound at its
+    end (vectorised, as sf_window_series does; slide by slide, as the step
+    form does, on a miss), then computes the block's variances in a loop
+    of independent iterations that the compiler vectorises.
 
     Incremental (docs/PROTOCOL.md 4.5.3): the state is the shift, the two
     sums, the bound, the count and the last `period` closes in a ring
     indexed by candle number; a window is summed afresh in its order,
     whether from the ring or from the series, so the step form and the
-    kernel agree to the bit.
+    kernel agree to the bit (the bound to rounding).
     ========================================================================= */
 
 #include <float.h>
@@ -50,11 +52,15 @@ s_state_size (const double *args)
     return S_RING + (size_t) args [0];
 }
 
-//  Candles between two regular afresh sums: a multiple of n from 1024 on.
+//  Candles between two regular afresh sums: one, then whole blocks of
+//  SF_KERNEL_BLOCK slides, at least n of them (so that an afresh sum costs
+//  O(1) a candle); often enough that the closes cannot drift far from
+//  the shift.
 static size_t
 s_every (size_t n)
 {
-    return n * ((1024 + n - 1) / n);
+    size_t slides = n > SF_KERNEL_BLOCK? n: SF_KERNEL_BLOCK;
+    return 1 + SF_KERNEL_BLOCK * ((slides + SF_KERNEL_BLOCK - 1) / SF_KERNEL_BLOCK);
 }
 
 //  The shift, sums, bound and count of a window of n closes, oldest first:
@@ -140,11 +146,57 @@ s_variance (size_t count, const double *restrict sum, const double *restrict squ
         var [b] = moves [b] == 0? 0.0: var [b];
 }
 
+//  What the bound of count slides of one shift gains (as s_slide adds
+//  it): from the closes entering (now) and leaving (gone) and the sums of
+//  squares after each slide.
+static inline double
+s_gain (size_t count, const double *restrict now, const double *restrict gone, double shift,
+        const double *restrict squares)
+{
+    double gain [4] = { 0 };
+    size_t b = 0, whole = count - count % 4;
+    for (; b < whole; b += 4)
+        for (size_t u = 0; u < 4; u++) {
+            double in = now [b + u] - shift, out = gone [b + u] - shift;
+            gain [u] += in * in + out * out + fabs (squares [b + u]);
+        }
+    for (; b < count; b++) {
+        double in = now [b] - shift, out = gone [b] - shift;
+        gain [0] += in * in + out * out + fabs (squares [b]);
+    }
+    return (gain [0] + gain [1]) + (gain [2] + gain [3]);
+}
+
+//  Whether every one of count windows keeps what is left of n s2 - s1²
+//  at least limit × bound, or has no change (0 whatever its sums).
+static inline bool
+s_sound (size_t count, const double *restrict sum, const double *restrict squares,
+         const int64_t *restrict moves, double n, double reached)
+{
+    int64_t lost = 0;
+    for (size_t b = 0; b < count; b++)
+        lost |= (n * squares [b] - sum [b] * sum [b] < reached) & (moves [b] > 0);
+    return lost == 0;
+}
+
 static SF_KERNEL_CLONES void
 s_variance_block (const double *sum, const double *squares, const int64_t *moves, double inv,
                   double *var)
 {
     s_variance (SF_KERNEL_BLOCK, sum, squares, moves, inv, var);
+}
+
+static SF_KERNEL_CLONES double
+s_gain_block (const double *now, const double *gone, double shift, const double *squares)
+{
+    return s_gain (SF_KERNEL_BLOCK, now, gone, shift, squares);
+}
+
+static SF_KERNEL_CLONES bool
+s_sound_block (const double *sum, const double *squares, const int64_t *moves, double n,
+               double reached)
+{
+    return s_sound (SF_KERNEL_BLOCK, sum, squares, moves, n, reached);
 }
 
 //  State: [shift, s1, s2, bound, count, ring of n closes].
@@ -160,44 +212,65 @@ s_kernel (size_t size, const double *const *in, const double *args, double *cons
     int64_t moves [SF_KERNEL_BLOCK];
     double shift = 0, s1 = 0, s2 = 0, bound = 0;
     int64_t count = 0;
-    size_t afresh = n - 1;              //  The next candle whose window is summed afresh
-    for (size_t i = n - 1; i < size; ) {
-        size_t block = size - i < SF_KERNEL_BLOCK? size - i: SF_KERNEL_BLOCK;
-        //  The changes from candle n on (the first window is counted
-        //  afresh)
-        size_t from = i == n - 1? 1: 0;
-        const double *now = close + i + from, *gone = now - n;
-        if (block == SF_KERNEL_BLOCK && from == 0)
-            s_moves_block (now, now - 1, gone, gone + 1, moves);
-        else
-            s_moves (block - from, now, now - 1, gone, gone + 1, moves + from);
-        for (size_t b = 0; b < block; b++) {
-            const double *x = close + i + b;
-            bool whole = i + b == afresh;
-            if (!whole) {
-                const double *gone = x - n;
+    //  Segments from one regular afresh sum to the next: the afresh sum,
+    //  then blocks of slides
+    for (size_t start = n - 1; start < size; start += every) {
+        s_afresh (close + start + 1 - n, n, NULL, n, fresh);
+        shift = fresh [S_SHIFT], s1 = fresh [S_SUM], s2 = fresh [S_SQUARES];
+        bound = fresh [S_BOUND], count = (int64_t) fresh [S_MOVES];
+        s_variance (1, &s1, &s2, &count, inv, var + start);
+        size_t end = start + every < size? start + every: size;
+        for (size_t i = start + 1; i < end; ) {
+            size_t block = end - i < SF_KERNEL_BLOCK? end - i: SF_KERNEL_BLOCK;
+            bool whole = block == SF_KERNEL_BLOCK;
+            const double *now = close + i, *gone = now - n;
+            if (whole)
+                s_moves_block (now, now - 1, gone, gone + 1, moves);
+            else
+                s_moves (block, now, now - 1, gone, gone + 1, moves);
+            //  Slide the block without checking the bound, then check all
+            //  of it against the bound at its end (which no slide's
+            //  exceeds); slide by slide, as the step form does, on a miss
+            double was_s1 = s1, was_s2 = s2;
+            int64_t was_count = count;
+            for (size_t b = 0; b < block; b++) {
+                double enter = now [b] - shift, leave = gone [b] - shift;
+                s1 += enter - leave;
+                s2 += enter * enter - leave * leave;
                 count += moves [b];
-                //  A window with no change is 0 whatever its sums (& not &&:
-                //  no branch on the count)
-                whole = s_slide (&s1, &s2, &bound, x [0] - shift, gone [0] - shift,
-                                 (double) n, limit) & (count > 0);
+                sum [b] = s1;
+                squares [b] = s2;
+                moves [b] = count;
             }
-            if (whole) {
-                s_afresh (x + 1 - n, n, NULL, n, fresh);
-                shift = fresh [S_SHIFT], s1 = fresh [S_SUM], s2 = fresh [S_SQUARES];
-                bound = fresh [S_BOUND], count = (int64_t) fresh [S_MOVES];
-                if (i + b == afresh)
-                    afresh += every;
+            double reached = bound + (whole? s_gain_block (now, gone, shift, squares)
+                                           : s_gain (block, now, gone, shift, squares));
+            bool sound = whole? s_sound_block (sum, squares, moves, (double) n, limit * reached)
+                              : s_sound (block, sum, squares, moves, (double) n,
+                                         limit * reached);
+            if (sound)
+                bound = reached;
+            else {
+                s1 = was_s1, s2 = was_s2, count = was_count;
+                for (size_t b = 0; b < block; b++) {
+                    const double *x = now + b;
+                    count += (x [0] != x [-1]) - (gone [b + 1] != gone [b]);
+                    if (s_slide (&s1, &s2, &bound, x [0] - shift, gone [b] - shift, (double) n,
+                                 limit) & (count > 0)) {
+                        s_afresh (x + 1 - n, n, NULL, n, fresh);
+                        shift = fresh [S_SHIFT], s1 = fresh [S_SUM], s2 = fresh [S_SQUARES];
+                        bound = fresh [S_BOUND], count = (int64_t) fresh [S_MOVES];
+                    }
+                    sum [b] = s1;
+                    squares [b] = s2;
+                    moves [b] = count;
+                }
             }
-            sum [b] = s1;
-            squares [b] = s2;
-            moves [b] = count;
+            if (whole)
+                s_variance_block (sum, squares, moves, inv, var + i);
+            else
+                s_variance (block, sum, squares, moves, inv, var + i);
+            i += block;
         }
-        if (block == SF_KERNEL_BLOCK)
-            s_variance_block (sum, squares, moves, inv, var + i);
-        else
-            s_variance (block, sum, squares, moves, inv, var + i);
-        i += block;
     }
     if (state) {
         state [S_SHIFT] = shift;
