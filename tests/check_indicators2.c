@@ -784,8 +784,8 @@ END_TEST
 //  The zero denominators of the oscillators: PPO and APO 0 on flat prices
 //  (to rounding); TRIX 0 when the triple EMA before is 0; CMO 0 on flat
 //  prices and, in flat rows after moves, its last value (both averages
-//  decay alike); NATR 0 when the close is 0; AD unchanged where high =
-//  low, and ADOSC decaying towards 0.
+//  decay alike); NATR 0 when the close is 0, decaying in flat rows; AD
+//  unchanged where high = low, and ADOSC decaying towards 0.
 START_TEST (test_oscillator_zero_denominators)
 {
     sf_candles_t *flat = s_series (100, s_flat);
@@ -814,6 +814,11 @@ START_TEST (test_oscillator_zero_denominators)
     for (size_t t = 60; t < 160; t++)
         ck_assert_msg (fabs (s_at ("cmo", t) - last) <= 1e-9 * fabs (last), "cmo[%zu] %.17g",
                        t, s_at ("cmo", t));
+    //  NATR's Wilder average decays by 13/14 a flat row (no range)
+    s_run ("natr", series, NULL);
+    for (size_t t = 61; t < 160; t++)
+        ck_assert_msg (fabs (s_at ("natr", t) - s_at ("natr", t - 1) * 13 / 14)
+                       <= 1e-12 * s_at ("natr", t - 1), "natr[%zu] %.17g", t, s_at ("natr", t));
     s_run ("ad", series, NULL);
     double line = s_at ("ad", 60);
     for (size_t t = 61; t < 160; t++)
