@@ -100,6 +100,8 @@ LAYER_cli       := cli scheduler internal
 #  the source without .c.
 #  Every analyzer, run against reference data:
 LAYERS_tests/check_indicators := worker
+LAYERS_tests/check_indicators2 := worker
+LAYERS_tests/check_indicators3 := worker
 #  The broker over a journal whose writes fail (in process):
 LAYERS_tests/check_sf_broker_faults := broker
 #  Every indicator's kernel against its step form:

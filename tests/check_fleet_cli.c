@@ -27,7 +27,7 @@ s_setup (void)
     snprintf (data_dir, sizeof data_dir, "%s/data", src? src: ".");
     static char plugin [512];
     const char *build = getenv ("SHEAF_BUILD");
-    snprintf (plugin, sizeof plugin, "%s/examples/plugin_midpoint.so", build? build: "build");
+    snprintf (plugin, sizeof plugin, "%s/examples/plugin_hl2.so", build? build: "build");
     char *extra [] = { "--data-dir", data_dir, "--plugin", plugin, NULL };
     fleet_worker (fleet, "cli-worker", 2, 8, extra);
     ck_assert (fleet_await_workers (fleet, 1, 5000));
@@ -115,13 +115,13 @@ END_TEST
 START_TEST (test_plugin_analyzer)
 {
     //  The example plugin's analyzer, served by the worker that loaded it
-    ck_assert_int_eq (s_sheaf ("submit", "midpoint", "--symbol", "GOOG", "--timeframe", "1d",
+    ck_assert_int_eq (s_sheaf ("submit", "hl2", "--symbol", "GOOG", "--timeframe", "1d",
                                "--wait", "--json", NULL), 0);
     json_t *result = s_json ();
-    json_t *midpoint = json_object_get (json_object_get (result, "result"), "midpoint");
-    ck_assert_int_eq (json_array_size (midpoint), 1047);
+    json_t *hl2 = json_object_get (json_object_get (result, "result"), "hl2");
+    ck_assert_int_eq (json_array_size (hl2), 1047);
     //  2004-08-19: high 104.06, low 95.96
-    ck_assert (fabs (json_real_value (json_array_get (midpoint, 0)) - 100.01) < 1e-9);
+    ck_assert (fabs (json_real_value (json_array_get (hl2, 0)) - 100.01) < 1e-9);
     json_decref (result);
     //  A plugin for another ABI, or no plugin at all: exit 5 with the reason
     const char *build = getenv ("SHEAF_BUILD");
@@ -214,7 +214,7 @@ START_TEST (test_status_and_workers)
     ck_assert_str_eq (json_string_value (json_object_get (status, "store")), "memory");
     json_decref (status);
     ck_assert_int_eq (s_sheaf ("workers", NULL), 0);
-    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "sma,ema,wma,rsi,macd") && strstr (out, "stats,report,correlation,summary,echo,sleep,fail,midpoint"),
+    ck_assert_msg (strstr (out, "cli-worker") && strstr (out, "sma,ema,wma,rsi,macd") && strstr (out, "stats,report,correlation,summary,echo,sleep,fail,hl2"),
                    "%s", out);
     ck_assert_int_eq (s_sheaf ("status", NULL), 0);
     ck_assert_msg (strstr (out, "submitted=1"), "%s", out);

@@ -48,6 +48,37 @@ static const s_case_t s_cases [] = {
     { "stddev", { { 2 }, { 5 }, { 50 }, { 200 } } },
     { "vwap", { { 0 } } },
     { "volatility", { { 2, 1 }, { 5, 252 }, { 50, 1 } } },
+    { "dema", { { 2 }, { 3 }, { 50 } } },
+    { "tema", { { 2 }, { 7 }, { 30 } } },
+    { "trima", { { 2 }, { 3 }, { 21 }, { 50 } } },
+    { "kama", { { 2 }, { 3 }, { 30 }, { 200 } } },
+    { "t3", { { 2, 0.7 }, { 3, 0 }, { 5, 1 }, { 20, 0.35 } } },
+    { "midpoint", { { 2 }, { 3 }, { 50 } } },
+    { "midprice", { { 2 }, { 3 }, { 50 } } },
+    { "mom", { { 1 }, { 3 }, { 50 } } },
+    { "rocp", { { 1 }, { 5 }, { 50 } } },
+    { "rocr", { { 1 }, { 5 }, { 50 } } },
+    { "ppo", { { 2, 3 }, { 26, 12 }, { 5, 50 }, { 7, 7 } } },
+    { "apo", { { 2, 3 }, { 26, 12 }, { 5, 50 }, { 7, 7 } } },
+    { "trix", { { 1 }, { 2 }, { 5 }, { 50 } } },
+    { "cmo", { { 2 }, { 5 }, { 30 } } },
+    { "bop", { { 0 } } },
+    { "natr", { { 1 }, { 2 }, { 30 } } },
+    { "trange", { { 0 } } },
+    { "ad", { { 0 } } },
+    { "adosc", { { 2, 5 }, { 10, 3 }, { 12, 26 } } },
+    { "avgprice", { { 0 } } },
+    { "medprice", { { 0 } } },
+    { "typprice", { { 0 } } },
+    { "wclprice", { { 0 } } },
+    { "var", { { 1 }, { 2 }, { 20 }, { 200 } } },
+    { "linearreg", { { 2 }, { 3 }, { 50 } } },
+    { "linearreg_slope", { { 2 }, { 5 }, { 200 } } },
+    { "linearreg_angle", { { 2 }, { 30 } } },
+    { "linearreg_intercept", { { 2 }, { 7 } } },
+    { "tsf", { { 2 }, { 9 }, { 100 } } },
+    { "beta", { { 1 }, { 2 }, { 30 }, { 200 } } },
+    { "correl", { { 1 }, { 2 }, { 5 }, { 200 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -201,8 +232,12 @@ START_TEST (test_kernels_equal_step_forms)
                 s_kernel_equals_step (s_cases [c].name, f, args [s]);
         tested++;
     }
-    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap
-    ck_assert_uint_eq (tested, 9);
+    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; dema, tema, trima,
+    //  kama, t3, midpoint, midprice, mom, rocp, rocr, ppo, apo, trix, cmo,
+    //  bop, natr, trange, ad, adosc, avgprice, medprice, typprice, wclprice,
+    //  var, linearreg, linearreg_slope, linearreg_angle, linearreg_intercept,
+    //  tsf, beta, correl
+    ck_assert_uint_eq (tested, 40);
 }
 END_TEST
 

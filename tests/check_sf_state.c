@@ -1,10 +1,10 @@
 /*  =========================================================================
-    check_sf_state - incremental analyzers: a series fed in random chunks,
-    each job carrying the state the one before handed back, gives the
-    outputs of one full computation; a state that is not the analyzer's
-    own (other analyzer, params, version; corrupt or truncated bytes) is
-    refused and the job recomputes in full; the pool returns the new state
-    in the RESULTS header
+    check_sf_state - incremental analyzers: a series fed in random chunks, each
+    job carrying the state the one before handed back, gives the outputs of one
+    full computation (every indicator with a step form); a state that is not
+    the analyzer's own (other analyzer, params, version; corrupt or truncated
+    bytes) is refused and the job recomputes in full; the pool returns the new
+    state in the RESULTS header
     ========================================================================= */
 
 #include <check.h>
@@ -44,6 +44,51 @@ static const s_case_t s_cases [] = {
     { "stddev", { "stddev" }, { "period" }, { 20 } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
+
+//  The indicators of TA-Lib's set beyond the first seventeen, with their
+//  default params.
+static const s_case_t s_more [] = {
+    { "dema", { "dema" }, { NULL }, { 0 } },
+    { "tema", { "tema" }, { NULL }, { 0 } },
+    { "tema", { "tema" }, { "period" }, { 2 } },
+    { "trima", { "trima" }, { NULL }, { 0 } },
+    { "trima", { "trima" }, { "period" }, { 7 } },
+    { "kama", { "kama" }, { NULL }, { 0 } },
+    { "kama", { "kama" }, { "period" }, { 3 } },
+    { "t3", { "t3" }, { NULL }, { 0 } },
+    { "midpoint", { "midpoint" }, { NULL }, { 0 } },
+    { "midprice", { "midprice" }, { NULL }, { 0 } },
+    { "mom", { "mom" }, { NULL }, { 0 } },
+    { "mom", { "mom" }, { "period" }, { 1 } },
+    { "rocp", { "rocp" }, { NULL }, { 0 } },
+    { "rocr", { "rocr" }, { "period" }, { 3 } },
+    { "ppo", { "ppo" }, { NULL }, { 0 } },
+    { "apo", { "apo" }, { "fast", "slow" }, { 26, 5 } },
+    { "trix", { "trix" }, { NULL }, { 0 } },
+    { "trix", { "trix" }, { "period" }, { 1 } },
+    { "cmo", { "cmo" }, { NULL }, { 0 } },
+    { "bop", { "bop" }, { NULL }, { 0 } },
+    { "natr", { "natr" }, { NULL }, { 0 } },
+    { "trange", { "trange" }, { NULL }, { 0 } },
+    { "ad", { "ad" }, { NULL }, { 0 } },
+    { "adosc", { "adosc" }, { NULL }, { 0 } },
+    { "avgprice", { "avgprice" }, { NULL }, { 0 } },
+    { "medprice", { "medprice" }, { NULL }, { 0 } },
+    { "typprice", { "typprice" }, { NULL }, { 0 } },
+    { "wclprice", { "wclprice" }, { NULL }, { 0 } },
+    { "var", { "var" }, { NULL }, { 0 } },
+    { "var", { "var" }, { "period" }, { 1 } },
+    { "linearreg", { "linearreg" }, { NULL }, { 0 } },
+    { "linearreg_slope", { "linearreg_slope" }, { "period" }, { 2 } },
+    { "linearreg_angle", { "linearreg_angle" }, { NULL }, { 0 } },
+    { "linearreg_intercept", { "linearreg_intercept" }, { NULL }, { 0 } },
+    { "tsf", { "tsf" }, { "period" }, { 50 } },
+    { "beta", { "beta" }, { NULL }, { 0 } },
+    { "beta", { "beta" }, { "period" }, { 1 } },
+    { "correl", { "correl" }, { NULL }, { 0 } },
+    { "correl", { "correl" }, { "period" }, { 2 } },
+};
+#define S_MORE (sizeof s_more / sizeof s_more [0])
 
 static char s_data_dir [512];
 static sf_actx_t s_ctx;
@@ -218,8 +263,8 @@ s_chunked (const s_case_t *c, const sf_candles_t *candles, size_t chunks, unsign
 {
     size_t size = candles->size;
     size_t *cuts = (size_t *) calloc (chunks + 1, sizeof (size_t));
-    //  The first output needs lookback + 1 candles; 60 covers every case
-    size_t first = 60;
+    //  The first output needs lookback + 1 candles; 100 covers every case
+    size_t first = 100;
     cuts [0] = 0;
     cuts [chunks] = size;
     for (size_t i = 1; i < chunks; i++)
@@ -271,11 +316,11 @@ s_chunked (const s_case_t *c, const sf_candles_t *candles, size_t chunks, unsign
 }
 
 static void
-s_chunked_on (const char *sample)
+s_chunked_on (const char *sample, const s_case_t *cases, size_t count)
 {
     sf_candles_t *candles = s_load (sample);
-    for (size_t i = 0; i < S_CASES; i++) {
-        const s_case_t *c = &s_cases [i];
+    for (size_t i = 0; i < count; i++) {
+        const s_case_t *c = &cases [i];
         double *want [3] = { NULL, NULL, NULL };
         for (size_t k = 0; k < 3 && c->outputs [k]; k++) {
             want [k] = (double *) calloc (candles->size, sizeof (double));
@@ -293,13 +338,31 @@ s_chunked_on (const char *sample)
 
 START_TEST (test_chunks_goog)
 {
-    s_chunked_on ("GOOG_1d");
+    s_chunked_on ("GOOG_1d", s_cases, S_CASES);
 }
 END_TEST
 
 START_TEST (test_chunks_synth)
 {
-    s_chunked_on ("SYNTH_1m");
+    s_chunked_on ("SYNTH_1m", s_cases, S_CASES);
+}
+END_TEST
+
+START_TEST (test_more_chunks_goog)
+{
+    s_chunked_on ("GOOG_1d", s_more, S_MORE);
+}
+END_TEST
+
+START_TEST (test_more_chunks_synth)
+{
+    s_chunked_on ("SYNTH_1m", s_more, S_MORE);
+}
+END_TEST
+
+START_TEST (test_more_chunks_edge)
+{
+    s_chunked_on ("EDGE_1m", s_more, S_MORE);
 }
 END_TEST
 
@@ -552,5 +615,13 @@ main (void)
     tcase_add_test (tcase, test_no_new_candles_and_last);
     tcase_add_test (tcase, test_pool_returns_state);
     suite_add_tcase (suite, tcase);
+    //  Many indicators over the same chunks: a longer limit of their own
+    TCase *more = tcase_create ("more");
+    tcase_set_timeout (more, 600);
+    tcase_add_checked_fixture (more, s_setup, s_teardown);
+    tcase_add_test (more, test_more_chunks_goog);
+    tcase_add_test (more, test_more_chunks_synth);
+    tcase_add_test (more, test_more_chunks_edge);
+    suite_add_tcase (suite, more);
     return suite_run (suite);
 }

@@ -151,6 +151,13 @@ s_pack_nothing (sf_actx_t *ctx, const char *const *names, size_t outputs, bool l
 int
 sf_series_run (sf_actx_t *ctx, const sf_indicator_t *indicator)
 {
+    return sf_series_run_from (ctx, indicator, NULL);
+}
+
+int
+sf_series_run_from (sf_actx_t *ctx, const sf_indicator_t *indicator,
+                    sf_series_source_fn *source)
+{
     bool last = sf_actx_choice (ctx, "output") == 1;
     double args [SF_INDICATOR_ARGS] = { 0 };
     s_args (ctx, args);
@@ -182,6 +189,9 @@ sf_series_run (sf_actx_t *ctx, const sf_indicator_t *indicator)
     }
     sf_candles_t *candles;
     int rc = indicator->check? indicator->check (ctx, args, NULL): 0;
+    if (rc == 0 && source)
+        rc = source (ctx, resumed, head.ts, lookback, &candles);
+    else
     if (rc == 0)
         rc = resumed? sf_actx_candles_after (ctx, head.ts, &candles)
                     : sf_series_candles (ctx, lookback, &candles);

@@ -53,6 +53,20 @@ typedef struct _sf_indicator_t sf_indicator_t;
 //  state_key. Returns 0, or -1 after failing the job.
 int sf_series_run (sf_actx_t *ctx, const sf_indicator_t *indicator);
 
+//  Where sf_series_run_from takes the candles of a job: when resumed, those
+//  after after_ms (as sf_actx_candles_after does), else all of them, at
+//  least lookback + 1 (as sf_series_candles does). Fills the columns the
+//  indicator's inputs name. Returns 0 with *candles_p (the caller destroys
+//  it), or -1 after failing the job.
+typedef int (sf_series_source_fn) (sf_actx_t *ctx, bool resumed, double after_ms,
+                                   size_t lookback, sf_candles_t **candles_p);
+
+//  sf_series_run over the candles source gives (NULL: the job's own), for
+//  an indicator whose input columns are not simply the job's candles (two
+//  columns chosen by params, or one column of two symbols).
+int sf_series_run_from (sf_actx_t *ctx, const sf_indicator_t *indicator,
+                        sf_series_source_fn *source);
+
 //  The columns of candles that indicator reads, in the order of its inputs,
 //  into in (room for SF_INDICATOR_INPUTS); returns how many.
 size_t sf_series_inputs (const sf_indicator_t *indicator, const sf_candles_t *candles,

@@ -113,7 +113,38 @@ struct _sf_indicator_t {
     X (mfi)                                                                    \
     X (stddev)                                                                 \
     X (vwap)                                                                   \
-    X (volatility)
+    X (volatility)                                                             \
+    X (dema)                                                                   \
+    X (tema)                                                                   \
+    X (trima)                                                                  \
+    X (kama)                                                                   \
+    X (t3)                                                                     \
+    X (midpoint)                                                               \
+    X (midprice)                                                               \
+    X (mom)                                                                    \
+    X (rocp)                                                                   \
+    X (rocr)                                                                   \
+    X (ppo)                                                                    \
+    X (apo)                                                                    \
+    X (trix)                                                                   \
+    X (cmo)                                                                    \
+    X (bop)                                                                    \
+    X (natr)                                                                   \
+    X (trange)                                                                 \
+    X (ad)                                                                     \
+    X (adosc)                                                                  \
+    X (avgprice)                                                               \
+    X (medprice)                                                               \
+    X (typprice)                                                               \
+    X (wclprice)                                                               \
+    X (var)                                                                    \
+    X (linearreg)                                                              \
+    X (linearreg_slope)                                                        \
+    X (linearreg_angle)                                                        \
+    X (linearreg_intercept)                                                    \
+    X (tsf)                                                                    \
+    X (beta)                                                                   \
+    X (correl)                                                                 \
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

@@ -24,6 +24,37 @@
     X (stddev)                                                                 \
     X (vwap)                                                                   \
     X (volatility)                                                             \
+    X (dema)                                                                   \
+    X (tema)                                                                   \
+    X (trima)                                                                  \
+    X (kama)                                                                   \
+    X (t3)                                                                     \
+    X (midpoint)                                                               \
+    X (midprice)                                                               \
+    X (mom)                                                                    \
+    X (rocp)                                                                   \
+    X (rocr)                                                                   \
+    X (ppo)                                                                    \
+    X (apo)                                                                    \
+    X (trix)                                                                   \
+    X (cmo)                                                                    \
+    X (bop)                                                                    \
+    X (natr)                                                                   \
+    X (trange)                                                                 \
+    X (ad)                                                                     \
+    X (adosc)                                                                  \
+    X (avgprice)                                                               \
+    X (medprice)                                                               \
+    X (typprice)                                                               \
+    X (wclprice)                                                               \
+    X (var)                                                                    \
+    X (linearreg)                                                              \
+    X (linearreg_slope)                                                        \
+    X (linearreg_angle)                                                        \
+    X (linearreg_intercept)                                                    \
+    X (tsf)                                                                    \
+    X (beta)                                                                   \
+    X (correl)                                                                 \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \

@@ -1,9 +1,9 @@
 /*  =========================================================================
-    plugin_midpoint - an analyzer plugin: the midpoint (high + low) / 2 of
-    every candle, loaded with `sheaf-worker --plugin plugin_midpoint.so`
+    plugin_hl2 - an analyzer plugin: hl2, the mean (high + low) / 2 of
+    every candle, loaded with `sheaf-worker --plugin plugin_hl2.so`
 
     Build: cc -shared -fPIC $(pkg-config --cflags sheaf msgpack) \
-               plugin_midpoint.c -o plugin_midpoint.so
+               plugin_hl2.c -o plugin_hl2.so
     The sf_actx_* and sf_candles_* functions come from the worker.
     ========================================================================= */
 
@@ -28,8 +28,8 @@ s_analyze (sf_actx_t *ctx)
     msgpack_pack_array (pk, candles->size);
     for (size_t i = 0; i < candles->size; i++)
         msgpack_pack_int64 (pk, (int64_t) candles->ts [i]);
-    msgpack_pack_str (pk, 8);
-    msgpack_pack_str_body (pk, "midpoint", 8);
+    msgpack_pack_str (pk, 3);
+    msgpack_pack_str_body (pk, "hl2", 3);
     msgpack_pack_array (pk, candles->size);
     for (size_t i = 0; i < candles->size; i++)
         msgpack_pack_double (pk, (candles->high [i] + candles->low [i]) / 2);
@@ -37,10 +37,10 @@ s_analyze (sf_actx_t *ctx)
     return 0;
 }
 
-static const sf_analyzer_t s_midpoint = {
-    .name = "midpoint", .version = "1", .summary = "(high + low) / 2 of each candle (plugin)",
+static const sf_analyzer_t s_hl2 = {
+    .name = "hl2", .version = "1", .summary = "(high + low) / 2 of each candle (plugin)",
     .analyze = s_analyze
 };
 
 const int sheaf_analyzer_abi = SHEAF_ANALYZER_ABI;
-const sf_analyzer_t *const sheaf_analyzers [] = { &s_midpoint, NULL };
+const sf_analyzer_t *const sheaf_analyzers [] = { &s_hl2, NULL };

@@ -1,0 +1,68 @@
+/*  =========================================================================
+    linearreg_intercept - intercept of the linear regression (TA-Lib
+    LINEARREG_INTERCEPT)
+
+    The least-squares line y = b + m t through the last `period` closes,
+    with t = 0 for the oldest and period - 1 for the newest (sf_regression:
+    sums that slide in O(1) a candle); linearreg_intercept = b, the line at
+    the oldest candle of the window (not at the newest). Params: period
+    (2-100000, default 14); lookback period - 1.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the regression's: a
+    shift, two sums and the last `period` closes in a ring.
+    ========================================================================= */
+
+#include <stdlib.h>
+#include "indicators.h"
+#include "sf_regression.h"
+
+static size_t
+s_lookback (const double *args)
+{
+    return (size_t) args [0] - 1;
+}
+
+static size_t
+s_state_size (const double *args)
+{
+    return SF_REGRESSION_STATE ((size_t) args [0]);
+}
+
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    sf_regression_series (in [0], size, (size_t) args [0], SF_REGRESSION_AT, 0, out [0],
+                          state);
+}
+
+static void
+s_step (double *state, uint64_t seen, const double *const *in, size_t i, const double *args,
+        double *out)
+{
+    out [0] = sf_regression_push (state, (size_t) args [0], seen, in [0][i],
+                                  SF_REGRESSION_AT, 0);
+}
+
+const sf_indicator_t sf_indicator_linearreg_intercept = {
+    .inputs = "c", .outputs = { "linearreg_intercept" }, .lookback = s_lookback,
+    .kernel = s_kernel, .state_size = s_state_size, .step = s_step
+};
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    return sf_series_run (ctx, &sf_indicator_linearreg_intercept);
+}
+
+static const sf_param_t s_params [] = {
+    SF_PARAM_PERIOD (14),
+    SF_PARAM_OUTPUT,
+    { NULL }
+};
+
+const sf_analyzer_t sf_analyzer_linearreg_intercept = {
+    .name = "linearreg_intercept", .version = "1",
+    .summary = "least-squares line at the window's oldest close (period 14)",
+    .analyze = s_analyze, .params = s_params
+};

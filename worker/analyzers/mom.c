@@ -1,0 +1,82 @@
+/*  =========================================================================
+    mom - momentum (TA-Lib MOM)
+
+    mom = close - close[-period]. Params: period (1-100000, default 10);
+    lookback period. Every candle is independent of the others: the
+    compiler vectorises the kernel.
+
+    Incremental (docs/PROTOCOL.md 4.5.3): the state is the last `period`
+    closes, in a ring indexed by candle number.
+    ========================================================================= */
+
+#include <stdlib.h>
+#include "indicators.h"
+
+static size_t
+s_period (const double *args)
+{
+    return (size_t) args [0];
+}
+
+//  mom of count candles from now and before, period candles apart.
+static inline void
+s_mom (size_t count, const double *restrict now, const double *restrict before,
+       double *restrict mom)
+{
+    for (size_t b = 0; b < count; b++)
+        mom [b] = now [b] - before [b];
+}
+
+static SF_KERNEL_CLONES void
+s_mom_block (const double *now, const double *before, double *mom)
+{
+    s_mom (SF_KERNEL_BLOCK, now, before, mom);
+}
+
+//  State: the ring of the last n closes.
+static void
+s_kernel (size_t size, const double *const *in, const double *args, double *const *out,
+          double *state)
+{
+    const double *close = in [0];
+    double *mom = out [0];
+    size_t n = (size_t) args [0], i = n;
+    for (; i + SF_KERNEL_BLOCK <= size; i += SF_KERNEL_BLOCK)
+        s_mom_block (close + i, close + i - n, mom + i);
+    s_mom (size - i, close + i, close + i - n, mom + i);
+    if (state)
+        for (size_t j = size - n; j < size; j++)
+            state [j % n] = close [j];
+}
+
+static void
+s_step (double *state, uint64_t seen, const double *const *in, size_t i, const double *args,
+        double *out)
+{
+    size_t slot = (size_t) (seen % (uint64_t) args [0]);
+    double before = state [slot];
+    state [slot] = in [0][i];
+    s_mom (1, in [0] + i, &before, out);
+}
+
+const sf_indicator_t sf_indicator_mom = {
+    .inputs = "c", .outputs = { "mom" }, .lookback = s_period, .kernel = s_kernel,
+    .state_size = s_period, .step = s_step
+};
+
+static int
+s_analyze (sf_actx_t *ctx)
+{
+    return sf_series_run (ctx, &sf_indicator_mom);
+}
+
+static const sf_param_t s_params [] = {
+    { "period", SF_PARAM_INT, 10, 1, 100000, NULL, "window length in candles" },
+    SF_PARAM_OUTPUT,
+    { NULL }
+};
+
+const sf_analyzer_t sf_analyzer_mom = {
+    .name = "mom", .version = "1", .summary = "momentum C - C[-period] (period 10)",
+    .analyze = s_analyze, .params = s_params
+};
