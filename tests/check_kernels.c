@@ -48,6 +48,12 @@ static const s_case_t s_cases [] = {
     { "stddev", { { 2 }, { 5 }, { 50 }, { 200 } } },
     { "vwap", { { 0 } } },
     { "volatility", { { 2, 1 }, { 5, 252 }, { 50, 1 } } },
+    { "plus_dm", { { 2 }, { 5 }, { 30 } } },
+    { "minus_dm", { { 2 }, { 5 }, { 30 } } },
+    { "plus_di", { { 2 }, { 5 }, { 30 } } },
+    { "minus_di", { { 2 }, { 5 }, { 30 } } },
+    { "dx", { { 2 }, { 5 }, { 30 } } },
+    { "adxr", { { 2 }, { 5 }, { 30 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -201,8 +207,9 @@ START_TEST (test_kernels_equal_step_forms)
                 s_kernel_equals_step (s_cases [c].name, f, args [s]);
         tested++;
     }
-    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap
-    ck_assert_uint_eq (tested, 9);
+    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; plus_dm, minus_dm,
+    //  plus_di, minus_di, dx, adxr
+    ck_assert_uint_eq (tested, 15);
 }
 END_TEST
 

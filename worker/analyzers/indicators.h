@@ -113,7 +113,13 @@ struct _sf_indicator_t {
     X (mfi)                                                                    \
     X (stddev)                                                                 \
     X (vwap)                                                                   \
-    X (volatility)
+    X (volatility)                                                             \
+    X (plus_dm)                                                                \
+    X (minus_dm)                                                               \
+    X (plus_di)                                                                \
+    X (minus_di)                                                               \
+    X (dx)                                                                     \
+    X (adxr)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

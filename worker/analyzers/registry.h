@@ -24,6 +24,12 @@
     X (stddev)                                                                 \
     X (vwap)                                                                   \
     X (volatility)                                                             \
+    X (plus_dm)                                                                \
+    X (minus_dm)                                                               \
+    X (plus_di)                                                                \
+    X (minus_di)                                                               \
+    X (dx)                                                                     \
+    X (adxr)                                                                   \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \

@@ -1,0 +1,529 @@
+/*  =========================================================================
+    check_indicators3 - the TA-Lib indicators of the third set (the
+    directional family, the parabolic SARs, aroon, ultosc, stochf,
+    stochrsi, macdext, macdfix and the Hilbert-transform family) against
+    values computed here from their definitions, written independently of
+    the analyzers (every window scanned afresh, every recursion spelled
+    out), on the three samples in data/ and on flat, constant and tiny
+    series with their zero-denominator rules; and every one with a step
+    form fed in random chunks, each job continuing from the state the one
+    before handed back, against one full computation
+    ========================================================================= */
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sf_actx.h"
+#include "sf_analyzers.h"
+#include "sf_candles.h"
+#include "sf_mp.h"
+#include "suite.h"
+
+#define S_SAMPLES 3
+#define S_PARAMS 9              //  Params of a job here, at most (with the end)
+
+static const char *s_samples [S_SAMPLES] = { "GOOG_1d", "SYNTH_1m", "EDGE_1m" };
+
+//  A param of a job: its name and value (NULL name ends a list).
+typedef struct {
+    const char *name;           //  As the analyzer declares it
+    double value;               //  Packed as an integer for an INT param
+} s_param_t;
+
+static char s_data_dir [512];
+static sf_candles_t *s_data [S_SAMPLES];       //  The samples, loaded once
+static msgpack_unpacked s_result;               //  The last result decoded
+static sf_actx_t s_ctx;
+
+static void
+s_setup (void)
+{
+    const char *src = getenv ("SHEAF_SRC");
+    snprintf (s_data_dir, sizeof s_data_dir, "%s/data", src? src: ".");
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        char path [600];
+        snprintf (path, sizeof path, "%s/%s.csv", s_data_dir, s_samples [f]);
+        sf_error_t error;
+        s_data [f] = sf_candles_load_csv (path, &error);
+        ck_assert_msg (s_data [f], "%s", error.message);
+    }
+    msgpack_unpacked_init (&s_result);
+    sf_actx_init (&s_ctx, s_data_dir, NULL);
+}
+
+static void
+s_teardown (void)
+{
+    for (size_t f = 0; f < S_SAMPLES; f++)
+        sf_candles_destroy (&s_data [f]);
+    msgpack_unpacked_destroy (&s_result);
+    sf_actx_destroy (&s_ctx);
+}
+
+//  Run analyzer on candles with params (NULL: its defaults), output
+//  "series" or "last" (NULL: the default), a state (state_size bytes)
+//  when not NULL, and a state_key when new_state is not NULL. Returns the
+//  analyzer's return code; on success s_result holds the result and
+//  *new_state a copy of the state handed back (the caller frees it).
+static int
+s_run (const char *analyzer, const sf_candles_t *candles, const s_param_t *params,
+       const char *output, const char *state, size_t state_size, char **new_state,
+       size_t *new_size)
+{
+    const sf_analyzer_t *found = sf_analyzers_find (analyzer, strlen (analyzer), false);
+    ck_assert_msg (found, "no analyzer %s", analyzer);
+    size_t count = 0;
+    while (params && params [count].name)
+        count++;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3 + (new_state? 1: 0) + (state? 1: 0));
+    sf_mp_pack_kv_str (&pk, "analyzer", analyzer);
+    sf_mp_pack_str (&pk, "candles");
+    sf_candles_pack (candles, &pk);
+    sf_mp_pack_str (&pk, "params");
+    msgpack_pack_map (&pk, count + (output? 1: 0));
+    for (size_t p = 0; p < count; p++) {
+        const sf_param_t *declared = found->params;
+        while (declared->name && strcmp (declared->name, params [p].name))
+            declared++;
+        ck_assert_msg (declared->name, "%s declares no %s", analyzer, params [p].name);
+        sf_mp_pack_str (&pk, params [p].name);
+        if (declared->type == SF_PARAM_INT)
+            msgpack_pack_int64 (&pk, (int64_t) params [p].value);
+        else
+            msgpack_pack_double (&pk, params [p].value);
+    }
+    if (output)
+        sf_mp_pack_kv_str (&pk, "output", output);
+    if (new_state)
+        sf_mp_pack_kv_str (&pk, "state_key", "k");
+    if (state) {
+        sf_mp_pack_str (&pk, "state");
+        msgpack_pack_bin (&pk, state_size);
+        msgpack_pack_bin_body (&pk, state, state_size);
+    }
+    msgpack_unpacked job;
+    msgpack_unpacked_init (&job);
+    size_t offset = 0;
+    ck_assert (msgpack_unpack_next (&job, buffer.data, buffer.size, &offset)
+               == MSGPACK_UNPACK_SUCCESS);
+    sf_actx_reset (&s_ctx, found, &job.data, 1);
+    int rc = sf_actx_check_params (&s_ctx)? -1: found->analyze (&s_ctx);
+    if (rc == 0) {
+        offset = 0;
+        ck_assert (msgpack_unpack_next (&s_result, s_ctx.output.data, s_ctx.output.size,
+                                        &offset) == MSGPACK_UNPACK_SUCCESS);
+        if (new_state) {
+            ck_assert (s_ctx.has_new_state);
+            *new_state = (char *) malloc (s_ctx.new_state.size);
+            memcpy (*new_state, s_ctx.new_state.data, s_ctx.new_state.size);
+            *new_size = s_ctx.new_state.size;
+        }
+    }
+    msgpack_unpacked_destroy (&job);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  Run analyzer over all of candles with params; it must succeed.
+static void
+s_run_ok (const char *analyzer, const sf_candles_t *candles, const s_param_t *params)
+{
+    int rc = s_run (analyzer, candles, params, NULL, NULL, 0, NULL, NULL);
+    ck_assert_msg (rc == 0, "%s failed: %s", analyzer, s_ctx.message);
+}
+
+//  Output name of s_result against want over size candles: null for the
+//  first lookback, then within tolerance (relative above 1, absolute
+//  below). what names the case in a failure.
+static void
+s_expect_series (const char *what, const char *name, const double *want, size_t size,
+                 size_t lookback, double tolerance)
+{
+    const msgpack_object *values = sf_mp_get (&s_result.data, name);
+    ck_assert_msg (values, "%s: no output %s", what, name);
+    ck_assert_int_eq (values->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_uint_eq (values->via.array.size, size);
+    for (size_t i = 0; i < size; i++) {
+        const msgpack_object *value = &values->via.array.ptr [i];
+        if (i < lookback) {
+            ck_assert_msg (value->type == MSGPACK_OBJECT_NIL, "%s: %s[%zu] should be null",
+                           what, name, i);
+            continue;
+        }
+        ck_assert_msg (value->type == MSGPACK_OBJECT_FLOAT64, "%s: %s[%zu] is not a number",
+                       what, name, i);
+        double got = value->via.f64, scale = fabs (want [i]) > 1? fabs (want [i]): 1;
+        ck_assert_msg (fabs (got - want [i]) / scale <= tolerance,
+                       "%s: %s[%zu] = %.17g, want %.17g", what, name, i, got, want [i]);
+    }
+}
+
+//  The series of output name in s_result into values (null as NAN) from
+//  values[at]; returns how many.
+static size_t
+s_take (const char *name, double *values, size_t at)
+{
+    const msgpack_object *array = sf_mp_get (&s_result.data, name);
+    ck_assert_ptr_nonnull (array);
+    ck_assert_int_eq (array->type, MSGPACK_OBJECT_ARRAY);
+    for (uint32_t i = 0; i < array->via.array.size; i++) {
+        const msgpack_object *value = &array->via.array.ptr [i];
+        values [at + i] = value->type == MSGPACK_OBJECT_FLOAT64? value->via.f64: NAN;
+    }
+    return array->via.array.size;
+}
+
+//  A series of size candles, every one open = high = low = close = price.
+static sf_candles_t *
+s_flat (size_t size, double price)
+{
+    sf_candles_t *candles = sf_candles_new (size);
+    for (size_t i = 0; i < size; i++)
+        sf_candles_append (candles, 60000.0 * (double) i, price, price, price, price, 100);
+    return candles;
+}
+
+//  Candles [first, last) of candles, as a new series.
+static sf_candles_t *
+s_slice (const sf_candles_t *candles, size_t first, size_t last)
+{
+    sf_candles_t *slice = sf_candles_new (last - first);
+    for (size_t i = first; i < last; i++)
+        sf_candles_append (slice, candles->ts [i], candles->open [i], candles->high [i],
+                           candles->low [i], candles->close [i], candles->volume [i]);
+    return slice;
+}
+
+//  --------------------------------------------------------------------------
+//  Continuations: analyzer over candles in random chunks, each job with
+//  the state the one before handed back (and every other one repeating
+//  the ten candles before it, which the state must skip), gives the
+//  outputs of one full computation, to 1e-9.
+
+static void
+s_chunked (const char *analyzer, const s_param_t *params, const sf_candles_t *candles,
+           size_t lookback, size_t chunks, unsigned seed)
+{
+    const sf_analyzer_t *found = sf_analyzers_find (analyzer, strlen (analyzer), false);
+    ck_assert_ptr_nonnull (found);
+    size_t size = candles->size;
+    //  The output names: every array in the full result but ts
+    s_run_ok (analyzer, candles, params);
+    const char *names [4];
+    double *want [4], *got [4];
+    size_t outputs = 0;
+    const msgpack_object *map = &s_result.data;
+    for (uint32_t k = 0; k < map->via.map.size; k++) {
+        const msgpack_object *key = &map->via.map.ptr [k].key;
+        if (sf_mp_streq (key, "ts"))
+            continue;
+        ck_assert (outputs < 4);
+        char *name = (char *) calloc (1, key->via.str.size + 1);
+        memcpy (name, key->via.str.ptr, key->via.str.size);
+        names [outputs] = name;
+        want [outputs] = (double *) calloc (size, sizeof (double));
+        got [outputs] = (double *) calloc (size, sizeof (double));
+        ck_assert_uint_eq (s_take (name, want [outputs], 0), size);
+        outputs++;
+    }
+    //  Cuts after the first output, sorted
+    size_t *cuts = (size_t *) calloc (chunks + 1, sizeof (size_t));
+    cuts [chunks] = size;
+    for (size_t c = 1; c < chunks; c++)
+        cuts [c] = lookback + 1 + (size_t) rand_r (&seed) % (size - lookback - 1);
+    for (size_t c = 1; c < chunks; c++)
+        for (size_t d = c + 1; d < chunks; d++)
+            if (cuts [d] < cuts [c]) {
+                size_t t = cuts [c];
+                cuts [c] = cuts [d];
+                cuts [d] = t;
+            }
+    char *state = NULL;
+    size_t state_size = 0, count = 0;
+    for (size_t c = 0; c < chunks; c++) {
+        size_t from = cuts [c] >= 10 && c % 2? cuts [c] - 10: cuts [c];
+        sf_candles_t *slice = s_slice (candles, from, cuts [c + 1]);
+        char *next = NULL;
+        size_t next_size = 0;
+        int rc = s_run (analyzer, slice, params, NULL, state, state_size, &next, &next_size);
+        ck_assert_msg (rc == 0, "%s chunk %zu of %zu: %s", analyzer, c, chunks, s_ctx.message);
+        size_t added = 0;
+        for (size_t k = 0; k < outputs; k++)
+            added = s_take (names [k], got [k], count);
+        ck_assert_uint_eq (added, cuts [c + 1] - cuts [c]);
+        count += added;
+        free (state);
+        state = next;
+        state_size = next_size;
+        sf_candles_destroy (&slice);
+    }
+    ck_assert_uint_eq (count, size);
+    for (size_t k = 0; k < outputs; k++) {
+        for (size_t i = 0; i < size; i++) {
+            if (isnan (want [k][i])) {
+                ck_assert_msg (isnan (got [k][i]), "%s.%s[%zu] should be null (%zu chunks)",
+                               analyzer, names [k], i, chunks);
+                continue;
+            }
+            double scale = fabs (want [k][i]) > 1? fabs (want [k][i]): 1;
+            ck_assert_msg (fabs (got [k][i] - want [k][i]) / scale <= 1e-9,
+                           "%s.%s[%zu] in %zu chunks = %.17g, in one %.17g", analyzer,
+                           names [k], i, chunks, got [k][i], want [k][i]);
+        }
+        free ((char *) names [k]);
+        free (want [k]);
+        free (got [k]);
+    }
+    free (state);
+    free (cuts);
+}
+
+//  s_chunked of analyzer on every sample, in 2, 3, 7 and 25 chunks.
+static void
+s_chunked_everywhere (const char *analyzer, const s_param_t *params, size_t lookback)
+{
+    static const size_t chunks [] = { 2, 3, 7, 25 };
+    for (size_t f = 0; f < S_SAMPLES; f++)
+        for (size_t j = 0; j < sizeof chunks / sizeof chunks [0]; j++)
+            s_chunked (analyzer, params, s_data [f], lookback, chunks [j],
+                       7919 * (unsigned) (f + 1) + (unsigned) j);
+}
+
+//  --------------------------------------------------------------------------
+//  The directional family, from its definitions: ±DM, Wilder sums as
+//  TA-Lib writes them (S - S/n + x), DI, DX holding its value where it is
+//  not defined, ADX not moving there (and such a DX adding nothing to its
+//  first mean), ADXR.
+
+typedef struct {
+    double *plus_dm, *minus_dm;         //  Wilder sums, from n - 1
+    double *plus_di, *minus_di, *dx;    //  From n
+    double *adx;                        //  From 2n - 1
+    double *adxr;                       //  From 3n - 2
+} s_directional_t;
+
+static double
+s_true_range (const sf_candles_t *k, size_t i)
+{
+    return fmax (k->high [i] - k->low [i], fmax (fabs (k->high [i] - k->close [i - 1]),
+                                                 fabs (k->low [i] - k->close [i - 1])));
+}
+
+static s_directional_t
+s_textbook_directional (const sf_candles_t *k, size_t n)
+{
+    size_t size = k->size;
+    s_directional_t d;
+    double **all [] = { &d.plus_dm, &d.minus_dm, &d.plus_di, &d.minus_di, &d.dx, &d.adx,
+                        &d.adxr };
+    for (size_t a = 0; a < 7; a++)
+        *all [a] = (double *) calloc (size, sizeof (double));
+    double plus = 0, minus = 0, range = 0, dx = 0, adx = 0;
+    for (size_t i = 1; i < size; i++) {
+        double up = k->high [i] - k->high [i - 1], down = k->low [i - 1] - k->low [i];
+        double pdm = up > 0 && up > down? up: 0, mdm = down > 0 && down > up? down: 0;
+        if (i < n) {
+            plus += pdm;
+            minus += mdm;
+            range += s_true_range (k, i);
+        }
+        else {
+            plus = plus - plus / (double) n + pdm;
+            minus = minus - minus / (double) n + mdm;
+            range = range - range / (double) n + s_true_range (k, i);
+        }
+        if (i < n - 1)
+            continue;
+        d.plus_dm [i] = plus;
+        d.minus_dm [i] = minus;
+        if (i < n)
+            continue;
+        bool traded = range >= 1e-14;
+        double pdi = traded? 100 * plus / range: 0, mdi = traded? 100 * minus / range: 0;
+        d.plus_di [i] = pdi;
+        d.minus_di [i] = mdi;
+        bool defined = traded && pdi + mdi >= 1e-14;
+        double fresh = defined? 100 * fabs (pdi - mdi) / (pdi + mdi): 0;
+        if (defined)
+            dx = fresh;
+        d.dx [i] = dx;
+        if (i < 2 * n - 1)
+            adx += fresh;
+        else
+        if (i == 2 * n - 1)
+            adx = (adx + fresh) / (double) n;
+        else
+        if (defined)
+            adx = (adx * (double) (n - 1) + fresh) / (double) n;
+        d.adx [i] = adx;
+        if (i >= 3 * n - 2)
+            d.adxr [i] = (adx + d.adx [i - (n - 1)]) / 2;
+    }
+    return d;
+}
+
+static void
+s_directional_free (s_directional_t *d)
+{
+    double *all [] = { d->plus_dm, d->minus_dm, d->plus_di, d->minus_di, d->dx, d->adx,
+                       d->adxr };
+    for (size_t a = 0; a < 7; a++)
+        free (all [a]);
+}
+
+//  Every directional analyzer on candles with period n (0: the default,
+//  14) against the textbook.
+static void
+s_check_directional (const char *what, const sf_candles_t *k, size_t n)
+{
+    s_param_t params [] = { { "period", (double) n }, { NULL, 0 } };
+    const s_param_t *given = n? params: NULL;
+    n = n? n: 14;
+    s_directional_t d = s_textbook_directional (k, n);
+    size_t size = k->size;
+    char label [128];
+    snprintf (label, sizeof label, "%s period %zu", what, n);
+    s_run_ok ("plus_dm", k, given);
+    s_expect_series (label, "plus_dm", d.plus_dm, size, n - 1, 1e-9);
+    s_run_ok ("minus_dm", k, given);
+    s_expect_series (label, "minus_dm", d.minus_dm, size, n - 1, 1e-9);
+    s_run_ok ("plus_di", k, given);
+    s_expect_series (label, "plus_di", d.plus_di, size, n, 1e-9);
+    s_run_ok ("minus_di", k, given);
+    s_expect_series (label, "minus_di", d.minus_di, size, n, 1e-9);
+    s_run_ok ("dx", k, given);
+    s_expect_series (label, "dx", d.dx, size, n, 1e-9);
+    s_run_ok ("adxr", k, given);
+    s_expect_series (label, "adxr", d.adxr, size, 3 * n - 2, 1e-9);
+    s_directional_free (&d);
+}
+
+START_TEST (test_directional_on_samples)
+{
+    static const size_t periods [] = { 0, 2, 5, 30 };
+    for (size_t f = 0; f < S_SAMPLES; f++)
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++)
+            s_check_directional (s_samples [f], s_data [f], periods [p]);
+}
+END_TEST
+
+START_TEST (test_directional_zero_denominators)
+{
+    //  Fully flat: no true range at all, so every DI and DX is 0, and ADX
+    //  (a mean of nothing defined) and ADXR too
+    sf_candles_t *flat = s_flat (60, 48.88);
+    s_check_directional ("flat", flat, 0);
+    double values [80];
+    static const char *const zeros [] = { "plus_di", "minus_di", "dx", "adxr" };
+    for (size_t z = 0; z < 4; z++) {
+        s_run_ok (zeros [z], flat, NULL);
+        s_take (zeros [z], values, 0);
+        for (size_t i = z < 3? 14: 40; i < 60; i++)
+            ck_assert_msg (values [i] == 0, "flat %s[%zu] = %g", zeros [z], i, values [i]);
+    }
+    sf_candles_destroy (&flat);
+
+    //  The same high and low every candle, closes moving inside: true
+    //  ranges but no movement, so DI+ + DI- is 0 and DX is 0 throughout
+    sf_candles_t *inside = sf_candles_new (80);
+    for (size_t i = 0; i < 80; i++)
+        sf_candles_append (inside, 60000.0 * (double) i, 7, 10, 5, i % 2? 6: 9, 1);
+    s_check_directional ("inside", inside, 0);
+    s_run_ok ("dx", inside, NULL);
+    s_take ("dx", values, 0);
+    for (size_t i = 14; i < 80; i++)
+        ck_assert (values [i] == 0);
+    sf_candles_destroy (&inside);
+
+    //  Moves, then 700 inside candles: the movement sums decay until DI+ +
+    //  DI- falls below 1e-14 (about 480 candles on), after which DX repeats
+    //  its last value and ADX stays where it is
+    sf_candles_t *fading = s_slice (s_data [0], 0, 40);
+    for (size_t i = 0; i < 700; i++)
+        sf_candles_append (fading, fading->ts [39] + 86400000.0 * (double) (i + 1), 125, 130,
+                           120, i % 2? 122: 128, 1);
+    s_check_directional ("fading", fading, 0);
+    sf_candles_destroy (&fading);
+
+    //  Flat after moving: the sums decay together, so DI and DX stay at
+    //  their last values (the EDGE sample's flat stretch, checked above, and
+    //  a long one here)
+    sf_candles_t *stops = s_slice (s_data [0], 0, 200);
+    for (size_t i = 0; i < 300; i++)
+        sf_candles_append (stops, stops->ts [199] + 86400000.0 * (double) (i + 1), 400, 400,
+                           400, 400, 0);
+    s_check_directional ("stops", stops, 0);
+    s_run_ok ("plus_di", stops, NULL);
+    double *di = (double *) calloc (500, sizeof (double));
+    s_take ("plus_di", di, 0);
+    ck_assert (fabs (di [499] - di [201]) <= 1e-9 * di [201]);
+    free (di);
+    sf_candles_destroy (&stops);
+}
+END_TEST
+
+//  The fewest candles each takes: lookback + 1 gives one value, one fewer
+//  is INSUFFICIENT_DATA.
+static void
+s_check_minimum (const char *analyzer, const s_param_t *params, size_t lookback)
+{
+    sf_candles_t *few = s_slice (s_data [0], 0, lookback);
+    ck_assert_int_eq (s_run (analyzer, few, params, NULL, NULL, 0, NULL, NULL), -1);
+    ck_assert_str_eq (s_ctx.code, "INSUFFICIENT_DATA");
+    sf_candles_destroy (&few);
+    few = s_slice (s_data [0], 0, lookback + 1);
+    s_run_ok (analyzer, few, params);
+    const msgpack_object *ts = sf_mp_get (&s_result.data, "ts");
+    ck_assert_uint_eq (ts->via.array.size, lookback + 1);
+    const msgpack_object *map = &s_result.data;
+    for (uint32_t k = 0; k < map->via.map.size; k++) {
+        const msgpack_object *values = &map->via.map.ptr [k].val;
+        ck_assert_uint_eq (values->via.array.size, lookback + 1);
+        if (sf_mp_streq (&map->via.map.ptr [k].key, "ts"))
+            continue;
+        ck_assert_int_eq (values->via.array.ptr [lookback].type, MSGPACK_OBJECT_FLOAT64);
+        if (lookback > 0)
+            ck_assert_int_eq (values->via.array.ptr [lookback - 1].type, MSGPACK_OBJECT_NIL);
+    }
+    sf_candles_destroy (&few);
+}
+
+START_TEST (test_directional_minimum_and_chunks)
+{
+    s_param_t two [] = { { "period", 2 }, { NULL, 0 } };
+    s_check_minimum ("plus_dm", NULL, 13);
+    s_check_minimum ("minus_dm", two, 1);
+    s_check_minimum ("plus_di", NULL, 14);
+    s_check_minimum ("minus_di", two, 2);
+    s_check_minimum ("dx", NULL, 14);
+    s_check_minimum ("adxr", NULL, 40);
+    s_check_minimum ("adxr", two, 4);
+    s_chunked_everywhere ("plus_dm", NULL, 13);
+    s_chunked_everywhere ("minus_dm", NULL, 13);
+    s_chunked_everywhere ("plus_di", NULL, 14);
+    s_chunked_everywhere ("minus_di", NULL, 14);
+    s_chunked_everywhere ("dx", NULL, 14);
+    s_chunked_everywhere ("adxr", NULL, 40);
+    s_chunked_everywhere ("adxr", two, 4);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("indicators3");
+    TCase *tc = tcase_create ("indicators3");
+    tcase_set_timeout (tc, 120);
+    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_test (tc, test_directional_on_samples);
+    tcase_add_test (tc, test_directional_zero_denominators);
+    tcase_add_test (tc, test_directional_minimum_and_chunks);
+    suite_add_tcase (suite, tc);
+    return suite_run (suite);
+}
