@@ -514,6 +514,203 @@ START_TEST (test_directional_minimum_and_chunks)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  The parabolic SARs, from the definitions: the start from -DM of candle
+//  1 (or the start value), candle 1 as its own candle before, reversals at
+//  the extreme point within the two candles' range, moved by the offset.
+
+typedef struct {
+    double start, offset;                       //  sarext's first two params
+    double init_long, step_long, max_long;      //  A long's factors
+    double init_short, step_short, max_short;   //  A short's
+} s_sar_t;
+
+static void
+s_textbook_sar (const sf_candles_t *k, s_sar_t p, bool negative, double *out)
+{
+    const double *high = k->high, *low = k->low;
+    p.init_long = fmin (p.init_long, p.max_long);
+    p.step_long = fmin (p.step_long, p.max_long);
+    p.init_short = fmin (p.init_short, p.max_short);
+    p.step_short = fmin (p.step_short, p.max_short);
+    bool is_long;
+    double sar;
+    if (p.start == 0) {
+        double down = low [0] - low [1], up = high [1] - high [0];
+        double minus_dm = down > 0 && down > up? down: 0;
+        is_long = !(minus_dm > 0);
+        sar = is_long? low [0]: high [0];
+    }
+    else {
+        is_long = p.start > 0;
+        sar = fabs (p.start);
+    }
+    double ep = is_long? high [1]: low [1];
+    double af_long = p.init_long, af_short = p.init_short;
+    for (size_t t = 1; t < k->size; t++) {
+        size_t before = t == 1? 1: t - 1;
+        double top = fmax (high [before], high [t]), bottom = fmin (low [before], low [t]);
+        if (is_long && low [t] <= sar) {
+            double value = fmax (ep, top);
+            value += value * p.offset;
+            out [t] = negative? -value: value;
+            is_long = false;
+            af_short = p.init_short;
+            ep = low [t];
+            sar = fmax (value + af_short * (ep - value), top);
+        }
+        else
+        if (is_long) {
+            out [t] = sar;
+            if (high [t] > ep) {
+                ep = high [t];
+                af_long = fmin (af_long + p.step_long, p.max_long);
+            }
+            sar = fmin (sar + af_long * (ep - sar), bottom);
+        }
+        else
+        if (high [t] >= sar) {
+            double value = fmin (ep, bottom);
+            value -= value * p.offset;
+            out [t] = value;
+            is_long = true;
+            af_long = p.init_long;
+            ep = high [t];
+            sar = fmin (value + af_long * (ep - value), bottom);
+        }
+        else {
+            out [t] = negative? -sar: sar;
+            if (low [t] < ep) {
+                ep = low [t];
+                af_short = fmin (af_short + p.step_short, p.max_short);
+            }
+            sar = fmax (sar + af_short * (ep - sar), top);
+        }
+    }
+}
+
+//  sarext with p (and sar with its acceleration and maximum when the
+//  factors are the same long and short and nothing else is given) on
+//  candles against the textbook.
+static void
+s_check_sar (const char *what, const sf_candles_t *k, s_sar_t p)
+{
+    size_t size = k->size;
+    double *want = (double *) calloc (size, sizeof (double));
+    s_param_t ext [] = {
+        { "start_value", p.start }, { "offset_on_reverse", p.offset },
+        { "acceleration_init_long", p.init_long }, { "acceleration_long", p.step_long },
+        { "acceleration_max_long", p.max_long }, { "acceleration_init_short", p.init_short },
+        { "acceleration_short", p.step_short }, { "acceleration_max_short", p.max_short },
+        { NULL, 0 }
+    };
+    s_textbook_sar (k, p, true, want);
+    s_run_ok ("sarext", k, ext);
+    s_expect_series (what, "sarext", want, size, 1, 1e-9);
+    if (p.start == 0 && p.offset == 0 && p.init_long == p.step_long
+    &&  p.init_long == p.init_short && p.step_long == p.step_short
+    &&  p.max_long == p.max_short) {
+        s_param_t sar [] = {
+            { "acceleration", p.init_long }, { "maximum", p.max_long }, { NULL, 0 }
+        };
+        s_textbook_sar (k, p, false, want);
+        s_run_ok ("sar", k, sar);
+        s_expect_series (what, "sar", want, size, 1, 1e-9);
+    }
+    free (want);
+}
+
+START_TEST (test_sar_on_samples)
+{
+    static const s_sar_t paths [] = {
+        { 0, 0, 0.02, 0.02, 0.2, 0.02, 0.02, 0.2 },         //  TA-Lib's defaults
+        { 0, 0, 0.01, 0.01, 0.1, 0.01, 0.01, 0.1 },
+        { 0, 0, 0.3, 0.3, 0.2, 0.3, 0.3, 0.2 },              //  Above the maximum
+        { 0, 0.01, 0.01, 0.02, 0.3, 0.03, 0.01, 0.1 },
+        { 1, 0.05, 0.02, 0.02, 0.2, 0.02, 0.02, 0.2 },       //  Long at 1
+        { -1e6, 0, 0.02, 0.04, 0.2, 0.01, 0.03, 0.25 },      //  Short at 1e6
+    };
+    for (size_t f = 0; f < S_SAMPLES; f++)
+        for (size_t p = 0; p < sizeof paths / sizeof paths [0]; p++) {
+            char what [64];
+            snprintf (what, sizeof what, "%s path %zu", s_samples [f], p);
+            s_check_sar (what, s_data [f], paths [p]);
+        }
+    //  With the defaults |sarext| = sar exactly, negative while short
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        size_t size = s_data [f]->size, shorts = 0;
+        double *sar = (double *) calloc (size, sizeof (double));
+        double *ext = (double *) calloc (size, sizeof (double));
+        s_run_ok ("sar", s_data [f], NULL);
+        s_take ("sar", sar, 0);
+        s_run_ok ("sarext", s_data [f], NULL);
+        s_take ("sarext", ext, 0);
+        for (size_t i = 1; i < size; i++) {
+            ck_assert (fabs (ext [i]) == sar [i]);
+            //  Short: the SAR above the high
+            if (ext [i] < 0) {
+                shorts++;
+                ck_assert (sar [i] >= s_data [f]->high [i]);
+            }
+            else
+                ck_assert (sar [i] <= s_data [f]->low [i]);
+        }
+        ck_assert (shorts > 0 && shorts < size - 1);
+        free (sar);
+        free (ext);
+    }
+}
+END_TEST
+
+START_TEST (test_sar_starts_and_flat)
+{
+    static const s_sar_t defaults = { 0, 0, 0.02, 0.02, 0.2, 0.02, 0.02, 0.2 };
+    //  Two candles, the fewest: a fall starts short at high[0], a rise
+    //  long at low[0]; an outside candle (the rise as big as the fall)
+    //  starts long at low[0] = 8, and its low 7 reverses at once, to short
+    //  at the extreme point max (11, 11)
+    static const double starts [3][5] = {
+        { 10, 8, 9.5, 7, -10 }, { 10, 8, 11, 9, 8 }, { 10, 8, 11, 7, -11 }
+    };
+    for (size_t s = 0; s < 3; s++) {
+        const double *c = starts [s];
+        sf_candles_t *two = sf_candles_new (2);
+        sf_candles_append (two, 0, c [1], c [0], c [1], c [1], 1);
+        sf_candles_append (two, 60000, c [3], c [2], c [3], c [3], 1);
+        double want [2] = { 0, c [4] }, got [2];
+        s_textbook_sar (two, defaults, true, got);
+        ck_assert (got [1] == want [1]);
+        s_run_ok ("sarext", two, NULL);
+        s_expect_series ("two candles", "sarext", want, 2, 1, 0);
+        sf_candles_destroy (&two);
+    }
+    sf_candles_t *one = s_flat (1, 5);
+    ck_assert_int_eq (s_run ("sar", one, NULL, NULL, NULL, 0, NULL, NULL), -1);
+    ck_assert_str_eq (s_ctx.code, "INSUFFICIENT_DATA");
+    sf_candles_destroy (&one);
+
+    //  Flat: every candle touches the SAR, so the trade reverses at every
+    //  candle, at the price
+    sf_candles_t *flat = s_flat (30, 48.88);
+    s_check_sar ("flat", flat, defaults);
+    double signs [30];
+    s_run_ok ("sarext", flat, NULL);
+    s_take ("sarext", signs, 0);
+    for (size_t i = 1; i < 30; i++)
+        ck_assert (signs [i] == (i % 2? -48.88: 48.88));
+    sf_candles_destroy (&flat);
+    s_check_minimum ("sar", NULL, 1);
+    s_check_minimum ("sarext", NULL, 1);
+    s_chunked_everywhere ("sar", NULL, 1);
+    s_chunked_everywhere ("sarext", NULL, 1);
+    s_param_t ext [] = {
+        { "start_value", -1e6 }, { "offset_on_reverse", 0.01 },
+        { "acceleration_long", 0.03 }, { NULL, 0 }
+    };
+    s_chunked_everywhere ("sarext", ext, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -524,6 +721,8 @@ main (void)
     tcase_add_test (tc, test_directional_on_samples);
     tcase_add_test (tc, test_directional_zero_denominators);
     tcase_add_test (tc, test_directional_minimum_and_chunks);
+    tcase_add_test (tc, test_sar_on_samples);
+    tcase_add_test (tc, test_sar_starts_and_flat);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

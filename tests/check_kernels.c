@@ -23,11 +23,11 @@
 
 static const char *s_samples [S_SAMPLES] = { "GOOG_1d", "SYNTH_1m", "EDGE_1m" };
 
-//  An indicator and the params it runs with here (0 ends a list; none:
-//  its defaults only).
+//  An indicator and the params it runs with here (a set of zeros ends a
+//  list; none: its defaults only).
 typedef struct {
     const char *name;           //  Indicator
-    double args [4][3];         //  Up to four sets of args besides the defaults
+    double args [4][8];         //  Up to four sets of args besides the defaults
 } s_case_t;
 
 static const s_case_t s_cases [] = {
@@ -54,6 +54,9 @@ static const s_case_t s_cases [] = {
     { "minus_di", { { 2 }, { 5 }, { 30 } } },
     { "dx", { { 2 }, { 5 }, { 30 } } },
     { "adxr", { { 2 }, { 5 }, { 30 } } },
+    { "sar", { { 0.01, 0.1 }, { 0.05, 0.5 }, { 0.3, 0.2 } } },
+    { "sarext", { { 50, 0.01, 0.01, 0.02, 0.3, 0.03, 0.01, 0.1 }, { -60, 0.05 },
+                  { 0, 0, 0.02, 0.02, 0.2, 0.02, 0.02, 0.2 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -117,8 +120,15 @@ s_arg_sets (const s_case_t *c, double args [5][SF_INDICATOR_ARGS])
     memset (args, 0, 5 * sizeof args [0]);
     size_t count = sf_series_defaults (analyzer->params, args [0]);
     size_t sets = 1;
-    for (size_t s = 0; s < 4 && count && c->args [s][0] > 0; s++, sets++)
+    for (size_t s = 0; s < 4 && count; s++, sets++) {
+        //  A set of zeros ends the list
+        size_t zeros = 0;
+        while (zeros < count && c->args [s][zeros] == 0)
+            zeros++;
+        if (zeros == count)
+            break;
         memcpy (args [sets], c->args [s], count * sizeof (double));
+    }
     return sets;
 }
 
@@ -208,8 +218,8 @@ START_TEST (test_kernels_equal_step_forms)
         tested++;
     }
     //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; plus_dm, minus_dm,
-    //  plus_di, minus_di, dx, adxr
-    ck_assert_uint_eq (tested, 15);
+    //  plus_di, minus_di, dx, adxr, sar, sarext
+    ck_assert_uint_eq (tested, 17);
 }
 END_TEST
 

@@ -119,7 +119,9 @@ struct _sf_indicator_t {
     X (plus_di)                                                                \
     X (minus_di)                                                               \
     X (dx)                                                                     \
-    X (adxr)
+    X (adxr)                                                                   \
+    X (sar)                                                                    \
+    X (sarext)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

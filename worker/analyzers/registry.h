@@ -30,6 +30,8 @@
     X (minus_di)                                                               \
     X (dx)                                                                     \
     X (adxr)                                                                   \
+    X (sar)                                                                    \
+    X (sarext)                                                                 \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
