@@ -711,6 +711,98 @@ START_TEST (test_sar_starts_and_flat)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Aroon, from the definition: every window of n + 1 candles scanned, the
+//  latest of equal extremes counting.
+
+static void
+s_textbook_aroon (const sf_candles_t *k, size_t n, double *down, double *up, double *osc)
+{
+    for (size_t t = n; t < k->size; t++) {
+        size_t high_at = t - n, low_at = t - n;
+        for (size_t j = t - n; j <= t; j++) {
+            if (k->high [j] >= k->high [high_at])
+                high_at = j;
+            if (k->low [j] <= k->low [low_at])
+                low_at = j;
+        }
+        double factor = 100.0 / (double) n;
+        up [t] = factor * (double) (n - (t - high_at));
+        down [t] = factor * (double) (n - (t - low_at));
+        osc [t] = factor * ((double) high_at - (double) low_at);
+    }
+}
+
+static void
+s_check_aroon (const char *what, const sf_candles_t *k, size_t n)
+{
+    s_param_t params [] = { { "period", (double) n }, { NULL, 0 } };
+    size_t size = k->size;
+    double *down = (double *) calloc (size, sizeof (double));
+    double *up = (double *) calloc (size, sizeof (double));
+    double *osc = (double *) calloc (size, sizeof (double));
+    s_textbook_aroon (k, n, down, up, osc);
+    char label [64];
+    snprintf (label, sizeof label, "%s period %zu", what, n);
+    s_run_ok ("aroon", k, params);
+    s_expect_series (label, "down", down, size, n, 1e-12);
+    s_expect_series (label, "up", up, size, n, 1e-12);
+    s_run_ok ("aroonosc", k, params);
+    s_expect_series (label, "aroonosc", osc, size, n, 1e-12);
+    //  The oscillator is up - down, but for the rounding of one product
+    for (size_t t = n; t < size; t++)
+        ck_assert (fabs (osc [t] - (up [t] - down [t])) <= 1.5e-14 * 100);
+    free (down);
+    free (up);
+    free (osc);
+}
+
+START_TEST (test_aroon)
+{
+    static const size_t periods [] = { 14, 2, 5, 25, 200 };
+    for (size_t f = 0; f < S_SAMPLES; f++)
+        for (size_t p = 0; p < sizeof periods / sizeof periods [0]; p++)
+            s_check_aroon (s_samples [f], s_data [f], periods [p]);
+    //  Flat: every candle the extreme, the latest counting: up = down =
+    //  100, the oscillator 0
+    sf_candles_t *flat = s_flat (40, 48.88);
+    s_check_aroon ("flat", flat, 14);
+    double values [40];
+    s_run_ok ("aroon", flat, NULL);
+    s_take ("up", values, 0);
+    ck_assert (values [14] == 100 && values [39] == 100);
+    s_take ("down", values, 0);
+    ck_assert (values [14] == 100 && values [39] == 100);
+    s_run_ok ("aroonosc", flat, NULL);
+    s_take ("aroonosc", values, 0);
+    ck_assert (values [14] == 0 && values [39] == 0);
+    sf_candles_destroy (&flat);
+    //  Ties: highs 1, 3, 3 and lows 0, 0, 2 with period 2: the highest
+    //  high is the last candle (up 100), the lowest low the middle one
+    //  (down 50), the oscillator 50
+    sf_candles_t *ties = sf_candles_new (3);
+    static const double highs [3] = { 1, 3, 3 }, lows [3] = { 0, 0, 2 };
+    for (size_t i = 0; i < 3; i++)
+        sf_candles_append (ties, 60000.0 * (double) i, lows [i], highs [i], lows [i], lows [i], 1);
+    s_param_t two [] = { { "period", 2 }, { NULL, 0 } };
+    s_run_ok ("aroon", ties, two);
+    s_take ("up", values, 0);
+    ck_assert (values [2] == 100);
+    s_take ("down", values, 0);
+    ck_assert (values [2] == 50);
+    s_run_ok ("aroonosc", ties, two);
+    s_take ("aroonosc", values, 0);
+    ck_assert (values [2] == 50);
+    sf_candles_destroy (&ties);
+    s_check_minimum ("aroon", NULL, 14);
+    s_check_minimum ("aroonosc", two, 2);
+    s_chunked_everywhere ("aroon", NULL, 14);
+    s_chunked_everywhere ("aroonosc", NULL, 14);
+    s_param_t long_window [] = { { "period", 100 }, { NULL, 0 } };
+    s_chunked_everywhere ("aroon", long_window, 100);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -723,6 +815,7 @@ main (void)
     tcase_add_test (tc, test_directional_minimum_and_chunks);
     tcase_add_test (tc, test_sar_on_samples);
     tcase_add_test (tc, test_sar_starts_and_flat);
+    tcase_add_test (tc, test_aroon);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

@@ -57,6 +57,8 @@ static const s_case_t s_cases [] = {
     { "sar", { { 0.01, 0.1 }, { 0.05, 0.5 }, { 0.3, 0.2 } } },
     { "sarext", { { 50, 0.01, 0.01, 0.02, 0.3, 0.03, 0.01, 0.1 }, { -60, 0.05 },
                   { 0, 0, 0.02, 0.02, 0.2, 0.02, 0.02, 0.2 } } },
+    { "aroon", { { 2 }, { 5 }, { 25 }, { 200 } } },
+    { "aroonosc", { { 2 }, { 5 }, { 25 }, { 200 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -218,8 +220,8 @@ START_TEST (test_kernels_equal_step_forms)
         tested++;
     }
     //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; plus_dm, minus_dm,
-    //  plus_di, minus_di, dx, adxr, sar, sarext
-    ck_assert_uint_eq (tested, 17);
+    //  plus_di, minus_di, dx, adxr, sar, sarext, aroon, aroonosc
+    ck_assert_uint_eq (tested, 19);
 }
 END_TEST
 

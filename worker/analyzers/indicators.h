@@ -121,7 +121,9 @@ struct _sf_indicator_t {
     X (dx)                                                                     \
     X (adxr)                                                                   \
     X (sar)                                                                    \
-    X (sarext)
+    X (sarext)                                                                 \
+    X (aroon)                                                                  \
+    X (aroonosc)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

@@ -32,6 +32,8 @@
     X (adxr)                                                                   \
     X (sar)                                                                    \
     X (sarext)                                                                 \
+    X (aroon)                                                                  \
+    X (aroonosc)                                                               \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
