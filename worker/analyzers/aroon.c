@@ -24,13 +24,14 @@
 #include <stdlib.h>
 #include "aroon.h"
 
-//  The running extremes of a block's values: the extremes and where they
-//  are, counted from the block's start.
+//  The running extremes of a block's values and where they are: from the
+//  block's start, each extreme's age; from its end back, its position
+//  counted from the next block's start (negative).
 typedef struct {
     double *high;               //  Highest high so far
-    double *high_at;            //  Where (from the start) or its age (from the end)
+    double *high_at;            //  Its age, or its position
     double *low;                //  Lowest low so far
-    double *low_at;             //  Likewise
+    double *low_at;             //  Its age, or its position
 } s_runs_t;
 
 //  The windows ending at start + r, r < count (< w - 1): the block before
