@@ -803,6 +803,235 @@ START_TEST (test_aroon)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  ultosc, stochf and stochrsi, from the definitions: every window summed
+//  or scanned afresh.
+
+static void
+s_textbook_ultosc (const sf_candles_t *k, size_t p1, size_t p2, size_t p3, double *out)
+{
+    size_t periods [3] = { p1, p2, p3 };
+    //  Sorted, shortest first
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = a + 1; b < 3; b++)
+            if (periods [b] < periods [a]) {
+                size_t t = periods [a];
+                periods [a] = periods [b];
+                periods [b] = t;
+            }
+    static const double weights [3] = { 4, 2, 1 };
+    for (size_t t = periods [2]; t < k->size; t++) {
+        double total = 0;
+        for (size_t w = 0; w < 3; w++) {
+            double a = 0, b = 0;
+            for (size_t j = t + 1 - periods [w]; j <= t; j++) {
+                a += k->close [j] - fmin (k->low [j], k->close [j - 1]);
+                b += s_true_range (k, j);
+            }
+            if (fabs (b) >= 1e-14)
+                total += weights [w] * a / b;
+        }
+        out [t] = 100 * total / 7;
+    }
+}
+
+//  The fast stochastic of high, low, close from index first on (the
+//  values before are not read): %K from first + k - 1, %D from first + k
+//  + d - 2.
+static void
+s_textbook_stochf (const double *high, const double *low, const double *close, size_t first,
+                   size_t size, size_t k, size_t d, double *fast_k, double *fast_d)
+{
+    for (size_t t = first + k - 1; t < size; t++) {
+        double top = high [t], bottom = low [t];
+        for (size_t j = t + 1 - k; j < t; j++) {
+            top = fmax (top, high [j]);
+            bottom = fmin (bottom, low [j]);
+        }
+        fast_k [t] = top == bottom? 0: 100 * (close [t] - bottom) / (top - bottom);
+    }
+    for (size_t t = first + k + d - 2; t < size; t++) {
+        double sum = 0;
+        for (size_t j = t + 1 - d; j <= t; j++)
+            sum += fast_k [j];
+        fast_d [t] = sum / (double) d;
+    }
+}
+
+//  Wilder's RSI from index n: plain means of the first n gains and losses,
+//  then (avg × (n - 1) + x) / n; 100 × (G / (G + L)), 0 when G + L <
+//  1e-14 (in TA-Lib's order of operations, which a stochastic of RSI in a
+//  window where prices stand still magnifies to its last bit).
+static void
+s_textbook_rsi (const double *close, size_t size, size_t n, double *out)
+{
+    double up = 0, down = 0;
+    for (size_t i = 1; i <= n; i++) {
+        up += fmax (close [i] - close [i - 1], 0);
+        down += fmax (close [i - 1] - close [i], 0);
+    }
+    up /= (double) n;
+    down /= (double) n;
+    for (size_t i = n; i < size; i++) {
+        if (i > n) {
+            up = (up * (double) (n - 1) + fmax (close [i] - close [i - 1], 0)) / (double) n;
+            down = (down * (double) (n - 1) + fmax (close [i - 1] - close [i], 0)) / (double) n;
+        }
+        out [i] = up + down < 1e-14? 0: 100 * (up / (up + down));
+    }
+}
+
+static void
+s_check_ultosc (const char *what, const sf_candles_t *k, size_t p1, size_t p2, size_t p3)
+{
+    s_param_t params [] = {
+        { "period1", (double) p1 }, { "period2", (double) p2 }, { "period3", (double) p3 },
+        { NULL, 0 }
+    };
+    size_t size = k->size, longest = p1 > p2? p1: p2;
+    longest = p3 > longest? p3: longest;
+    double *want = (double *) calloc (size, sizeof (double));
+    s_textbook_ultosc (k, p1, p2, p3, want);
+    char label [96];
+    snprintf (label, sizeof label, "%s ultosc (%zu, %zu, %zu)", what, p1, p2, p3);
+    s_run_ok ("ultosc", k, params);
+    s_expect_series (label, "ultosc", want, size, longest, 1e-9);
+    free (want);
+}
+
+static void
+s_check_stochf (const char *what, const sf_candles_t *c, size_t k, size_t d)
+{
+    s_param_t params [] = { { "fastk", (double) k }, { "fastd", (double) d }, { NULL, 0 } };
+    size_t size = c->size;
+    double *fast_k = (double *) calloc (size, sizeof (double));
+    double *fast_d = (double *) calloc (size, sizeof (double));
+    s_textbook_stochf (c->high, c->low, c->close, 0, size, k, d, fast_k, fast_d);
+    char label [96];
+    snprintf (label, sizeof label, "%s stochf (%zu, %zu)", what, k, d);
+    s_run_ok ("stochf", c, params);
+    s_expect_series (label, "k", fast_k, size, k + d - 2, 1e-9);
+    s_expect_series (label, "d", fast_d, size, k + d - 2, 1e-9);
+    free (fast_k);
+    free (fast_d);
+}
+
+static void
+s_check_stochrsi (const char *what, const sf_candles_t *c, size_t n, size_t k, size_t d)
+{
+    s_param_t params [] = {
+        { "period", (double) n }, { "fastk", (double) k }, { "fastd", (double) d }, { NULL, 0 }
+    };
+    size_t size = c->size;
+    double *rsi = (double *) calloc (size, sizeof (double));
+    double *fast_k = (double *) calloc (size, sizeof (double));
+    double *fast_d = (double *) calloc (size, sizeof (double));
+    s_textbook_rsi (c->close, size, n, rsi);
+    s_textbook_stochf (rsi, rsi, rsi, n, size, k, d, fast_k, fast_d);
+    char label [96];
+    snprintf (label, sizeof label, "%s stochrsi (%zu, %zu, %zu)", what, n, k, d);
+    s_run_ok ("stochrsi", c, params);
+    s_expect_series (label, "k", fast_k, size, n + k + d - 2, 1e-9);
+    s_expect_series (label, "d", fast_d, size, n + k + d - 2, 1e-9);
+    free (rsi);
+    free (fast_k);
+    free (fast_d);
+}
+
+START_TEST (test_ultosc_stochf_stochrsi_on_samples)
+{
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        s_check_ultosc (s_samples [f], k, 7, 14, 28);
+        s_check_ultosc (s_samples [f], k, 28, 7, 14);
+        s_check_ultosc (s_samples [f], k, 1, 2, 3);
+        s_check_ultosc (s_samples [f], k, 5, 5, 60);
+        s_check_stochf (s_samples [f], k, 5, 3);
+        s_check_stochf (s_samples [f], k, 1, 1);
+        s_check_stochf (s_samples [f], k, 14, 7);
+        s_check_stochrsi (s_samples [f], k, 14, 5, 3);
+        s_check_stochrsi (s_samples [f], k, 2, 1, 1);
+        s_check_stochrsi (s_samples [f], k, 30, 14, 9);
+    }
+}
+END_TEST
+
+START_TEST (test_ultosc_stochf_stochrsi_zero_denominators)
+{
+    //  Flat: no range anywhere, so every ultosc term is dropped (0); the
+    //  stochastic's range is empty (%K 0, so %D 0); RSI is 0 throughout, a
+    //  constant window, so stochrsi is 0 too
+    sf_candles_t *flat = s_flat (60, 48.88);
+    double values [60];
+    s_check_ultosc ("flat", flat, 7, 14, 28);
+    s_run_ok ("ultosc", flat, NULL);
+    s_take ("ultosc", values, 0);
+    for (size_t i = 28; i < 60; i++)
+        ck_assert (values [i] == 0);
+    s_check_stochf ("flat", flat, 5, 3);
+    s_check_stochrsi ("flat", flat, 14, 5, 3);
+    static const char *const stochastics [] = { "stochf", "stochrsi" };
+    for (size_t s_ = 0; s_ < 2; s_++) {
+        s_run_ok (stochastics [s_], flat, NULL);
+        s_take ("k", values, 0);
+        for (size_t i = s_? 20: 6; i < 60; i++)
+            ck_assert (values [i] == 0);
+        s_take ("d", values, 0);
+        for (size_t i = s_? 20: 6; i < 60; i++)
+            ck_assert (values [i] == 0);
+    }
+    sf_candles_destroy (&flat);
+
+    //  A strict rise: RSI 100 throughout, a constant window, stochrsi 0
+    sf_candles_t *rise = sf_candles_new (40);
+    for (size_t i = 0; i < 40; i++)
+        sf_candles_append (rise, 60000.0 * (double) i, 10 + (double) i, 11 + (double) i,
+                           9.5 + (double) i, 10.5 + (double) i, 1);
+    s_check_stochrsi ("rise", rise, 14, 5, 3);
+    s_run_ok ("stochrsi", rise, NULL);
+    s_take ("k", values, 0);
+    for (size_t i = 20; i < 40; i++)
+        ck_assert (values [i] == 0);
+    sf_candles_destroy (&rise);
+
+    //  High prices moving, then flat for longer than the longest window:
+    //  the window sums slide down to nothing, and a flat window must count
+    //  as 0, not as a residue of the subtractions at this scale
+    sf_candles_t *high = sf_candles_new (400);
+    unsigned seed = 3;
+    double price = 60000;
+    for (size_t i = 0; i < 400; i++) {
+        bool moving = i < 150 || (i >= 250 && i < 330);
+        if (moving)
+            price *= 1 + ((double) rand_r (&seed) / RAND_MAX - 0.5) * 0.02;
+        double spread = moving? price * 0.003: 0;
+        sf_candles_append (high, 60000.0 * (double) i, price, price + spread, price - spread,
+                           price, 1);
+    }
+    s_check_ultosc ("high prices", high, 7, 14, 28);
+    s_run_ok ("ultosc", high, NULL);
+    double *ultosc = (double *) calloc (400, sizeof (double));
+    s_take ("ultosc", ultosc, 0);
+    for (size_t i = 150 + 28; i < 250; i++)
+        ck_assert_msg (ultosc [i] == 0, "ultosc[%zu] = %g in a flat window", i, ultosc [i]);
+    free (ultosc);
+    s_check_stochf ("high prices", high, 5, 3);
+    s_check_stochrsi ("high prices", high, 14, 5, 3);
+    sf_candles_destroy (&high);
+
+    s_check_minimum ("ultosc", NULL, 28);
+    s_check_minimum ("stochf", NULL, 6);
+    s_check_minimum ("stochrsi", NULL, 20);
+    s_param_t ones [] = { { "fastk", 1 }, { "fastd", 1 }, { NULL, 0 } };
+    s_check_minimum ("stochf", ones, 0);
+    s_chunked_everywhere ("ultosc", NULL, 28);
+    s_chunked_everywhere ("stochf", NULL, 6);
+    s_chunked_everywhere ("stochrsi", NULL, 20);
+    s_param_t wide [] = { { "period", 30 }, { "fastk", 14 }, { "fastd", 9 }, { NULL, 0 } };
+    s_chunked_everywhere ("stochrsi", wide, 30 + 14 + 9 - 2);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -816,6 +1045,8 @@ main (void)
     tcase_add_test (tc, test_sar_on_samples);
     tcase_add_test (tc, test_sar_starts_and_flat);
     tcase_add_test (tc, test_aroon);
+    tcase_add_test (tc, test_ultosc_stochf_stochrsi_on_samples);
+    tcase_add_test (tc, test_ultosc_stochf_stochrsi_zero_denominators);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

@@ -59,6 +59,9 @@ static const s_case_t s_cases [] = {
                   { 0, 0, 0.02, 0.02, 0.2, 0.02, 0.02, 0.2 } } },
     { "aroon", { { 2 }, { 5 }, { 25 }, { 200 } } },
     { "aroonosc", { { 2 }, { 5 }, { 25 }, { 200 } } },
+    { "ultosc", { { 1, 2, 3 }, { 28, 7, 14 }, { 5, 5, 60 } } },
+    { "stochf", { { 1, 1 }, { 14, 3 }, { 30, 7 } } },
+    { "stochrsi", { { 2, 1, 1 }, { 5, 14, 3 }, { 30, 3, 9 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -220,8 +223,9 @@ START_TEST (test_kernels_equal_step_forms)
         tested++;
     }
     //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; plus_dm, minus_dm,
-    //  plus_di, minus_di, dx, adxr, sar, sarext, aroon, aroonosc
-    ck_assert_uint_eq (tested, 19);
+    //  plus_di, minus_di, dx, adxr, sar, sarext, aroon, aroonosc, ultosc,
+    //  stochf, stochrsi
+    ck_assert_uint_eq (tested, 22);
 }
 END_TEST
 

@@ -123,7 +123,10 @@ struct _sf_indicator_t {
     X (sar)                                                                    \
     X (sarext)                                                                 \
     X (aroon)                                                                  \
-    X (aroonosc)
+    X (aroonosc)                                                               \
+    X (ultosc)                                                                 \
+    X (stochf)                                                                 \
+    X (stochrsi)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

@@ -34,6 +34,9 @@
     X (sarext)                                                                 \
     X (aroon)                                                                  \
     X (aroonosc)                                                               \
+    X (ultosc)                                                                 \
+    X (stochf)                                                                 \
+    X (stochrsi)                                                               \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
