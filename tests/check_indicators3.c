@@ -1032,6 +1032,183 @@ START_TEST (test_ultosc_stochf_stochrsi_zero_denominators)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  macdext and macdfix, from the definitions: each MA written out.
+
+//  MA of type (0 SMA, 1 EMA seeded with the SMA of its first n values, 2
+//  WMA) over x from index start, from start + n - 1 on.
+static void
+s_textbook_average (int type, const double *x, size_t start, size_t size, size_t n,
+                    double *out)
+{
+    for (size_t t = start + n - 1; t < size; t++) {
+        if (type == 1 && t > start + n - 1) {
+            out [t] = out [t - 1] + 2.0 / (double) (n + 1) * (x [t] - out [t - 1]);
+            continue;
+        }
+        double sum = 0, weights = 0;
+        for (size_t j = 0; j < n; j++) {
+            double weight = type == 2? (double) (n - j): 1;
+            sum += weight * x [t - j];
+            weights += weight;
+        }
+        out [t] = sum / weights;
+    }
+}
+
+static void
+s_check_macdext (const char *what, const sf_candles_t *k, size_t fast, int fast_type,
+                 size_t slow, int slow_type, size_t signal, int signal_type)
+{
+    s_param_t params [] = {
+        { "fast", (double) fast }, { "fast_matype", fast_type }, { "slow", (double) slow },
+        { "slow_matype", slow_type }, { "signal", (double) signal },
+        { "signal_matype", signal_type }, { NULL, 0 }
+    };
+    size_t size = k->size;
+    if (slow < fast) {
+        size_t period = fast;
+        fast = slow, slow = period;
+        int type = fast_type;
+        fast_type = slow_type, slow_type = type;
+    }
+    size_t first = slow - 1, lookback = first + signal - 1;
+    double *quick = (double *) calloc (size, sizeof (double));
+    double *slower = (double *) calloc (size, sizeof (double));
+    double *macd = (double *) calloc (size, sizeof (double));
+    double *line = (double *) calloc (size, sizeof (double));
+    double *hist = (double *) calloc (size, sizeof (double));
+    //  Both MAs of closes give their first value at index slow - 1
+    s_textbook_average (fast_type, k->close, slow - fast, size, fast, quick);
+    s_textbook_average (slow_type, k->close, 0, size, slow, slower);
+    for (size_t t = first; t < size; t++)
+        macd [t] = quick [t] - slower [t];
+    s_textbook_average (signal_type, macd, first, size, signal, line);
+    for (size_t t = lookback; t < size; t++)
+        hist [t] = macd [t] - line [t];
+    char label [96];
+    snprintf (label, sizeof label, "%s macdext (%zu %d, %zu %d, %zu %d)", what, fast,
+              fast_type, slow, slow_type, signal, signal_type);
+    s_run_ok ("macdext", k, params);
+    s_expect_series (label, "macd", macd, size, lookback, 1e-9);
+    s_expect_series (label, "signal", line, size, lookback, 1e-9);
+    s_expect_series (label, "hist", hist, size, lookback, 1e-9);
+    free (quick);
+    free (slower);
+    free (macd);
+    free (line);
+    free (hist);
+}
+
+//  EMA of x with factor k over [start, size), seeded at start + n - 1 with
+//  the mean of its first n values.
+static void
+s_textbook_ema (const double *x, size_t start, size_t size, size_t n, double k, double *out)
+{
+    double seed = 0;
+    for (size_t j = start; j < start + n; j++)
+        seed += x [j];
+    out [start + n - 1] = seed / (double) n;
+    for (size_t t = start + n; t < size; t++)
+        out [t] = out [t - 1] + k * (x [t] - out [t - 1]);
+}
+
+static void
+s_check_macdfix (const char *what, const sf_candles_t *k, size_t signal)
+{
+    s_param_t params [] = { { "signal", (double) signal }, { NULL, 0 } };
+    size_t size = k->size, lookback = 25 + signal - 1;
+    double *fast = (double *) calloc (size, sizeof (double));
+    double *slow = (double *) calloc (size, sizeof (double));
+    double *macd = (double *) calloc (size, sizeof (double));
+    double *line = (double *) calloc (size, sizeof (double));
+    double *hist = (double *) calloc (size, sizeof (double));
+    s_textbook_ema (k->close, 0, size, 26, 0.075, slow);
+    s_textbook_ema (k->close, 14, size, 12, 0.15, fast);
+    for (size_t t = 25; t < size; t++)
+        macd [t] = fast [t] - slow [t];
+    s_textbook_ema (macd, 25, size, signal, 2.0 / (double) (signal + 1), line);
+    for (size_t t = lookback; t < size; t++)
+        hist [t] = macd [t] - line [t];
+    char label [96];
+    snprintf (label, sizeof label, "%s macdfix (%zu)", what, signal);
+    s_run_ok ("macdfix", k, params);
+    s_expect_series (label, "macd", macd, size, lookback, 1e-9);
+    s_expect_series (label, "signal", line, size, lookback, 1e-9);
+    s_expect_series (label, "hist", hist, size, lookback, 1e-9);
+    free (fast);
+    free (slow);
+    free (macd);
+    free (line);
+    free (hist);
+}
+
+START_TEST (test_macdext_macdfix)
+{
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        const sf_candles_t *k = s_data [f];
+        //  TA-Lib's defaults: all three SMA
+        s_check_macdext (s_samples [f], k, 12, 0, 26, 0, 9, 0);
+        s_check_macdext (s_samples [f], k, 12, 1, 26, 1, 9, 1);
+        s_check_macdext (s_samples [f], k, 26, 2, 12, 0, 1, 1);     //  Swapped
+        s_check_macdext (s_samples [f], k, 5, 0, 35, 2, 5, 2);
+        s_check_macdext (s_samples [f], k, 3, 1, 3, 0, 1, 0);
+        s_check_macdext (s_samples [f], k, 2, 2, 7, 1, 1, 2);
+        s_check_macdfix (s_samples [f], k, 9);
+        s_check_macdfix (s_samples [f], k, 1);
+        s_check_macdfix (s_samples [f], k, 30);
+    }
+    //  With the defaults macd is SMA12 - SMA26, not MACD; with every MA an
+    //  EMA, macdext is macd (TA-Lib's MACD starts both EMAs together too)
+    const sf_candles_t *goog = s_data [0];
+    size_t size = goog->size;
+    double *ext = (double *) calloc (size, sizeof (double));
+    double *plain = (double *) calloc (size, sizeof (double));
+    s_param_t emas [] = {
+        { "fast_matype", 1 }, { "slow_matype", 1 }, { "signal_matype", 1 }, { NULL, 0 }
+    };
+    static const char *const lines [] = { "macd", "signal", "hist" };
+    for (size_t l = 0; l < 3; l++) {
+        s_run_ok ("macdext", goog, emas);
+        s_take (lines [l], ext, 0);
+        s_run_ok ("macd", goog, NULL);
+        s_take (lines [l], plain, 0);
+        for (size_t t = 33; t < size; t++)
+            ck_assert (fabs (ext [t] - plain [t]) <= 1e-9 * fmax (fabs (plain [t]), 1));
+    }
+    s_run_ok ("macdext", goog, NULL);
+    s_take ("macd", ext, 0);
+    s_run_ok ("macd", goog, NULL);
+    s_take ("macd", plain, 0);
+    double sma12 = 0, sma26 = 0;
+    for (size_t j = 0; j < 26; j++) {
+        sma26 += goog->close [size - 1 - j] / 26;
+        if (j < 12)
+            sma12 += goog->close [size - 1 - j] / 12;
+    }
+    ck_assert (fabs (ext [size - 1] - (sma12 - sma26)) <= 1e-9 * fabs (sma12));
+    ck_assert (fabs (ext [size - 1] - plain [size - 1]) > 1);
+    free (ext);
+    free (plain);
+
+    //  Flat: every line 0 (but for the last bits of the means)
+    sf_candles_t *flat = s_flat (40, 48.88);
+    s_check_macdext ("flat", flat, 12, 0, 26, 0, 9, 0);
+    s_check_macdext ("flat", flat, 12, 1, 26, 2, 9, 1);
+    s_check_macdfix ("flat", flat, 9);
+    sf_candles_destroy (&flat);
+    s_check_minimum ("macdext", NULL, 33);
+    s_check_minimum ("macdfix", NULL, 33);
+    s_chunked_everywhere ("macdext", NULL, 33);
+    s_param_t mixed [] = {
+        { "fast", 26 }, { "fast_matype", 2 }, { "slow", 12 }, { "signal", 5 },
+        { "signal_matype", 1 }, { NULL, 0 }
+    };
+    s_chunked_everywhere ("macdext", mixed, 25 + 4);
+    s_chunked_everywhere ("macdfix", NULL, 33);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1047,6 +1224,7 @@ main (void)
     tcase_add_test (tc, test_aroon);
     tcase_add_test (tc, test_ultosc_stochf_stochrsi_on_samples);
     tcase_add_test (tc, test_ultosc_stochf_stochrsi_zero_denominators);
+    tcase_add_test (tc, test_macdext_macdfix);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

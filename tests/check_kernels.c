@@ -62,6 +62,9 @@ static const s_case_t s_cases [] = {
     { "ultosc", { { 1, 2, 3 }, { 28, 7, 14 }, { 5, 5, 60 } } },
     { "stochf", { { 1, 1 }, { 14, 3 }, { 30, 7 } } },
     { "stochrsi", { { 2, 1, 1 }, { 5, 14, 3 }, { 30, 3, 9 } } },
+    { "macdext", { { 12, 1, 26, 1, 9, 1 }, { 26, 2, 12, 0, 1, 1 }, { 5, 0, 35, 2, 5, 2 },
+                   { 3, 1, 3, 0, 2, 0 } } },
+    { "macdfix", { { 1 }, { 2 }, { 30 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -224,8 +227,8 @@ START_TEST (test_kernels_equal_step_forms)
     }
     //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; plus_dm, minus_dm,
     //  plus_di, minus_di, dx, adxr, sar, sarext, aroon, aroonosc, ultosc,
-    //  stochf, stochrsi
-    ck_assert_uint_eq (tested, 22);
+    //  stochf, stochrsi, macdext, macdfix
+    ck_assert_uint_eq (tested, 24);
 }
 END_TEST
 

@@ -126,7 +126,9 @@ struct _sf_indicator_t {
     X (aroonosc)                                                               \
     X (ultosc)                                                                 \
     X (stochf)                                                                 \
-    X (stochrsi)
+    X (stochrsi)                                                               \
+    X (macdext)                                                                \
+    X (macdfix)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

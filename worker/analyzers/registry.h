@@ -37,6 +37,8 @@
     X (ultosc)                                                                 \
     X (stochf)                                                                 \
     X (stochrsi)                                                               \
+    X (macdext)                                                                \
+    X (macdfix)                                                                \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
