@@ -1209,6 +1209,160 @@ START_TEST (test_macdext_macdfix)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  The Hilbert-transform family, from the definitions: every series kept
+//  by row, the transform written out (libm's atan).
+
+typedef struct {
+    double *mama, *fama;                //  mama's outputs
+    double *dcperiod;                   //  ht_dcperiod's
+    double *trendline;                  //  ht_trendline's
+} s_hilbert_t;
+
+//  The transform of u at t with the adjustment, u before start counting
+//  as 0 (the differences grouped so that a constant input gives exactly
+//  0, as TA-Lib's order of terms does).
+static double
+s_ht (const double *u, size_t t, size_t start, double adjust)
+{
+    #define S_AT(k) (t >= start + (k)? u [t - (k)]: 0.0)
+    return (0.0962 * (S_AT (0) - S_AT (6)) + 0.5769 * (S_AT (2) - S_AT (4))) * adjust;
+    #undef S_AT
+}
+
+//  The recursion from row start over closes, with mama's limits.
+static s_hilbert_t
+s_textbook_hilbert (const double *close, size_t size, size_t start, double fast_limit,
+                    double slow_limit)
+{
+    s_hilbert_t out;
+    double **all [] = { &out.mama, &out.fama, &out.dcperiod, &out.trendline };
+    for (size_t a = 0; a < 4; a++)
+        *all [a] = (double *) calloc (size, sizeof (double));
+    double *smooth = (double *) calloc (size, sizeof (double));
+    double *detrender = (double *) calloc (size, sizeof (double));
+    double *q1 = (double *) calloc (size, sizeof (double));
+    double *i1 = (double *) calloc (size, sizeof (double));
+    double degrees = 180.0 / M_PI;
+    double period = 0, i2 = 0, q2 = 0, re = 0, im = 0, phase = 0, mama = 0, fama = 0;
+    double smooth_period = 0, trend [3] = { 0, 0, 0 };
+    for (size_t t = start; t < size; t++) {
+        double adjust = 0.075 * period + 0.54;
+        smooth [t] = (4 * close [t] + 3 * close [t - 1] + 2 * close [t - 2] + close [t - 3]) / 10;
+        detrender [t] = s_ht (smooth, t, start, adjust);
+        q1 [t] = s_ht (detrender, t, start, adjust);
+        i1 [t] = t >= start + 3? detrender [t - 3]: 0;
+        double j_i = s_ht (i1, t, start, adjust), j_q = s_ht (q1, t, start, adjust);
+        double new_q2 = 0.2 * (q1 [t] + j_i) + 0.8 * q2;
+        double new_i2 = 0.2 * (i1 [t] - j_q) + 0.8 * i2;
+        //  mama and fama
+        double now = i1 [t] != 0? atan (q1 [t] / i1 [t]) * degrees: 0;
+        double delta = fmax (phase - now, 1);
+        phase = now;
+        double alpha = delta > 1? fmax (fast_limit / delta, slow_limit): fast_limit;
+        mama = alpha * close [t] + (1 - alpha) * mama;
+        fama = alpha / 2 * mama + (1 - alpha / 2) * fama;
+        out.mama [t] = mama;
+        out.fama [t] = fama;
+        //  The period
+        re = 0.2 * (new_i2 * i2 + new_q2 * q2) + 0.8 * re;
+        im = 0.2 * (new_i2 * q2 - new_q2 * i2) + 0.8 * im;
+        i2 = new_i2;
+        q2 = new_q2;
+        double next = im != 0 && re != 0? 360 / (atan (im / re) * degrees): period;
+        next = fmin (next, 1.5 * period);
+        next = fmax (next, 0.67 * period);
+        next = fmin (fmax (next, 6), 50);
+        period = 0.2 * next + 0.8 * period;
+        smooth_period = 0.33 * period + 0.67 * smooth_period;
+        out.dcperiod [t] = smooth_period;
+        //  The trendline: the mean of the last D raw closes
+        int span = (int) (smooth_period + 0.5);
+        double average = 0;
+        for (int j = 0; j < span; j++)
+            average += close [t - (size_t) j];
+        average = span > 0? average / span: 0;
+        out.trendline [t] = (4 * average + 3 * trend [0] + 2 * trend [1] + trend [2]) / 10;
+        trend [2] = trend [1];
+        trend [1] = trend [0];
+        trend [0] = average;
+    }
+    free (smooth);
+    free (detrender);
+    free (q1);
+    free (i1);
+    return out;
+}
+
+static void
+s_hilbert_free (s_hilbert_t *h)
+{
+    free (h->mama);
+    free (h->fama);
+    free (h->dcperiod);
+    free (h->trendline);
+}
+
+static void
+s_check_hilbert (const char *what, const sf_candles_t *k, double fast_limit, double slow_limit)
+{
+    size_t size = k->size;
+    char label [96];
+    snprintf (label, sizeof label, "%s mama (%g, %g)", what, fast_limit, slow_limit);
+    s_hilbert_t from12 = s_textbook_hilbert (k->close, size, 12, fast_limit, slow_limit);
+    s_param_t limits [] = {
+        { "fast_limit", fast_limit }, { "slow_limit", slow_limit }, { NULL, 0 }
+    };
+    s_run_ok ("mama", k, limits);
+    s_expect_series (label, "mama", from12.mama, size, 32, 1e-9);
+    s_expect_series (label, "fama", from12.fama, size, 32, 1e-9);
+    s_run_ok ("ht_dcperiod", k, NULL);
+    s_expect_series (what, "ht_dcperiod", from12.dcperiod, size, 32, 1e-9);
+    s_hilbert_t from37 = s_textbook_hilbert (k->close, size, 37, fast_limit, slow_limit);
+    s_run_ok ("ht_trendline", k, NULL);
+    s_expect_series (what, "ht_trendline", from37.trendline, size, 63, 1e-9);
+    s_hilbert_free (&from12);
+    s_hilbert_free (&from37);
+}
+
+START_TEST (test_hilbert)
+{
+    for (size_t f = 0; f < S_SAMPLES; f++) {
+        s_check_hilbert (s_samples [f], s_data [f], 0.5, 0.05);
+        s_check_hilbert (s_samples [f], s_data [f], 0.9, 0.01);
+        s_check_hilbert (s_samples [f], s_data [f], 0.2, 0.1);
+        s_check_hilbert (s_samples [f], s_data [f], 0.05, 0.5);
+    }
+    //  Flat: the transforms of a constant are exactly 0 once the start's
+    //  zeros are out of their reach, so the period settles at 6 and mama
+    //  and the trendline reach the price
+    sf_candles_t *flat = s_flat (300, 48.88);
+    s_check_hilbert ("flat", flat, 0.5, 0.05);
+    double *values = (double *) calloc (300, sizeof (double));
+    s_run_ok ("mama", flat, NULL);
+    s_take ("mama", values, 0);
+    ck_assert (fabs (values [299] - 48.88) <= 1e-9);
+    s_run_ok ("ht_trendline", flat, NULL);
+    s_take ("ht_trendline", values, 0);
+    ck_assert (fabs (values [299] - 48.88) <= 1e-9);
+    free (values);
+    sf_candles_destroy (&flat);
+    //  The first value at row 32 (63): mama and fama start from 0 at row
+    //  12, so fama is still well below the price there
+    s_run_ok ("mama", s_data [0], NULL);
+    double *fama = (double *) calloc (s_data [0]->size, sizeof (double));
+    s_take ("fama", fama, 0);
+    ck_assert (fama [32] < 0.95 * s_data [0]->close [32]);
+    free (fama);
+    s_check_minimum ("mama", NULL, 32);
+    s_check_minimum ("ht_dcperiod", NULL, 32);
+    s_check_minimum ("ht_trendline", NULL, 63);
+    s_chunked_everywhere ("mama", NULL, 32);
+    s_chunked_everywhere ("ht_dcperiod", NULL, 32);
+    s_chunked_everywhere ("ht_trendline", NULL, 63);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1225,6 +1379,7 @@ main (void)
     tcase_add_test (tc, test_ultosc_stochf_stochrsi_on_samples);
     tcase_add_test (tc, test_ultosc_stochf_stochrsi_zero_denominators);
     tcase_add_test (tc, test_macdext_macdfix);
+    tcase_add_test (tc, test_hilbert);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

@@ -65,6 +65,9 @@ static const s_case_t s_cases [] = {
     { "macdext", { { 12, 1, 26, 1, 9, 1 }, { 26, 2, 12, 0, 1, 1 }, { 5, 0, 35, 2, 5, 2 },
                    { 3, 1, 3, 0, 2, 0 } } },
     { "macdfix", { { 1 }, { 2 }, { 30 } } },
+    { "mama", { { 0.9, 0.01 }, { 0.2, 0.1 }, { 0.05, 0.5 } } },
+    { "ht_dcperiod", { { 0 } } },
+    { "ht_trendline", { { 0 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -227,8 +230,8 @@ START_TEST (test_kernels_equal_step_forms)
     }
     //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; plus_dm, minus_dm,
     //  plus_di, minus_di, dx, adxr, sar, sarext, aroon, aroonosc, ultosc,
-    //  stochf, stochrsi, macdext, macdfix
-    ck_assert_uint_eq (tested, 24);
+    //  stochf, stochrsi, macdext, macdfix, mama, ht_dcperiod, ht_trendline
+    ck_assert_uint_eq (tested, 27);
 }
 END_TEST
 

@@ -128,7 +128,10 @@ struct _sf_indicator_t {
     X (stochf)                                                                 \
     X (stochrsi)                                                               \
     X (macdext)                                                                \
-    X (macdfix)
+    X (macdfix)                                                                \
+    X (mama)                                                                   \
+    X (ht_dcperiod)                                                            \
+    X (ht_trendline)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

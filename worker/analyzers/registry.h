@@ -39,6 +39,9 @@
     X (stochrsi)                                                               \
     X (macdext)                                                                \
     X (macdfix)                                                                \
+    X (mama)                                                                   \
+    X (ht_dcperiod)                                                            \
+    X (ht_trendline)                                                           \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
