@@ -60,7 +60,11 @@ s_start (double high0, double low0, double high1, double low1, const sf_paraboli
 }
 
 //  Fold candle (high, low), the one before (prev_high, prev_low): returns
-//  its value.
+//  its value. Always inlined, so that the kernel keeps the position in
+//  registers.
+#if defined (__GNUC__) || defined (__clang__)
+__attribute__ ((always_inline))
+#endif
 static inline double
 s_candle (s_position_t *at, double prev_high, double prev_low, double high, double low,
           const sf_parabolic_t *path, bool negative)
@@ -83,13 +87,11 @@ s_candle (s_position_t *at, double prev_high, double prev_low, double high, doub
         }
         else {
             value = sar;
-            //  A new high moves the extreme point and the factor (a
-            //  select, not a branch the data mispredicts)
+            //  A new high moves the extreme point (a max) and the factor
             double af = at->af_long + path->step_long;
             af = af > path->max_long? path->max_long: af;
-            bool higher = high > at->ep;
-            at->af_long = higher? af: at->af_long;
-            at->ep = higher? high: at->ep;
+            at->af_long = high > at->ep? af: at->af_long;
+            at->ep = high > at->ep? high: at->ep;
             sar = sar + at->af_long * (at->ep - sar);
             sar = sar > prev_low? prev_low: sar;
             sar = sar > low? low: sar;
@@ -114,9 +116,8 @@ s_candle (s_position_t *at, double prev_high, double prev_low, double high, doub
             value = negative? -sar: sar;
             double af = at->af_short + path->step_short;
             af = af > path->max_short? path->max_short: af;
-            bool lower = low < at->ep;
-            at->af_short = lower? af: at->af_short;
-            at->ep = lower? low: at->ep;
+            at->af_short = low < at->ep? af: at->af_short;
+            at->ep = low < at->ep? low: at->ep;
             sar = sar + at->af_short * (at->ep - sar);
             sar = sar < prev_high? prev_high: sar;
             sar = sar < high? high: sar;
