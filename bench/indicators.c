@@ -15,8 +15,8 @@
     (default: each one's own).
 
     The TA-Lib and Tulip Indicators columns are not measured here: neither
-    library is packaged for Debian. They are figures measured on another
-    2-core VM, where this plain sum ran at about 1.0 ns a candle, with the
+    library is packaged for Debian. They are figures measured on other
+    2-core VMs, where this plain sum ran at 0.9-1.0 ns a candle, with the
     same defaults; set them beside the kernel column with that in mind
     (the "x sum" column gives the kernel in units of this run's plain sum).
     ========================================================================= */
@@ -293,8 +293,8 @@ main (int argc, char *argv [])
         msgpack_unpacked_destroy (&job);
         msgpack_sbuffer_destroy (&buffer);
     }
-    printf ("\nplain sum %.2f ns a candle. * not run here: figures from another 2-core VM, "
-            "where\nthe plain sum took about 1.0 ns a candle.\n", floor_ns);
+    printf ("\nplain sum %.2f ns a candle. * not run here: figures from other 2-core VMs, "
+            "where\nthe plain sum took 0.9-1.0 ns a candle.\n", floor_ns);
     for (size_t k = 0; k < SF_INDICATOR_OUTPUTS; k++)
         free (out [k]);
     sf_actx_destroy (&ctx);

@@ -127,7 +127,8 @@ sf_hilbert_start (double *h)
 //  transforms as polynomials in the adjustment (Q1 = 0.0962 b a² + r a,
 //  jQ = 0.0962² b a³ + 0.0962 r a² + r' a with b = HT(s) / a), so that
 //  the path is as short as the arithmetic allows; the detrender keeps the
-//  transform's own form (I1 is tested for exactly 0).
+//  transform's own form (I1 is tested for exactly 0). The rounding then
+//  differs from TA-Lib's in the last bits only.
 SF_HILBERT_INLINE double
 sf_hilbert_candle (double *h, double smooth, double *q1, double *i1)
 {
@@ -145,14 +146,16 @@ sf_hilbert_candle (double *h, double smooth, double *q1, double *i1)
     double re_rest = 0.8 * h [SF_HILBERT_RE], im_rest = 0.8 * h [SF_HILBERT_IM];
     double i2_weight = 0.2 * i2_before, q2_weight = 0.2 * q2_before;
     //  The path: the period's adjustment and its powers
-    double adjust2 = adjust * adjust, adjust3 = adjust2 * adjust;
+    double adjust2 = adjust * adjust;
     double detrender = base * adjust;
     double quadrature = (0.0962 * base) * adjust2 + q1_rest * adjust;
     double j_in = j_in_base * adjust;
-    double j_quadrature = (0.0962 * 0.0962 * base) * adjust3
-                        + ((0.0962 * q1_rest) * adjust2 + jq_rest * adjust);
+    //  0.2 jQ, the products paired so that the path is two multiplies
+    //  and two additions long
+    double j_quadrature = ((0.2 * 0.0962 * 0.0962 * base) * adjust) * adjust2
+                        + ((0.2 * 0.0962 * q1_rest) * adjust2 + (0.2 * jq_rest) * adjust);
     double q2 = 0.2 * quadrature + (0.2 * j_in + 0.8 * q2_before);
-    double i2 = i2_rest - 0.2 * j_quadrature;
+    double i2 = i2_rest - j_quadrature;
     double re = i2_weight * i2 + (q2_weight * q2 + re_rest);
     double im = q2_weight * i2 - (i2_weight * q2 - im_rest);
     //  The period: 360 / atan in degrees is 2π / atan in radians; clamped
