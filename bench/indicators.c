@@ -36,7 +36,7 @@
 #define S_RUNS 5                //  Timed runs; the best counts
 
 //  An indicator and its reference figures (ns a candle on the machine
-//  where the plain sum took 1.0 ns; 0: none).
+//  where the plain sum took 0.9-1.0 ns; 0: none).
 typedef struct {
     const char *name;           //  Its analyzer's name
     const sf_indicator_t *indicator;    //  Its kernel
