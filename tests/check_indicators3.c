@@ -19,6 +19,7 @@
 #include "sf_analyzers.h"
 #include "sf_candles.h"
 #include "sf_mp.h"
+#include "sf_state.h"
 #include "suite.h"
 
 #define S_SAMPLES 3
@@ -1363,6 +1364,65 @@ START_TEST (test_hilbert)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  A state is data from the network: one whose check hash is right but
+//  whose values are wild (not a number, infinite, huge) must never make a
+//  step form read or write out of bounds or crash; the job answers.
+
+START_TEST (test_wild_states)
+{
+    static const char *const stateful [] = {
+        "plus_dm", "minus_dm", "plus_di", "minus_di", "dx", "adxr", "sar", "sarext", "aroon",
+        "aroonosc", "ultosc", "stochf", "stochrsi", "macdext", "macdfix", "mama",
+        "ht_dcperiod", "ht_trendline"
+    };
+    static const double wild [] = { NAN, INFINITY, -1e300, 1e300 };
+    sf_candles_t *head = s_slice (s_data [0], 0, 300);
+    sf_candles_t *tail = s_slice (s_data [0], 300, 360);
+    for (size_t a = 0; a < sizeof stateful / sizeof stateful [0]; a++) {
+        const char *name = stateful [a];
+        const sf_analyzer_t *analyzer = sf_analyzers_find (name, strlen (name), false);
+        char *blob;
+        size_t blob_size;
+        ck_assert_int_eq (s_run (name, head, NULL, NULL, NULL, 0, &blob, &blob_size), 0);
+        //  The blob's own params hash and values, as the worker reads them
+        msgpack_unpacked map;
+        msgpack_unpacked_init (&map);
+        size_t offset = 0;
+        ck_assert (msgpack_unpack_next (&map, blob, blob_size, &offset)
+                   == MSGPACK_UNPACK_SUCCESS);
+        uint64_t params = sf_mp_get (&map.data, "params")->via.u64;
+        size_t count = sf_mp_get (&map.data, "values")->via.array.size;
+        msgpack_unpacked_destroy (&map);
+        double *values = (double *) calloc (count, sizeof (double));
+        sf_state_head_t state_head;
+        const char *why = NULL;
+        ck_assert_int_eq (sf_state_read (blob, blob_size, analyzer, params, &state_head,
+                                         values, count, &why), 0);
+        for (size_t k = 0; k < count; k++)
+            for (size_t w = 0; w < sizeof wild / sizeof wild [0]; w++) {
+                double kept = values [k];
+                values [k] = wild [w];
+                msgpack_sbuffer packed;
+                msgpack_sbuffer_init (&packed);
+                sf_state_pack (&packed, analyzer, &state_head, values, count);
+                int rc = s_run (name, tail, NULL, NULL, packed.data, packed.size, NULL, NULL);
+                ck_assert_msg (rc == 0, "%s with value %zu = %g: %s", name, k, wild [w],
+                               s_ctx.message);
+                //  It continued from the state: only the new candles
+                const msgpack_object *ts = sf_mp_get (&s_result.data, "ts");
+                ck_assert_uint_eq (ts->via.array.size, tail->size);
+                msgpack_sbuffer_destroy (&packed);
+                values [k] = kept;
+            }
+        free (values);
+        free (blob);
+    }
+    sf_candles_destroy (&head);
+    sf_candles_destroy (&tail);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1380,6 +1440,7 @@ main (void)
     tcase_add_test (tc, test_ultosc_stochf_stochrsi_zero_denominators);
     tcase_add_test (tc, test_macdext_macdfix);
     tcase_add_test (tc, test_hilbert);
+    tcase_add_test (tc, test_wild_states);
     suite_add_tcase (suite, tc);
     return suite_run (suite);
 }

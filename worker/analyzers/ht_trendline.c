@@ -45,12 +45,14 @@ s_state_size (const double *args)
     return S_STATE;
 }
 
-//  The closes the average of candle t takes, from its smoothed period
-//  (never more than the candles there are).
+//  The closes the average of candle t takes, int (smooth + 0.5) for the
+//  smoothed period (at most 50), and never more than the candles there are
+//  or than the ring holds, whatever a state says.
 static inline size_t
 s_span (double smooth, uint64_t t)
 {
-    size_t span = (size_t) (int) (smooth + 0.5);
+    double rounded = smooth + 0.5;
+    size_t span = rounded >= 1? rounded < S_RING? (size_t) rounded: S_RING: 0;
     return span > t + 1? (size_t) t + 1: span;
 }
 
