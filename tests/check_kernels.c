@@ -23,11 +23,11 @@
 
 static const char *s_samples [S_SAMPLES] = { "GOOG_1d", "SYNTH_1m", "EDGE_1m" };
 
-//  An indicator and the params it runs with here (0 ends a list; none:
-//  its defaults only).
+//  An indicator and the params it runs with here (a set of zeros ends a
+//  list; none: its defaults only).
 typedef struct {
     const char *name;           //  Indicator
-    double args [4][3];         //  Up to four sets of args besides the defaults
+    double args [4][8];         //  Up to four sets of args besides the defaults
 } s_case_t;
 
 static const s_case_t s_cases [] = {
@@ -79,6 +79,26 @@ static const s_case_t s_cases [] = {
     { "tsf", { { 2 }, { 9 }, { 100 } } },
     { "beta", { { 1 }, { 2 }, { 30 }, { 200 } } },
     { "correl", { { 1 }, { 2 }, { 5 }, { 200 } } },
+    { "plus_dm", { { 2 }, { 5 }, { 30 } } },
+    { "minus_dm", { { 2 }, { 5 }, { 30 } } },
+    { "plus_di", { { 2 }, { 5 }, { 30 } } },
+    { "minus_di", { { 2 }, { 5 }, { 30 } } },
+    { "dx", { { 2 }, { 5 }, { 30 } } },
+    { "adxr", { { 2 }, { 5 }, { 30 } } },
+    { "sar", { { 0.01, 0.1 }, { 0.05, 0.5 }, { 0.3, 0.2 } } },
+    { "sarext", { { 50, 0.01, 0.01, 0.02, 0.3, 0.03, 0.01, 0.1 }, { -60, 0.05 },
+                  { 0, 0, 0.02, 0.02, 0.2, 0.02, 0.02, 0.2 } } },
+    { "aroon", { { 2 }, { 5 }, { 25 }, { 200 } } },
+    { "aroonosc", { { 2 }, { 5 }, { 25 }, { 200 } } },
+    { "ultosc", { { 1, 2, 3 }, { 28, 7, 14 }, { 5, 5, 60 } } },
+    { "stochf", { { 1, 1 }, { 14, 3 }, { 30, 7 } } },
+    { "stochrsi", { { 2, 1, 1 }, { 5, 14, 3 }, { 30, 3, 9 } } },
+    { "macdext", { { 12, 1, 26, 1, 9, 1 }, { 26, 2, 12, 0, 1, 1 }, { 5, 0, 35, 2, 5, 2 },
+                   { 3, 1, 3, 0, 2, 0 } } },
+    { "macdfix", { { 1 }, { 2 }, { 30 } } },
+    { "mama", { { 0.9, 0.01 }, { 0.2, 0.1 }, { 0.05, 0.5 } } },
+    { "ht_dcperiod", { { 0 } } },
+    { "ht_trendline", { { 0 } } },
 };
 #define S_CASES (sizeof s_cases / sizeof s_cases [0])
 
@@ -142,8 +162,15 @@ s_arg_sets (const s_case_t *c, double args [5][SF_INDICATOR_ARGS])
     memset (args, 0, 5 * sizeof args [0]);
     size_t count = sf_series_defaults (analyzer->params, args [0]);
     size_t sets = 1;
-    for (size_t s = 0; s < 4 && count && c->args [s][0] > 0; s++, sets++)
+    for (size_t s = 0; s < 4 && count; s++, sets++) {
+        //  A set of zeros ends the list
+        size_t zeros = 0;
+        while (zeros < count && c->args [s][zeros] == 0)
+            zeros++;
+        if (zeros == count)
+            break;
         memcpy (args [sets], c->args [s], count * sizeof (double));
+    }
     return sets;
 }
 
@@ -238,6 +265,10 @@ START_TEST (test_kernels_equal_step_forms)
     //  var, linearreg, linearreg_slope, linearreg_angle, linearreg_intercept,
     //  tsf, beta, correl
     ck_assert_uint_eq (tested, 40);
+    //  sma, ema, wma, rsi, macd, atr, obv, stddev, vwap; plus_dm, minus_dm,
+    //  plus_di, minus_di, dx, adxr, sar, sarext, aroon, aroonosc, ultosc,
+    //  stochf, stochrsi, macdext, macdfix, mama, ht_dcperiod, ht_trendline
+    ck_assert_uint_eq (tested, 27);
 }
 END_TEST
 

@@ -145,6 +145,24 @@ struct _sf_indicator_t {
     X (tsf)                                                                    \
     X (beta)                                                                   \
     X (correl)                                                                 \
+    X (plus_dm)                                                                \
+    X (minus_dm)                                                               \
+    X (plus_di)                                                                \
+    X (minus_di)                                                               \
+    X (dx)                                                                     \
+    X (adxr)                                                                   \
+    X (sar)                                                                    \
+    X (sarext)                                                                 \
+    X (aroon)                                                                  \
+    X (aroonosc)                                                               \
+    X (ultosc)                                                                 \
+    X (stochf)                                                                 \
+    X (stochrsi)                                                               \
+    X (macdext)                                                                \
+    X (macdfix)                                                                \
+    X (mama)                                                                   \
+    X (ht_dcperiod)                                                            \
+    X (ht_trendline)
 
 #define SF_INDICATOR_DECLARE(name) extern const sf_indicator_t sf_indicator_##name;
 SF_INDICATORS (SF_INDICATOR_DECLARE)

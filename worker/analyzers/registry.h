@@ -55,6 +55,24 @@
     X (tsf)                                                                    \
     X (beta)                                                                   \
     X (correl)                                                                 \
+    X (plus_dm)                                                                \
+    X (minus_dm)                                                               \
+    X (plus_di)                                                                \
+    X (minus_di)                                                               \
+    X (dx)                                                                     \
+    X (adxr)                                                                   \
+    X (sar)                                                                    \
+    X (sarext)                                                                 \
+    X (aroon)                                                                  \
+    X (aroonosc)                                                               \
+    X (ultosc)                                                                 \
+    X (stochf)                                                                 \
+    X (stochrsi)                                                               \
+    X (macdext)                                                                \
+    X (macdfix)                                                                \
+    X (mama)                                                                   \
+    X (ht_dcperiod)                                                            \
+    X (ht_trendline)                                                           \
     X (stats)                                                                  \
     X (report)                                                                 \
     X (correlation)                                                            \
