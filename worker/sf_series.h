@@ -84,39 +84,6 @@ void sf_window_extremes (const double *x, const double *y, size_t size, size_t n
                          double *top, double *bottom);
 
 //  --------------------------------------------------------------------------
-//  Streams: indicators computed candle by candle from a bounded state, so
-//  that a job with a state (docs/PROTOCOL.md 4.5.3) continues where the
-//  last one stopped in time proportional to its new candles. The full
-//  computation is the same steps from a zero state, so a series fed in
-//  chunks gives the very numbers one pass over it gives.
-
-typedef struct _sf_stream_t sf_stream_t;
-
-//  Fold candle i of candles, the seen-th candle of the series (from 0), into
-//  state, and write the outputs at that candle into out (ignored while
-//  seen < lookback).
-typedef void (sf_stream_step_fn) (const sf_stream_t *stream, double *state, uint64_t seen,
-                                  const sf_candles_t *candles, size_t i, double *out);
-
-struct _sf_stream_t {
-    size_t lookback;            //  First output at this candle (counting from 0)
-    size_t outputs;             //  Outputs per candle, at most 4
-    const char **names;         //  Their names
-    size_t state_size;          //  Doubles of state, zero to start with
-    const double *args;         //  The analyzer's parameters, for step
-    sf_stream_step_fn *step;    //  One candle
-};
-
-//  Run stream as the job asks: from the job's state when it carries a
-//  valid one (only candles after the state's last ts), else from the start
-//  over all its candles (fewer than lookback + 1 fail the job with
-//  INSUFFICIENT_DATA). Packs the result over the candles computed (last:
-//  their last values, or the state's when there are none), and the new
-//  state when the job has a state_key. Returns 0, or -1 after failing the
-//  job.
-int sf_series_stream (sf_actx_t *ctx, const sf_stream_t *stream, bool last);
-
-//  --------------------------------------------------------------------------
 //  Sliding windows: the variance of the last n values in O(1) a value.
 //  Sums of deviations from a shift K that is reset to the window's mean
 //  (and the sums recomputed, two-pass) every n values, so rounding never
